@@ -1,0 +1,62 @@
+package io.courier.transport;
+
+import io.courier.transport.proto.Frame;
+import java.net.SocketAddress;
+import java.util.concurrent.Executor;
+
+/**
+ * The server's view of one client connection.
+ *
+ * <p>Every connection is served by one I/O thread, its {@link #executor()}: handler callbacks for
+ * the connection run there, in order. {@link #send}, {@link #close} and {@link #closeWithError} may
+ * be called from any thread and never block; {@link #write} and {@link #flush} are for the I/O
+ * thread, where a drain loop writes many frames and flushes once.
+ */
+public interface Connection {
+
+    /** Unique within the server process. */
+    long id();
+
+    /** The transport's {@link TransportProvider#name()}. */
+    String transport();
+
+    /** The peer's address, for logs. */
+    SocketAddress remoteAddress();
+
+    /** Writes and flushes a frame. Thread-safe, never blocks; ignored once closed. */
+    void send(Frame frame);
+
+    /** Writes a frame without flushing. Call on {@link #executor()} only. */
+    void write(Frame frame);
+
+    /** Flushes what {@link #write} queued. Call on {@link #executor()} only. */
+    void flush();
+
+    /**
+     * False while the transport's outbound buffer is above its high-water mark. The router stops
+     * draining the session's mailbox until {@link ConnectionHandler#onWritabilityChanged} reports
+     * writable again: that is back-pressure, not loss.
+     */
+    boolean isWritable();
+
+    /** True until the connection is closed by either side. */
+    boolean isOpen();
+
+    /** Closes after flushing what was written. Idempotent. */
+    void close();
+
+    /** Sends {@code error} (with {@code fatal} set), flushes, then closes. Idempotent. */
+    void closeWithError(io.courier.transport.proto.Error error);
+
+    /** The connection's I/O thread. Tasks run in submission order, never concurrently. */
+    Executor executor();
+
+    /** True when the caller runs on {@link #executor()}. */
+    boolean inExecutor();
+
+    /** The object the handler attached (the router's session), or null. */
+    Object attachment();
+
+    /** Attaches the handler's per-connection state. Call on {@link #executor()}. */
+    void attach(Object attachment);
+}

@@ -1,0 +1,33 @@
+package io.courier.transport;
+
+/**
+ * A transport plug-in: one wire technology (TCP, UDP, WebSocket, long polling) with a server side
+ * and a client side. Implementations are discovered with {@link java.util.ServiceLoader} and
+ * selected by {@link #name()} from configuration; see {@link TransportProviders#find(String)}.
+ *
+ * <p>Every provider must pass the conformance kit in {@code courier-transport-tck}.
+ */
+public interface TransportProvider {
+
+    /**
+     * The name configuration selects this transport by, lower case, e.g. {@code "tcp"}. Unique
+     * among the providers on the class path.
+     */
+    String name();
+
+    /**
+     * Creates, without binding, a server that hands every accepted connection to {@code handler}.
+     *
+     * @param settings where to listen and the frame-size limit.
+     * @param handler  receives connection events; usually the router.
+     * @return a server that listens once {@link TransportServer#start()} returns.
+     */
+    TransportServer createServer(TransportSettings settings, ConnectionHandler handler);
+
+    /**
+     * Creates a client that can open any number of connections to servers of this transport.
+     *
+     * @param settings the frame-size limit and transport options; host and port are ignored.
+     */
+    TransportClient createClient(TransportSettings settings);
+}

@@ -1,0 +1,30 @@
+package io.courier.transport;
+
+import java.net.URI;
+
+/** The listening side of a transport. Not reusable: start once, close once. */
+public interface TransportServer extends AutoCloseable {
+
+    /**
+     * Binds and starts accepting connections. Blocks until bound.
+     *
+     * @throws TransportException when the address cannot be bound; the message names it.
+     */
+    void start();
+
+    /**
+     * The address clients pass to {@link TransportClient#connect}, with the actual port once
+     * started (useful with port 0), e.g. {@code tcp://127.0.0.1:7100}.
+     */
+    URI address();
+
+    /** Connections currently open. */
+    int connectionCount();
+
+    /**
+     * Stops accepting, closes every connection (each gets {@link ConnectionHandler#onClose}) and
+     * releases threads. Blocks until done. Idempotent.
+     */
+    @Override
+    void close();
+}
