@@ -1,0 +1,122 @@
+package io.courier.router.internal;
+
+import io.courier.transport.proto.Error;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.ToDoubleFunction;
+
+/** The router's meters, created once so the hot path only increments. */
+public final class RouterMetrics {
+
+    private final MeterRegistry registry;
+    private final Counter framesIn;
+    private final Counter framesOut;
+    private final Counter accepted;
+    private final Counter duplicates;
+    private final Counter delivered;
+    private final Counter read;
+    private final Counter mailboxFull;
+    private final Counter writerBatches;
+    private final Map<Error.Code, Counter> errors = new EnumMap<>(Error.Code.class);
+    private final Map<String, AtomicInteger> connections = new ConcurrentHashMap<>();
+
+    public RouterMetrics(MeterRegistry registry) {
+        this.registry = registry;
+        framesIn = Counter.builder("courier.frames.in").description("Frames received from clients").register(registry);
+        framesOut = Counter.builder("courier.frames.out").description("Frames sent to clients").register(registry);
+        accepted = Counter.builder("courier.messages.accepted").description("Sends stored and given a single tick").register(registry);
+        duplicates = Counter.builder("courier.messages.duplicate")
+            .description("Repeated sends answered with the original single tick").register(registry);
+        delivered = Counter.builder("courier.messages.delivered").description("Messages acknowledged by a recipient device").register(registry);
+        read = Counter.builder("courier.messages.read").description("Messages reported read").register(registry);
+        mailboxFull = Counter.builder("courier.mailbox.full")
+            .description("Live offers refused by a full session mailbox (the session re-reads its inbox)").register(registry);
+        writerBatches = Counter.builder("courier.storage.batches").description("Group commits by the storage writer").register(registry);
+        for (Error.Code code : Error.Code.values()) {
+            if (code != Error.Code.UNRECOGNIZED && code != Error.Code.CODE_UNSPECIFIED) {
+                errors.put(code, Counter.builder("courier.errors").tag("code", code.name())
+                    .description("Error frames sent, by code").register(registry));
+            }
+        }
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    public void frameIn() {
+        framesIn.increment();
+    }
+
+    public void frameOut() {
+        framesOut.increment();
+    }
+
+    public void framesOut(int count) {
+        framesOut.increment(count);
+    }
+
+    public void accepted() {
+        accepted.increment();
+    }
+
+    public void duplicate() {
+        duplicates.increment();
+    }
+
+    public void delivered() {
+        delivered.increment();
+    }
+
+    public void read() {
+        read.increment();
+    }
+
+    public void mailboxFull() {
+        mailboxFull.increment();
+    }
+
+    public void writerBatch() {
+        writerBatches.increment();
+    }
+
+    public void error(Error.Code code) {
+        Counter counter = errors.get(code);
+        if (counter != null) {
+            counter.increment();
+        }
+    }
+
+    /** Count of errors sent with {@code code} so far (tests and tools). */
+    public double errorCount(Error.Code code) {
+        Counter counter = errors.get(code);
+        return counter == null ? 0 : counter.count();
+    }
+
+    public void connectionOpened(String transport) {
+        connectionGauge(transport).incrementAndGet();
+    }
+
+    public void connectionClosed(String transport) {
+        connectionGauge(transport).decrementAndGet();
+    }
+
+    private AtomicInteger connectionGauge(String transport) {
+        return connections.computeIfAbsent(transport, t -> {
+            AtomicInteger count = new AtomicInteger();
+            Gauge.builder("courier.connections", count, AtomicInteger::get).tag("transport", t)
+                .description("Open connections by transport").register(registry);
+            return count;
+        });
+    }
+
+    /** Registers a gauge read on scrape, e.g. total mailbox depth. */
+    public <T> void gauge(String name, String description, T source, ToDoubleFunction<T> value) {
+        Gauge.builder(name, source, value).description(description).register(registry);
+    }
+}
