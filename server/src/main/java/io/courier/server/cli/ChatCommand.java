@@ -1,0 +1,181 @@
+package io.courier.server.cli;
+
+import io.courier.server.ConfigLoader;
+import io.courier.server.Main;
+import io.courier.server.ServerConfig;
+import io.courier.transport.ClientConnection;
+import io.courier.transport.ClientListener;
+import io.courier.transport.TransportClient;
+import io.courier.transport.TransportProviders;
+import io.courier.transport.TransportSettings;
+import io.courier.transport.proto.DeliveryAck;
+import io.courier.transport.proto.Frame;
+import io.courier.transport.proto.Heartbeat;
+import io.courier.transport.proto.Hello;
+import io.courier.transport.proto.ReadReceipt;
+import io.courier.transport.proto.Send;
+import com.google.protobuf.ByteString;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * A small terminal chat client, enough to see single, double and blue ticks by hand until the
+ * client SDK lands. Lines typed as {@code @bob hello} send; {@code /read} marks everything
+ * received as read; {@code /quit} leaves.
+ */
+@Command(name = "chat", mixinStandardHelpOptions = true,
+    description = "Chat from a terminal: '@USER text' sends, '/read' sends read receipts, '/quit' leaves.")
+public final class ChatCommand implements Callable<Integer> {
+
+    @Option(names = {"-u", "--user"}, required = true, description = "Who you are.")
+    String user;
+
+    @Option(names = {"-d", "--device"}, defaultValue = "1", description = "Your device id (default ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--server", defaultValue = "tcp://127.0.0.1:7100", description = "Server address (default ${DEFAULT-VALUE}).")
+    URI server;
+
+    @Option(names = "--token", description = "Your token; by default one is minted from the local server's secret.")
+    String token;
+
+    @Option(names = {"-c", "--config"}, description = "The local server's configuration, to find its secret.")
+    Path config;
+
+    private final List<Long> unread = new ArrayList<>();
+
+    @Override
+    public Integer call() throws Exception {
+        PrintStream out = System.out;
+        if (token == null) {
+            ServerConfig serverConfig = ConfigLoader.load(config, List.of());
+            token = Main.mint(serverConfig, user, Duration.ofDays(1));
+        }
+        try (TransportClient client = TransportProviders.find(server.getScheme())
+                .createClient(TransportSettings.of(0));
+             BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
+            Printer printer = new Printer(out);
+            ClientConnection connection = client.connect(server, printer).get(10, TimeUnit.SECONDS);
+            printer.connection = connection;
+            connection.send(Frame.newBuilder().setHello(Hello.newBuilder().setUser(user).setDevice(device)
+                .setToken(token).setClientAgent("courier-cli/0.1")).build());
+            // Read what the user types only once the server said welcome (or refused us).
+            try {
+                printer.welcomed.get(10, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException refused) {
+                return 1;
+            }
+            ScheduledExecutorService beats = Executors.newSingleThreadScheduledExecutor();
+            beats.scheduleAtFixedRate(() -> connection.send(Frame.newBuilder().setHeartbeat(Heartbeat.newBuilder()
+                .setClientTimeMs(System.currentTimeMillis())).build()), 4, 4, TimeUnit.SECONDS);
+            try {
+                String line;
+                while (connection.isOpen() && (line = in.readLine()) != null) {
+                    if (line.equals("/quit")) {
+                        break;
+                    } else if (line.equals("/read")) {
+                        markRead(connection);
+                    } else if (line.startsWith("@") && line.indexOf(' ') > 1) {
+                        String to = line.substring(1, line.indexOf(' '));
+                        String text = line.substring(line.indexOf(' ') + 1);
+                        String clientId = UUID.randomUUID().toString();
+                        connection.send(Frame.newBuilder().setSend(Send.newBuilder().setClientMessageId(clientId)
+                            .setRecipient(to).setContentType("text/plain")
+                            .setPayload(ByteString.copyFromUtf8(text))).build());
+                        out.println("  (sending " + clientId.substring(0, 8) + " to " + to + ")");
+                    } else if (!line.isBlank()) {
+                        out.println("  type '@USER text' to send, '/read' to send read receipts, '/quit' to leave");
+                    }
+                }
+            } finally {
+                beats.shutdownNow();
+                connection.close();
+            }
+        }
+        return 0;
+    }
+
+    private void markRead(ClientConnection connection) {
+        List<Long> ids;
+        synchronized (unread) {
+            ids = new ArrayList<>(unread);
+            unread.clear();
+        }
+        if (!ids.isEmpty()) {
+            connection.send(Frame.newBuilder().setReadReceipt(ReadReceipt.newBuilder().addAllServerMessageIds(ids)).build());
+        }
+        System.out.println("  (marked " + ids.size() + " read)");
+    }
+
+    /** Prints what arrives, acknowledges deliveries and receipts so the sender gets ticks. */
+    private final class Printer implements ClientListener {
+        private final PrintStream out;
+        private volatile ClientConnection connection;
+        private final java.util.concurrent.CompletableFuture<Void> welcomed = new java.util.concurrent.CompletableFuture<>();
+
+        Printer(PrintStream out) {
+            this.out = out;
+        }
+
+        @Override
+        public void onFrame(Frame frame) {
+            switch (frame.getBodyCase()) {
+                case WELCOME -> {
+                    out.println("* connected as " + frame.getWelcome().getUser() + "/" + frame.getWelcome().getDevice());
+                    welcomed.complete(null);
+                }
+                case ACCEPTED -> out.println("  \u2713 sent " + frame.getAccepted().getClientMessageId().substring(0, 8)
+                    + " (#" + frame.getAccepted().getServerMessageId() + ")");
+                case DELIVER -> {
+                    var d = frame.getDeliver();
+                    out.println("[" + d.getSender() + "] " + d.getPayload().toStringUtf8());
+                    synchronized (unread) {
+                        unread.add(d.getServerMessageId());
+                    }
+                    ack(d.getServerMessageId());
+                }
+                case RECEIPT -> {
+                    var r = frame.getReceipt();
+                    String ticks = r.getStatus() == io.courier.transport.proto.Receipt.Status.READ
+                        ? "\u2713\u2713 read (blue)" : "\u2713\u2713 delivered";
+                    out.println("  " + ticks + " " + r.getMessageClientId().substring(0, Math.min(8,
+                        r.getMessageClientId().length())) + " by " + r.getByUser());
+                    ack(r.getServerMessageId());
+                }
+                case ERROR -> {
+                    out.println("! " + frame.getError().getCode() + ": " + frame.getError().getText());
+                    if (frame.getError().getFatal()) {
+                        welcomed.completeExceptionally(new IllegalStateException(frame.getError().getText()));
+                    }
+                }
+                default -> out.println("  (" + frame.getBodyCase() + ")");
+            }
+        }
+
+        private void ack(long serverId) {
+            if (connection != null) {
+                connection.send(Frame.newBuilder().setDeliveryAck(DeliveryAck.newBuilder().addServerMessageIds(serverId)).build());
+            }
+        }
+
+        @Override
+        public void onClose() {
+            welcomed.completeExceptionally(new IllegalStateException("disconnected"));
+            out.println("* disconnected");
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package io.courier.server.internal;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.courier.transport.TransportException;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Executors;
+
+/** The admin endpoint: {@code GET /metrics} (Prometheus text format) and {@code GET /health}. */
+public final class AdminServer implements AutoCloseable {
+
+    private final HttpServer server;
+
+    private AdminServer(HttpServer server) {
+        this.server = server;
+    }
+
+    public static AdminServer start(String host, int port, PrometheusMeterRegistry registry) {
+        HttpServer server;
+        try {
+            server = HttpServer.create(new InetSocketAddress(host, port), 16);
+        } catch (IOException e) {
+            throw new TransportException("Cannot bind the admin endpoint to " + host + ":" + port
+                + " (keys admin.host, admin.port): " + e.getMessage(), e);
+        }
+        server.createContext("/metrics", exchange -> respond(exchange, 200,
+            "text/plain; version=0.0.4; charset=utf-8", registry.scrape()));
+        server.createContext("/health", exchange -> respond(exchange, 200, "text/plain", "ok\n"));
+        server.setExecutor(Executors.newSingleThreadExecutor(r -> {
+            Thread thread = new Thread(r, "courier-admin");
+            thread.setDaemon(true);
+            return thread;
+        }));
+        server.start();
+        return new AdminServer(server);
+    }
+
+    private static void respond(HttpExchange exchange, int status, String contentType, String body) throws IOException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().set("Content-Type", contentType);
+        exchange.sendResponseHeaders(status, bytes.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+
+    public int port() {
+        return server.getAddress().getPort();
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+        ((java.util.concurrent.ExecutorService) server.getExecutor()).shutdownNow();
+    }
+}

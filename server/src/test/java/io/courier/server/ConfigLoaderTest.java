@@ -1,0 +1,88 @@
+package io.courier.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void shouldUseTheDocumentedDefaults() {
+        ServerConfig config = ConfigLoader.defaults();
+        assertThat(config.transports()).containsOnlyKeys("tcp");
+        assertThat(config.transports().get("tcp").port()).isEqualTo(7100);
+        assertThat(config.transports().get("tcp").host()).isEqualTo("127.0.0.1");
+        assertThat(config.admin().port()).isEqualTo(7190);
+        assertThat(config.auth().mode()).isEqualTo("hmac");
+        assertThat(config.router().heartbeatIntervalMs()).isEqualTo(5000);
+    }
+
+    @Test
+    void shouldApplyFileThenCommandLineOverrides() throws Exception {
+        Path file = dir.resolve("courier.yaml");
+        Files.writeString(file, "transports:\n  tcp:\n    port: 7200\nrouter:\n  mailbox-capacity: 64\n");
+        ServerConfig config = ConfigLoader.load(file, List.of("transports.tcp.port=7300", "auth.mode=insecure"));
+        assertThat(config.transports().get("tcp").port()).isEqualTo(7300);
+        assertThat(config.router().mailboxCapacity()).isEqualTo(64);
+        assertThat(config.auth().mode()).isEqualTo("insecure");
+    }
+
+    @Test
+    void shouldNameAnUnknownKeyAndWhereItCameFrom() throws Exception {
+        Path file = dir.resolve("typo.yaml");
+        Files.writeString(file, "router:\n  mailbox-capacty: 64\n");
+        assertThatThrownBy(() -> ConfigLoader.load(file, List.of()))
+            .isInstanceOf(ConfigException.class)
+            .hasMessageContaining("router.mailbox-capacty").hasMessageContaining(file.toString())
+            .hasMessageContaining("mailbox-capacity");
+        assertThatThrownBy(() -> ConfigLoader.load(null, List.of("admin.prot=1")))
+            .isInstanceOf(ConfigException.class).hasMessageContaining("admin.prot");
+    }
+
+    @Test
+    void shouldNameTheKeyAndValueOfABadValue() {
+        assertThatThrownBy(() -> ConfigLoader.load(null, List.of("router.mailbox-capacity=100")))
+            .isInstanceOf(ConfigException.class)
+            .hasMessageContaining("router.mailbox-capacity").hasMessageContaining("100");
+        assertThatThrownBy(() -> ConfigLoader.load(null, List.of("transports.tcp.port=70000")))
+            .isInstanceOf(ConfigException.class).hasMessageContaining("transports.tcp.port");
+        assertThatThrownBy(() -> ConfigLoader.load(null, List.of("auth.mode=trust-me")))
+            .isInstanceOf(ConfigException.class).hasMessageContaining("auth.mode").hasMessageContaining("trust-me");
+        assertThatThrownBy(() -> ConfigLoader.load(dir.resolve("missing.yaml"), List.of()))
+            .isInstanceOf(ConfigException.class).hasMessageContaining("missing.yaml");
+    }
+
+    @Test
+    void shouldFailStartUpListingAvailablePluginsForUnknownNames() {
+        assertThatThrownBy(() -> CourierServer.start(ConfigLoader.load(null,
+            List.of("data-dir=" + dir, "storage.backend=cassandra", "transports.tcp.port=0", "admin.port=0"))))
+            .isInstanceOf(ConfigException.class)
+            .hasMessageContaining("cassandra").hasMessageContaining("memory");
+        assertThatThrownBy(() -> CourierServer.start(ConfigLoader.load(null,
+            List.of("data-dir=" + dir, "transports.carrier-pigeon.port=0", "transports.tcp.port=0", "admin.port=0"))))
+            .isInstanceOf(ConfigException.class)
+            .hasMessageContaining("carrier-pigeon").hasMessageContaining("tcp");
+    }
+
+    @Test
+    void shouldLoadTheDocumentedExampleFile() {
+        Path example = Path.of("..", "courier.example.yaml");
+        ServerConfig config = ConfigLoader.load(example, List.of());
+        assertThat(config.transports().get("tcp").options()).containsEntry("epoll", "true");
+        assertThat(config.admin().port()).isEqualTo(7190);
+    }
+
+    @Test
+    void shouldRefuseAConfigurationWithNoTransport() {
+        assertThatThrownBy(() -> ConfigLoader.load(null, List.of("transports.tcp.enabled=false")))
+            .isInstanceOf(ConfigException.class).hasMessageContaining("No transport");
+    }
+}

@@ -1,0 +1,56 @@
+package io.courier.server;
+
+import io.courier.transport.TransportClient;
+import io.courier.transport.TransportProviders;
+import io.courier.transport.TransportSettings;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/** A real server on loopback with free ports, a TCP client, and helpers to make users. */
+final class ServerFixture implements AutoCloseable {
+
+    final CourierServer server;
+    final TransportClient client;
+    final URI tcp;
+    private final List<TestClient> clients = new ArrayList<>();
+
+    ServerFixture(Path dataDir, String... extraOverrides) {
+        this(dataDir, java.time.Clock.systemUTC(), extraOverrides);
+    }
+
+    ServerFixture(Path dataDir, java.time.Clock clock, String... extraOverrides) {
+        List<String> overrides = new ArrayList<>(List.of(
+            "data-dir=" + dataDir,
+            "transports.tcp.port=0",
+            "admin.port=0"));
+        overrides.addAll(List.of(extraOverrides));
+        server = CourierServer.start(ConfigLoader.load(null, overrides), clock);
+        tcp = server.address("tcp");
+        client = TransportProviders.find("tcp").createClient(TransportSettings.of(0));
+    }
+
+    String token(String user) {
+        return Main.mint(server.config(), user, Duration.ofHours(1));
+    }
+
+    TestClient user(String user) {
+        return device(user, "1");
+    }
+
+    TestClient device(String user, String device) {
+        TestClient c = new TestClient(client, tcp, user, device, token(user));
+        synchronized (clients) {
+            clients.add(c);
+        }
+        return c;
+    }
+
+    @Override
+    public void close() {
+        client.close();
+        server.close();
+    }
+}
