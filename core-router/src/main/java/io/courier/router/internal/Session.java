@@ -126,16 +126,9 @@ public final class Session implements Runnable {
                 // polled may come after a gap. Drop it (it is in the inbox) and re-read the inbox.
                 break;
             }
-            if (message.serverId() > lastSentId) {
-                connection.write(Frames.toFrame(message));
-                lastSentId = message.serverId();
-                written++;
-            }
+            written += writeIfNew(message);
         }
-        if (written > 0) {
-            connection.flush();
-            metrics.framesOut(written);
-        }
+        flush(written);
         if (resync || !mailbox.isEmpty()) {
             schedule();
         }
@@ -153,20 +146,30 @@ public final class Session implements Runnable {
         }
         int written = 0;
         for (StoredMessage message : page) {
-            if (message.serverId() > lastSentId) {
-                connection.write(Frames.toFrame(message));
-                lastSentId = message.serverId();
-                written++;
-            }
+            written += writeIfNew(message);
         }
-        if (written > 0) {
-            connection.flush();
-            metrics.framesOut(written);
-        }
+        flush(written);
         if (full) {
             resync = true;
         }
         drain();
+    }
+
+    /** Writes {@code message} unless this connection already got it; returns the count written. */
+    private int writeIfNew(StoredMessage message) {
+        if (message.serverId() <= lastSentId) {
+            return 0;
+        }
+        connection.write(Frames.toFrame(message));
+        lastSentId = message.serverId();
+        return 1;
+    }
+
+    private void flush(int written) {
+        if (written > 0) {
+            connection.flush();
+            metrics.framesOut(written);
+        }
     }
 
     /** A page read failed: the connection is closed by the caller; stop draining. */
