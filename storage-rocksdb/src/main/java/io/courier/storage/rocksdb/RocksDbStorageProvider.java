@@ -1,0 +1,62 @@
+package io.courier.storage.rocksdb;
+
+import io.courier.storage.StorageBackend;
+import io.courier.storage.StorageConfig;
+import io.courier.storage.StorageException;
+import io.courier.storage.StorageProvider;
+import io.courier.storage.rocksdb.internal.RocksDbBackend;
+import java.nio.file.Path;
+
+/**
+ * The {@code rocksdb} backend: embedded, durable, the default. Data lives under
+ * {@code DATA_DIR/rocksdb} unless the {@code path} option says otherwise.
+ *
+ * <p>Options ({@code storage.options.*}):
+ * <ul>
+ *   <li>{@code sync} — {@code true} (default): each group commit is fsynced before single ticks
+ *       go out, so acknowledged messages survive a power loss; {@code false}: the write-ahead log is
+ *       written to the OS, which survives a process crash ({@code kill -9}) but not a power loss.
+ *   <li>{@code path} — the database directory.
+ *   <li>{@code block-cache-mb} (64) and {@code write-buffer-mb} (32) — memory bounds.
+ * </ul>
+ */
+public final class RocksDbStorageProvider implements StorageProvider {
+
+    /** The name configuration selects it by. */
+    public static final String NAME = "rocksdb";
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public StorageBackend open(StorageConfig config) {
+        Path path = Path.of(config.option("path", config.dataDirectory().resolve("rocksdb").toString()));
+        boolean sync = bool(config, "sync", true);
+        int blockCacheMb = positive(config, "block-cache-mb", 64);
+        int writeBufferMb = positive(config, "write-buffer-mb", 32);
+        return RocksDbBackend.open(path, sync, blockCacheMb, writeBufferMb);
+    }
+
+    private static boolean bool(StorageConfig config, String key, boolean fallback) {
+        String value = config.option(key, Boolean.toString(fallback));
+        if (!value.equals("true") && !value.equals("false")) {
+            throw new StorageException("storage.options." + key + " must be true or false, was '" + value + "'");
+        }
+        return Boolean.parseBoolean(value);
+    }
+
+    private static int positive(StorageConfig config, String key, int fallback) {
+        String value = config.option(key, Integer.toString(fallback));
+        try {
+            int parsed = Integer.parseInt(value);
+            if (parsed > 0) {
+                return parsed;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new StorageException("storage.options." + key + " must be a positive integer, was '" + value + "'");
+    }
+}

@@ -1,0 +1,150 @@
+package io.courier.storage.rocksdb.internal;
+
+import io.courier.storage.DeviceId;
+import io.courier.storage.KeyBundle;
+import io.courier.storage.MessageKind;
+import io.courier.storage.StoredMessage;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Keys and values on disk.
+ *
+ * <pre>
+ *  owner prefix  = user 0x00 device 0x00          (ids never contain 0x00)
+ *  inbox key     = owner prefix, server id (8 bytes, big-endian: byte order = id order)
+ *  message value = version(1) kind(1) refServerId(8) timestamp(8)
+ *                  str(sender user) str(sender device) str(recipient) str(client id)
+ *                  str(content type) bytes(payload) bytes(media)
+ *  str / bytes   = length (4, big-endian) then UTF-8 / raw bytes
+ * </pre>
+ */
+final class Codec {
+
+    private static final byte VERSION = 1;
+    private static final MessageKind[] KINDS = MessageKind.values();
+
+    private Codec() {
+    }
+
+    static byte[] ownerPrefix(DeviceId owner) {
+        byte[] user = owner.user().getBytes(StandardCharsets.UTF_8);
+        byte[] device = owner.device().getBytes(StandardCharsets.UTF_8);
+        ByteBuffer buf = ByteBuffer.allocate(user.length + device.length + 2);
+        buf.put(user).put((byte) 0).put(device).put((byte) 0);
+        return buf.array();
+    }
+
+    static byte[] userPrefix(String user) {
+        byte[] bytes = user.getBytes(StandardCharsets.UTF_8);
+        byte[] prefix = new byte[bytes.length + 1];
+        System.arraycopy(bytes, 0, prefix, 0, bytes.length);
+        return prefix;
+    }
+
+    static byte[] inboxKey(DeviceId owner, long serverId) {
+        byte[] prefix = ownerPrefix(owner);
+        return ByteBuffer.allocate(prefix.length + 8).put(prefix).putLong(serverId).array();
+    }
+
+    static byte[] inboxKey(byte[] prefix, long serverId) {
+        return ByteBuffer.allocate(prefix.length + 8).put(prefix).putLong(serverId).array();
+    }
+
+    static long serverIdOf(byte[] inboxKey) {
+        return ByteBuffer.wrap(inboxKey, inboxKey.length - 8, 8).getLong();
+    }
+
+    static byte[] sendKey(DeviceId sender, String clientMessageId) {
+        byte[] prefix = ownerPrefix(sender);
+        byte[] id = clientMessageId.getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(prefix.length + id.length).put(prefix).put(id).array();
+    }
+
+    static byte[] deviceKey(DeviceId device) {
+        byte[] prefix = ownerPrefix(device);
+        byte[] key = new byte[prefix.length - 1];
+        System.arraycopy(prefix, 0, key, 0, key.length);
+        return key;
+    }
+
+    static String deviceOf(byte[] deviceKey, int userPrefixLength) {
+        return new String(deviceKey, userPrefixLength, deviceKey.length - userPrefixLength, StandardCharsets.UTF_8);
+    }
+
+    static byte[] longValue(long value) {
+        return ByteBuffer.allocate(8).putLong(value).array();
+    }
+
+    static long longOf(byte[] bytes) {
+        return ByteBuffer.wrap(bytes).getLong();
+    }
+
+    static byte[] twoLongs(long a, long b) {
+        return ByteBuffer.allocate(16).putLong(a).putLong(b).array();
+    }
+
+    static byte[] encode(StoredMessage m) {
+        byte[][] strings = {
+            utf8(m.sender().user()), utf8(m.sender().device()), utf8(m.recipient()), utf8(m.clientMessageId()),
+            utf8(m.contentType()), m.payload(), m.media()};
+        int size = 1 + 1 + 8 + 8;
+        for (byte[] s : strings) {
+            size += 4 + s.length;
+        }
+        ByteBuffer buf = ByteBuffer.allocate(size);
+        buf.put(VERSION).put((byte) m.kind().ordinal()).putLong(m.refServerId()).putLong(m.timestampMs());
+        for (byte[] s : strings) {
+            buf.putInt(s.length).put(s);
+        }
+        return buf.array();
+    }
+
+    static StoredMessage decode(long serverId, byte[] value) {
+        ByteBuffer buf = ByteBuffer.wrap(value);
+        byte version = buf.get();
+        if (version != VERSION) {
+            throw new IllegalStateException("Unknown message encoding version " + version);
+        }
+        MessageKind kind = KINDS[buf.get()];
+        long ref = buf.getLong();
+        long timestamp = buf.getLong();
+        String senderUser = string(buf);
+        String senderDevice = string(buf);
+        String recipient = string(buf);
+        String clientId = string(buf);
+        String contentType = string(buf);
+        byte[] payload = bytes(buf);
+        byte[] media = bytes(buf);
+        return new StoredMessage(serverId, kind, new DeviceId(senderUser, senderDevice), recipient, clientId, ref,
+            timestamp, contentType, payload, media);
+    }
+
+    static byte[] encode(KeyBundle bundle) {
+        ByteBuffer buf = ByteBuffer.allocate(12 + bundle.identityKey().length + bundle.agreementKey().length
+            + bundle.signature().length);
+        buf.putInt(bundle.identityKey().length).put(bundle.identityKey());
+        buf.putInt(bundle.agreementKey().length).put(bundle.agreementKey());
+        buf.putInt(bundle.signature().length).put(bundle.signature());
+        return buf.array();
+    }
+
+    static KeyBundle decodeBundle(byte[] value) {
+        ByteBuffer buf = ByteBuffer.wrap(value);
+        return new KeyBundle(bytes(buf), bytes(buf), bytes(buf));
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static String string(ByteBuffer buf) {
+        return new String(bytes(buf), StandardCharsets.UTF_8);
+    }
+
+    private static byte[] bytes(ByteBuffer buf) {
+        byte[] bytes = new byte[buf.getInt()];
+        buf.get(bytes);
+        return bytes;
+    }
+}

@@ -1,0 +1,455 @@
+package io.courier.storage.rocksdb.internal;
+
+import io.courier.storage.AcceptedSend;
+import io.courier.storage.DeviceDirectory;
+import io.courier.storage.DeviceId;
+import io.courier.storage.InboxEntry;
+import io.courier.storage.KeyBundle;
+import io.courier.storage.KeyStore;
+import io.courier.storage.MessageStore;
+import io.courier.storage.PresenceStore;
+import io.courier.storage.StorageBackend;
+import io.courier.storage.StorageException;
+import io.courier.storage.StoredMessage;
+import io.courier.storage.WriteBatch;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.rocksdb.BlockBasedTableConfig;
+import org.rocksdb.ColumnFamilyDescriptor;
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.ColumnFamilyOptions;
+import org.rocksdb.CompressionType;
+import org.rocksdb.DBOptions;
+import org.rocksdb.LRUCache;
+import org.rocksdb.ReadOptions;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.WriteOptions;
+
+/**
+ * The RocksDB backend. One column family per kind of data; pending and delivered inbox entries
+ * live in separate families so draining an inbox never walks over delivered headers. Each
+ * {@link WriteBatch} becomes one atomic RocksDB write, fsynced or not as configured: the router
+ * already groups many sessions' work into one batch, so this is group commit.
+ *
+ * <p>A read-write lock guards the native handle: every call holds the read side, close takes
+ * the write side, so no call can touch a closed database (which would crash the JVM).
+ */
+public final class RocksDbBackend implements StorageBackend, MessageStore, DeviceDirectory, PresenceStore, KeyStore {
+
+    private static final byte[] HIGHEST_SERVER_ID = "highest-server-id".getBytes(StandardCharsets.UTF_8);
+    private static final List<String> FAMILIES = List.of("inbox", "delivered", "sends", "devices", "presence", "keys");
+
+    static {
+        RocksDB.loadLibrary();
+    }
+
+    private final Path path;
+    private final RocksDB db;
+    private final DBOptions dbOptions;
+    private final ColumnFamilyOptions cfOptions;
+    private final LRUCache cache;
+    private final WriteOptions writeOptions;
+    private final List<ColumnFamilyHandle> handles;
+    private final ColumnFamilyHandle meta;
+    private final ColumnFamilyHandle inbox;
+    private final ColumnFamilyHandle delivered;
+    private final ColumnFamilyHandle sends;
+    private final ColumnFamilyHandle devices;
+    private final ColumnFamilyHandle presence;
+    private final ColumnFamilyHandle keys;
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private final Object presenceLock = new Object();
+    private volatile long highestServerId;
+    private boolean closed;
+
+    private RocksDbBackend(Path path, RocksDB db, DBOptions dbOptions, ColumnFamilyOptions cfOptions, LRUCache cache,
+                           WriteOptions writeOptions, List<ColumnFamilyHandle> handles) throws RocksDBException {
+        this.path = path;
+        this.db = db;
+        this.dbOptions = dbOptions;
+        this.cfOptions = cfOptions;
+        this.cache = cache;
+        this.writeOptions = writeOptions;
+        this.handles = handles;
+        this.meta = handles.get(0);
+        this.inbox = handles.get(1);
+        this.delivered = handles.get(2);
+        this.sends = handles.get(3);
+        this.devices = handles.get(4);
+        this.presence = handles.get(5);
+        this.keys = handles.get(6);
+        byte[] highest = db.get(meta, HIGHEST_SERVER_ID);
+        this.highestServerId = highest == null ? 0 : Codec.longOf(highest);
+    }
+
+    /**
+     * Opens or creates the database at {@code path}.
+     *
+     * @throws StorageException naming the path when it cannot be created, is locked by another
+     *     process, or is not a Courier database.
+     */
+    public static RocksDbBackend open(Path path, boolean sync, int blockCacheMb, int writeBufferMb) {
+        try {
+            Files.createDirectories(path);
+        } catch (java.io.IOException e) {
+            throw new StorageException("Cannot create the RocksDB directory " + path.toAbsolutePath() + ": " + e, e);
+        }
+        LRUCache cache = new LRUCache((long) blockCacheMb * 1024 * 1024);
+        ColumnFamilyOptions cfOptions = new ColumnFamilyOptions()
+            .setWriteBufferSize((long) writeBufferMb * 1024 * 1024)
+            .setMaxWriteBufferNumber(3)
+            .setCompressionType(CompressionType.LZ4_COMPRESSION)
+            .setTableFormatConfig(new BlockBasedTableConfig().setBlockCache(cache).setCacheIndexAndFilterBlocks(true));
+        DBOptions dbOptions = new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true)
+            .setMaxBackgroundJobs(2);
+        List<ColumnFamilyDescriptor> descriptors = new ArrayList<>();
+        descriptors.add(new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cfOptions));
+        for (String family : FAMILIES) {
+            descriptors.add(new ColumnFamilyDescriptor(family.getBytes(StandardCharsets.UTF_8), cfOptions));
+        }
+        List<ColumnFamilyHandle> handles = new ArrayList<>();
+        try {
+            RocksDB db = RocksDB.open(dbOptions, path.toString(), descriptors, handles);
+            return new RocksDbBackend(path, db, dbOptions, cfOptions, cache, new WriteOptions().setSync(sync), handles);
+        } catch (RocksDBException e) {
+            handles.forEach(ColumnFamilyHandle::close);
+            dbOptions.close();
+            cfOptions.close();
+            cache.close();
+            throw new StorageException("Cannot open RocksDB at " + path.toAbsolutePath() + ": " + e.getMessage()
+                + " (is another Courier server using this data directory?)", e);
+        }
+    }
+
+    @Override
+    public String name() {
+        return "rocksdb";
+    }
+
+    @Override
+    public MessageStore messages() {
+        return this;
+    }
+
+    @Override
+    public DeviceDirectory devices() {
+        return this;
+    }
+
+    @Override
+    public PresenceStore presence() {
+        return this;
+    }
+
+    @Override
+    public KeyStore keys() {
+        return this;
+    }
+
+    // ---------------------------------------------------------------- MessageStore
+
+    @Override
+    public void commit(WriteBatch batch) {
+        read(() -> {
+            try (org.rocksdb.WriteBatch rocks = new org.rocksdb.WriteBatch()) {
+                BatchWriter writer = new BatchWriter(rocks);
+                batch.forEach(writer);
+                if (writer.highest > highestServerId) {
+                    rocks.put(meta, HIGHEST_SERVER_ID, Codec.longValue(writer.highest));
+                }
+                db.write(writeOptions, rocks);
+                if (writer.highest > highestServerId) {
+                    highestServerId = writer.highest;
+                }
+            }
+            return null;
+        });
+    }
+
+    /** Turns one Courier batch into one RocksDB batch. */
+    private final class BatchWriter implements WriteBatch.Visitor {
+        private final org.rocksdb.WriteBatch rocks;
+        // Entries appended earlier in this batch, so a later op in the same batch sees them.
+        private final Map<ByteBuffer, StoredMessage> appended = new HashMap<>();
+        long highest = highestServerId;
+
+        BatchWriter(org.rocksdb.WriteBatch rocks) {
+            this.rocks = rocks;
+        }
+
+        @Override
+        public void append(DeviceId owner, StoredMessage message) {
+            byte[] key = Codec.inboxKey(owner, message.serverId());
+            put(inbox, key, Codec.encode(message));
+            appended.put(ByteBuffer.wrap(key), message);
+            highest = Math.max(highest, message.serverId());
+        }
+
+        @Override
+        public void markDelivered(DeviceId owner, long serverId) {
+            byte[] key = Codec.inboxKey(owner, serverId);
+            StoredMessage message = appended.remove(ByteBuffer.wrap(key));
+            if (message == null) {
+                byte[] value = get(inbox, key);
+                if (value == null) {
+                    return;
+                }
+                message = Codec.decode(serverId, value);
+            }
+            delete(inbox, key);
+            put(delivered, key, Codec.encode(withoutBody(message)));
+        }
+
+        @Override
+        public void remove(DeviceId owner, long serverId) {
+            byte[] key = Codec.inboxKey(owner, serverId);
+            appended.remove(ByteBuffer.wrap(key));
+            delete(inbox, key);
+            delete(delivered, key);
+        }
+
+        @Override
+        public void recordSend(DeviceId sender, String clientMessageId, AcceptedSend accepted) {
+            put(sends, Codec.sendKey(sender, clientMessageId), Codec.twoLongs(accepted.serverId(), accepted.acceptedAtMs()));
+            highest = Math.max(highest, accepted.serverId());
+        }
+
+        @Override
+        public void advanceServerId(long serverId) {
+            highest = Math.max(highest, serverId);
+        }
+
+        private void put(ColumnFamilyHandle family, byte[] key, byte[] value) {
+            try {
+                rocks.put(family, key, value);
+            } catch (RocksDBException e) {
+                throw failure("prepare a write", e);
+            }
+        }
+
+        private void delete(ColumnFamilyHandle family, byte[] key) {
+            try {
+                rocks.delete(family, key);
+            } catch (RocksDBException e) {
+                throw failure("prepare a delete", e);
+            }
+        }
+    }
+
+    @Override
+    public List<StoredMessage> pending(DeviceId owner, long afterServerId, int limit) {
+        if (limit <= 0) {
+            throw new IllegalArgumentException("limit must be positive, was " + limit);
+        }
+        return read(() -> {
+            byte[] prefix = Codec.ownerPrefix(owner);
+            List<StoredMessage> page = new ArrayList<>(Math.min(limit, 64));
+            try (ReadOptions options = new ReadOptions().setPrefixSameAsStart(true);
+                 RocksIterator it = db.newIterator(inbox, options)) {
+                long from = afterServerId == Long.MAX_VALUE ? afterServerId : afterServerId + 1;
+                for (it.seek(Codec.inboxKey(prefix, from)); it.isValid() && page.size() < limit; it.next()) {
+                    byte[] key = it.key();
+                    if (!startsWith(key, prefix) || key.length != prefix.length + 8) {
+                        break;
+                    }
+                    page.add(Codec.decode(Codec.serverIdOf(key), it.value()));
+                }
+            }
+            return page;
+        });
+    }
+
+    @Override
+    public Optional<InboxEntry> entry(DeviceId owner, long serverId) {
+        return read(() -> {
+            byte[] key = Codec.inboxKey(owner, serverId);
+            byte[] value = db.get(inbox, key);
+            if (value != null) {
+                return Optional.of(new InboxEntry(Codec.decode(serverId, value), InboxEntry.State.PENDING));
+            }
+            value = db.get(delivered, key);
+            return value == null ? Optional.empty()
+                : Optional.of(new InboxEntry(Codec.decode(serverId, value), InboxEntry.State.DELIVERED));
+        });
+    }
+
+    @Override
+    public Optional<AcceptedSend> acceptedSend(DeviceId sender, String clientMessageId) {
+        return read(() -> {
+            byte[] value = db.get(sends, Codec.sendKey(sender, clientMessageId));
+            if (value == null) {
+                return Optional.empty();
+            }
+            ByteBuffer buf = ByteBuffer.wrap(value);
+            return Optional.of(new AcceptedSend(buf.getLong(), buf.getLong()));
+        });
+    }
+
+    @Override
+    public long highestServerId() {
+        return read(() -> highestServerId);
+    }
+
+    @Override
+    public long pendingCount(DeviceId owner) {
+        return pending(owner, 0, Integer.MAX_VALUE).size();
+    }
+
+    // ---------------------------------------------------------------- DeviceDirectory
+
+    @Override
+    public void register(DeviceId device) {
+        read(() -> {
+            db.put(devices, writeOptions, Codec.deviceKey(device), new byte[0]);
+            return null;
+        });
+    }
+
+    @Override
+    public List<DeviceId> devices(String user) {
+        return read(() -> {
+            TreeSet<String> found = new TreeSet<>();
+            found.add(DeviceId.PRIMARY);
+            byte[] prefix = Codec.userPrefix(user);
+            try (RocksIterator it = db.newIterator(devices)) {
+                for (it.seek(prefix); it.isValid() && startsWith(it.key(), prefix); it.next()) {
+                    found.add(Codec.deviceOf(it.key(), prefix.length));
+                }
+            }
+            return found.stream().map(d -> new DeviceId(user, d)).toList();
+        });
+    }
+
+    // ---------------------------------------------------------------- PresenceStore
+
+    @Override
+    public void saveLastSeen(Map<String, Long> lastSeenByUser) {
+        read(() -> {
+            // Read-modify-write keeps the later time; one writer at a time keeps that true.
+            synchronized (presenceLock) {
+                try (org.rocksdb.WriteBatch rocks = new org.rocksdb.WriteBatch()) {
+                    for (Map.Entry<String, Long> e : lastSeenByUser.entrySet()) {
+                        byte[] key = e.getKey().getBytes(StandardCharsets.UTF_8);
+                        byte[] old = db.get(presence, key);
+                        if (old == null || Codec.longOf(old) < e.getValue()) {
+                            rocks.put(presence, key, Codec.longValue(e.getValue()));
+                        }
+                    }
+                    db.write(writeOptions, rocks);
+                }
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public OptionalLong lastSeen(String user) {
+        return read(() -> {
+            byte[] value = db.get(presence, user.getBytes(StandardCharsets.UTF_8));
+            return value == null ? OptionalLong.empty() : OptionalLong.of(Codec.longOf(value));
+        });
+    }
+
+    // ---------------------------------------------------------------- KeyStore
+
+    @Override
+    public void publish(DeviceId device, KeyBundle bundle) {
+        read(() -> {
+            db.put(keys, writeOptions, Codec.deviceKey(device), Codec.encode(bundle));
+            return null;
+        });
+    }
+
+    @Override
+    public Map<String, KeyBundle> bundles(String user) {
+        return read(() -> {
+            Map<String, KeyBundle> found = new TreeMap<>();
+            byte[] prefix = Codec.userPrefix(user);
+            try (RocksIterator it = db.newIterator(keys)) {
+                for (it.seek(prefix); it.isValid() && startsWith(it.key(), prefix); it.next()) {
+                    found.put(Codec.deviceOf(it.key(), prefix.length), Codec.decodeBundle(it.value()));
+                }
+            }
+            return found;
+        });
+    }
+
+    // ---------------------------------------------------------------- lifecycle and plumbing
+
+    @Override
+    public void close() {
+        lock.writeLock().lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                db.syncWal();
+            } catch (RocksDBException e) {
+                // Closing anyway; every acknowledged batch was already written to the WAL.
+            }
+            handles.forEach(ColumnFamilyHandle::close);
+            db.close();
+            writeOptions.close();
+            dbOptions.close();
+            cfOptions.close();
+            cache.close();
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    private interface Body<T> {
+        T run() throws RocksDBException;
+    }
+
+    private <T> T read(Body<T> body) {
+        lock.readLock().lock();
+        try {
+            if (closed) {
+                throw new StorageException("The RocksDB store at " + path.toAbsolutePath() + " is closed");
+            }
+            return body.run();
+        } catch (RocksDBException e) {
+            throw failure("access", e);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    private byte[] get(ColumnFamilyHandle family, byte[] key) {
+        try {
+            return db.get(family, key);
+        } catch (RocksDBException e) {
+            throw failure("read", e);
+        }
+    }
+
+    private StorageException failure(String what, RocksDBException e) {
+        return new StorageException("RocksDB at " + path.toAbsolutePath() + " failed to " + what + ": " + e.getMessage(), e);
+    }
+
+    private static boolean startsWith(byte[] key, byte[] prefix) {
+        return key.length >= prefix.length && Arrays.equals(key, 0, prefix.length, prefix, 0, prefix.length);
+    }
+
+    private static StoredMessage withoutBody(StoredMessage m) {
+        return new StoredMessage(m.serverId(), m.kind(), m.sender(), m.recipient(), m.clientMessageId(), m.refServerId(),
+            m.timestampMs(), m.contentType(), null, null);
+    }
+}
