@@ -1,0 +1,96 @@
+package io.courier.server;
+
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The server executable as a child process with its own JVM, as an operator would run it. */
+final class ServerProcess implements AutoCloseable {
+
+    final int tcpPort;
+    final int adminPort;
+    final Path dataDir;
+    final Path log;
+    private final List<String> overrides;
+    private Process process;
+    private int starts;
+
+    ServerProcess(Path dir, String... overrides) throws IOException {
+        this.tcpPort = freePort();
+        this.adminPort = freePort();
+        this.dataDir = dir.resolve("data");
+        this.log = dir.resolve("server.log");
+        this.overrides = List.of(overrides);
+    }
+
+    /** Starts the server and waits until it serves. */
+    ServerProcess start() throws IOException {
+        List<String> command = new ArrayList<>(List.of(
+            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",
+            "-Xmx512m",
+            "-cp", System.getProperty("java.class.path"),
+            Main.class.getName(),
+            "--set", "data-dir=" + dataDir,
+            "--set", "transports.tcp.port=" + tcpPort,
+            "--set", "admin.port=" + adminPort));
+        for (String override : overrides) {
+            command.add("--set");
+            command.add(override);
+        }
+        Path thisLog = log.resolveSibling(log.getFileName() + "." + (++starts));
+        process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(thisLog.toFile()).start();
+        await().atMost(90, SECONDS).until(() -> {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("The server exited with " + process.exitValue() + ":\n"
+                    + Files.readString(thisLog));
+            }
+            return Files.readString(thisLog).contains("Metrics at");
+        });
+        return this;
+    }
+
+    URI address() {
+        return URI.create("tcp://127.0.0.1:" + tcpPort);
+    }
+
+    ServerConfig config() {
+        return ConfigLoader.load(null, List.of("data-dir=" + dataDir));
+    }
+
+    String logText() throws IOException {
+        return Files.readString(log.resolveSibling(log.getFileName() + "." + starts));
+    }
+
+    /** SIGTERM, then wait for the exit. */
+    boolean terminate() throws InterruptedException {
+        process.destroy();
+        return process.waitFor(60, SECONDS);
+    }
+
+    /** SIGKILL: no shutdown hook, no flush — what a crash looks like. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(60, SECONDS);
+    }
+
+    @Override
+    public void close() {
+        if (process != null) {
+            process.destroyForcibly();
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+}

@@ -1,0 +1,446 @@
+package io.courier.storage.postgres.internal;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.courier.storage.AcceptedSend;
+import io.courier.storage.DeviceDirectory;
+import io.courier.storage.DeviceId;
+import io.courier.storage.InboxEntry;
+import io.courier.storage.KeyBundle;
+import io.courier.storage.KeyStore;
+import io.courier.storage.MessageKind;
+import io.courier.storage.MessageStore;
+import io.courier.storage.PresenceStore;
+import io.courier.storage.StorageBackend;
+import io.courier.storage.StorageException;
+import io.courier.storage.StoredMessage;
+import io.courier.storage.WriteBatch;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * The PostgreSQL backend. A router batch becomes one transaction in which each kind of operation
+ * is one JDBC batch (appends, sends, delivered marks, removals, the id counter), in that order:
+ * because server ids are never re-used, that order has the same effect as the batch's own.
+ */
+public final class PostgresBackend implements StorageBackend, MessageStore, DeviceDirectory, PresenceStore, KeyStore {
+
+    private static final MessageKind[] KINDS = MessageKind.values();
+    private static final String COLUMNS = "server_id, state, kind, sender_user, sender_device, recipient, client_id, "
+        + "ref_server_id, ts_ms, content_type, payload, media";
+
+    private final String url;
+    private final HikariDataSource pool;
+    private volatile long highestServerId;
+    private volatile boolean closed;
+
+    private PostgresBackend(String url, HikariDataSource pool) {
+        this.url = url;
+        this.pool = pool;
+        this.highestServerId = query("read the id counter", c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT value FROM counters WHERE name = 'highest_server_id'");
+                 ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getLong(1) : 0L;
+            }
+        });
+    }
+
+    /**
+     * Connects, creates the schema if needed and applies pending migrations.
+     *
+     * @throws StorageException naming the URL and user when the server cannot be reached or
+     *     refuses the login.
+     */
+    public static PostgresBackend open(String url, String user, String password, String schema, int poolSize,
+                                       int connectTimeoutMs) {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(url);
+        config.setUsername(user);
+        config.setPassword(password);
+        config.setSchema(schema);
+        config.setMaximumPoolSize(poolSize);
+        config.setConnectionTimeout(Math.max(250, connectTimeoutMs));
+        config.setInitializationFailTimeout(connectTimeoutMs);
+        config.setPoolName("courier-postgres");
+        config.addDataSourceProperty("reWriteBatchedInserts", "true");
+        config.addDataSourceProperty("connectTimeout", Math.max(1, connectTimeoutMs / 1000));
+        HikariDataSource pool;
+        try {
+            pool = new HikariDataSource(config);
+        } catch (RuntimeException e) {
+            Throwable root = e;
+            while (root.getCause() != null) {
+                root = root.getCause();
+            }
+            throw new StorageException("Cannot connect to PostgreSQL at " + url + " as '" + user + "': "
+                + root.getMessage() + " (keys storage.options.url, user, password)", e);
+        }
+        try (Connection connection = pool.getConnection()) {
+            Migrations.migrate(connection, schema);
+        } catch (SQLException | RuntimeException e) {
+            pool.close();
+            throw new StorageException("Cannot migrate the Courier schema '" + schema + "' at " + url + ": "
+                + e.getMessage(), e);
+        }
+        return new PostgresBackend(url, pool);
+    }
+
+    @Override
+    public String name() {
+        return "postgres";
+    }
+
+    @Override
+    public MessageStore messages() {
+        return this;
+    }
+
+    @Override
+    public DeviceDirectory devices() {
+        return this;
+    }
+
+    @Override
+    public PresenceStore presence() {
+        return this;
+    }
+
+    @Override
+    public KeyStore keys() {
+        return this;
+    }
+
+    // ---------------------------------------------------------------- MessageStore
+
+    @Override
+    public void commit(WriteBatch batch) {
+        query("commit a batch", c -> {
+            c.setAutoCommit(false);
+            try (PreparedStatement append = c.prepareStatement("INSERT INTO inbox (owner_user, owner_device, " + COLUMNS
+                     + ") VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+                 PreparedStatement send = c.prepareStatement("INSERT INTO sends (sender_user, sender_device, client_id, "
+                     + "server_id, accepted_at_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+                 PreparedStatement mark = c.prepareStatement("UPDATE inbox SET state = 1, payload = ''::bytea, "
+                     + "media = ''::bytea WHERE owner_user = ? AND owner_device = ? AND server_id = ?");
+                 PreparedStatement remove = c.prepareStatement(
+                     "DELETE FROM inbox WHERE owner_user = ? AND owner_device = ? AND server_id = ?");
+                 PreparedStatement counter = c.prepareStatement(
+                     "UPDATE counters SET value = GREATEST(value, ?) WHERE name = 'highest_server_id'")) {
+                long[] highest = {highestServerId};
+                batch.forEach(new WriteBatch.Visitor() {
+                    @Override
+                    public void append(DeviceId owner, StoredMessage m) {
+                        run(() -> {
+                            append.setString(1, owner.user());
+                            append.setString(2, owner.device());
+                            append.setLong(3, m.serverId());
+                            append.setShort(4, (short) m.kind().ordinal());
+                            append.setString(5, m.sender().user());
+                            append.setString(6, m.sender().device());
+                            append.setString(7, m.recipient());
+                            append.setString(8, m.clientMessageId());
+                            append.setLong(9, m.refServerId());
+                            append.setLong(10, m.timestampMs());
+                            append.setString(11, m.contentType());
+                            append.setBytes(12, m.payload());
+                            append.setBytes(13, m.media());
+                            append.addBatch();
+                        });
+                        highest[0] = Math.max(highest[0], m.serverId());
+                    }
+
+                    @Override
+                    public void markDelivered(DeviceId owner, long serverId) {
+                        keyed(mark, owner, serverId);
+                    }
+
+                    @Override
+                    public void remove(DeviceId owner, long serverId) {
+                        keyed(remove, owner, serverId);
+                    }
+
+                    @Override
+                    public void recordSend(DeviceId sender, String clientMessageId, AcceptedSend accepted) {
+                        run(() -> {
+                            send.setString(1, sender.user());
+                            send.setString(2, sender.device());
+                            send.setString(3, clientMessageId);
+                            send.setLong(4, accepted.serverId());
+                            send.setLong(5, accepted.acceptedAtMs());
+                            send.addBatch();
+                        });
+                        highest[0] = Math.max(highest[0], accepted.serverId());
+                    }
+
+                    @Override
+                    public void advanceServerId(long serverId) {
+                        highest[0] = Math.max(highest[0], serverId);
+                    }
+                });
+                append.executeBatch();
+                send.executeBatch();
+                mark.executeBatch();
+                remove.executeBatch();
+                if (highest[0] > highestServerId) {
+                    counter.setLong(1, highest[0]);
+                    counter.executeUpdate();
+                }
+                c.commit();
+                if (highest[0] > highestServerId) {
+                    highestServerId = highest[0];
+                }
+                return null;
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(true);
+            }
+        });
+    }
+
+    private static void keyed(PreparedStatement statement, DeviceId owner, long serverId) {
+        run(() -> {
+            statement.setString(1, owner.user());
+            statement.setString(2, owner.device());
+            statement.setLong(3, serverId);
+            statement.addBatch();
+        });
+    }
+
+    @Override
+    public List<StoredMessage> pending(DeviceId owner, long afterServerId, int limit) {
+        if (limit <= 0) {
+            throw new IllegalArgumentException("limit must be positive, was " + limit);
+        }
+        return query("read an inbox", c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM inbox WHERE owner_user = ? "
+                + "AND owner_device = ? AND state = 0 AND server_id > ? ORDER BY server_id LIMIT ?")) {
+                ps.setString(1, owner.user());
+                ps.setString(2, owner.device());
+                ps.setLong(3, afterServerId);
+                ps.setInt(4, limit);
+                List<StoredMessage> page = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        page.add(message(rs));
+                    }
+                }
+                return page;
+            }
+        });
+    }
+
+    @Override
+    public Optional<InboxEntry> entry(DeviceId owner, long serverId) {
+        return query("read an inbox entry", c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS
+                + " FROM inbox WHERE owner_user = ? AND owner_device = ? AND server_id = ?")) {
+                ps.setString(1, owner.user());
+                ps.setString(2, owner.device());
+                ps.setLong(3, serverId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return Optional.<InboxEntry>empty();
+                    }
+                    InboxEntry.State state = rs.getShort("state") == 0 ? InboxEntry.State.PENDING : InboxEntry.State.DELIVERED;
+                    return Optional.of(new InboxEntry(message(rs), state));
+                }
+            }
+        });
+    }
+
+    private static StoredMessage message(ResultSet rs) throws SQLException {
+        return new StoredMessage(rs.getLong("server_id"), KINDS[rs.getShort("kind")],
+            new DeviceId(rs.getString("sender_user"), rs.getString("sender_device")), rs.getString("recipient"),
+            rs.getString("client_id"), rs.getLong("ref_server_id"), rs.getLong("ts_ms"), rs.getString("content_type"),
+            rs.getBytes("payload"), rs.getBytes("media"));
+    }
+
+    @Override
+    public Optional<AcceptedSend> acceptedSend(DeviceId sender, String clientMessageId) {
+        return query("read a send", c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT server_id, accepted_at_ms FROM sends "
+                + "WHERE sender_user = ? AND sender_device = ? AND client_id = ?")) {
+                ps.setString(1, sender.user());
+                ps.setString(2, sender.device());
+                ps.setString(3, clientMessageId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Optional.of(new AcceptedSend(rs.getLong(1), rs.getLong(2)))
+                        : Optional.<AcceptedSend>empty();
+                }
+            }
+        });
+    }
+
+    @Override
+    public long highestServerId() {
+        checkOpen();
+        return highestServerId;
+    }
+
+    @Override
+    public long pendingCount(DeviceId owner) {
+        return query("count an inbox", c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                "SELECT count(*) FROM inbox WHERE owner_user = ? AND owner_device = ? AND state = 0")) {
+                ps.setString(1, owner.user());
+                ps.setString(2, owner.device());
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    return rs.getLong(1);
+                }
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- DeviceDirectory
+
+    @Override
+    public void register(DeviceId device) {
+        update("register a device", "INSERT INTO devices (user_id, device) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            device.user(), device.device());
+    }
+
+    @Override
+    public List<DeviceId> devices(String user) {
+        return query("list devices", c -> {
+            TreeSet<String> found = new TreeSet<>();
+            found.add(DeviceId.PRIMARY);
+            try (PreparedStatement ps = c.prepareStatement("SELECT device FROM devices WHERE user_id = ?")) {
+                ps.setString(1, user);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        found.add(rs.getString(1));
+                    }
+                }
+            }
+            return found.stream().map(d -> new DeviceId(user, d)).toList();
+        });
+    }
+
+    // ---------------------------------------------------------------- PresenceStore
+
+    @Override
+    public void saveLastSeen(Map<String, Long> lastSeenByUser) {
+        query("save last-seen times", c -> {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO presence (user_id, last_seen_ms) VALUES (?, ?) "
+                + "ON CONFLICT (user_id) DO UPDATE SET last_seen_ms = GREATEST(presence.last_seen_ms, EXCLUDED.last_seen_ms)")) {
+                for (Map.Entry<String, Long> e : new TreeMap<>(lastSeenByUser).entrySet()) {
+                    ps.setString(1, e.getKey());
+                    ps.setLong(2, e.getValue());
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public OptionalLong lastSeen(String user) {
+        return query("read last seen", c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT last_seen_ms FROM presence WHERE user_id = ?")) {
+                ps.setString(1, user);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? OptionalLong.of(rs.getLong(1)) : OptionalLong.empty();
+                }
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- KeyStore
+
+    @Override
+    public void publish(DeviceId device, KeyBundle bundle) {
+        query("publish keys", c -> {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO key_bundles (user_id, device, identity_key, "
+                + "agreement_key, signature) VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, device) DO UPDATE SET "
+                + "identity_key = EXCLUDED.identity_key, agreement_key = EXCLUDED.agreement_key, signature = EXCLUDED.signature")) {
+                ps.setString(1, device.user());
+                ps.setString(2, device.device());
+                ps.setBytes(3, bundle.identityKey());
+                ps.setBytes(4, bundle.agreementKey());
+                ps.setBytes(5, bundle.signature());
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public Map<String, KeyBundle> bundles(String user) {
+        return query("read keys", c -> {
+            Map<String, KeyBundle> found = new TreeMap<>();
+            try (PreparedStatement ps = c.prepareStatement(
+                "SELECT device, identity_key, agreement_key, signature FROM key_bundles WHERE user_id = ?")) {
+                ps.setString(1, user);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        found.put(rs.getString(1), new KeyBundle(rs.getBytes(2), rs.getBytes(3), rs.getBytes(4)));
+                    }
+                }
+            }
+            return found;
+        });
+    }
+
+    // ---------------------------------------------------------------- plumbing
+
+    @Override
+    public void close() {
+        closed = true;
+        pool.close();
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new StorageException("The PostgreSQL store at " + url + " is closed");
+        }
+    }
+
+    private interface Work<T> {
+        T run(Connection connection) throws SQLException;
+    }
+
+    private interface Step {
+        void run() throws SQLException;
+    }
+
+    private <T> T query(String what, Work<T> work) {
+        checkOpen();
+        try (Connection connection = pool.getConnection()) {
+            return work.run(connection);
+        } catch (SQLException e) {
+            throw new StorageException("PostgreSQL at " + url + " failed to " + what + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void update(String what, String sql, String a, String b) {
+        query(what, c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                ps.setString(1, a);
+                ps.setString(2, b);
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    private static void run(Step step) {
+        try {
+            step.run();
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
