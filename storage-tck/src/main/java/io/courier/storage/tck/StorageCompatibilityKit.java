@@ -148,6 +148,18 @@ public abstract class StorageCompatibilityKit {
     }
 
     @Test
+    void shouldSeeEveryAppendWhateverWasReadOrAcknowledgedBefore() {
+        commit(new WriteBatch().append(BOB, message(10)).append(BOB, message(11)));
+        assertThat(pendingIds(BOB)).containsExactly(10L, 11L);
+        commit(new WriteBatch().markDelivered(BOB, 10).remove(BOB, 11));
+        assertThat(pendingIds(BOB)).isEmpty();
+        // A backend that caches where an inbox starts must not hide later appends, even lower ids.
+        commit(new WriteBatch().append(BOB, message(5)).append(BOB, message(20)));
+        assertThat(pendingIds(BOB)).containsExactly(5L, 20L);
+        assertThat(backend.messages().pending(BOB, 5, 10)).extracting(StoredMessage::serverId).containsExactly(20L);
+    }
+
+    @Test
     void shouldHonourAfterServerIdAndLimit() {
         WriteBatch batch = new WriteBatch();
         for (long id = 1; id <= 10; id++) {

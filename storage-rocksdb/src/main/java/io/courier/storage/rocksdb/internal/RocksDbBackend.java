@@ -33,7 +33,6 @@ import org.rocksdb.ColumnFamilyOptions;
 import org.rocksdb.CompressionType;
 import org.rocksdb.DBOptions;
 import org.rocksdb.LRUCache;
-import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
@@ -75,6 +74,15 @@ public final class RocksDbBackend implements StorageBackend, MessageStore, Devic
     private final Object presenceLock = new Object();
     private volatile long highestServerId;
     private boolean closed;
+    /**
+     * Per inbox, an id below which it holds no pending entry. Delivered entries leave tombstones
+     * at the head of an inbox until compaction; seeking from the floor instead of from zero keeps a
+     * reconnecting device from walking over them. Commits lower it for every append (so it never
+     * hides one); a scan raises it only if no commit ran while it scanned.
+     */
+    private final Map<DeviceId, Long> floors = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong commits = new java.util.concurrent.atomic.AtomicLong();
+    private static final int FLOOR_LIMIT = 100_000;
 
     private RocksDbBackend(Path path, RocksDB db, DBOptions dbOptions, ColumnFamilyOptions cfOptions, LRUCache cache,
                            WriteOptions writeOptions, List<ColumnFamilyHandle> handles) throws RocksDBException {
@@ -175,6 +183,10 @@ public final class RocksDbBackend implements StorageBackend, MessageStore, Devic
                 if (writer.highest > highestServerId) {
                     highestServerId = writer.highest;
                 }
+                // Count the commit before lowering floors: a scan that started earlier then
+                // refuses to raise one, and a scan that raised one first is lowered again here.
+                commits.incrementAndGet();
+                writer.appendedOwners.forEach((owner, lowest) -> floors.computeIfPresent(owner, (k, f) -> Math.min(f, lowest)));
             }
             return null;
         });
@@ -185,6 +197,8 @@ public final class RocksDbBackend implements StorageBackend, MessageStore, Devic
         private final org.rocksdb.WriteBatch rocks;
         // Entries appended earlier in this batch, so a later op in the same batch sees them.
         private final Map<ByteBuffer, StoredMessage> appended = new HashMap<>();
+        // The lowest id appended per inbox in this batch, to keep floors honest.
+        final Map<DeviceId, Long> appendedOwners = new HashMap<>();
         long highest = highestServerId;
 
         BatchWriter(org.rocksdb.WriteBatch rocks) {
@@ -196,6 +210,7 @@ public final class RocksDbBackend implements StorageBackend, MessageStore, Devic
             byte[] key = Codec.inboxKey(owner, message.serverId());
             put(inbox, key, Codec.encode(message));
             appended.put(ByteBuffer.wrap(key), message);
+            appendedOwners.merge(owner, message.serverId(), Math::min);
             highest = Math.max(highest, message.serverId());
         }
 
@@ -258,16 +273,35 @@ public final class RocksDbBackend implements StorageBackend, MessageStore, Devic
         return read(() -> {
             byte[] prefix = Codec.ownerPrefix(owner);
             List<StoredMessage> page = new ArrayList<>(Math.min(limit, 64));
-            try (ReadOptions options = new ReadOptions().setPrefixSameAsStart(true);
-                 RocksIterator it = db.newIterator(inbox, options)) {
-                long from = afterServerId == Long.MAX_VALUE ? afterServerId : afterServerId + 1;
-                for (it.seek(Codec.inboxKey(prefix, from)); it.isValid() && page.size() < limit; it.next()) {
+            long commitsBefore = commits.get();
+            long from = afterServerId == Long.MAX_VALUE ? afterServerId : afterServerId + 1;
+            Long floor = floors.get(owner);
+            // Only a scan from the true start of the inbox may move its floor.
+            boolean fromStart = floor != null ? from <= floor : from <= 1;
+            if (floor != null && floor > from) {
+                from = floor;
+            }
+            boolean exhausted = true;
+            try (RocksIterator it = db.newIterator(inbox)) {
+                for (it.seek(Codec.inboxKey(prefix, from)); it.isValid(); it.next()) {
                     byte[] key = it.key();
                     if (!startsWith(key, prefix) || key.length != prefix.length + 8) {
                         break;
                     }
+                    if (page.size() == limit) {
+                        exhausted = false;
+                        break;
+                    }
                     page.add(Codec.decode(Codec.serverIdOf(key), it.value()));
                 }
+            }
+            if (fromStart) {
+                long newFloor = page.isEmpty() ? (exhausted ? highestServerId + 1 : from) : page.get(0).serverId();
+                if (floors.size() >= FLOOR_LIMIT) {
+                    floors.clear();
+                }
+                floors.compute(owner, (k, old) -> commits.get() != commitsBefore ? old
+                    : Math.max(newFloor, old == null ? 0 : old));
             }
             return page;
         });
