@@ -81,6 +81,15 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void shouldNameTheAddressOfAnUnreachableDatabase() {
+        assertThatThrownBy(() -> CourierServer.start(ConfigLoader.load(null, List.of("data-dir=" + dir,
+            "storage.backend=postgres", "storage.options.url=jdbc:postgresql://127.0.0.1:1/courier",
+            "storage.options.connect-timeout-ms=1000", "transports.tcp.port=0", "admin.port=0"))))
+            .isInstanceOf(io.courier.storage.StorageException.class)
+            .hasMessageContaining("jdbc:postgresql://127.0.0.1:1/courier");
+    }
+
+    @Test
     void shouldRefuseAConfigurationWithNoTransport() {
         assertThatThrownBy(() -> ConfigLoader.load(null, List.of("transports.tcp.enabled=false")))
             .isInstanceOf(ConfigException.class).hasMessageContaining("No transport");
