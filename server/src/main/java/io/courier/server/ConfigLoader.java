@@ -159,10 +159,8 @@ public final class ConfigLoader {
         Path dataDir = Path.of(string(tree, "data-dir"));
         Map<String, Object> auth = section(tree, "auth");
         String mode = string(auth, "auth.mode");
-        if (!mode.equals("hmac") && !mode.equals("insecure")) {
-            throw new ConfigException("auth.mode must be 'hmac' or 'insecure', was '" + mode + "'");
-        }
-        Path secret = dataDir.resolve(string(auth, "auth.secret-file"));
+        Map<String, String> authOptions = new TreeMap<>(stringMap(auth.get("options"), "auth.options"));
+        authOptions.put("secret-file", string(auth, "auth.secret-file"));
 
         Map<String, Object> storage = section(tree, "storage");
         ServerConfig.Storage storageConfig = new ServerConfig.Storage(string(storage, "storage.backend"),
@@ -229,7 +227,7 @@ public final class ConfigLoader {
         ServerConfig.Admin adminConfig = new ServerConfig.Admin(bool(admin, "admin.enabled"),
             string(admin, "admin.host"), integer(admin, "admin.port"));
 
-        return new ServerConfig(dataDir, new ServerConfig.Auth(mode, secret), storageConfig, transports, maxFrame,
+        return new ServerConfig(dataDir, new ServerConfig.Auth(mode, authOptions), storageConfig, transports, maxFrame,
             router, adminConfig);
     }
 

@@ -2,10 +2,9 @@ package io.courier.server;
 
 import io.courier.router.Router;
 import io.courier.router.auth.Authenticator;
-import io.courier.router.auth.HmacTokenAuthenticator;
-import io.courier.router.auth.InsecureAuthenticator;
+import io.courier.router.auth.AuthenticatorProvider;
+import io.courier.router.auth.AuthenticatorProviders;
 import io.courier.server.internal.AdminServer;
-import io.courier.server.internal.Secrets;
 import io.courier.storage.StorageBackend;
 import io.courier.storage.StorageConfig;
 import io.courier.storage.StorageProviders;
@@ -104,13 +103,18 @@ public final class CourierServer implements AutoCloseable {
     }
 
     private static Authenticator authenticator(ServerConfig config) {
-        if (config.auth().mode().equals("insecure")) {
+        AuthenticatorProvider provider;
+        try {
+            provider = AuthenticatorProviders.find(config.auth().mode());
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage());
+        }
+        if (provider.name().equals("insecure")) {
             LOG.warn("**************************************************************************");
             LOG.warn("* auth.mode is 'insecure': ANY client may act as ANY user. Benchmarks only. *");
             LOG.warn("**************************************************************************");
-            return new InsecureAuthenticator();
         }
-        return new HmacTokenAuthenticator(Secrets.loadOrCreate(config.auth().secretFile()));
+        return provider.create(config.dataDirectory(), config.auth().options());
     }
 
     /** The address a client uses for transport {@code name}, with the bound port. */

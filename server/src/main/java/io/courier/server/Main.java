@@ -1,8 +1,8 @@
 package io.courier.server;
 
+import io.courier.router.auth.HmacAuthenticatorProvider;
 import io.courier.router.auth.HmacTokenAuthenticator;
 import io.courier.server.cli.ChatCommand;
-import io.courier.server.internal.Secrets;
 import io.courier.storage.DeviceId;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -85,7 +85,7 @@ public final class Main implements Callable<Integer> {
 
     /** A token for {@code user} signed with the secret {@code config} names, valid for {@code ttl}. */
     public static String mint(ServerConfig config, String user, Duration ttl) {
-        HmacTokenAuthenticator hmac = new HmacTokenAuthenticator(Secrets.loadOrCreate(config.auth().secretFile()));
+        HmacTokenAuthenticator hmac = new HmacAuthenticatorProvider().create(config.dataDirectory(), config.auth().options());
         return hmac.mint(user, Instant.now().plus(ttl).getEpochSecond());
     }
 }

@@ -30,11 +30,16 @@ public record ServerConfig(
     }
 
     /**
-     * @param mode       {@code hmac} (default) or {@code insecure} (benchmarks only; logged loudly).
-     * @param secretFile HMAC secret, resolved against the data directory; created with 32 random
-     *                   bytes if absent.
+     * @param mode    the authenticator plug-in: {@code hmac} (default), {@code insecure}
+     *                (benchmarks only; logged loudly) or any {@code AuthenticatorProvider} on the
+     *                class path.
+     * @param options the other {@code auth.*} keys ({@code secret-file}) and {@code auth.options.*},
+     *                handed to the plug-in.
      */
-    public record Auth(String mode, Path secretFile) {
+    public record Auth(String mode, Map<String, String> options) {
+        public Auth {
+            options = Map.copyOf(options);
+        }
     }
 
     /**

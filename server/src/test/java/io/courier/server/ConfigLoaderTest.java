@@ -54,8 +54,6 @@ class ConfigLoaderTest {
             .hasMessageContaining("router.mailbox-capacity").hasMessageContaining("100");
         assertThatThrownBy(() -> ConfigLoader.load(null, List.of("transports.tcp.port=70000")))
             .isInstanceOf(ConfigException.class).hasMessageContaining("transports.tcp.port");
-        assertThatThrownBy(() -> ConfigLoader.load(null, List.of("auth.mode=trust-me")))
-            .isInstanceOf(ConfigException.class).hasMessageContaining("auth.mode").hasMessageContaining("trust-me");
         assertThatThrownBy(() -> ConfigLoader.load(dir.resolve("missing.yaml"), List.of()))
             .isInstanceOf(ConfigException.class).hasMessageContaining("missing.yaml");
     }
@@ -78,6 +76,15 @@ class ConfigLoaderTest {
         ServerConfig config = ConfigLoader.load(example, List.of());
         assertThat(config.transports().get("tcp").options()).containsEntry("epoll", "true");
         assertThat(config.admin().port()).isEqualTo(7190);
+    }
+
+    @Test
+    void shouldFailStartUpListingAuthenticatorsForAnUnknownMode() {
+        assertThatThrownBy(() -> CourierServer.start(ConfigLoader.load(null,
+            List.of("data-dir=" + dir, "auth.mode=trust-me", "transports.tcp.port=0", "admin.port=0"))))
+            .isInstanceOf(ConfigException.class)
+            .hasMessageContaining("auth.mode").hasMessageContaining("trust-me").hasMessageContaining("hmac")
+            .hasMessageContaining("insecure");
     }
 
     @Test

@@ -22,4 +22,35 @@ public record StorageConfig(Path dataDirectory, Map<String, String> options) {
     public String option(String key, String fallback) {
         return options.getOrDefault(key, fallback);
     }
+
+    /**
+     * The option as {@code true} or {@code false}.
+     *
+     * @throws StorageException naming {@code storage.options.KEY} and the bad value.
+     */
+    public boolean booleanOption(String key, boolean fallback) {
+        String value = option(key, Boolean.toString(fallback));
+        if (!value.equals("true") && !value.equals("false")) {
+            throw new StorageException("storage.options." + key + " must be true or false, was '" + value + "'");
+        }
+        return Boolean.parseBoolean(value);
+    }
+
+    /**
+     * The option as a positive integer.
+     *
+     * @throws StorageException naming {@code storage.options.KEY} and the bad value.
+     */
+    public int positiveIntOption(String key, int fallback) {
+        String value = option(key, Integer.toString(fallback));
+        try {
+            int parsed = Integer.parseInt(value);
+            if (parsed > 0) {
+                return parsed;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new StorageException("storage.options." + key + " must be a positive integer, was '" + value + "'");
+    }
 }

@@ -37,19 +37,6 @@ public final class PostgresStorageProvider implements StorageProvider {
             throw new StorageException("storage.options.schema must be a lower-case SQL identifier, was '" + schema + "'");
         }
         return PostgresBackend.open(url, config.option("user", "courier"), config.option("password", "courier"),
-            schema, positive(config, "pool-size", 8), positive(config, "connect-timeout-ms", 5000));
-    }
-
-    private static int positive(StorageConfig config, String key, int fallback) {
-        String value = config.option(key, Integer.toString(fallback));
-        try {
-            int parsed = Integer.parseInt(value);
-            if (parsed > 0) {
-                return parsed;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw new StorageException("storage.options." + key + " must be a positive integer, was '" + value + "'");
+            schema, config.positiveIntOption("pool-size", 8), config.positiveIntOption("connect-timeout-ms", 5000));
     }
 }

@@ -2,7 +2,6 @@ package io.courier.storage.rocksdb;
 
 import io.courier.storage.StorageBackend;
 import io.courier.storage.StorageConfig;
-import io.courier.storage.StorageException;
 import io.courier.storage.StorageProvider;
 import io.courier.storage.rocksdb.internal.RocksDbBackend;
 import java.nio.file.Path;
@@ -33,30 +32,9 @@ public final class RocksDbStorageProvider implements StorageProvider {
     @Override
     public StorageBackend open(StorageConfig config) {
         Path path = Path.of(config.option("path", config.dataDirectory().resolve("rocksdb").toString()));
-        boolean sync = bool(config, "sync", true);
-        int blockCacheMb = positive(config, "block-cache-mb", 64);
-        int writeBufferMb = positive(config, "write-buffer-mb", 32);
+        boolean sync = config.booleanOption("sync", true);
+        int blockCacheMb = config.positiveIntOption("block-cache-mb", 64);
+        int writeBufferMb = config.positiveIntOption("write-buffer-mb", 32);
         return RocksDbBackend.open(path, sync, blockCacheMb, writeBufferMb);
-    }
-
-    private static boolean bool(StorageConfig config, String key, boolean fallback) {
-        String value = config.option(key, Boolean.toString(fallback));
-        if (!value.equals("true") && !value.equals("false")) {
-            throw new StorageException("storage.options." + key + " must be true or false, was '" + value + "'");
-        }
-        return Boolean.parseBoolean(value);
-    }
-
-    private static int positive(StorageConfig config, String key, int fallback) {
-        String value = config.option(key, Integer.toString(fallback));
-        try {
-            int parsed = Integer.parseInt(value);
-            if (parsed > 0) {
-                return parsed;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw new StorageException("storage.options." + key + " must be a positive integer, was '" + value + "'");
     }
 }

@@ -1,14 +1,10 @@
 package io.courier.storage.memory;
 
 import io.courier.storage.AcceptedSend;
-import io.courier.storage.DeviceDirectory;
+import io.courier.storage.CombinedStorageBackend;
 import io.courier.storage.DeviceId;
 import io.courier.storage.InboxEntry;
 import io.courier.storage.KeyBundle;
-import io.courier.storage.KeyStore;
-import io.courier.storage.MessageStore;
-import io.courier.storage.PresenceStore;
-import io.courier.storage.StorageBackend;
 import io.courier.storage.StorageException;
 import io.courier.storage.StoredMessage;
 import io.courier.storage.WriteBatch;
@@ -30,7 +26,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * The in-memory backend. Inboxes are skip lists keyed by server id, so reads never block and see
  * entries in order; a read-write lock makes each batch appear all at once to readers.
  */
-final class InMemoryStorageBackend implements StorageBackend, MessageStore, DeviceDirectory, PresenceStore, KeyStore {
+final class InMemoryStorageBackend implements CombinedStorageBackend {
 
     private static final byte[] EMPTY = new byte[0];
 
@@ -83,26 +79,6 @@ final class InMemoryStorageBackend implements StorageBackend, MessageStore, Devi
     @Override
     public String name() {
         return InMemoryStorageProvider.NAME;
-    }
-
-    @Override
-    public MessageStore messages() {
-        return this;
-    }
-
-    @Override
-    public DeviceDirectory devices() {
-        return this;
-    }
-
-    @Override
-    public PresenceStore presence() {
-        return this;
-    }
-
-    @Override
-    public KeyStore keys() {
-        return this;
     }
 
     // ---------------------------------------------------------------- MessageStore

@@ -336,6 +336,46 @@ public abstract class StorageCompatibilityKit {
     }
 
     @Test
+    void shouldNeverHideEntriesFromReadersRacingAWriterThatAcknowledgesAndAppends() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        AtomicBoolean writing = new AtomicBoolean(true);
+        try {
+            // The writer keeps exactly the newest 10 entries pending; readers must always see 10
+            // once the writer has started, never fewer (a stale cached "start of inbox" would).
+            commit(batchOf(1, 10));
+            Future<?> writer = pool.submit(() -> {
+                for (long id = 11; id <= 2_000; id++) {
+                    commit(new WriteBatch().append(BOB, message(id)).markDelivered(BOB, id - 10));
+                }
+                writing.set(false);
+                return null;
+            });
+            Future<?> reader = pool.submit(() -> {
+                while (writing.get()) {
+                    assertThat(backend.messages().pending(BOB, 0, 100)).hasSize(10);
+                }
+                return null;
+            });
+            writer.get(60, TimeUnit.SECONDS);
+            reader.get(60, TimeUnit.SECONDS);
+        } finally {
+            writing.set(false);
+            pool.shutdownNow();
+            assertThat(pool.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
+        }
+        assertThat(pendingIds(BOB)).containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1991, 2000)
+            .boxed().toList());
+    }
+
+    private static WriteBatch batchOf(long from, long to) {
+        WriteBatch batch = new WriteBatch();
+        for (long id = from; id <= to; id++) {
+            batch.append(BOB, message(id));
+        }
+        return batch;
+    }
+
+    @Test
     void shouldServeOneHundredThousandUsers() {
         int users = 100_000;
         WriteBatch batch = new WriteBatch();

@@ -3,15 +3,11 @@ package io.courier.storage.postgres.internal;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.courier.storage.AcceptedSend;
-import io.courier.storage.DeviceDirectory;
+import io.courier.storage.CombinedStorageBackend;
 import io.courier.storage.DeviceId;
 import io.courier.storage.InboxEntry;
 import io.courier.storage.KeyBundle;
-import io.courier.storage.KeyStore;
 import io.courier.storage.MessageKind;
-import io.courier.storage.MessageStore;
-import io.courier.storage.PresenceStore;
-import io.courier.storage.StorageBackend;
 import io.courier.storage.StorageException;
 import io.courier.storage.StoredMessage;
 import io.courier.storage.WriteBatch;
@@ -32,7 +28,7 @@ import java.util.TreeSet;
  * is one JDBC batch (appends, sends, delivered marks, removals, the id counter), in that order:
  * because server ids are never re-used, that order has the same effect as the batch's own.
  */
-public final class PostgresBackend implements StorageBackend, MessageStore, DeviceDirectory, PresenceStore, KeyStore {
+public final class PostgresBackend implements CombinedStorageBackend {
 
     private static final MessageKind[] KINDS = MessageKind.values();
     private static final String COLUMNS = "server_id, state, kind, sender_user, sender_device, recipient, client_id, "
@@ -97,26 +93,6 @@ public final class PostgresBackend implements StorageBackend, MessageStore, Devi
     @Override
     public String name() {
         return "postgres";
-    }
-
-    @Override
-    public MessageStore messages() {
-        return this;
-    }
-
-    @Override
-    public DeviceDirectory devices() {
-        return this;
-    }
-
-    @Override
-    public PresenceStore presence() {
-        return this;
-    }
-
-    @Override
-    public KeyStore keys() {
-        return this;
     }
 
     // ---------------------------------------------------------------- MessageStore

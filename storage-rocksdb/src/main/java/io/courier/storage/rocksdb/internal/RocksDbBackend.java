@@ -1,14 +1,10 @@
 package io.courier.storage.rocksdb.internal;
 
 import io.courier.storage.AcceptedSend;
-import io.courier.storage.DeviceDirectory;
+import io.courier.storage.CombinedStorageBackend;
 import io.courier.storage.DeviceId;
 import io.courier.storage.InboxEntry;
 import io.courier.storage.KeyBundle;
-import io.courier.storage.KeyStore;
-import io.courier.storage.MessageStore;
-import io.courier.storage.PresenceStore;
-import io.courier.storage.StorageBackend;
 import io.courier.storage.StorageException;
 import io.courier.storage.StoredMessage;
 import io.courier.storage.WriteBatch;
@@ -47,7 +43,7 @@ import org.rocksdb.WriteOptions;
  * <p>A read-write lock guards the native handle: every call holds the read side, close takes
  * the write side, so no call can touch a closed database (which would crash the JVM).
  */
-public final class RocksDbBackend implements StorageBackend, MessageStore, DeviceDirectory, PresenceStore, KeyStore {
+public final class RocksDbBackend implements CombinedStorageBackend {
 
     private static final byte[] HIGHEST_SERVER_ID = "highest-server-id".getBytes(StandardCharsets.UTF_8);
     private static final List<String> FAMILIES = List.of("inbox", "delivered", "sends", "devices", "presence", "keys");
@@ -146,26 +142,6 @@ public final class RocksDbBackend implements StorageBackend, MessageStore, Devic
     @Override
     public String name() {
         return "rocksdb";
-    }
-
-    @Override
-    public MessageStore messages() {
-        return this;
-    }
-
-    @Override
-    public DeviceDirectory devices() {
-        return this;
-    }
-
-    @Override
-    public PresenceStore presence() {
-        return this;
-    }
-
-    @Override
-    public KeyStore keys() {
-        return this;
     }
 
     // ---------------------------------------------------------------- MessageStore
@@ -300,8 +276,12 @@ public final class RocksDbBackend implements StorageBackend, MessageStore, Devic
                 if (floors.size() >= FLOOR_LIMIT) {
                     floors.clear();
                 }
-                floors.compute(owner, (k, old) -> commits.get() != commitsBefore ? old
-                    : Math.max(newFloor, old == null ? 0 : old));
+                floors.compute(owner, (k, old) -> {
+                    if (commits.get() != commitsBefore) {
+                        return old; // a commit ran while we scanned: what we saw may be stale
+                    }
+                    return old == null ? Long.valueOf(newFloor) : Long.valueOf(Math.max(newFloor, old));
+                });
             }
             return page;
         });

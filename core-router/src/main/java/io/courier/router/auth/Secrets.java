@@ -1,4 +1,4 @@
-package io.courier.server.internal;
+package io.courier.router.auth;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -10,14 +10,14 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 
 /** The HMAC secret file: read it, or create it with 32 random bytes, readable by the owner only. */
-public final class Secrets {
+final class Secrets {
 
     private static final int SECRET_BYTES = 32;
 
     private Secrets() {
     }
 
-    public static byte[] loadOrCreate(Path file) {
+    static byte[] loadOrCreate(Path file) {
         try {
             if (!Files.exists(file)) {
                 Path parent = file.toAbsolutePath().getParent();

@@ -1,0 +1,18 @@
+package io.courier.router.auth;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+/** {@code auth.mode: insecure}: anyone may claim any user. Benchmarks only. */
+public final class InsecureAuthenticatorProvider implements AuthenticatorProvider {
+
+    @Override
+    public String name() {
+        return "insecure";
+    }
+
+    @Override
+    public Authenticator create(Path dataDirectory, Map<String, String> options) {
+        return new InsecureAuthenticator();
+    }
+}
