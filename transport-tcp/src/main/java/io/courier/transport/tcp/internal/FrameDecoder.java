@@ -2,6 +2,7 @@ package io.courier.transport.tcp.internal;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.courier.transport.proto.Error;
+import io.courier.transport.netty.ProtocolViolation;
 import io.courier.transport.proto.Frame;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
@@ -13,7 +14,7 @@ import java.util.List;
  *
  * <p>A length above the maximum is refused as soon as the prefix is read, without waiting for (or
  * buffering) the body. On any violation the decoder enters a terminal state — it discards all
- * further input — and fires a {@link ProtocolViolation} event; the connection handler answers with
+ * further input — and fires a {@link ProtocolViolation} event; the connection bridge answers with
  * the error and closes.
  */
 final class FrameDecoder extends ByteToMessageDecoder {
@@ -89,7 +90,4 @@ final class FrameDecoder extends ByteToMessageDecoder {
         return MALFORMED;
     }
 
-    /** The event fired when input violates the protocol. */
-    record ProtocolViolation(Error.Code code, String detail) {
-    }
 }

@@ -5,6 +5,8 @@ import io.courier.transport.ClientListener;
 import io.courier.transport.TransportClient;
 import io.courier.transport.TransportException;
 import io.courier.transport.TransportSettings;
+import io.courier.transport.netty.EventLoops;
+import io.courier.transport.netty.ProtocolViolation;
 import io.courier.transport.proto.Frame;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -107,7 +109,7 @@ public final class TcpClient implements TransportClient {
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
-            if (event instanceof FrameDecoder.ProtocolViolation violation) {
+            if (event instanceof ProtocolViolation violation) {
                 LOG.warn("Server sent bytes that violate the protocol ({}: {}); closing", violation.code(),
                     violation.detail());
                 ctx.close();

@@ -4,6 +4,7 @@ import io.courier.transport.ConnectionHandler;
 import io.courier.transport.TransportException;
 import io.courier.transport.TransportServer;
 import io.courier.transport.TransportSettings;
+import io.courier.transport.netty.EventLoops;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;

@@ -1,6 +1,8 @@
 package io.courier.transport.tcp.internal;
 
 import io.courier.transport.ConnectionHandler;
+import io.courier.transport.netty.ChannelConnection;
+import io.courier.transport.netty.ConnectionBridge;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.group.ChannelGroup;
@@ -30,6 +32,6 @@ final class TcpServerInitializer extends ChannelInitializer<SocketChannel> {
         ChannelPipeline pipeline = channel.pipeline();
         pipeline.addLast("frame-decoder", new FrameDecoder(maxFrameBytes));
         pipeline.addLast("frame-encoder", encoder);
-        pipeline.addLast("connection", new ServerConnectionHandler(handler, open));
+        pipeline.addLast("connection", new ConnectionBridge(handler, open, ch -> new ChannelConnection(ch, "tcp")));
     }
 }

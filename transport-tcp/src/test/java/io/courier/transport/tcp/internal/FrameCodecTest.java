@@ -85,7 +85,7 @@ class FrameCodecTest {
         ByteBuf prefix = Unpooled.buffer();
         prefix.writeByte(0x81).writeByte(0x08); // varint 1025
         channel.writeInbound(prefix);
-        assertThat(events).singleElement().isInstanceOfSatisfying(FrameDecoder.ProtocolViolation.class,
+        assertThat(events).singleElement().isInstanceOfSatisfying(io.courier.transport.netty.ProtocolViolation.class,
             v -> assertThat(v.code()).isEqualTo(Error.Code.FRAME_TOO_LARGE));
         // Terminal: whatever follows is dropped, even a valid frame.
         channel.writeInbound(FrameEncoder.unchecked(channel.alloc(), send(1).toByteArray()));
@@ -97,7 +97,7 @@ class FrameCodecTest {
     void shouldRefuseBytesThatAreNotAFrame() {
         EmbeddedChannel channel = channel();
         channel.writeInbound(FrameEncoder.unchecked(channel.alloc(), new byte[] {(byte) 0xFF, (byte) 0xFF, 1, 2}));
-        assertThat(events).singleElement().isInstanceOfSatisfying(FrameDecoder.ProtocolViolation.class,
+        assertThat(events).singleElement().isInstanceOfSatisfying(io.courier.transport.netty.ProtocolViolation.class,
             v -> assertThat(v.code()).isEqualTo(Error.Code.MALFORMED_FRAME));
         assertThat((Object) channel.readInbound()).isNull();
         assertThat(channel.finish()).isFalse();
@@ -108,7 +108,7 @@ class FrameCodecTest {
         EmbeddedChannel channel = channel();
         channel.writeInbound(Unpooled.wrappedBuffer(new byte[] {(byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80,
             (byte) 0x80, 1}));
-        assertThat(events).singleElement().isInstanceOfSatisfying(FrameDecoder.ProtocolViolation.class,
+        assertThat(events).singleElement().isInstanceOfSatisfying(io.courier.transport.netty.ProtocolViolation.class,
             v -> assertThat(v.code()).isEqualTo(Error.Code.MALFORMED_FRAME));
         assertThat(channel.finish()).isFalse();
     }

@@ -1,35 +1,62 @@
-package io.courier.transport.tcp.internal;
+package io.courier.transport.netty;
 
 import io.courier.transport.ConnectionHandler;
 import io.courier.transport.Frames;
 import io.courier.transport.proto.Frame;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import java.io.IOException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Bridges one channel's events to the {@link ConnectionHandler} (the router). */
-final class ServerConnectionHandler extends SimpleChannelInboundHandler<Frame> {
+/**
+ * Bridges one channel's events to the {@link ConnectionHandler} (the router): decoded
+ * {@link Frame}s in, {@link ProtocolViolation} events answered with a fatal error, writability and
+ * close passed on. The connection opens when this handler is added to an active channel (a
+ * WebSocket adds it after the handshake) or when the channel becomes active.
+ */
+public final class ConnectionBridge extends SimpleChannelInboundHandler<Frame> {
 
-    private static final Logger LOG = LoggerFactory.getLogger(ServerConnectionHandler.class);
+    private static final Logger LOG = LoggerFactory.getLogger(ConnectionBridge.class);
 
     private final ConnectionHandler handler;
     private final AtomicInteger open;
-    private TcpConnection connection;
+    private final Function<Channel, ChannelConnection> factory;
+    private ChannelConnection connection;
 
-    ServerConnectionHandler(ConnectionHandler handler, AtomicInteger open) {
+    /**
+     * @param handler the router.
+     * @param open    the transport's count of open connections.
+     * @param factory makes the connection for a channel.
+     */
+    public ConnectionBridge(ConnectionHandler handler, AtomicInteger open, Function<Channel, ChannelConnection> factory) {
         this.handler = handler;
         this.open = open;
+        this.factory = factory;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        if (ctx.channel().isActive()) {
+            opened(ctx);
+        }
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        connection = new TcpConnection(ctx.channel());
+        if (connection == null) {
+            opened(ctx);
+        }
+        ctx.fireChannelActive();
+    }
+
+    private void opened(ChannelHandlerContext ctx) {
+        connection = factory.apply(ctx.channel());
         open.incrementAndGet();
         handler.onOpen(connection);
-        ctx.fireChannelActive();
     }
 
     @Override
@@ -41,7 +68,7 @@ final class ServerConnectionHandler extends SimpleChannelInboundHandler<Frame> {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
-        if (event instanceof FrameDecoder.ProtocolViolation violation) {
+        if (event instanceof ProtocolViolation violation && connection != null) {
             handler.onTransportError(connection, violation.code(), violation.detail());
             connection.closeWithError(Frames.errorBody(violation.code(), violation.detail(), true));
         } else {

@@ -1,4 +1,4 @@
-package io.courier.transport.tcp.internal;
+package io.courier.transport.netty;
 
 import io.courier.transport.TransportSettings;
 import io.netty.channel.EventLoopGroup;
@@ -15,33 +15,37 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 
-/** Chooses epoll when the native library loads and configuration allows, NIO otherwise. */
-final class EventLoops {
+/**
+ * Chooses epoll when the native library loads and the {@code epoll} option allows, NIO otherwise,
+ * and reads the thread and buffer options every Netty transport shares.
+ */
+public final class EventLoops {
 
     private final boolean epoll;
 
-    EventLoops(TransportSettings settings) {
+    public EventLoops(TransportSettings settings) {
         this.epoll = Boolean.parseBoolean(settings.option("epoll", "true")) && Epoll.isAvailable();
     }
 
-    boolean isEpoll() {
+    public boolean isEpoll() {
         return epoll;
     }
 
-    EventLoopGroup group(int threads, String name) {
+    public EventLoopGroup group(int threads, String name) {
         IoHandlerFactory factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(name, true), factory);
     }
 
-    Class<? extends ServerChannel> serverChannel() {
+    public Class<? extends ServerChannel> serverChannel() {
         return epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
     }
 
-    Class<? extends SocketChannel> channel() {
+    public Class<? extends SocketChannel> channel() {
         return epoll ? EpollSocketChannel.class : NioSocketChannel.class;
     }
 
-    static int threads(TransportSettings settings, int fallback) {
+    /** The {@code threads} option, or {@code fallback}. */
+    public static int threads(TransportSettings settings, int fallback) {
         String value = settings.option("threads", Integer.toString(fallback));
         try {
             int threads = Integer.parseInt(value);
@@ -54,7 +58,8 @@ final class EventLoops {
         throw new IllegalArgumentException("Transport option 'threads' must be a positive integer, was '" + value + "'");
     }
 
-    static int bytesOption(TransportSettings settings, String key, int fallback) {
+    /** A positive integer option, or {@code fallback}. */
+    public static int bytesOption(TransportSettings settings, String key, int fallback) {
         String value = settings.option(key, Integer.toString(fallback));
         try {
             int bytes = Integer.parseInt(value);

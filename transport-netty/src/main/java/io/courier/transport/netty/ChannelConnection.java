@@ -1,4 +1,4 @@
-package io.courier.transport.tcp.internal;
+package io.courier.transport.netty;
 
 import io.courier.transport.Connection;
 import io.courier.transport.proto.Error;
@@ -12,19 +12,29 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
-/** A server-side TCP connection: a thin face over a Netty {@link Channel}. */
-final class TcpConnection implements Connection {
+/**
+ * A server-side connection over a Netty {@link Channel}: frames are written as {@link Frame}
+ * objects, and the transport's pipeline encodes them (length-prefixed bytes, WebSocket messages).
+ */
+public class ChannelConnection implements Connection {
 
     private static final AtomicLong IDS = new AtomicLong();
     private static final long LINGER_SECONDS = 2;
 
     private final long id = IDS.incrementAndGet();
     private final Channel channel;
+    private final String transport;
     private final AtomicBoolean closing = new AtomicBoolean();
     private Object attachment;
 
-    TcpConnection(Channel channel) {
+    public ChannelConnection(Channel channel, String transport) {
         this.channel = channel;
+        this.transport = transport;
+    }
+
+    /** The channel, for subclasses. */
+    protected final Channel channel() {
+        return channel;
     }
 
     @Override
@@ -34,7 +44,7 @@ final class TcpConnection implements Connection {
 
     @Override
     public String transport() {
-        return "tcp";
+        return transport;
     }
 
     @Override
@@ -79,28 +89,38 @@ final class TcpConnection implements Connection {
         }
     }
 
-    /**
-     * Sends the error, then half-closes: our FIN follows the error, and input is read and dropped
-     * until the peer closes or {@link #LINGER_SECONDS} pass. Closing at once with unread input
-     * would make the kernel send a reset, which can destroy the error before the peer reads it.
-     */
+    /** Sends the error, then closes the way {@link #closeAfterError()} says. */
     @Override
     public void closeWithError(Error error) {
         if (closing.compareAndSet(false, true)) {
             Frame frame = Frame.newBuilder().setError(error.toBuilder().setFatal(true)).build();
             channel.writeAndFlush(frame).addListener((ChannelFutureListener) written -> {
-                if (!written.isSuccess() || !(channel instanceof SocketChannel socket)) {
+                if (written.isSuccess()) {
+                    closeAfterError();
+                } else {
                     channel.close();
-                    return;
                 }
-                socket.shutdownOutput().addListener(ignored ->
-                    channel.eventLoop().schedule(() -> channel.close(), LINGER_SECONDS, TimeUnit.SECONDS));
             });
         }
     }
 
+    /**
+     * After a fatal error was written: half-close, then close once the peer does or
+     * {@link #LINGER_SECONDS} pass. Closing at once with unread input would make the kernel send a
+     * reset, which can destroy the error before the peer reads it. Transports with a closing
+     * handshake of their own (WebSocket) override this.
+     */
+    protected void closeAfterError() {
+        if (!(channel instanceof SocketChannel socket)) {
+            channel.close();
+            return;
+        }
+        socket.shutdownOutput().addListener(ignored ->
+            channel.eventLoop().schedule(() -> channel.close(), LINGER_SECONDS, TimeUnit.SECONDS));
+    }
+
     /** True once {@link #close} or {@link #closeWithError} was called: input is dropped from then. */
-    boolean isClosing() {
+    public boolean isClosing() {
         return closing.get();
     }
 
@@ -126,6 +146,6 @@ final class TcpConnection implements Connection {
 
     @Override
     public String toString() {
-        return "tcp#" + id + " " + channel.remoteAddress();
+        return transport + "#" + id + " " + channel.remoteAddress();
     }
 }
