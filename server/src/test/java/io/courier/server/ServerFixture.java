@@ -15,7 +15,8 @@ final class ServerFixture implements AutoCloseable {
     final CourierServer server;
     final TransportClient client;
     final URI tcp;
-    private final List<TestClient> clients = new ArrayList<>();
+    private final List<TestClient> users = new ArrayList<>();
+    private final java.util.Map<String, TransportClient> clients = new java.util.TreeMap<>();
 
     ServerFixture(Path dataDir, String... extraOverrides) {
         this(dataDir, java.time.Clock.systemUTC(), extraOverrides);
@@ -25,11 +26,20 @@ final class ServerFixture implements AutoCloseable {
         List<String> overrides = new ArrayList<>(List.of(
             "data-dir=" + dataDir,
             "transports.tcp.port=0",
+            "transports.ws.port=0",
             "admin.port=0"));
         overrides.addAll(List.of(extraOverrides));
         server = CourierServer.start(ConfigLoader.load(null, overrides), clock);
         tcp = server.address("tcp");
         client = TransportProviders.find("tcp").createClient(TransportSettings.of(0));
+        for (String name : server.config().transports().keySet()) {
+            clients.put(name, TransportProviders.find(name).createClient(TransportSettings.of(0)));
+        }
+    }
+
+    /** A user on the named transport. */
+    TestClient user(String transport, String user) {
+        return new TestClient(clients.get(transport), server.address(transport), user, "1", token(user));
     }
 
     String token(String user) {
@@ -42,8 +52,8 @@ final class ServerFixture implements AutoCloseable {
 
     TestClient device(String user, String device) {
         TestClient c = new TestClient(client, tcp, user, device, token(user));
-        synchronized (clients) {
-            clients.add(c);
+        synchronized (users) {
+            users.add(c);
         }
         return c;
     }
@@ -51,6 +61,7 @@ final class ServerFixture implements AutoCloseable {
     @Override
     public void close() {
         client.close();
+        clients.values().forEach(TransportClient::close);
         server.close();
     }
 }

@@ -40,6 +40,7 @@ final class ServerProcess implements AutoCloseable {
             Main.class.getName(),
             "--set", "data-dir=" + dataDir,
             "--set", "transports.tcp.port=" + tcpPort,
+            "--set", "transports.ws.port=0",
             "--set", "admin.port=" + adminPort));
         for (String override : overrides) {
             command.add("--set");

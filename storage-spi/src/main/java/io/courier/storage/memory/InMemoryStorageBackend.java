@@ -9,72 +9,66 @@ import io.courier.storage.StorageException;
 import io.courier.storage.StoredMessage;
 import io.courier.storage.WriteBatch;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.NavigableMap;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.ConcurrentSkipListSet;
-import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
- * The in-memory backend. Inboxes are skip lists keyed by server id, so reads never block and see
- * entries in order; a read-write lock makes each batch appear all at once to readers.
+ * The {@code memory} backend: every store on the heap of this process. "Durable" here means "in
+ * this process's memory": {@link #close()} or a restart loses everything. For tests, benchmarks of
+ * the rest of the server, and trying Courier out.
+ *
+ * <p>Message store: inboxes and de-duplication records are plain maps guarded by one
+ * {@link ReentrantReadWriteLock}. {@link #commit} validates the whole batch, then applies it under
+ * the write lock, so it is all or none and readers (who take the read lock) see a batch entirely
+ * or not at all. Each inbox keeps its pending entries in a {@link TreeMap} by server id, so
+ * {@link #pending} is a range scan that never walks over delivered entries, and
+ * {@link #pendingCount} is O(1).
+ *
+ * <p>Device directory, presence and keys are independent single-key updates, so they use
+ * concurrent maps and no lock.
  */
 final class InMemoryStorageBackend implements CombinedStorageBackend {
 
     private static final byte[] EMPTY = new byte[0];
 
-    private final Map<DeviceId, ConcurrentSkipListMap<Long, InboxEntry>> inboxes = new ConcurrentHashMap<>();
-    private final Map<DeviceId, Map<String, AcceptedSend>> sends = new ConcurrentHashMap<>();
-    private final Map<String, Set<String>> devices = new ConcurrentHashMap<>();
-    private final Map<String, Long> lastSeen = new ConcurrentHashMap<>();
-    private final Map<DeviceId, KeyBundle> keys = new ConcurrentHashMap<>();
-    private final ReadWriteLock lock = new ReentrantReadWriteLock();
-    private volatile long highestServerId;
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+
+    // Guarded by lock.
+    private final Map<DeviceId, Inbox> inboxes = new HashMap<>();
+    private final Map<DeviceId, Map<String, AcceptedSend>> sends = new HashMap<>();
+    private long highestServerId;
+
+    // Each value set always holds DeviceId.PRIMARY, so devices(user) is a plain, sorted copy.
+    private final ConcurrentMap<String, ConcurrentSkipListSet<String>> devices = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, Long> lastSeen = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, ConcurrentSkipListMap<String, KeyBundle>> keys = new ConcurrentHashMap<>();
+
     private volatile boolean closed;
 
-    private final WriteBatch.Visitor applier = new WriteBatch.Visitor() {
-        @Override
-        public void append(DeviceId owner, StoredMessage message) {
-            inboxes.computeIfAbsent(owner, k -> new ConcurrentSkipListMap<>())
-                .put(message.serverId(), new InboxEntry(message, InboxEntry.State.PENDING));
-            raise(message.serverId());
-        }
+    // Reused: only the writer holding the write lock touches them.
+    private final Validator validator = new Validator();
+    private final Applier applier = new Applier();
 
-        @Override
-        public void markDelivered(DeviceId owner, long serverId) {
-            NavigableMap<Long, InboxEntry> inbox = inboxes.get(owner);
-            if (inbox != null) {
-                inbox.computeIfPresent(serverId, (id, entry) -> new InboxEntry(withoutBody(entry.message()),
-                    InboxEntry.State.DELIVERED));
-            }
-        }
+    /** One device's inbox. Guarded by the backend's lock. */
+    private static final class Inbox {
+        final TreeMap<Long, StoredMessage> pending = new TreeMap<>();
+        final Map<Long, StoredMessage> delivered = new HashMap<>();
 
-        @Override
-        public void remove(DeviceId owner, long serverId) {
-            NavigableMap<Long, InboxEntry> inbox = inboxes.get(owner);
-            if (inbox != null) {
-                inbox.remove(serverId);
-            }
+        boolean isEmpty() {
+            return pending.isEmpty() && delivered.isEmpty();
         }
-
-        @Override
-        public void recordSend(DeviceId sender, String clientMessageId, AcceptedSend accepted) {
-            sends.computeIfAbsent(sender, k -> new ConcurrentHashMap<>()).put(clientMessageId, accepted);
-            raise(accepted.serverId());
-        }
-
-        @Override
-        public void advanceServerId(long serverId) {
-            raise(serverId);
-        }
-    };
+    }
 
     @Override
     public String name() {
@@ -85,10 +79,14 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
 
     @Override
     public void commit(WriteBatch batch) {
+        Objects.requireNonNull(batch, "batch");
         lock.writeLock().lock();
         try {
             checkOpen();
-            // Nothing here can fail half-way for valid input, so applying in order is all-or-none.
+            // Validate first: once every operation is known to be well formed, applying cannot fail
+            // half-way (short of running out of heap), which is what makes the batch all or none.
+            validator.index = 0;
+            batch.forEach(validator);
             batch.forEach(applier);
         } finally {
             lock.writeLock().unlock();
@@ -103,20 +101,18 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
         lock.readLock().lock();
         try {
             checkOpen();
-            ConcurrentSkipListMap<Long, InboxEntry> inbox = inboxes.get(owner);
-            if (inbox == null) {
+            Inbox inbox = inboxes.get(owner);
+            if (inbox == null || inbox.pending.isEmpty()) {
                 return List.of();
             }
-            List<StoredMessage> page = new ArrayList<>(Math.min(limit, 64));
-            for (InboxEntry entry : inbox.tailMap(afterServerId, false).values()) {
-                if (entry.state() == InboxEntry.State.PENDING) {
-                    page.add(entry.message());
-                    if (page.size() == limit) {
-                        break;
-                    }
+            List<StoredMessage> page = new ArrayList<>(Math.min(limit, inbox.pending.size()));
+            for (StoredMessage message : inbox.pending.tailMap(afterServerId, false).values()) {
+                page.add(message);
+                if (page.size() == limit) {
+                    break;
                 }
             }
-            return page;
+            return Collections.unmodifiableList(page);
         } finally {
             lock.readLock().unlock();
         }
@@ -124,63 +120,208 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
 
     @Override
     public Optional<InboxEntry> entry(DeviceId owner, long serverId) {
-        checkOpen();
-        ConcurrentSkipListMap<Long, InboxEntry> inbox = inboxes.get(owner);
-        return inbox == null ? Optional.empty() : Optional.ofNullable(inbox.get(serverId));
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            Inbox inbox = inboxes.get(owner);
+            if (inbox == null) {
+                return Optional.empty();
+            }
+            StoredMessage pending = inbox.pending.get(serverId);
+            if (pending != null) {
+                return Optional.of(new InboxEntry(pending, InboxEntry.State.PENDING));
+            }
+            StoredMessage delivered = inbox.delivered.get(serverId);
+            return delivered == null ? Optional.empty()
+                : Optional.of(new InboxEntry(delivered, InboxEntry.State.DELIVERED));
+        } finally {
+            lock.readLock().unlock();
+        }
     }
 
     @Override
     public Optional<AcceptedSend> acceptedSend(DeviceId sender, String clientMessageId) {
-        checkOpen();
-        Map<String, AcceptedSend> bySender = sends.get(sender);
-        return bySender == null ? Optional.empty() : Optional.ofNullable(bySender.get(clientMessageId));
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            Map<String, AcceptedSend> bySender = sends.get(sender);
+            return bySender == null ? Optional.empty() : Optional.ofNullable(bySender.get(clientMessageId));
+        } finally {
+            lock.readLock().unlock();
+        }
     }
 
     @Override
     public long highestServerId() {
-        checkOpen();
-        return highestServerId;
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            return highestServerId;
+        } finally {
+            lock.readLock().unlock();
+        }
     }
 
     @Override
     public long pendingCount(DeviceId owner) {
-        checkOpen();
-        ConcurrentSkipListMap<Long, InboxEntry> inbox = inboxes.get(owner);
-        return inbox == null ? 0 : inbox.values().stream().filter(e -> e.state() == InboxEntry.State.PENDING).count();
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            Inbox inbox = inboxes.get(owner);
+            return inbox == null ? 0 : inbox.pending.size();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Rejects, before anything is applied, an operation that could not be applied. */
+    private static final class Validator implements WriteBatch.Visitor {
+        int index;
+
+        @Override
+        public void append(DeviceId owner, StoredMessage message) {
+            require(owner, "append", "owner");
+            require(message, "append", "message");
+            index++;
+        }
+
+        @Override
+        public void markDelivered(DeviceId owner, long serverId) {
+            require(owner, "markDelivered", "owner");
+            index++;
+        }
+
+        @Override
+        public void remove(DeviceId owner, long serverId) {
+            require(owner, "remove", "owner");
+            index++;
+        }
+
+        @Override
+        public void recordSend(DeviceId sender, String clientMessageId, AcceptedSend accepted) {
+            require(sender, "recordSend", "sender");
+            require(clientMessageId, "recordSend", "clientMessageId");
+            require(accepted, "recordSend", "accepted");
+            index++;
+        }
+
+        @Override
+        public void advanceServerId(long serverId) {
+            index++;
+        }
+
+        private void require(Object value, String operation, String argument) {
+            if (value == null) {
+                throw new StorageException("Write batch rejected, nothing applied: operation #" + index + " ("
+                    + operation + ") has no " + argument);
+            }
+        }
+    }
+
+    /** Applies a validated batch. Runs under the write lock. */
+    private final class Applier implements WriteBatch.Visitor {
+
+        @Override
+        public void append(DeviceId owner, StoredMessage message) {
+            Inbox inbox = inboxes.computeIfAbsent(owner, k -> new Inbox());
+            // Appending an id the inbox already holds replaces that entry, as a put would on disk.
+            inbox.delivered.remove(message.serverId());
+            inbox.pending.put(message.serverId(), message);
+            raise(message.serverId());
+        }
+
+        @Override
+        public void markDelivered(DeviceId owner, long serverId) {
+            Inbox inbox = inboxes.get(owner);
+            if (inbox != null) {
+                StoredMessage message = inbox.pending.remove(serverId);
+                if (message != null) {
+                    inbox.delivered.put(serverId, withoutBody(message));
+                }
+            }
+        }
+
+        @Override
+        public void remove(DeviceId owner, long serverId) {
+            Inbox inbox = inboxes.get(owner);
+            if (inbox != null) {
+                inbox.pending.remove(serverId);
+                inbox.delivered.remove(serverId);
+                if (inbox.isEmpty()) {
+                    inboxes.remove(owner);
+                }
+            }
+        }
+
+        @Override
+        public void recordSend(DeviceId sender, String clientMessageId, AcceptedSend accepted) {
+            sends.computeIfAbsent(sender, k -> new HashMap<>()).put(clientMessageId, accepted);
+            raise(accepted.serverId());
+        }
+
+        @Override
+        public void advanceServerId(long serverId) {
+            raise(serverId);
+        }
+
+        private void raise(long serverId) {
+            if (serverId > highestServerId) {
+                highestServerId = serverId;
+            }
+        }
+    }
+
+    /** A delivered entry keeps ids, sender and metadata; the payload and media are no longer needed. */
+    private static StoredMessage withoutBody(StoredMessage m) {
+        return new StoredMessage(m.serverId(), m.kind(), m.sender(), m.recipient(), m.clientMessageId(),
+            m.refServerId(), m.timestampMs(), m.contentType(), EMPTY, EMPTY);
     }
 
     // ---------------------------------------------------------------- DeviceDirectory
 
     @Override
     public void register(DeviceId device) {
+        Objects.requireNonNull(device, "device");
         checkOpen();
-        devices.computeIfAbsent(device.user(), k -> new ConcurrentSkipListSet<>()).add(device.device());
+        devices.computeIfAbsent(device.user(), user -> {
+            ConcurrentSkipListSet<String> set = new ConcurrentSkipListSet<>();
+            set.add(DeviceId.PRIMARY);
+            return set;
+        }).add(device.device());
     }
 
     @Override
     public List<DeviceId> devices(String user) {
         checkOpen();
-        Set<String> known = devices.get(user);
-        if (known == null || known.isEmpty()) {
-            return List.of(DeviceId.primary(user));
+        DeviceId primary = DeviceId.primary(user); // also rejects a malformed user id
+        ConcurrentSkipListSet<String> known = devices.get(user);
+        if (known == null) {
+            return List.of(primary);
         }
-        java.util.TreeSet<String> all = new java.util.TreeSet<>(known);
-        all.add(DeviceId.PRIMARY);
-        return all.stream().map(d -> new DeviceId(user, d)).toList();
+        List<DeviceId> out = new ArrayList<>(known.size());
+        for (String device : known) {
+            out.add(new DeviceId(user, device));
+        }
+        return Collections.unmodifiableList(out);
     }
 
     // ---------------------------------------------------------------- PresenceStore
 
     @Override
     public void saveLastSeen(Map<String, Long> lastSeenByUser) {
+        Objects.requireNonNull(lastSeenByUser, "lastSeenByUser");
         checkOpen();
+        lastSeenByUser.forEach((user, at) -> {
+            Objects.requireNonNull(user, "user");
+            Objects.requireNonNull(at, () -> "last seen of " + user);
+        });
         lastSeenByUser.forEach((user, at) -> lastSeen.merge(user, at, Math::max));
     }
 
     @Override
     public OptionalLong lastSeen(String user) {
         checkOpen();
-        Long at = lastSeen.get(user);
+        Long at = user == null ? null : lastSeen.get(user);
         return at == null ? OptionalLong.empty() : OptionalLong.of(at);
     }
 
@@ -188,27 +329,48 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
 
     @Override
     public void publish(DeviceId device, KeyBundle bundle) {
+        Objects.requireNonNull(device, "device");
+        Objects.requireNonNull(bundle, "bundle");
         checkOpen();
-        keys.put(device, bundle);
+        // Copies, so that the caller changing its arrays later cannot change what was published.
+        keys.computeIfAbsent(device.user(), user -> new ConcurrentSkipListMap<>()).put(device.device(), copy(bundle));
     }
 
     @Override
     public Map<String, KeyBundle> bundles(String user) {
         checkOpen();
-        Map<String, KeyBundle> out = new TreeMap<>();
-        keys.forEach((device, bundle) -> {
-            if (device.user().equals(user)) {
-                out.put(device.device(), bundle);
-            }
-        });
-        return out;
+        Map<String, KeyBundle> byDevice = user == null ? null : keys.get(user);
+        if (byDevice == null) {
+            return Map.of();
+        }
+        TreeMap<String, KeyBundle> out = new TreeMap<>();
+        byDevice.forEach((device, bundle) -> out.put(device, copy(bundle)));
+        return Collections.unmodifiableSortedMap(out);
+    }
+
+    private static KeyBundle copy(KeyBundle bundle) {
+        return new KeyBundle(bundle.identityKey().clone(), bundle.agreementKey().clone(), bundle.signature().clone());
     }
 
     // ---------------------------------------------------------------- lifecycle
 
+    /** Forgets everything. Idempotent; afterwards every method throws {@link StorageException}. */
     @Override
     public void close() {
-        closed = true;
+        lock.writeLock().lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            inboxes.clear();
+            sends.clear();
+            devices.clear();
+            lastSeen.clear();
+            keys.clear();
+        } finally {
+            lock.writeLock().unlock();
+        }
     }
 
     private void checkOpen() {
@@ -217,14 +379,8 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
         }
     }
 
-    private void raise(long serverId) {
-        if (serverId > highestServerId) {
-            highestServerId = serverId;
-        }
-    }
-
-    private static StoredMessage withoutBody(StoredMessage m) {
-        return new StoredMessage(m.serverId(), m.kind(), m.sender(), m.recipient(), m.clientMessageId(), m.refServerId(),
-            m.timestampMs(), m.contentType(), EMPTY, EMPTY);
+    @Override
+    public String toString() {
+        return "InMemoryStorageBackend[" + (closed ? "closed" : "open") + "]";
     }
 }
