@@ -17,7 +17,8 @@ class ConfigLoaderTest {
     @Test
     void shouldUseTheDocumentedDefaults() {
         ServerConfig config = ConfigLoader.defaults();
-        assertThat(config.transports()).containsOnlyKeys("tcp", "ws");
+        assertThat(config.transports()).containsOnlyKeys("tcp", "ws", "longpoll");
+        assertThat(config.transports().get("longpoll").port()).isEqualTo(7103);
         assertThat(config.transports().get("ws").port()).isEqualTo(7102);
         assertThat(config.transports().get("ws").options()).containsEntry("path", "/ws");
         assertThat(config.transports().get("tcp").port()).isEqualTo(7100);
@@ -63,11 +64,11 @@ class ConfigLoaderTest {
     @Test
     void shouldFailStartUpListingAvailablePluginsForUnknownNames() {
         assertThatThrownBy(() -> CourierServer.start(ConfigLoader.load(null,
-            List.of("data-dir=" + dir, "storage.backend=cassandra", "transports.tcp.port=0", "transports.ws.port=0", "admin.port=0"))))
+            List.of("data-dir=" + dir, "storage.backend=cassandra", "transports.tcp.port=0", "transports.ws.port=0", "transports.longpoll.port=0", "admin.port=0"))))
             .isInstanceOf(ConfigException.class)
             .hasMessageContaining("cassandra").hasMessageContaining("memory");
         assertThatThrownBy(() -> CourierServer.start(ConfigLoader.load(null,
-            List.of("data-dir=" + dir, "transports.carrier-pigeon.port=0", "transports.tcp.port=0", "transports.ws.port=0", "admin.port=0"))))
+            List.of("data-dir=" + dir, "transports.carrier-pigeon.port=0", "transports.tcp.port=0", "transports.ws.port=0", "transports.longpoll.port=0", "admin.port=0"))))
             .isInstanceOf(ConfigException.class)
             .hasMessageContaining("carrier-pigeon").hasMessageContaining("tcp");
     }
@@ -83,7 +84,7 @@ class ConfigLoaderTest {
     @Test
     void shouldFailStartUpListingAuthenticatorsForAnUnknownMode() {
         assertThatThrownBy(() -> CourierServer.start(ConfigLoader.load(null,
-            List.of("data-dir=" + dir, "auth.mode=trust-me", "transports.tcp.port=0", "transports.ws.port=0", "admin.port=0"))))
+            List.of("data-dir=" + dir, "auth.mode=trust-me", "transports.tcp.port=0", "transports.ws.port=0", "transports.longpoll.port=0", "admin.port=0"))))
             .isInstanceOf(ConfigException.class)
             .hasMessageContaining("auth.mode").hasMessageContaining("trust-me").hasMessageContaining("hmac")
             .hasMessageContaining("insecure");
@@ -93,7 +94,7 @@ class ConfigLoaderTest {
     void shouldNameTheAddressOfAnUnreachableDatabase() {
         assertThatThrownBy(() -> CourierServer.start(ConfigLoader.load(null, List.of("data-dir=" + dir,
             "storage.backend=postgres", "storage.options.url=jdbc:postgresql://127.0.0.1:1/courier",
-            "storage.options.connect-timeout-ms=1000", "transports.tcp.port=0", "transports.ws.port=0", "admin.port=0"))))
+            "storage.options.connect-timeout-ms=1000", "transports.tcp.port=0", "transports.ws.port=0", "transports.longpoll.port=0", "admin.port=0"))))
             .isInstanceOf(io.courier.storage.StorageException.class)
             .hasMessageContaining("jdbc:postgresql://127.0.0.1:1/courier");
     }
@@ -101,7 +102,7 @@ class ConfigLoaderTest {
     @Test
     void shouldRefuseAConfigurationWithNoTransport() {
         assertThatThrownBy(() -> ConfigLoader.load(null, List.of("transports.tcp.enabled=false",
-            "transports.ws.enabled=false")))
+            "transports.ws.enabled=false", "transports.longpoll.enabled=false")))
             .isInstanceOf(ConfigException.class).hasMessageContaining("No transport");
     }
 }

@@ -27,6 +27,7 @@ final class ServerFixture implements AutoCloseable {
             "data-dir=" + dataDir,
             "transports.tcp.port=0",
             "transports.ws.port=0",
+            "transports.longpoll.port=0",
             "admin.port=0"));
         overrides.addAll(List.of(extraOverrides));
         server = CourierServer.start(ConfigLoader.load(null, overrides), clock);

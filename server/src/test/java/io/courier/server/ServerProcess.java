@@ -41,6 +41,7 @@ final class ServerProcess implements AutoCloseable {
             "--set", "data-dir=" + dataDir,
             "--set", "transports.tcp.port=" + tcpPort,
             "--set", "transports.ws.port=0",
+            "--set", "transports.longpoll.port=0",
             "--set", "admin.port=" + adminPort));
         for (String override : overrides) {
             command.add("--set");

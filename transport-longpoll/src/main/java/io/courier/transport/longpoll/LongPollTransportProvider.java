@@ -1,0 +1,61 @@
+package io.courier.transport.longpoll;
+
+import io.courier.transport.ConnectionHandler;
+import io.courier.transport.TransportClient;
+import io.courier.transport.TransportProvider;
+import io.courier.transport.TransportServer;
+import io.courier.transport.TransportSettings;
+import io.courier.transport.longpoll.internal.LongPollClient;
+import io.courier.transport.longpoll.internal.LongPollServer;
+
+/**
+ * The {@code longpoll} transport: HTTP long polling on Vert.x Web, for clients that can only make
+ * plain HTTP requests.
+ *
+ * <pre>
+ *  POST   /lp/sessions                  open a session          → {"session":"ID"}
+ *  POST   /lp/sessions/ID/frames        client frames           → 204
+ *  GET    /lp/sessions/ID/poll?cursor=N frames after N, held    → 200 frames, X-Courier-Cursor: M
+ *                                       until there are some or the poll timeout passes
+ *  DELETE /lp/sessions/ID               close                   → 204
+ * </pre>
+ *
+ * Bodies are frames in one of two encodings, chosen by {@code Content-Type} (and, for polls, by
+ * the session's encoding): {@code application/x-courier-frames} — each frame a varint32 length and
+ * the protobuf bytes, as on TCP — or {@code application/json} — a JSON array of frames in
+ * protobuf's JSON mapping. The cursor acknowledges every frame up to it: frames after it stay
+ * buffered and are sent again on the next poll, so a response lost in flight loses nothing.
+ *
+ * <p>Options: {@code path} ({@code /lp}), {@code poll-timeout-ms} (25000), {@code session-timeout-ms}
+ * (60000: a session with no poll for this long is closed), {@code cors-origins} ({@code *}),
+ * {@code threads} (event loops).
+ */
+public final class LongPollTransportProvider implements TransportProvider {
+
+    /** The name configuration selects this transport by. */
+    public static final String NAME = "longpoll";
+
+    /** Length-prefixed protobuf frames. */
+    public static final String PROTO = "application/x-courier-frames";
+
+    /** A JSON array of frames. */
+    public static final String JSON = "application/json";
+
+    /** The response header carrying the cursor to send with the next poll. */
+    public static final String CURSOR_HEADER = "X-Courier-Cursor";
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public TransportServer createServer(TransportSettings settings, ConnectionHandler handler) {
+        return new LongPollServer(settings, handler);
+    }
+
+    @Override
+    public TransportClient createClient(TransportSettings settings) {
+        return new LongPollClient(settings);
+    }
+}

@@ -1,0 +1,256 @@
+package io.courier.transport.longpoll.internal;
+
+import io.courier.transport.ConnectionHandler;
+import io.courier.transport.TransportException;
+import io.courier.transport.TransportServer;
+import io.courier.transport.TransportSettings;
+import io.courier.transport.proto.Error;
+import io.courier.transport.proto.Frame;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.CorsHandler;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** The long-polling server on Vert.x Web. See {@link io.courier.transport.longpoll.LongPollTransportProvider}. */
+public final class LongPollServer implements TransportServer {
+
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final TransportSettings settings;
+    private final ConnectionHandler handler;
+    private final String base;
+    private final long pollTimeoutMs;
+    private final long sessionTimeoutMs;
+    private final Map<String, LongPollSession> sessions = new ConcurrentHashMap<>();
+    private final AtomicInteger open = new AtomicInteger();
+    private Vertx vertx;
+    private HttpServer server;
+    private volatile URI address;
+    private boolean closed;
+
+    public LongPollServer(TransportSettings settings, ConnectionHandler handler) {
+        this.settings = settings;
+        this.handler = handler;
+        this.base = settings.option("path", "/lp");
+        this.pollTimeoutMs = positive("poll-timeout-ms", 25_000);
+        this.sessionTimeoutMs = positive("session-timeout-ms", 60_000);
+        if (!base.startsWith("/")) {
+            throw new IllegalArgumentException("Transport option 'path' must start with '/', was '" + base + "'");
+        }
+    }
+
+    private long positive(String key, long fallback) {
+        String value = settings.option(key, Long.toString(fallback));
+        try {
+            long parsed = Long.parseLong(value);
+            if (parsed > 0) {
+                return parsed;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("Transport option '" + key + "' must be a positive integer, was '" + value + "'");
+    }
+
+    @Override
+    public synchronized void start() {
+        int threads = Integer.parseInt(settings.option("threads", Integer.toString(Runtime.getRuntime().availableProcessors())));
+        vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(threads).setWorkerPoolSize(1));
+        Router router = Router.router(vertx);
+        router.route().handler(cors());
+        router.post(base + "/sessions").handler(this::open);
+        router.post(base + "/sessions/:id/frames")
+            .handler(BodyHandler.create(false).setBodyLimit(4L * settings.maxFrameBytes() + 1024))
+            .handler(this::frames)
+            .failureHandler(this::bodyFailure);
+        router.get(base + "/sessions/:id/poll").handler(this::poll);
+        router.delete(base + "/sessions/:id").handler(this::delete);
+        server = vertx.createHttpServer(new HttpServerOptions().setHost(settings.host()).setPort(settings.port())
+            .setTcpNoDelay(true));
+        try {
+            server.requestHandler(router).listen().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            close();
+            throw new TransportException("Cannot listen for HTTP long polling on " + settings.host() + ":"
+                + settings.port() + ": " + e.getMessage(), e);
+        }
+        address = URI.create("http://" + settings.host() + ":" + server.actualPort() + base);
+        vertx.setPeriodic(1_000, t -> expire());
+    }
+
+    private CorsHandler cors() {
+        CorsHandler cors = CorsHandler.create();
+        for (String origin : settings.option("cors-origins", "*").split(",")) {
+            if (!origin.isBlank()) {
+                cors.addOrigin(origin.trim());
+            }
+        }
+        return cors.allowedMethod(HttpMethod.GET).allowedMethod(HttpMethod.POST).allowedMethod(HttpMethod.DELETE)
+            .allowedHeader("Content-Type").exposedHeader("X-Courier-Cursor");
+    }
+
+    // ---------------------------------------------------------------- handlers (event loop)
+
+    private void open(RoutingContext ctx) {
+        boolean json = "json".equals(ctx.request().getParam("format"))
+            || String.valueOf(ctx.request().getHeader("Content-Type")).startsWith("application/json");
+        byte[] keyBytes = new byte[18];
+        RANDOM.nextBytes(keyBytes);
+        String key = Base64.getUrlEncoder().withoutPadding().encodeToString(keyBytes);
+        io.vertx.core.net.SocketAddress peer = ctx.request().remoteAddress();
+        LongPollSession session = new LongPollSession(key, json, vertx.getOrCreateContext(), vertx, handler,
+            new InetSocketAddress(peer.host(), peer.port()), pollTimeoutMs, () -> {
+                sessions.remove(key);
+                open.decrementAndGet();
+            });
+        sessions.put(key, session);
+        open.incrementAndGet();
+        handler.onOpen(session);
+        ctx.response().setStatusCode(201).putHeader("Content-Type", "application/json")
+            .end("{\"session\":\"" + key + "\"}");
+    }
+
+    private void frames(RoutingContext ctx) {
+        LongPollSession session = session(ctx);
+        if (session == null) {
+            return;
+        }
+        byte[] body = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
+        boolean json = String.valueOf(ctx.request().getHeader("Content-Type")).startsWith("application/json");
+        List<Frame> frames;
+        try {
+            frames = Bodies.decode(body, json, settings.maxFrameBytes());
+        } catch (Bodies.BadBody bad) {
+            Error.Code code = bad.tooLarge ? Error.Code.FRAME_TOO_LARGE : Error.Code.MALFORMED_FRAME;
+            refuse(session, code, bad.getMessage());
+            error(ctx, bad.tooLarge ? 413 : 400, code, bad.getMessage(), session.json);
+            return;
+        }
+        session.received(frames);
+        ctx.response().setStatusCode(204).end();
+    }
+
+    /** A body above the limit is refused by Vert.x before our handler; it is still a Courier error. */
+    private void bodyFailure(RoutingContext ctx) {
+        LongPollSession session = sessions.get(ctx.pathParam("id"));
+        if (ctx.statusCode() == 413) {
+            String text = "Request body above the limit of " + (4L * settings.maxFrameBytes() + 1024) + " bytes";
+            if (session != null) {
+                refuse(session, Error.Code.FRAME_TOO_LARGE, text);
+            }
+            error(ctx, 413, Error.Code.FRAME_TOO_LARGE, text, session != null && session.json);
+        } else {
+            ctx.next();
+        }
+    }
+
+    private void refuse(LongPollSession session, Error.Code code, String detail) {
+        handler.onTransportError(session, code, detail);
+        session.closeWithError(Error.newBuilder().setCode(code).setText(detail).setFatal(true).build());
+    }
+
+    private void poll(RoutingContext ctx) {
+        LongPollSession session = session(ctx);
+        if (session == null) {
+            return;
+        }
+        long cursor;
+        try {
+            cursor = Long.parseLong(ctx.request().getParam("cursor", "0"));
+        } catch (NumberFormatException e) {
+            error(ctx, 400, Error.Code.INVALID_ARGUMENT, "cursor must be a number", session.json);
+            return;
+        }
+        session.executor().execute(() -> session.poll(ctx, cursor));
+    }
+
+    private void delete(RoutingContext ctx) {
+        LongPollSession session = session(ctx);
+        if (session != null) {
+            session.executor().execute(session::finish);
+            ctx.response().setStatusCode(204).end();
+        }
+    }
+
+    private LongPollSession session(RoutingContext ctx) {
+        LongPollSession session = sessions.get(ctx.pathParam("id"));
+        if (session == null || session.isFinished()) {
+            error(ctx, 404, Error.Code.NOT_AUTHENTICATED, "Unknown or expired session '" + ctx.pathParam("id")
+                + "'; open a new one with POST " + base + "/sessions", false);
+            return null;
+        }
+        return session;
+    }
+
+    /** An HTTP error whose body is a Courier error frame in the session's encoding. */
+    static void error(RoutingContext ctx, int status, Error.Code code, String text, boolean json) {
+        Frame frame = Frame.newBuilder().setError(Error.newBuilder().setCode(code).setText(text)).build();
+        ctx.response().setStatusCode(status)
+            .putHeader("Content-Type", json ? "application/json" : "application/x-courier-frames")
+            .end(Buffer.buffer(Bodies.encode(List.of(frame), json)));
+    }
+
+    private void expire() {
+        long cutoff = System.currentTimeMillis() - sessionTimeoutMs;
+        for (LongPollSession session : sessions.values()) {
+            session.executor().execute(() -> {
+                if (session.isIdleSince(cutoff)) {
+                    session.finish();
+                }
+            });
+        }
+    }
+
+    // ---------------------------------------------------------------- TransportServer
+
+    @Override
+    public URI address() {
+        URI bound = address;
+        if (bound == null) {
+            throw new IllegalStateException("The long-polling server is not started");
+        }
+        return bound;
+    }
+
+    @Override
+    public int connectionCount() {
+        return open.get();
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed || vertx == null) {
+            closed = true;
+            return;
+        }
+        closed = true;
+        java.util.concurrent.CountDownLatch finished = new java.util.concurrent.CountDownLatch(sessions.size());
+        for (LongPollSession session : sessions.values()) {
+            session.executor().execute(() -> {
+                session.finish();
+                finished.countDown();
+            });
+        }
+        try {
+            finished.await(10, TimeUnit.SECONDS);
+            vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new TransportException("Closing the long-polling server failed: " + e.getMessage(), e);
+        }
+    }
+}

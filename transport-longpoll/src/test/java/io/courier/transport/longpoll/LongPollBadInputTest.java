@@ -1,0 +1,212 @@
+package io.courier.transport.longpoll;
+
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.util.JsonFormat;
+import io.courier.transport.TransportServer;
+import io.courier.transport.TransportSettings;
+import io.courier.transport.proto.Error;
+import io.courier.transport.proto.Frame;
+import io.courier.transport.proto.Hello;
+import io.courier.transport.tck.EchoRouter;
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Long-polling bad input, driven with plain HTTP requests from the JDK's client. */
+class LongPollBadInputTest {
+
+    private static final int MAX = 64 * 1024;
+    private static final Pattern SESSION = Pattern.compile("\"session\"\\s*:\\s*\"([^\"]+)\"");
+
+    private TransportServer server;
+    private URI base;
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @BeforeEach
+    void start() {
+        server = new LongPollTransportProvider().createServer(new TransportSettings("127.0.0.1", 0, MAX,
+            Map.of("poll-timeout-ms", "20000", "session-timeout-ms", "1500")), new EchoRouter());
+        server.start();
+        base = server.address();
+    }
+
+    @AfterEach
+    void stop() {
+        server.close();
+    }
+
+    @Test
+    void shouldAnswerUnknownSessionsWith404AndAnError() throws Exception {
+        HttpResponse<byte[]> poll = get("/sessions/nope/poll?cursor=0");
+        assertThat(poll.statusCode()).isEqualTo(404);
+        assertThat(single(poll.body()).getError().getText()).contains("Unknown or expired session");
+        assertThat(post("/sessions/nope/frames", frames(hello("a")), LongPollTransportProvider.PROTO).statusCode())
+            .isEqualTo(404);
+    }
+
+    @Test
+    void shouldExpireAnAbandonedSession() throws Exception {
+        String id = open("");
+        assertThat(server.connectionCount()).isEqualTo(1);
+        // Nobody polls: after session-timeout-ms the server closes it. Polling here would keep it alive.
+        await().atMost(15, SECONDS).until(() -> server.connectionCount() == 0);
+        assertThat(get("/sessions/" + id + "/poll?cursor=0").statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void shouldRefuseACursorFromTheFuture() throws Exception {
+        String id = open("");
+        HttpResponse<byte[]> poll = get("/sessions/" + id + "/poll?cursor=99");
+        assertThat(poll.statusCode()).isEqualTo(400);
+        assertThat(single(poll.body()).getError().getText()).contains("future");
+    }
+
+    @Test
+    void shouldResendWhatTheCursorDidNotAcknowledge() throws Exception {
+        String id = open("");
+        assertThat(post("/sessions/" + id + "/frames", frames(hello("alice")), LongPollTransportProvider.PROTO)
+            .statusCode()).isEqualTo(204);
+        HttpResponse<byte[]> first = get("/sessions/" + id + "/poll?cursor=0");
+        assertThat(single(first.body()).hasWelcome()).isTrue();
+        // The response was "lost": polling again from the same cursor returns the same frame.
+        HttpResponse<byte[]> again = get("/sessions/" + id + "/poll?cursor=0");
+        assertThat(single(again.body()).hasWelcome()).isTrue();
+        assertThat(again.headers().firstValue(LongPollTransportProvider.CURSOR_HEADER))
+            .isEqualTo(first.headers().firstValue(LongPollTransportProvider.CURSOR_HEADER));
+    }
+
+    @Test
+    void shouldRefuseABodyAboveTheMaximumAndCloseTheSessionWithAnError() throws Exception {
+        String id = open("");
+        HttpResponse<byte[]> response = post("/sessions/" + id + "/frames", rawFrame(new byte[MAX + 1]),
+            LongPollTransportProvider.PROTO);
+        assertThat(response.statusCode()).isEqualTo(413);
+        assertThat(single(response.body()).getError().getCode()).isEqualTo(Error.Code.FRAME_TOO_LARGE);
+        Frame queued = single(get("/sessions/" + id + "/poll?cursor=0").body());
+        assertThat(queued.getError().getCode()).isEqualTo(Error.Code.FRAME_TOO_LARGE);
+        assertThat(queued.getError().getFatal()).isTrue();
+
+        String other = open("");
+        HttpResponse<byte[]> huge = post("/sessions/" + other + "/frames", new byte[5 * MAX], LongPollTransportProvider.PROTO);
+        assertThat(huge.statusCode()).isEqualTo(413);
+    }
+
+    @Test
+    void shouldRefuseMalformedProtobufAndJsonBodies() throws Exception {
+        String id = open("");
+        HttpResponse<byte[]> garbage = post("/sessions/" + id + "/frames", rawFrame(new byte[] {(byte) 0xFF, 1, 2}),
+            LongPollTransportProvider.PROTO);
+        assertThat(garbage.statusCode()).isEqualTo(400);
+        assertThat(single(garbage.body()).getError().getCode()).isEqualTo(Error.Code.MALFORMED_FRAME);
+
+        String json = open("?format=json");
+        HttpResponse<byte[]> bad = post("/sessions/" + json + "/frames", "[{\"hello\": nope".getBytes(StandardCharsets.UTF_8),
+            LongPollTransportProvider.JSON);
+        assertThat(bad.statusCode()).isEqualTo(400);
+        Frame.Builder error = Frame.newBuilder();
+        JsonFormat.parser().merge(new String(bad.body(), StandardCharsets.UTF_8).replaceAll("^\\[|\\]$", ""), error);
+        assertThat(error.getError().getCode()).isEqualTo(Error.Code.MALFORMED_FRAME);
+    }
+
+    @Test
+    void shouldSpeakJsonToJsonSessions() throws Exception {
+        String id = open("?format=json");
+        assertThat(post("/sessions/" + id + "/frames", "[{\"hello\":{\"user\":\"alice\"}}]".getBytes(StandardCharsets.UTF_8),
+            LongPollTransportProvider.JSON).statusCode()).isEqualTo(204);
+        HttpResponse<byte[]> poll = get("/sessions/" + id + "/poll?cursor=0");
+        assertThat(poll.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("application/json"));
+        assertThat(new String(poll.body(), StandardCharsets.UTF_8)).contains("\"welcome\"").contains("alice");
+    }
+
+    @Test
+    void shouldAnswerTheOlderOfTwoConcurrentPolls() throws Exception {
+        String id = open("");
+        CompletableFuture<HttpResponse<byte[]>> older = http.sendAsync(
+            HttpRequest.newBuilder(URI.create(base + "/sessions/" + id + "/poll?cursor=0")).GET().build(),
+            HttpResponse.BodyHandlers.ofByteArray());
+        // The second poll may overtake the first on the way in; either way one of them is answered
+        // at once (empty) and the other is held until a frame arrives.
+        CompletableFuture<HttpResponse<byte[]>> newer = http.sendAsync(
+            HttpRequest.newBuilder(URI.create(base + "/sessions/" + id + "/poll?cursor=0")).GET().build(),
+            HttpResponse.BodyHandlers.ofByteArray());
+        CompletableFuture.anyOf(older, newer).get(10, SECONDS);
+        post("/sessions/" + id + "/frames", frames(hello("alice")), LongPollTransportProvider.PROTO);
+        List<HttpResponse<byte[]>> both = List.of(older.get(10, SECONDS), newer.get(10, SECONDS));
+        assertThat(both).allSatisfy(r -> assertThat(r.statusCode()).isEqualTo(200));
+        assertThat(both).filteredOn(r -> r.body().length == 0).hasSize(1);
+        assertThat(both).filteredOn(r -> r.body().length > 0).hasSize(1);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private String open(String query) throws Exception {
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(base + "/sessions" + query))
+            .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).isEqualTo(201);
+        Matcher m = SESSION.matcher(response.body());
+        assertThat(m.find()).isTrue();
+        return m.group(1);
+    }
+
+    private HttpResponse<byte[]> get(String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(base + path)).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    private HttpResponse<byte[]> post(String path, byte[] body, String type) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", type)
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    private static Frame hello(String user) {
+        return Frame.newBuilder().setHello(Hello.newBuilder().setUser(user)).build();
+    }
+
+    private static byte[] frames(Frame... frames) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        CodedOutputStream coded = CodedOutputStream.newInstance(out);
+        for (Frame frame : frames) {
+            coded.writeUInt32NoTag(frame.getSerializedSize());
+            frame.writeTo(coded);
+        }
+        coded.flush();
+        return out.toByteArray();
+    }
+
+    private static byte[] rawFrame(byte[] bytes) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        CodedOutputStream coded = CodedOutputStream.newInstance(out);
+        coded.writeUInt32NoTag(bytes.length);
+        coded.writeRawBytes(bytes);
+        coded.flush();
+        return out.toByteArray();
+    }
+
+    private static Frame single(byte[] body) throws Exception {
+        List<Frame> frames = new ArrayList<>();
+        ByteBuffer in = ByteBuffer.wrap(body);
+        com.google.protobuf.CodedInputStream coded = com.google.protobuf.CodedInputStream.newInstance(in);
+        while (!coded.isAtEnd()) {
+            int length = coded.readRawVarint32();
+            frames.add(Frame.parseFrom(coded.readRawBytes(length)));
+        }
+        assertThat(frames).hasSize(1);
+        return frames.get(0);
+    }
+}
