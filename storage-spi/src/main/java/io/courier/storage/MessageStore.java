@@ -25,7 +25,11 @@ public interface MessageStore {
 
     /**
      * Pending entries of {@code owner}'s inbox with a server id above {@code afterServerId}, in
-     * ascending server id order, at most {@code limit} of them.
+     * ascending server id order, at most {@code limit} of them. Delivered and removed entries are
+     * skipped and do not count towards {@code limit}: a page shorter than {@code limit} means there
+     * are no more pending entries.
+     *
+     * @throws IllegalArgumentException when {@code limit} is not positive.
      */
     List<StoredMessage> pending(DeviceId owner, long afterServerId, int limit);
 

@@ -35,8 +35,14 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * {@link #pending} is a range scan that never walks over delivered entries, and
  * {@link #pendingCount} is O(1).
  *
+ * <p>Where the SPI is silent: appending a server id the inbox already holds replaces that entry
+ * (as a put would on disk), and recording a send again replaces the earlier record. A batch with a
+ * missing (null) argument is refused whole with a {@link StorageException}. Delivered entries keep
+ * everything but their payload and media.
+ *
  * <p>Device directory, presence and keys are independent single-key updates, so they use
- * concurrent maps and no lock.
+ * concurrent maps and no lock. Key bundles are copied in and out, so no caller can change what
+ * another reads.
  */
 final class InMemoryStorageBackend implements CombinedStorageBackend {
 

@@ -14,28 +14,38 @@ import io.courier.storage.StorageConfig;
 import io.courier.storage.StorageException;
 import io.courier.storage.StoredMessage;
 import io.courier.storage.WriteBatch;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The storage compatibility kit. A backend — ours or a third party's — certifies itself by
- * depending on {@code courier-storage-tck} and writing one class:
+ * The storage compatibility kit: what every Courier storage backend, ours or a third party's,
+ * must do to be trusted with the delivery contract.
+ *
+ * <h2>Certifying a backend</h2>
+ *
+ * Depend on {@code io.courier:courier-storage-tck} in test scope (it brings JUnit Jupiter and
+ * AssertJ with it) and write one class in your test sources:
  *
  * <pre>{@code
  * class MyStorageCompatibilityTest extends StorageCompatibilityKit {
@@ -46,37 +56,73 @@ import org.junit.jupiter.api.io.TempDir;
  * }
  * }</pre>
  *
- * Each test gets a fresh backend in a fresh temporary directory, opened before and closed after.
- * Durable backends also return true from {@link #isDurable()}, and get the close-and-reopen
- * tests; backends with options that can be wrong override {@link #badConfiguration}.
+ * Every test of this class then runs against your backend. Each test gets a fresh temporary
+ * directory ({@link #dataDirectory}) and a backend opened on it before the test
+ * ({@link #backend}) and closed after it. Optional hooks:
+ *
+ * <ul>
+ *   <li>{@link #isDurable()}: return {@code false} if data does not survive closing and reopening
+ *       the same directory (like the in-memory backend); the close-and-reopen test is then skipped
+ *       with an assumption, visibly, not silently passed.</li>
+ *   <li>{@link #config(Path)}: add the options your backend needs (a JDBC URL, a schema per test
+ *       directory so that tests never see each other's data).</li>
+ *   <li>{@link #badConfiguration(Path)}: a configuration your backend must refuse, so the kit can
+ *       check that it fails with a {@link StorageException} naming the problem. Without it that
+ *       test is skipped.</li>
+ * </ul>
+ *
+ * <p>The tests only use the SPI: {@link StorageBackend} and its stores, {@link WriteBatch}, the
+ * records. They assert behaviour, never timing; concurrent tests wait with bounded latches and
+ * futures. The largest test writes one message to each of 100,000 users in batches of 1,000 and
+ * 1 MiB payloads, so run with a heap of a few hundred MiB.
  */
 public abstract class StorageCompatibilityKit {
 
     private static final DeviceId ALICE = DeviceId.primary("alice");
+    private static final DeviceId ALICE_LAPTOP = new DeviceId("alice", "laptop");
     private static final DeviceId BOB = DeviceId.primary("bob");
     private static final DeviceId BOB_LAPTOP = new DeviceId("bob", "laptop");
+    private static final DeviceId CAROL = DeviceId.primary("carol");
+    private static final long WAIT_SECONDS = 60;
 
+    /** The temporary directory of the current test; the backend under test is opened on it. */
     @TempDir
     protected Path dataDirectory;
 
+    /** The backend under test: opened before each test, closed after it. */
     protected StorageBackend backend;
 
-    /** Opens (creating if needed) the backend under test with {@code config}. */
+    /**
+     * Opens (creating if needed) the backend under test. Called before each test with
+     * {@link #config(Path) config(dataDirectory)}, again on the same configuration by the
+     * close-and-reopen test, and with {@link #badConfiguration(Path)}'s configuration.
+     */
     protected abstract StorageBackend open(StorageConfig config);
 
-    /** The configuration every test opens with: the temporary directory, no options. Override to add options. */
+    /**
+     * The configuration every test opens with. By default the test's temporary directory and no
+     * options; override to add options. Must return an equal configuration for the same directory,
+     * so that reopening finds the same data.
+     */
     protected StorageConfig config(Path directory) {
         return new StorageConfig(directory, Map.of());
     }
 
-    /** True when data survives close and reopen of the same directory. */
+    /**
+     * True (the default) when everything written survives closing and reopening the same
+     * configuration. A backend that keeps data only in memory returns false, and the
+     * close-and-reopen test is skipped.
+     */
     protected boolean isDurable() {
         return true;
     }
 
     /**
-     * A configuration the backend must refuse with a {@link StorageException} naming the problem,
-     * with a fragment of the expected message; empty when the backend has nothing to misconfigure.
+     * A configuration {@link #open} must refuse with a {@link StorageException}, paired with a
+     * fragment its message must contain (the option key, the address, the path: what a person
+     * needs to fix it). Empty by default: a backend with nothing to misconfigure skips that test.
+     *
+     * @param directory a directory inside this test's temporary directory (not yet created).
      */
     protected Optional<Map.Entry<StorageConfig, String>> badConfiguration(Path directory) {
         return Optional.empty();
@@ -85,6 +131,7 @@ public abstract class StorageCompatibilityKit {
     @BeforeEach
     final void openBackend() {
         backend = open(config(dataDirectory));
+        assertThat(backend).as("open(config) returned a backend").isNotNull();
     }
 
     @AfterEach
@@ -96,13 +143,15 @@ public abstract class StorageCompatibilityKit {
 
     // ---------------------------------------------------------------- helpers
 
-    private static StoredMessage message(long serverId, DeviceId from, String to, String clientId, byte[] payload) {
+    private static StoredMessage message(long serverId, DeviceId from, String to, String clientId, String contentType,
+                                         byte[] payload, byte[] media) {
         return new StoredMessage(serverId, MessageKind.MESSAGE, from, to, clientId, 0, 1_000 + serverId,
-            "text/plain", payload, new byte[] {9, 8, 7});
+            contentType, payload, media);
     }
 
     private static StoredMessage message(long serverId) {
-        return message(serverId, ALICE, "bob", "c-" + serverId, ("payload " + serverId).getBytes());
+        return message(serverId, ALICE, "bob", "c-" + serverId, "text/plain",
+            ("payload " + serverId).getBytes(StandardCharsets.UTF_8), new byte[] {9, 8, 7});
     }
 
     private void commit(WriteBatch batch) {
@@ -110,20 +159,90 @@ public abstract class StorageCompatibilityKit {
     }
 
     private List<Long> pendingIds(DeviceId owner) {
-        return backend.messages().pending(owner, 0, Integer.MAX_VALUE).stream().map(StoredMessage::serverId).toList();
+        return ids(backend.messages().pending(owner, 0, Integer.MAX_VALUE));
+    }
+
+    private static List<Long> ids(List<StoredMessage> messages) {
+        return messages.stream().map(StoredMessage::serverId).toList();
+    }
+
+    private static List<Long> range(long fromInclusive, long toInclusive) {
+        return LongStream.rangeClosed(fromInclusive, toInclusive).boxed().toList();
+    }
+
+    private InboxEntry.State stateOf(DeviceId owner, long serverId) {
+        return backend.messages().entry(owner, serverId).map(InboxEntry::state).orElse(null);
     }
 
     private static void assertSameMessage(StoredMessage actual, StoredMessage expected) {
-        assertThat(actual.serverId()).isEqualTo(expected.serverId());
-        assertThat(actual.kind()).isEqualTo(expected.kind());
-        assertThat(actual.sender()).isEqualTo(expected.sender());
-        assertThat(actual.recipient()).isEqualTo(expected.recipient());
-        assertThat(actual.clientMessageId()).isEqualTo(expected.clientMessageId());
-        assertThat(actual.refServerId()).isEqualTo(expected.refServerId());
-        assertThat(actual.timestampMs()).isEqualTo(expected.timestampMs());
-        assertThat(actual.contentType()).isEqualTo(expected.contentType());
-        assertThat(actual.payload()).isEqualTo(expected.payload());
-        assertThat(actual.media()).isEqualTo(expected.media());
+        assertThat(actual.serverId()).as("serverId").isEqualTo(expected.serverId());
+        assertThat(actual.kind()).as("kind").isEqualTo(expected.kind());
+        assertThat(actual.sender()).as("sender").isEqualTo(expected.sender());
+        assertThat(actual.recipient()).as("recipient").isEqualTo(expected.recipient());
+        assertThat(actual.clientMessageId()).as("clientMessageId").isEqualTo(expected.clientMessageId());
+        assertThat(actual.refServerId()).as("refServerId").isEqualTo(expected.refServerId());
+        assertThat(actual.timestampMs()).as("timestampMs").isEqualTo(expected.timestampMs());
+        assertThat(actual.contentType()).as("contentType").isEqualTo(expected.contentType());
+        // Arrays.equals, not a per-element diff: a failure on 1 MiB must stay readable.
+        assertThat(Arrays.equals(actual.payload(), expected.payload()))
+            .as("payload of %s is byte-exact (%d bytes read, %d written)", expected.serverId(),
+                actual.payload().length, expected.payload().length)
+            .isTrue();
+        assertThat(actual.media()).as("media").isEqualTo(expected.media());
+    }
+
+    private static void assertSameBundle(KeyBundle actual, KeyBundle expected) {
+        assertThat(actual.identityKey()).as("identityKey").isEqualTo(expected.identityKey());
+        assertThat(actual.agreementKey()).as("agreementKey").isEqualTo(expected.agreementKey());
+        assertThat(actual.signature()).as("signature").isEqualTo(expected.signature());
+    }
+
+    /** Waits for {@code latch}, failing the task instead of hanging when it never opens. */
+    private static void await(CountDownLatch latch) throws InterruptedException, TimeoutException {
+        if (!latch.await(WAIT_SECONDS, TimeUnit.SECONDS)) {
+            throw new TimeoutException("Start signal not given within " + WAIT_SECONDS + " s");
+        }
+    }
+
+    /**
+     * Runs {@code tasks} on their own threads, all released at once; waits (bounded) for every
+     * one and rethrows the first failure. {@code stop} is set once the tasks listed in
+     * {@code finishers} are done, or on failure, so that looping readers end.
+     */
+    private static void runConcurrently(List<Callable<?>> finishers, List<Callable<?>> loopers, AtomicBoolean stop)
+        throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(finishers.size() + loopers.size());
+        CountDownLatch go = new CountDownLatch(1);
+        boolean terminated;
+        try {
+            List<Future<?>> finishing = new ArrayList<>();
+            List<Future<?>> looping = new ArrayList<>();
+            for (Callable<?> task : finishers) {
+                finishing.add(pool.submit(() -> {
+                    await(go);
+                    return task.call();
+                }));
+            }
+            for (Callable<?> task : loopers) {
+                looping.add(pool.submit(() -> {
+                    await(go);
+                    return task.call();
+                }));
+            }
+            go.countDown();
+            for (Future<?> f : finishing) {
+                f.get(WAIT_SECONDS, TimeUnit.SECONDS);
+            }
+            stop.set(true);
+            for (Future<?> f : looping) {
+                f.get(WAIT_SECONDS, TimeUnit.SECONDS);
+            }
+        } finally {
+            stop.set(true);
+            pool.shutdownNow();
+            terminated = pool.awaitTermination(WAIT_SECONDS, TimeUnit.SECONDS);
+        }
+        assertThat(terminated).as("every test thread ended").isTrue();
     }
 
     // ---------------------------------------------------------------- inbox
@@ -132,19 +251,34 @@ public abstract class StorageCompatibilityKit {
     void shouldReturnAnAppendedMessageAsPending() {
         StoredMessage m = message(1);
         commit(new WriteBatch().append(BOB, m));
+
         List<StoredMessage> pending = backend.messages().pending(BOB, 0, 10);
         assertThat(pending).hasSize(1);
         assertSameMessage(pending.get(0), m);
         assertThat(backend.messages().pendingCount(BOB)).isEqualTo(1);
-        assertThat(backend.messages().entry(BOB, 1)).get().extracting(InboxEntry::state)
-            .isEqualTo(InboxEntry.State.PENDING);
+        InboxEntry entry = backend.messages().entry(BOB, 1).orElseThrow();
+        assertThat(entry.state()).isEqualTo(InboxEntry.State.PENDING);
+        assertSameMessage(entry.message(), m);
+    }
+
+    @Test
+    void shouldReturnNothingForAnInboxNeverWrittenTo() {
+        commit(new WriteBatch().append(BOB, message(1)));
+
+        assertThat(backend.messages().pending(CAROL, 0, 10)).isEmpty();
+        assertThat(backend.messages().pendingCount(CAROL)).isZero();
+        assertThat(backend.messages().entry(CAROL, 1)).isEmpty();
+        assertThat(backend.messages().entry(BOB, 2)).isEmpty();
     }
 
     @Test
     void shouldReturnPendingInServerIdOrderWhateverTheAppendOrder() {
         commit(new WriteBatch().append(BOB, message(30)).append(BOB, message(10)));
         commit(new WriteBatch().append(BOB, message(20)).append(BOB, message(5)));
-        assertThat(pendingIds(BOB)).containsExactly(5L, 10L, 20L, 30L);
+        commit(new WriteBatch().append(BOB, message(25)));
+
+        assertThat(pendingIds(BOB)).containsExactly(5L, 10L, 20L, 25L, 30L);
+        assertThat(backend.messages().pendingCount(BOB)).isEqualTo(5);
     }
 
     @Test
@@ -161,24 +295,59 @@ public abstract class StorageCompatibilityKit {
 
     @Test
     void shouldHonourAfterServerIdAndLimit() {
-        WriteBatch batch = new WriteBatch();
-        for (long id = 1; id <= 10; id++) {
-            batch.append(BOB, message(id));
-        }
-        commit(batch);
-        assertThat(backend.messages().pending(BOB, 3, 4)).extracting(StoredMessage::serverId).containsExactly(4L, 5L, 6L, 7L);
+        commit(batchOf(BOB, 1, 10));
+
+        assertThat(ids(backend.messages().pending(BOB, 3, 4))).containsExactly(4L, 5L, 6L, 7L);
+        assertThat(ids(backend.messages().pending(BOB, 8, 4))).containsExactly(9L, 10L);
+        assertThat(ids(backend.messages().pending(BOB, 0, 1))).containsExactly(1L);
         assertThat(backend.messages().pending(BOB, 10, 4)).isEmpty();
-        assertThat(backend.messages().pending(BOB, 0, 1)).extracting(StoredMessage::serverId).containsExactly(1L);
+        assertThat(backend.messages().pending(BOB, Long.MAX_VALUE, 4)).isEmpty();
+    }
+
+    @Test
+    void shouldCountOnlyPendingEntriesTowardsTheLimit() {
+        commit(batchOf(BOB, 1, 10));
+        commit(new WriteBatch().markDelivered(BOB, 2).markDelivered(BOB, 3).markDelivered(BOB, 4).remove(BOB, 6));
+
+        // Delivered and removed entries are skipped, never returned and never counted: a short
+        // page would make the router believe the inbox is drained.
+        assertThat(ids(backend.messages().pending(BOB, 0, 3))).containsExactly(1L, 5L, 7L);
+        assertThat(ids(backend.messages().pending(BOB, 1, 2))).containsExactly(5L, 7L);
+        assertThat(backend.messages().pendingCount(BOB)).isEqualTo(6);
+    }
+
+    @Test
+    void shouldRefuseANonPositiveLimit() {
+        assertThatThrownBy(() -> backend.messages().pending(BOB, 0, 0)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> backend.messages().pending(BOB, 0, -1)).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
     void shouldKeepInboxesOfDevicesAndUsersApart() {
         commit(new WriteBatch().append(BOB, message(1)).append(BOB_LAPTOP, message(2)).append(ALICE, message(3)));
+
         assertThat(pendingIds(BOB)).containsExactly(1L);
         assertThat(pendingIds(BOB_LAPTOP)).containsExactly(2L);
         assertThat(pendingIds(ALICE)).containsExactly(3L);
-        assertThat(pendingIds(DeviceId.primary("carol"))).isEmpty();
+        assertThat(pendingIds(ALICE_LAPTOP)).isEmpty();
         assertThat(backend.messages().entry(BOB, 2)).isEmpty();
+        assertThat(backend.messages().entry(BOB_LAPTOP, 1)).isEmpty();
+        assertThat(backend.messages().pendingCount(BOB)).isEqualTo(1);
+    }
+
+    @Test
+    void shouldKeepDeviceCopiesOfOneSendIndependent() {
+        // One send reaches every device of the recipient, and the sender's other devices, under
+        // one server id: acknowledging or removing one copy must leave the others alone.
+        StoredMessage m = message(7);
+        commit(new WriteBatch().append(BOB, m).append(BOB_LAPTOP, m).append(ALICE_LAPTOP, m));
+        commit(new WriteBatch().markDelivered(BOB, 7).remove(ALICE_LAPTOP, 7));
+
+        assertThat(stateOf(BOB, 7)).isEqualTo(InboxEntry.State.DELIVERED);
+        assertThat(stateOf(BOB_LAPTOP, 7)).isEqualTo(InboxEntry.State.PENDING);
+        assertThat(backend.messages().entry(ALICE_LAPTOP, 7)).isEmpty();
+        assertThat(pendingIds(BOB)).isEmpty();
+        assertSameMessage(backend.messages().pending(BOB_LAPTOP, 0, 10).get(0), m);
     }
 
     @Test
@@ -186,60 +355,136 @@ public abstract class StorageCompatibilityKit {
         StoredMessage m = message(1);
         commit(new WriteBatch().append(BOB, m).append(BOB, message(2)));
         commit(new WriteBatch().markDelivered(BOB, 1));
+
         assertThat(pendingIds(BOB)).containsExactly(2L);
+        assertThat(backend.messages().pendingCount(BOB)).isEqualTo(1);
         InboxEntry entry = backend.messages().entry(BOB, 1).orElseThrow();
         assertThat(entry.state()).isEqualTo(InboxEntry.State.DELIVERED);
+        // The payload may be dropped; the ids and the sender must stay, to route a read receipt.
         assertThat(entry.message().serverId()).isEqualTo(1);
+        assertThat(entry.message().kind()).isEqualTo(MessageKind.MESSAGE);
         assertThat(entry.message().sender()).isEqualTo(ALICE);
+        assertThat(entry.message().recipient()).isEqualTo("bob");
         assertThat(entry.message().clientMessageId()).isEqualTo("c-1");
-        assertThat(backend.messages().pendingCount(BOB)).isEqualTo(1);
     }
 
     @Test
-    void shouldRemoveEntriesAndIgnoreAbsentOnes() {
-        commit(new WriteBatch().append(BOB, message(1)).append(BOB, message(2)));
-        commit(new WriteBatch().remove(BOB, 1).remove(BOB, 99).markDelivered(BOB, 98).remove(ALICE, 2));
-        assertThat(backend.messages().entry(BOB, 1)).isEmpty();
-        assertThat(pendingIds(BOB)).containsExactly(2L);
-    }
+    void shouldTreatMarkingDeliveredTwiceOrWhenAbsentAsNoOp() {
+        commit(new WriteBatch().append(BOB, message(1)));
+        commit(new WriteBatch().markDelivered(BOB, 1));
+        commit(new WriteBatch().markDelivered(BOB, 1).markDelivered(BOB, 99).markDelivered(CAROL, 1));
 
-    @Test
-    void shouldApplyOperationsOfOneBatchInOrder() {
-        commit(new WriteBatch().append(BOB, message(1)).markDelivered(BOB, 1).append(BOB, message(2)).remove(BOB, 2));
-        assertThat(backend.messages().entry(BOB, 1)).get().extracting(InboxEntry::state)
-            .isEqualTo(InboxEntry.State.DELIVERED);
-        assertThat(backend.messages().entry(BOB, 2)).isEmpty();
+        assertThat(stateOf(BOB, 1)).isEqualTo(InboxEntry.State.DELIVERED);
+        assertThat(backend.messages().entry(BOB, 99)).isEmpty();
+        assertThat(backend.messages().entry(CAROL, 1)).isEmpty();
         assertThat(pendingIds(BOB)).isEmpty();
     }
 
     @Test
-    void shouldRoundTripReceipts() {
+    void shouldRemoveEntriesAndIgnoreAbsentOnes() {
+        commit(new WriteBatch().append(BOB, message(1)).append(BOB, message(2)).append(BOB, message(3)));
+        commit(new WriteBatch().markDelivered(BOB, 3));
+        commit(new WriteBatch().remove(BOB, 1).remove(BOB, 3).remove(BOB, 99).remove(ALICE, 2).remove(CAROL, 1));
+
+        assertThat(backend.messages().entry(BOB, 1)).as("pending entry removed").isEmpty();
+        assertThat(backend.messages().entry(BOB, 3)).as("delivered entry removed").isEmpty();
+        assertThat(pendingIds(BOB)).containsExactly(2L);
+        assertThat(backend.messages().pendingCount(BOB)).isEqualTo(1);
+    }
+
+    @Test
+    void shouldApplyOperationsOfOneBatchInOrder() {
+        commit(new WriteBatch().append(BOB, message(1)).markDelivered(BOB, 1).append(BOB, message(2)).remove(BOB, 2)
+            .append(BOB, message(3)));
+
+        assertThat(stateOf(BOB, 1)).isEqualTo(InboxEntry.State.DELIVERED);
+        assertThat(backend.messages().entry(BOB, 2)).isEmpty();
+        assertThat(pendingIds(BOB)).containsExactly(3L);
+    }
+
+    @Test
+    void shouldApplyARemoveBeforeALaterAppendOfTheSameIdInBatchOrder() {
+        StoredMessage first = message(1);
+        StoredMessage second = message(1, CAROL, "bob", "again", "text/plain", new byte[] {42}, new byte[0]);
+        commit(new WriteBatch().append(BOB, first));
+        // In order: remove the entry, then append it again. Applied by kind of operation instead
+        // (every append, then every remove) the inbox would end up empty.
+        commit(new WriteBatch().remove(BOB, 1).append(BOB, second));
+
+        assertThat(stateOf(BOB, 1)).isEqualTo(InboxEntry.State.PENDING);
+        assertSameMessage(backend.messages().pending(BOB, 0, 10).get(0), second);
+    }
+
+    @Test
+    void shouldAcceptAnEmptyBatch() {
+        commit(new WriteBatch());
+
+        assertThat(backend.messages().highestServerId()).isZero();
+        assertThat(pendingIds(BOB)).isEmpty();
+    }
+
+    @Test
+    void shouldKeepACommittedBatchWhenTheCallerClearsAndReusesIt() {
+        // The router's writer thread clears and refills one batch: the store must not keep it.
+        WriteBatch batch = new WriteBatch().append(BOB, message(1)).recordSend(ALICE, "c-1", new AcceptedSend(1, 10));
+        commit(batch);
+        batch.clear();
+        batch.append(BOB, message(2));
+        commit(batch);
+        batch.clear();
+
+        assertThat(pendingIds(BOB)).containsExactly(1L, 2L);
+        assertThat(backend.messages().acceptedSend(ALICE, "c-1")).contains(new AcceptedSend(1, 10));
+    }
+
+    @Test
+    void shouldRoundTripReceiptsOfBothKinds() {
         StoredMessage original = message(1);
-        StoredMessage receipt = StoredMessage.receipt(2, MessageKind.RECEIPT_READ, original, BOB_LAPTOP, 5_000);
-        commit(new WriteBatch().append(ALICE, receipt));
-        StoredMessage stored = backend.messages().pending(ALICE, 0, 10).get(0);
-        assertSameMessage(stored, receipt);
-        assertThat(stored.isReceipt()).isTrue();
-        assertThat(stored.refServerId()).isEqualTo(1);
-        assertThat(stored.sender()).isEqualTo(BOB_LAPTOP);
+        StoredMessage delivered = StoredMessage.receipt(2, MessageKind.RECEIPT_DELIVERED, original, BOB_LAPTOP, 4_000);
+        StoredMessage read = StoredMessage.receipt(3, MessageKind.RECEIPT_READ, original, BOB, 5_000);
+        commit(new WriteBatch().append(ALICE, delivered).append(ALICE, read));
+
+        List<StoredMessage> stored = backend.messages().pending(ALICE, 0, 10);
+        assertThat(stored).hasSize(2);
+        assertSameMessage(stored.get(0), delivered);
+        assertSameMessage(stored.get(1), read);
+        assertThat(stored.get(0).kind()).isEqualTo(MessageKind.RECEIPT_DELIVERED);
+        assertThat(stored.get(1).kind()).isEqualTo(MessageKind.RECEIPT_READ);
+        assertThat(stored).allSatisfy(r -> {
+            assertThat(r.isReceipt()).isTrue();
+            assertThat(r.refServerId()).isEqualTo(1);
+            assertThat(r.recipient()).isEqualTo("alice");
+            assertThat(r.clientMessageId()).isEqualTo("c-1");
+        });
+        assertThat(stored.get(0).sender()).isEqualTo(BOB_LAPTOP);
+        assertThat(stored.get(1).sender()).isEqualTo(BOB);
     }
 
     @Test
     void shouldRoundTripPayloadsFromZeroBytesToOneMebibyte() {
         Random random = new Random(7);
-        int[] sizes = {0, 1, 64 * 1024, 1024 * 1024};
+        int[] payloadSizes = {0, 1, 64 * 1024, 1024 * 1024};
+        int[] mediaSizes = {0, 3, 1024, 200};
+        String[] contentTypes = {"text/plain; charset=utf-8", "application/octet-stream", "image/jpeg",
+            "application/x-courier-encrypted"};
         List<StoredMessage> written = new ArrayList<>();
-        for (int i = 0; i < sizes.length; i++) {
-            byte[] payload = new byte[sizes[i]];
+        WriteBatch batch = new WriteBatch();
+        for (int i = 0; i < payloadSizes.length; i++) {
+            byte[] payload = new byte[payloadSizes[i]];
             random.nextBytes(payload);
-            StoredMessage m = message(i + 1, ALICE, "bob", "size-" + sizes[i], payload);
+            byte[] media = new byte[mediaSizes[i]];
+            random.nextBytes(media);
+            StoredMessage m = message(i + 1, ALICE, "bob", "size-" + payloadSizes[i], contentTypes[i], payload, media);
             written.add(m);
-            commit(new WriteBatch().append(BOB, m));
+            batch.append(BOB, m);
         }
+        commit(batch);
+
         List<StoredMessage> read = backend.messages().pending(BOB, 0, 10);
-        assertThat(read).hasSize(sizes.length);
-        for (int i = 0; i < sizes.length; i++) {
+        assertThat(read).hasSize(payloadSizes.length);
+        for (int i = 0; i < payloadSizes.length; i++) {
             assertSameMessage(read.get(i), written.get(i));
+            assertSameMessage(backend.messages().entry(BOB, i + 1).orElseThrow().message(), written.get(i));
         }
     }
 
@@ -247,10 +492,13 @@ public abstract class StorageCompatibilityKit {
 
     @Test
     void shouldRememberAcceptedSendsPerSenderDevice() {
-        commit(new WriteBatch().recordSend(ALICE, "c-1", new AcceptedSend(7, 1234)));
+        commit(new WriteBatch().recordSend(ALICE, "c-1", new AcceptedSend(7, 1234))
+            .recordSend(ALICE_LAPTOP, "c-2", new AcceptedSend(8, 1235)));
+
         assertThat(backend.messages().acceptedSend(ALICE, "c-1")).contains(new AcceptedSend(7, 1234));
+        assertThat(backend.messages().acceptedSend(ALICE_LAPTOP, "c-2")).contains(new AcceptedSend(8, 1235));
         assertThat(backend.messages().acceptedSend(ALICE, "c-2")).isEmpty();
-        assertThat(backend.messages().acceptedSend(new DeviceId("alice", "laptop"), "c-1")).isEmpty();
+        assertThat(backend.messages().acceptedSend(ALICE_LAPTOP, "c-1")).isEmpty();
         assertThat(backend.messages().acceptedSend(BOB, "c-1")).isEmpty();
     }
 
@@ -258,20 +506,28 @@ public abstract class StorageCompatibilityKit {
     void shouldTolerateRecordingTheSameSendTwice() {
         commit(new WriteBatch().recordSend(ALICE, "c-1", new AcceptedSend(7, 1234)));
         commit(new WriteBatch().recordSend(ALICE, "c-1", new AcceptedSend(7, 1234)));
+        commit(new WriteBatch().recordSend(ALICE, "c-1", new AcceptedSend(7, 1234))
+            .recordSend(ALICE, "c-1", new AcceptedSend(7, 1234)));
+
         assertThat(backend.messages().acceptedSend(ALICE, "c-1")).contains(new AcceptedSend(7, 1234));
+        assertThat(backend.messages().highestServerId()).isEqualTo(7);
     }
 
     @Test
     void shouldTrackTheHighestServerIdOfAppendsSendsAndAdvances() {
-        assertThat(backend.messages().highestServerId()).isZero();
+        assertThat(backend.messages().highestServerId()).as("empty store").isZero();
         commit(new WriteBatch().append(BOB, message(5)));
         assertThat(backend.messages().highestServerId()).isEqualTo(5);
         commit(new WriteBatch().recordSend(ALICE, "x", new AcceptedSend(9, 1)));
         assertThat(backend.messages().highestServerId()).isEqualTo(9);
         commit(new WriteBatch().advanceServerId(20));
         assertThat(backend.messages().highestServerId()).isEqualTo(20);
-        commit(new WriteBatch().advanceServerId(3).remove(BOB, 5));
+        // Never lowered: not by a smaller advance, an older append, nor by removing the entry.
+        commit(new WriteBatch().advanceServerId(3).append(BOB, message(4)).remove(BOB, 5).markDelivered(BOB, 4));
         assertThat(backend.messages().highestServerId()).isEqualTo(20);
+        commit(new WriteBatch().append(BOB_LAPTOP, message(21)).advanceServerId(22).recordSend(ALICE, "y",
+            new AcceptedSend(21, 2)));
+        assertThat(backend.messages().highestServerId()).isEqualTo(22);
     }
 
     // ---------------------------------------------------------------- concurrency and scale
@@ -279,133 +535,176 @@ public abstract class StorageCompatibilityKit {
     @Test
     void shouldKeepOrderWithManyWritersIntoOneInboxAndConcurrentReaders() throws Exception {
         int writers = 4;
-        int perWriter = 500;
-        ReentrantLock commitLock = new ReentrantLock(); // commit is single-writer by contract
-        AtomicLong ids = new AtomicLong();
-        AtomicBoolean writing = new AtomicBoolean(true);
-        CountDownLatch start = new CountDownLatch(1);
-        ExecutorService pool = Executors.newFixedThreadPool(writers + 2);
-        try {
-            List<Future<?>> writes = new ArrayList<>();
-            for (int w = 0; w < writers; w++) {
-                writes.add(pool.submit(() -> {
-                    start.await();
-                    for (int i = 0; i < perWriter; i += 10) {
-                        commitLock.lock();
-                        try {
-                            WriteBatch batch = new WriteBatch();
-                            for (int j = 0; j < 10; j++) {
-                                batch.append(BOB, message(ids.incrementAndGet()));
-                            }
-                            commit(batch);
-                        } finally {
-                            commitLock.unlock();
+        int batchesPerWriter = 50;
+        int perBatch = 10;
+        ReentrantLock commitLock = new ReentrantLock(); // commit is one writer at a time, by contract
+        long[] lastId = {0}; // guarded by commitLock
+        AtomicLong committed = new AtomicLong(); // ids whose commit has returned
+        AtomicBoolean stop = new AtomicBoolean();
+
+        List<Callable<?>> writerTasks = new ArrayList<>();
+        for (int w = 0; w < writers; w++) {
+            writerTasks.add(() -> {
+                for (int b = 0; b < batchesPerWriter; b++) {
+                    commitLock.lock();
+                    try {
+                        long first = lastId[0] + 1;
+                        lastId[0] += perBatch;
+                        WriteBatch batch = new WriteBatch();
+                        // Appended highest first: order comes from server ids, not from append order.
+                        for (long id = lastId[0]; id >= first; id--) {
+                            batch.append(BOB, message(id));
+                        }
+                        commit(batch);
+                        committed.set(lastId[0]);
+                    } finally {
+                        commitLock.unlock();
+                    }
+                }
+                return null;
+            });
+        }
+        List<Callable<?>> readerTasks = new ArrayList<>();
+        for (int r = 0; r < 2; r++) {
+            readerTasks.add(() -> {
+                do {
+                    long visibleAtLeast = committed.get();
+                    List<Long> snapshot = ids(backend.messages().pending(BOB, 0, Integer.MAX_VALUE));
+                    // Every commit that returned is visible, and ids are committed in order, whole
+                    // batches at a time: each snapshot is exactly 1..n, ascending, no gap, no duplicate.
+                    for (int i = 0; i < snapshot.size(); i++) {
+                        if (snapshot.get(i) != i + 1) {
+                            throw new AssertionError("Snapshot of " + snapshot.size() + " entries is not 1.."
+                                + snapshot.size() + " in order: id " + snapshot.get(i) + " at index " + i + ", around it "
+                                + snapshot.subList(Math.max(0, i - 3), Math.min(snapshot.size(), i + 4)));
                         }
                     }
-                    return null;
-                }));
-            }
-            List<Future<?>> reads = new ArrayList<>();
-            for (int r = 0; r < 2; r++) {
-                reads.add(pool.submit(() -> {
-                    start.await();
-                    while (writing.get()) {
-                        List<Long> snapshot = pendingIds(BOB);
-                        assertThat(snapshot).isSorted().doesNotHaveDuplicates();
-                        // Batches are whole and ids are committed in order: a snapshot is a prefix.
-                        assertThat(snapshot).isEqualTo(java.util.stream.LongStream.rangeClosed(1, snapshot.size())
-                            .boxed().toList());
-                    }
-                    return null;
-                }));
-            }
-            start.countDown();
-            for (Future<?> write : writes) {
-                write.get(60, TimeUnit.SECONDS);
-            }
-            writing.set(false);
-            for (Future<?> read : reads) {
-                read.get(60, TimeUnit.SECONDS);
-            }
-        } finally {
-            pool.shutdownNow();
-            assertThat(pool.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
+                    assertThat(snapshot.size()).as("committed batches are visible").isGreaterThanOrEqualTo(
+                        (int) visibleAtLeast);
+                    assertThat(snapshot.size() % perBatch).as("a batch is seen whole or not at all").isZero();
+                } while (!stop.get());
+                return null;
+            });
         }
-        assertThat(pendingIds(BOB)).isEqualTo(java.util.stream.LongStream.rangeClosed(1, (long) writers * perWriter)
-            .boxed().toList());
+        runConcurrently(writerTasks, readerTasks, stop);
+
+        long total = (long) writers * batchesPerWriter * perBatch;
+        assertThat(pendingIds(BOB)).isEqualTo(range(1, total));
+        assertThat(backend.messages().pendingCount(BOB)).isEqualTo(total);
+        assertThat(backend.messages().highestServerId()).isEqualTo(total);
     }
 
     @Test
     void shouldNeverHideEntriesFromReadersRacingAWriterThatAcknowledgesAndAppends() throws Exception {
-        ExecutorService pool = Executors.newFixedThreadPool(2);
-        AtomicBoolean writing = new AtomicBoolean(true);
-        try {
-            // The writer keeps exactly the newest 10 entries pending; readers must always see 10
-            // once the writer has started, never fewer (a stale cached "start of inbox" would).
-            commit(batchOf(1, 10));
-            Future<?> writer = pool.submit(() -> {
-                for (long id = 11; id <= 2_000; id++) {
-                    commit(new WriteBatch().append(BOB, message(id)).markDelivered(BOB, id - 10));
-                }
-                writing.set(false);
-                return null;
-            });
-            Future<?> reader = pool.submit(() -> {
-                while (writing.get()) {
-                    assertThat(backend.messages().pending(BOB, 0, 100)).hasSize(10);
-                }
-                return null;
-            });
-            writer.get(60, TimeUnit.SECONDS);
-            reader.get(60, TimeUnit.SECONDS);
-        } finally {
-            writing.set(false);
-            pool.shutdownNow();
-            assertThat(pool.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
-        }
-        assertThat(pendingIds(BOB)).containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1991, 2000)
-            .boxed().toList());
+        // The writer keeps exactly the newest 10 entries pending, each batch appending one and
+        // acknowledging the oldest: every reader snapshot must show 10 consecutive ids, never
+        // fewer (a stale cached "start of inbox") nor a half-applied batch.
+        commit(batchOf(BOB, 1, 10));
+        AtomicBoolean stop = new AtomicBoolean();
+        Callable<?> writer = () -> {
+            for (long id = 11; id <= 2_000; id++) {
+                commit(new WriteBatch().append(BOB, message(id)).markDelivered(BOB, id - 10));
+            }
+            return null;
+        };
+        Callable<?> reader = () -> {
+            do {
+                List<Long> snapshot = ids(backend.messages().pending(BOB, 0, 100));
+                assertThat(snapshot).hasSize(10);
+                assertThat(snapshot).isEqualTo(range(snapshot.get(0), snapshot.get(0) + 9));
+            } while (!stop.get());
+            return null;
+        };
+        runConcurrently(List.of(writer), List.of(reader, reader), stop);
+
+        assertThat(pendingIds(BOB)).isEqualTo(range(1991, 2000));
+        assertThat(stateOf(BOB, 1990)).isEqualTo(InboxEntry.State.DELIVERED);
     }
 
-    private static WriteBatch batchOf(long from, long to) {
-        WriteBatch batch = new WriteBatch();
-        for (long id = from; id <= to; id++) {
-            batch.append(BOB, message(id));
+    @Test
+    void shouldRegisterDevicesAndKeepTheLatestLastSeenFromManyThreads() throws Exception {
+        int threads = 4;
+        int perThread = 25;
+        List<Callable<?>> tasks = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            int thread = t;
+            tasks.add(() -> {
+                for (int i = 0; i < perThread; i++) {
+                    backend.devices().register(new DeviceId("carol", String.format("d%02d-%02d", thread, i)));
+                    backend.presence().saveLastSeen(Map.of("carol", 1_000L + thread * 100L + i));
+                }
+                return null;
+            });
         }
-        return batch;
+        runConcurrently(tasks, List.of(), new AtomicBoolean());
+
+        List<DeviceId> devices = backend.devices().devices("carol");
+        assertThat(devices).hasSize(threads * perThread + 1).contains(CAROL).isSorted().doesNotHaveDuplicates();
+        assertThat(backend.presence().lastSeen("carol")).hasValue(1_000L + (threads - 1) * 100L + perThread - 1);
     }
 
     @Test
     void shouldServeOneHundredThousandUsers() {
         int users = 100_000;
+        byte[] payload = new byte[100]; // shared: entries never change their arrays
         WriteBatch batch = new WriteBatch();
         for (int u = 1; u <= users; u++) {
-            batch.append(DeviceId.primary("user" + u), message(u, ALICE, "user" + u, "c-" + u, new byte[100]));
+            batch.append(DeviceId.primary("user" + u),
+                message(u, ALICE, "user" + u, "c-" + u, "text/plain", payload, new byte[0]));
             if (batch.size() == 1_000) {
                 commit(batch);
-                batch = new WriteBatch();
+                batch.clear();
             }
         }
         commit(batch);
-        for (int u = 1; u <= users; u += 9_973) {
-            DeviceId owner = DeviceId.primary("user" + u);
-            assertThat(pendingIds(owner)).containsExactly((long) u);
-            assertThat(backend.messages().pendingCount(owner)).isEqualTo(1);
+        // A second device for a sample of them: every 200th user (durable backends make each
+        // registration durable on its own, so all 100,000 would test the disk, not the backend).
+        for (int u = 200; u <= users; u += 200) {
+            backend.devices().register(new DeviceId("user" + u, "phone"));
         }
+
+        for (int u = 1; u <= users; u += 997) {
+            check(u);
+        }
+        check(users);
+        check(200 * 77);
+        assertThat(backend.messages().pendingCount(DeviceId.primary("user" + (users + 1)))).isZero();
         assertThat(backend.messages().highestServerId()).isEqualTo(users);
+    }
+
+    private void check(int u) {
+        DeviceId owner = DeviceId.primary("user" + u);
+        assertThat(pendingIds(owner)).as("inbox of user%d", u).containsExactly((long) u);
+        assertThat(backend.messages().pendingCount(owner)).isEqualTo(1);
+        assertThat(backend.messages().entry(owner, u)).get().extracting(e -> e.message().recipient())
+            .isEqualTo("user" + u);
+        List<DeviceId> expected = u % 200 == 0 ? List.of(owner, new DeviceId("user" + u, "phone")) : List.of(owner);
+        assertThat(backend.devices().devices("user" + u)).isEqualTo(expected);
+    }
+
+    private static WriteBatch batchOf(DeviceId owner, long from, long to) {
+        WriteBatch batch = new WriteBatch();
+        for (long id = from; id <= to; id++) {
+            batch.append(owner, message(id));
+        }
+        return batch;
     }
 
     // ---------------------------------------------------------------- directory, presence, keys
 
     @Test
-    void shouldAlwaysListThePrimaryDeviceAndRegisterOthersOnce() {
+    void shouldAlwaysListThePrimaryDeviceAndRegisterOthersOnceSorted() {
         assertThat(backend.devices().devices("bob")).containsExactly(BOB);
         backend.devices().register(BOB_LAPTOP);
         backend.devices().register(BOB_LAPTOP);
         backend.devices().register(new DeviceId("bob", "0-tablet"));
+        backend.devices().register(new DeviceId("bob", "zz"));
+        backend.devices().register(BOB);
+
         assertThat(backend.devices().devices("bob"))
-            .containsExactly(new DeviceId("bob", "0-tablet"), BOB, BOB_LAPTOP);
+            .containsExactly(new DeviceId("bob", "0-tablet"), BOB, BOB_LAPTOP, new DeviceId("bob", "zz"));
         assertThat(backend.devices().devices("alice")).containsExactly(ALICE);
+        assertThat(backend.devices().devices("bo")).containsExactly(DeviceId.primary("bo"));
     }
 
     @Test
@@ -413,23 +712,33 @@ public abstract class StorageCompatibilityKit {
         assertThat(backend.presence().lastSeen("alice")).isEmpty();
         backend.presence().saveLastSeen(Map.of("alice", 200L, "bob", 100L));
         backend.presence().saveLastSeen(Map.of("alice", 150L, "bob", 300L));
+        backend.presence().saveLastSeen(Map.of());
+
         assertThat(backend.presence().lastSeen("alice")).hasValue(200L);
         assertThat(backend.presence().lastSeen("bob")).hasValue(300L);
+        assertThat(backend.presence().lastSeen("carol")).isEmpty();
     }
 
     @Test
     void shouldPublishReplaceAndListKeyBundlesPerUser() {
         KeyBundle first = new KeyBundle(new byte[] {1}, new byte[] {2}, new byte[] {3});
         KeyBundle second = new KeyBundle(new byte[] {4, 4}, new byte[] {5, 5}, new byte[] {6, 6});
+        byte[] big = new byte[4096];
+        new Random(3).nextBytes(big);
+        KeyBundle alices = new KeyBundle(new byte[32], big, new byte[] {-1, 0, 127, -128});
         backend.keys().publish(BOB_LAPTOP, first);
+        backend.keys().publish(new DeviceId("bob", "0-tablet"), first);
         backend.keys().publish(BOB, first);
         backend.keys().publish(BOB_LAPTOP, second);
-        backend.keys().publish(ALICE, first);
-        Map<String, KeyBundle> bundles = backend.keys().bundles("bob");
-        assertThat(bundles.keySet()).containsExactly("1", "laptop");
-        assertThat(bundles.get("laptop").agreementKey()).isEqualTo(new byte[] {5, 5});
-        assertThat(bundles.get("laptop").identityKey()).isEqualTo(new byte[] {4, 4});
-        assertThat(bundles.get("laptop").signature()).isEqualTo(new byte[] {6, 6});
+        backend.keys().publish(ALICE, alices);
+
+        Map<String, KeyBundle> bobs = backend.keys().bundles("bob");
+        assertThat(bobs.keySet()).containsExactly("0-tablet", "1", "laptop");
+        assertSameBundle(bobs.get("laptop"), second);
+        assertSameBundle(bobs.get("1"), first);
+        Map<String, KeyBundle> alice = backend.keys().bundles("alice");
+        assertThat(alice.keySet()).containsExactly("1");
+        assertSameBundle(alice.get("1"), alices);
         assertThat(backend.keys().bundles("carol")).isEmpty();
     }
 
@@ -437,48 +746,70 @@ public abstract class StorageCompatibilityKit {
 
     @Test
     void shouldKeepEverythingAcrossCloseAndReopen() {
-        assumeTrue(isDurable(), "the backend is not durable");
+        assumeTrue(isDurable(), "the backend is not durable: nothing survives close");
         StoredMessage m1 = message(1);
-        commit(new WriteBatch().append(BOB, m1).append(BOB, message(2)).markDelivered(BOB, 2)
+        StoredMessage big = message(3, ALICE_LAPTOP, "bob", "big", "image/png", new byte[256 * 1024], new byte[] {1});
+        KeyBundle bundle = new KeyBundle(new byte[] {1, 2}, new byte[] {3, 4}, new byte[] {5, 6});
+        commit(new WriteBatch().append(BOB, m1).append(BOB, message(2)).append(BOB, big).append(BOB, message(4))
+            .markDelivered(BOB, 2).remove(BOB, 4)
             .recordSend(ALICE, "c-1", new AcceptedSend(1, 1001)).advanceServerId(40));
         backend.devices().register(BOB_LAPTOP);
         backend.presence().saveLastSeen(Map.of("alice", 77L));
-        backend.keys().publish(BOB, new KeyBundle(new byte[] {1}, new byte[] {2}, new byte[] {3}));
+        backend.keys().publish(BOB, bundle);
         backend.close();
 
         backend = open(config(dataDirectory));
+        assertThat(pendingIds(BOB)).containsExactly(1L, 3L);
         assertSameMessage(backend.messages().pending(BOB, 0, 10).get(0), m1);
-        assertThat(pendingIds(BOB)).containsExactly(1L);
-        assertThat(backend.messages().entry(BOB, 2)).get().extracting(InboxEntry::state)
-            .isEqualTo(InboxEntry.State.DELIVERED);
+        assertSameMessage(backend.messages().pending(BOB, 0, 10).get(1), big);
+        assertThat(stateOf(BOB, 2)).isEqualTo(InboxEntry.State.DELIVERED);
+        assertThat(backend.messages().entry(BOB, 2).orElseThrow().message().sender()).isEqualTo(ALICE);
+        assertThat(backend.messages().entry(BOB, 4)).isEmpty();
+        assertThat(backend.messages().pendingCount(BOB)).isEqualTo(2);
         assertThat(backend.messages().acceptedSend(ALICE, "c-1")).contains(new AcceptedSend(1, 1001));
         assertThat(backend.messages().highestServerId()).isEqualTo(40);
-        assertThat(backend.devices().devices("bob")).contains(BOB_LAPTOP);
+        assertThat(backend.devices().devices("bob")).containsExactly(BOB, BOB_LAPTOP);
         assertThat(backend.presence().lastSeen("alice")).hasValue(77L);
         assertThat(backend.keys().bundles("bob")).containsOnlyKeys("1");
+        assertSameBundle(backend.keys().bundles("bob").get("1"), bundle);
+
+        // And it keeps working where it left off.
+        commit(new WriteBatch().append(BOB, message(41)).markDelivered(BOB, 1));
+        assertThat(pendingIds(BOB)).containsExactly(3L, 41L);
+        assertThat(backend.messages().highestServerId()).isEqualTo(41);
     }
 
     @Test
     void shouldRefuseEveryOperationAfterCloseWithAStorageException() {
         backend.close();
         backend.close(); // idempotent
-        assertThatThrownBy(() -> backend.messages().commit(new WriteBatch().append(BOB, message(1))))
-            .isInstanceOf(StorageException.class);
-        assertThatThrownBy(() -> backend.messages().pending(BOB, 0, 1)).isInstanceOf(StorageException.class);
-        assertThatThrownBy(() -> backend.messages().entry(BOB, 1)).isInstanceOf(StorageException.class);
-        assertThatThrownBy(() -> backend.messages().acceptedSend(BOB, "x")).isInstanceOf(StorageException.class);
-        assertThatThrownBy(() -> backend.devices().register(BOB)).isInstanceOf(StorageException.class);
-        assertThatThrownBy(() -> backend.devices().devices("bob")).isInstanceOf(StorageException.class);
-        assertThatThrownBy(() -> backend.presence().saveLastSeen(Map.of("a", 1L))).isInstanceOf(StorageException.class);
-        assertThatThrownBy(() -> backend.presence().lastSeen("a")).isInstanceOf(StorageException.class);
-        assertThatThrownBy(() -> backend.keys().bundles("bob")).isInstanceOf(StorageException.class);
-        backend = null;
+
+        List<Runnable> calls = List.of(
+            () -> backend.messages().commit(new WriteBatch().append(BOB, message(1))),
+            () -> backend.messages().pending(BOB, 0, 1),
+            () -> backend.messages().entry(BOB, 1),
+            () -> backend.messages().acceptedSend(BOB, "x"),
+            () -> backend.messages().highestServerId(),
+            () -> backend.messages().pendingCount(BOB),
+            () -> backend.devices().register(BOB_LAPTOP),
+            () -> backend.devices().devices("bob"),
+            () -> backend.presence().saveLastSeen(Map.of("alice", 1L)),
+            () -> backend.presence().lastSeen("alice"),
+            () -> backend.keys().publish(BOB, new KeyBundle(new byte[] {1}, new byte[] {2}, new byte[] {3})),
+            () -> backend.keys().bundles("bob"));
+        for (int i = 0; i < calls.size(); i++) {
+            assertThatThrownBy(calls.get(i)::run).as("call #%d after close", i)
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("closed");
+        }
+        backend.close(); // still fine
     }
 
     @Test
     void shouldRefuseABadConfigurationNamingTheProblem() {
         Optional<Map.Entry<StorageConfig, String>> bad = badConfiguration(dataDirectory.resolve("bad"));
         assumeTrue(bad.isPresent(), "the backend has nothing to misconfigure");
+
         assertThatThrownBy(() -> open(bad.get().getKey()).close())
             .isInstanceOf(StorageException.class)
             .hasMessageContaining(bad.get().getValue());

@@ -25,8 +25,9 @@ import java.util.TreeSet;
 
 /**
  * The PostgreSQL backend. A router batch becomes one transaction in which each kind of operation
- * is one JDBC batch (appends, sends, delivered marks, removals, the id counter), in that order:
- * because server ids are never re-used, that order has the same effect as the batch's own.
+ * is one JDBC batch (appends, delivered marks, removals, sends, the id counter) whenever that has
+ * the same effect as the batch's own order — always, for the batches the router writes; otherwise
+ * the batch's order is kept, a run of one kind at a time.
  */
 public final class PostgresBackend implements CombinedStorageBackend {
 
@@ -97,75 +98,85 @@ public final class PostgresBackend implements CombinedStorageBackend {
 
     // ---------------------------------------------------------------- MessageStore
 
+    /** One operation of a batch, as the visitor saw it. */
+    private record Op(int kind, DeviceId owner, long serverId, StoredMessage message, String clientId,
+                      AcceptedSend accepted) {
+        static final int APPEND = 0;
+        static final int MARK = 1;
+        static final int REMOVE = 2;
+        static final int SEND = 3;
+    }
+
     @Override
     public void commit(WriteBatch batch) {
+        List<Op> ops = new ArrayList<>(batch.size());
+        long[] highest = {highestServerId};
+        batch.forEach(new WriteBatch.Visitor() {
+            @Override
+            public void append(DeviceId owner, StoredMessage m) {
+                ops.add(new Op(Op.APPEND, owner, m.serverId(), m, null, null));
+                highest[0] = Math.max(highest[0], m.serverId());
+            }
+
+            @Override
+            public void markDelivered(DeviceId owner, long serverId) {
+                ops.add(new Op(Op.MARK, owner, serverId, null, null, null));
+            }
+
+            @Override
+            public void remove(DeviceId owner, long serverId) {
+                ops.add(new Op(Op.REMOVE, owner, serverId, null, null, null));
+            }
+
+            @Override
+            public void recordSend(DeviceId sender, String clientMessageId, AcceptedSend accepted) {
+                ops.add(new Op(Op.SEND, sender, accepted.serverId(), null, clientMessageId, accepted));
+                highest[0] = Math.max(highest[0], accepted.serverId());
+            }
+
+            @Override
+            public void advanceServerId(long serverId) {
+                highest[0] = Math.max(highest[0], serverId);
+            }
+        });
         query("commit a batch", c -> {
             c.setAutoCommit(false);
             try (PreparedStatement append = c.prepareStatement("INSERT INTO inbox (owner_user, owner_device, " + COLUMNS
                      + ") VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
-                 PreparedStatement send = c.prepareStatement("INSERT INTO sends (sender_user, sender_device, client_id, "
-                     + "server_id, accepted_at_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
                  PreparedStatement mark = c.prepareStatement("UPDATE inbox SET state = 1, payload = ''::bytea, "
                      + "media = ''::bytea WHERE owner_user = ? AND owner_device = ? AND server_id = ?");
                  PreparedStatement remove = c.prepareStatement(
                      "DELETE FROM inbox WHERE owner_user = ? AND owner_device = ? AND server_id = ?");
+                 PreparedStatement send = c.prepareStatement("INSERT INTO sends (sender_user, sender_device, client_id, "
+                     + "server_id, accepted_at_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
                  PreparedStatement counter = c.prepareStatement(
                      "UPDATE counters SET value = GREATEST(value, ?) WHERE name = 'highest_server_id'")) {
-                long[] highest = {highestServerId};
-                batch.forEach(new WriteBatch.Visitor() {
-                    @Override
-                    public void append(DeviceId owner, StoredMessage m) {
-                        run(() -> {
-                            append.setString(1, owner.user());
-                            append.setString(2, owner.device());
-                            append.setLong(3, m.serverId());
-                            append.setShort(4, (short) m.kind().ordinal());
-                            append.setString(5, m.sender().user());
-                            append.setString(6, m.sender().device());
-                            append.setString(7, m.recipient());
-                            append.setString(8, m.clientMessageId());
-                            append.setLong(9, m.refServerId());
-                            append.setLong(10, m.timestampMs());
-                            append.setString(11, m.contentType());
-                            append.setBytes(12, m.payload());
-                            append.setBytes(13, m.media());
-                            append.addBatch();
-                        });
-                        highest[0] = Math.max(highest[0], m.serverId());
+                PreparedStatement[] statements = {append, mark, remove, send};
+                if (groupable(ops)) {
+                    // Each statement once, as one JDBC batch: what the router's batches always allow.
+                    for (Op op : ops) {
+                        add(statements[op.kind()], op);
                     }
-
-                    @Override
-                    public void markDelivered(DeviceId owner, long serverId) {
-                        keyed(mark, owner, serverId);
+                    for (PreparedStatement statement : statements) {
+                        statement.executeBatch();
                     }
-
-                    @Override
-                    public void remove(DeviceId owner, long serverId) {
-                        keyed(remove, owner, serverId);
+                } else {
+                    // Some entry is touched out of append-mark-remove order: keep the batch's order,
+                    // sending each run of one kind of inbox operation as one JDBC batch.
+                    int pending = -1;
+                    for (Op op : ops) {
+                        if (op.kind() != Op.SEND && op.kind() != pending) {
+                            if (pending >= 0) {
+                                statements[pending].executeBatch();
+                            }
+                            pending = op.kind();
+                        }
+                        add(statements[op.kind()], op);
                     }
-
-                    @Override
-                    public void recordSend(DeviceId sender, String clientMessageId, AcceptedSend accepted) {
-                        run(() -> {
-                            send.setString(1, sender.user());
-                            send.setString(2, sender.device());
-                            send.setString(3, clientMessageId);
-                            send.setLong(4, accepted.serverId());
-                            send.setLong(5, accepted.acceptedAtMs());
-                            send.addBatch();
-                        });
-                        highest[0] = Math.max(highest[0], accepted.serverId());
+                    for (PreparedStatement statement : statements) {
+                        statement.executeBatch();
                     }
-
-                    @Override
-                    public void advanceServerId(long serverId) {
-                        highest[0] = Math.max(highest[0], serverId);
-                    }
-                });
-                append.executeBatch();
-                send.executeBatch();
-                mark.executeBatch();
-                remove.executeBatch();
+                }
                 if (highest[0] > highestServerId) {
                     counter.setLong(1, highest[0]);
                     counter.executeUpdate();
@@ -184,11 +195,52 @@ public final class PostgresBackend implements CombinedStorageBackend {
         });
     }
 
-    private static void keyed(PreparedStatement statement, DeviceId owner, long serverId) {
+    /**
+     * True when running all appends, then all marks, then all removes has the same effect as the
+     * batch's own order: every inbox entry is touched in append, mark, remove order.
+     */
+    private static boolean groupable(List<Op> ops) {
+        Map<String, Integer> last = new java.util.HashMap<>();
+        for (Op op : ops) {
+            if (op.kind() == Op.SEND) {
+                continue;
+            }
+            Integer previous = last.put(op.owner() + "#" + op.serverId(), op.kind());
+            if (previous != null && previous > op.kind()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void add(PreparedStatement statement, Op op) {
         run(() -> {
-            statement.setString(1, owner.user());
-            statement.setString(2, owner.device());
-            statement.setLong(3, serverId);
+            if (op.kind() == Op.APPEND) {
+                StoredMessage m = op.message();
+                statement.setString(1, op.owner().user());
+                statement.setString(2, op.owner().device());
+                statement.setLong(3, m.serverId());
+                statement.setShort(4, (short) m.kind().ordinal());
+                statement.setString(5, m.sender().user());
+                statement.setString(6, m.sender().device());
+                statement.setString(7, m.recipient());
+                statement.setString(8, m.clientMessageId());
+                statement.setLong(9, m.refServerId());
+                statement.setLong(10, m.timestampMs());
+                statement.setString(11, m.contentType());
+                statement.setBytes(12, m.payload());
+                statement.setBytes(13, m.media());
+            } else if (op.kind() == Op.SEND) {
+                statement.setString(1, op.owner().user());
+                statement.setString(2, op.owner().device());
+                statement.setString(3, op.clientId());
+                statement.setLong(4, op.accepted().serverId());
+                statement.setLong(5, op.accepted().acceptedAtMs());
+            } else {
+                statement.setString(1, op.owner().user());
+                statement.setString(2, op.owner().device());
+                statement.setLong(3, op.serverId());
+            }
             statement.addBatch();
         });
     }
