@@ -17,7 +17,8 @@ class ConfigLoaderTest {
     @Test
     void shouldUseTheDocumentedDefaults() {
         ServerConfig config = ConfigLoader.defaults();
-        assertThat(config.transports()).containsOnlyKeys("tcp", "ws", "longpoll");
+        assertThat(config.transports()).containsOnlyKeys("tcp", "udp", "ws", "longpoll");
+        assertThat(config.transports().get("udp").port()).isEqualTo(7101);
         assertThat(config.transports().get("longpoll").port()).isEqualTo(7103);
         assertThat(config.transports().get("ws").port()).isEqualTo(7102);
         assertThat(config.transports().get("ws").options()).containsEntry("path", "/ws");
@@ -64,11 +65,11 @@ class ConfigLoaderTest {
     @Test
     void shouldFailStartUpListingAvailablePluginsForUnknownNames() {
         assertThatThrownBy(() -> CourierServer.start(ConfigLoader.load(null,
-            List.of("data-dir=" + dir, "storage.backend=cassandra", "transports.tcp.port=0", "transports.ws.port=0", "transports.longpoll.port=0", "admin.port=0"))))
+            List.of("data-dir=" + dir, "storage.backend=cassandra", "transports.tcp.port=0", "transports.ws.port=0", "transports.longpoll.port=0", "transports.udp.port=0", "admin.port=0"))))
             .isInstanceOf(ConfigException.class)
             .hasMessageContaining("cassandra").hasMessageContaining("memory");
         assertThatThrownBy(() -> CourierServer.start(ConfigLoader.load(null,
-            List.of("data-dir=" + dir, "transports.carrier-pigeon.port=0", "transports.tcp.port=0", "transports.ws.port=0", "transports.longpoll.port=0", "admin.port=0"))))
+            List.of("data-dir=" + dir, "transports.carrier-pigeon.port=0", "transports.tcp.port=0", "transports.ws.port=0", "transports.longpoll.port=0", "transports.udp.port=0", "admin.port=0"))))
             .isInstanceOf(ConfigException.class)
             .hasMessageContaining("carrier-pigeon").hasMessageContaining("tcp");
     }
@@ -84,7 +85,7 @@ class ConfigLoaderTest {
     @Test
     void shouldFailStartUpListingAuthenticatorsForAnUnknownMode() {
         assertThatThrownBy(() -> CourierServer.start(ConfigLoader.load(null,
-            List.of("data-dir=" + dir, "auth.mode=trust-me", "transports.tcp.port=0", "transports.ws.port=0", "transports.longpoll.port=0", "admin.port=0"))))
+            List.of("data-dir=" + dir, "auth.mode=trust-me", "transports.tcp.port=0", "transports.ws.port=0", "transports.longpoll.port=0", "transports.udp.port=0", "admin.port=0"))))
             .isInstanceOf(ConfigException.class)
             .hasMessageContaining("auth.mode").hasMessageContaining("trust-me").hasMessageContaining("hmac")
             .hasMessageContaining("insecure");
@@ -94,7 +95,7 @@ class ConfigLoaderTest {
     void shouldNameTheAddressOfAnUnreachableDatabase() {
         assertThatThrownBy(() -> CourierServer.start(ConfigLoader.load(null, List.of("data-dir=" + dir,
             "storage.backend=postgres", "storage.options.url=jdbc:postgresql://127.0.0.1:1/courier",
-            "storage.options.connect-timeout-ms=1000", "transports.tcp.port=0", "transports.ws.port=0", "transports.longpoll.port=0", "admin.port=0"))))
+            "storage.options.connect-timeout-ms=1000", "transports.tcp.port=0", "transports.ws.port=0", "transports.longpoll.port=0", "transports.udp.port=0", "admin.port=0"))))
             .isInstanceOf(io.courier.storage.StorageException.class)
             .hasMessageContaining("jdbc:postgresql://127.0.0.1:1/courier");
     }
@@ -102,7 +103,7 @@ class ConfigLoaderTest {
     @Test
     void shouldRefuseAConfigurationWithNoTransport() {
         assertThatThrownBy(() -> ConfigLoader.load(null, List.of("transports.tcp.enabled=false",
-            "transports.ws.enabled=false", "transports.longpoll.enabled=false")))
+            "transports.ws.enabled=false", "transports.longpoll.enabled=false", "transports.udp.enabled=false")))
             .isInstanceOf(ConfigException.class).hasMessageContaining("No transport");
     }
 }

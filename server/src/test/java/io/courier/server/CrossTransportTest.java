@@ -25,7 +25,7 @@ class CrossTransportTest {
     void shouldDeliverAndTickBetweenEveryPairOfTransports() throws Exception {
         try (ServerFixture fixture = new ServerFixture(dataDir)) {
             Set<String> transports = fixture.server.config().transports().keySet();
-            assertThat(transports).as("the default configuration").contains("tcp", "ws", "longpoll");
+            assertThat(transports).as("the default configuration").contains("tcp", "udp", "ws", "longpoll");
             List<String> pairs = new ArrayList<>();
             for (String from : transports) {
                 for (String to : transports) {

@@ -28,6 +28,7 @@ final class ServerFixture implements AutoCloseable {
             "transports.tcp.port=0",
             "transports.ws.port=0",
             "transports.longpoll.port=0",
+            "transports.udp.port=0",
             "admin.port=0"));
         overrides.addAll(List.of(extraOverrides));
         server = CourierServer.start(ConfigLoader.load(null, overrides), clock);

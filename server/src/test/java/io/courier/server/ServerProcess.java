@@ -42,6 +42,7 @@ final class ServerProcess implements AutoCloseable {
             "--set", "transports.tcp.port=" + tcpPort,
             "--set", "transports.ws.port=0",
             "--set", "transports.longpoll.port=0",
+            "--set", "transports.udp.port=0",
             "--set", "admin.port=" + adminPort));
         for (String override : overrides) {
             command.add("--set");

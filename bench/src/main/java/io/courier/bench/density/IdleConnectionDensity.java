@@ -56,9 +56,14 @@ public final class IdleConnectionDensity {
             "--set", "data-dir=" + dir, "--set", "auth.mode=insecure", "--set", "storage.backend=memory",
             "--set", "admin.port=0", "--set", "router.heartbeat-interval-ms=3600000",
             "--set", "router.hello-timeout-ms=3600000"));
-        for (String name : List.of("tcp", "ws", "longpoll")) {
+        for (String name : List.of("tcp", "udp", "ws", "longpoll")) {
             command.add("--set");
             command.add("transports." + name + (name.equals(transport) ? ".port=" + port : ".enabled=false"));
+        }
+        if (transport.equals("udp")) {
+            // One source address opens every connection here: lift the per-address handshake limit.
+            command.addAll(List.of("--set", "transports.udp.options.handshakes-per-second=1000000",
+                "--set", "transports.udp.options.handshake-burst=1000000"));
         }
         Path log = dir.resolve("server.log");
         Process server = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
@@ -72,7 +77,8 @@ public final class IdleConnectionDensity {
                 case "tcp" -> "tcp://127.0.0.1:" + port;
                 case "ws" -> "ws://127.0.0.1:" + port + "/ws";
                 case "longpoll" -> "http://127.0.0.1:" + port + "/lp";
-                default -> throw new IllegalArgumentException("transport must be tcp, ws or longpoll");
+                case "udp" -> "udp://127.0.0.1:" + port;
+                default -> throw new IllegalArgumentException("transport must be tcp, udp, ws or longpoll");
             });
             try (TransportClient client = TransportProviders.find(transport).createClient(TransportSettings.of(0))) {
                 // Warm the code paths so class loading and JIT are not charged to connections.

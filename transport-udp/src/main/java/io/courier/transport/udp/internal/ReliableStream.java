@@ -1,0 +1,284 @@
+package io.courier.transport.udp.internal;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * One direction pair of a reliable, ordered stream over datagrams — the heart of the UDP
+ * transport, free of sockets and clocks so it can be tested against a simulated lossy link.
+ *
+ * <p>Sending: a message is cut into fragments of at most {@link #FRAGMENT_BYTES}, each a DATA
+ * datagram with its own sequence number; at most {@code window} are unacknowledged at once, the
+ * rest wait. Each is retransmitted when its timer expires; the timeout comes from measured
+ * round-trip times with RFC 6298's estimator (SRTT, RTTVAR, RTO = SRTT + 4·RTTVAR, clamped,
+ * doubled on each retransmission, and no samples from retransmitted segments — Karn).
+ *
+ * <p>Receiving: DATA is delivered in sequence order exactly once; out-of-order datagrams wait in a
+ * bounded buffer; every DATA is answered with an ACK carrying the cumulative sequence and a
+ * 64-bit selective-acknowledgement bitmap of what arrived beyond it. Fragments are reassembled
+ * into messages, refusing an index out of range or a message above the size limit.
+ *
+ * <pre>
+ *  DATA: seq (4) | fragment index (2) | fragment count (2) | payload (≤ 1,183)
+ *  ACK:  cumulative seq (4) | SACK bitmap (8): bit i set = seq cumulative+1+i arrived
+ * </pre>
+ * Not thread-safe: one event loop owns it.
+ */
+final class ReliableStream {
+
+    /** Payload bytes per fragment: 1,200-byte datagrams less the 17-byte DATA header. */
+    static final int FRAGMENT_BYTES = 1_183;
+    private static final int RECEIVE_BUFFER = 1_024;
+
+    /** Where datagram bodies go, and where finished messages and violations go. */
+    interface Sink {
+        void sendData(ByteBuffer body);
+
+        void sendAck(ByteBuffer body);
+
+        void message(byte[] bytes);
+
+        void violation(boolean tooLarge, String detail);
+    }
+
+    private static final class Segment {
+        final int seq;
+        final ByteBuffer body;
+        long sentAtNanos;
+        long deadlineNanos;
+        int transmissions;
+
+        Segment(int seq, ByteBuffer body) {
+            this.seq = seq;
+            this.body = body;
+        }
+    }
+
+    private final Sink sink;
+    private final int window;
+    private final int maxMessageBytes;
+    private final long minRtoNanos;
+    private final long maxRtoNanos;
+
+    // sending
+    private int nextSeq = 1;
+    private final Map<Integer, Segment> unacked = new TreeMap<>();
+    private final ArrayDeque<Segment> waiting = new ArrayDeque<>();
+    private long srttNanos = -1;
+    private long rttvarNanos;
+    private long rtoNanos;
+    private long retransmissions;
+
+    // receiving
+    private int expected = 1;
+    private final TreeMap<Integer, ByteBuffer> outOfOrder = new TreeMap<>();
+    private ByteBuffer assembling;
+    private int assemblingCount;
+    private int assemblingNext;
+    private boolean failed;
+
+    ReliableStream(Sink sink, int window, int maxMessageBytes, long minRtoNanos, long maxRtoNanos) {
+        this.sink = sink;
+        this.window = window;
+        this.maxMessageBytes = maxMessageBytes;
+        this.minRtoNanos = minRtoNanos;
+        this.maxRtoNanos = maxRtoNanos;
+        this.rtoNanos = Math.max(minRtoNanos, 1_000_000_000L); // RFC 6298: 1 s before the first sample
+    }
+
+    // ---------------------------------------------------------------- sending
+
+    /** Queues a message; sends what the window allows. */
+    void send(byte[] message, long nowNanos) {
+        int count = Math.max(1, (message.length + FRAGMENT_BYTES - 1) / FRAGMENT_BYTES);
+        for (int i = 0; i < count; i++) {
+            int from = i * FRAGMENT_BYTES;
+            int length = Math.min(FRAGMENT_BYTES, message.length - from);
+            ByteBuffer body = ByteBuffer.allocate(8 + length);
+            body.putInt(nextSeq).putShort((short) i).putShort((short) count).put(message, from, length).flip();
+            waiting.addLast(new Segment(nextSeq++, body));
+        }
+        pump(nowNanos);
+    }
+
+    private void pump(long nowNanos) {
+        while (unacked.size() < window && !waiting.isEmpty()) {
+            Segment segment = waiting.pollFirst();
+            unacked.put(segment.seq, segment);
+            transmit(segment, nowNanos);
+        }
+    }
+
+    private void transmit(Segment segment, long nowNanos) {
+        segment.transmissions++;
+        segment.sentAtNanos = nowNanos;
+        long rto = Math.min(maxRtoNanos, rtoNanos << Math.min(10, segment.transmissions - 1));
+        segment.deadlineNanos = nowNanos + rto;
+        sink.sendData(segment.body.duplicate());
+    }
+
+    /** An ACK arrived. */
+    void onAck(ByteBuffer ack, long nowNanos) {
+        int cumulative = ack.getInt();
+        long sack = ack.getLong();
+        Segment sample = null;
+        for (Iterator<Segment> it = unacked.values().iterator(); it.hasNext(); ) {
+            Segment segment = it.next();
+            int offset = segment.seq - cumulative - 1;
+            boolean acked = segment.seq <= cumulative || (offset >= 0 && offset < 64 && (sack & (1L << offset)) != 0);
+            if (acked) {
+                if (segment.transmissions == 1 && (sample == null || segment.seq > sample.seq)) {
+                    sample = segment;
+                }
+                it.remove();
+            }
+        }
+        if (sample != null) {
+            sampleRtt(nowNanos - sample.sentAtNanos);
+        }
+        pump(nowNanos);
+    }
+
+    private void sampleRtt(long rtt) {
+        if (srttNanos < 0) {
+            srttNanos = rtt;
+            rttvarNanos = rtt / 2;
+        } else {
+            rttvarNanos = (3 * rttvarNanos + Math.abs(srttNanos - rtt)) / 4;
+            srttNanos = (7 * srttNanos + rtt) / 8;
+        }
+        rtoNanos = Math.max(minRtoNanos, Math.min(maxRtoNanos, srttNanos + Math.max(1_000_000L, 4 * rttvarNanos)));
+    }
+
+    /** Retransmits what timed out. Call often (every few milliseconds). */
+    void tick(long nowNanos) {
+        for (Segment segment : unacked.values()) {
+            if (segment.deadlineNanos <= nowNanos) {
+                retransmissions++;
+                transmit(segment, nowNanos);
+            }
+        }
+    }
+
+    /** Datagrams sent but not acknowledged, plus those waiting for window space. */
+    int backlog() {
+        return unacked.size() + waiting.size();
+    }
+
+    long retransmissions() {
+        return retransmissions;
+    }
+
+    long rtoNanos() {
+        return rtoNanos;
+    }
+
+    long srttNanos() {
+        return srttNanos;
+    }
+
+    // ---------------------------------------------------------------- receiving
+
+    /** A DATA body arrived: acknowledge it, deliver what is now in order. */
+    void onData(ByteBuffer data) {
+        if (failed || data.remaining() < 8) {
+            return;
+        }
+        int seq = data.getInt(data.position());
+        if (seq >= expected && seq < expected + RECEIVE_BUFFER && !outOfOrder.containsKey(seq)) {
+            outOfOrder.put(seq, data.slice());
+        }
+        ByteBuffer next;
+        while (!failed && (next = outOfOrder.remove(expected)) != null) {
+            expected++;
+            fragment(next);
+        }
+        sink.sendAck(ackBody());
+    }
+
+    private ByteBuffer ackBody() {
+        int cumulative = expected - 1;
+        long sack = 0;
+        for (int seq : outOfOrder.keySet()) {
+            int offset = seq - cumulative - 1;
+            if (offset >= 64) {
+                break;
+            }
+            sack |= 1L << offset;
+        }
+        ByteBuffer ack = ByteBuffer.allocate(12);
+        ack.putInt(cumulative).putLong(sack).flip();
+        return ack;
+    }
+
+    private void fragment(ByteBuffer body) {
+        body.getInt(); // seq, already used
+        int index = body.getShort() & 0xFFFF;
+        int count = body.getShort() & 0xFFFF;
+        if (count == 0 || index >= count) {
+            fail(false, "Fragment index " + index + " is out of range for a message of " + count + " fragments");
+            return;
+        }
+        if ((long) (count - 1) * FRAGMENT_BYTES >= maxMessageBytes + 1L) {
+            fail(true, "A message of " + count + " fragments is above the maximum of " + maxMessageBytes + " bytes");
+            return;
+        }
+        if (index == 0) {
+            if (assembling != null) {
+                fail(false, "A new message started before fragment " + assemblingNext + " of " + assemblingCount);
+                return;
+            }
+            if (count == 1) {
+                byte[] bytes = new byte[body.remaining()];
+                body.get(bytes);
+                deliver(bytes);
+                return;
+            }
+            assembling = ByteBuffer.allocate((int) Math.min((long) count * FRAGMENT_BYTES,
+                (long) maxMessageBytes + FRAGMENT_BYTES));
+            assemblingCount = count;
+            assemblingNext = 0;
+        } else if (assembling == null || count != assemblingCount || index != assemblingNext) {
+            fail(false, "Fragment " + index + " of " + count + " arrived out of its message");
+            return;
+        }
+        if (body.remaining() > assembling.remaining()) {
+            fail(true, "Reassembled message above the maximum of " + maxMessageBytes + " bytes");
+            return;
+        }
+        assembling.put(body);
+        assemblingNext++;
+        if (assemblingNext == assemblingCount) {
+            assembling.flip();
+            byte[] bytes = new byte[assembling.remaining()];
+            assembling.get(bytes);
+            assembling = null;
+            deliver(bytes);
+        }
+    }
+
+    private void deliver(byte[] bytes) {
+        if (bytes.length > maxMessageBytes) {
+            fail(true, "Message of " + bytes.length + " bytes is above the maximum of " + maxMessageBytes + " bytes");
+            return;
+        }
+        sink.message(bytes);
+    }
+
+    private void fail(boolean tooLarge, String detail) {
+        failed = true;
+        outOfOrder.clear();
+        assembling = null;
+        sink.violation(tooLarge, detail);
+    }
+
+    /** For tests: what is buffered out of order. */
+    List<Integer> buffered() {
+        return new ArrayList<>(outOfOrder.keySet());
+    }
+}

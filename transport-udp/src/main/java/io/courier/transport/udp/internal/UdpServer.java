@@ -1,0 +1,233 @@
+package io.courier.transport.udp.internal;
+
+import io.courier.transport.ConnectionHandler;
+import io.courier.transport.TransportException;
+import io.courier.transport.TransportServer;
+import io.courier.transport.TransportSettings;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The UDP server: one datagram channel and one event loop for every connection. Handshakes are
+ * answered statelessly (cookies) and rate-limited per source address; everything else is routed
+ * by connection id to its {@link UdpServerConnection}.
+ */
+public final class UdpServer implements TransportServer {
+
+    private static final Logger LOG = LoggerFactory.getLogger(UdpServer.class);
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final TransportSettings settings;
+    private final ConnectionHandler handler;
+    private final Wire.Cookies cookies = new Wire.Cookies();
+    // Event loop only.
+    private final Map<Long, UdpServerConnection> connections = new HashMap<>();
+    private final Map<ByteBuffer, Long> accepted = new HashMap<>();
+    private final Map<InetAddress, double[]> handshakeBuckets = new HashMap<>();
+    private final AtomicInteger open = new AtomicInteger();
+    private final AtomicLong dropped = new AtomicLong();
+    private final int window;
+    private final long minRtoNanos;
+    private final long idleTimeoutNanos;
+    private final double handshakesPerSecond;
+    private final double handshakeBurst;
+    private EventLoopGroup group;
+    private Channel channel;
+    private volatile URI address;
+    private boolean closed;
+
+    public UdpServer(TransportSettings settings, ConnectionHandler handler) {
+        this.settings = settings;
+        this.handler = handler;
+        this.window = Integer.parseInt(settings.option("window", "64"));
+        this.minRtoNanos = TimeUnit.MILLISECONDS.toNanos(Long.parseLong(settings.option("min-rto-ms", "50")));
+        this.idleTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(Long.parseLong(settings.option("idle-timeout-ms", "30000")));
+        this.handshakesPerSecond = Double.parseDouble(settings.option("handshakes-per-second", "20"));
+        this.handshakeBurst = Double.parseDouble(settings.option("handshake-burst", "40"));
+    }
+
+    @Override
+    public synchronized void start() {
+        group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("courier-udp", true), NioIoHandler.newFactory());
+        try {
+            channel = new Bootstrap().group(group).channel(NioDatagramChannel.class).handler(new Dispatcher())
+                .bind(settings.host(), settings.port()).syncUninterruptibly().channel();
+        } catch (RuntimeException e) {
+            close();
+            throw new TransportException("Cannot listen for UDP on " + settings.host() + ":" + settings.port() + ": "
+                + e.getMessage(), e);
+        }
+        address = URI.create("udp://" + settings.host() + ":" + ((InetSocketAddress) channel.localAddress()).getPort());
+        channel.eventLoop().scheduleAtFixedRate(this::tick, 5, 5, TimeUnit.MILLISECONDS);
+    }
+
+    private void tick() {
+        long now = System.nanoTime();
+        for (UdpServerConnection connection : new ArrayList<>(connections.values())) {
+            connection.tick(now);
+        }
+    }
+
+    /** Handshakes dropped by the per-address rate limit or for being too short. */
+    public long droppedHandshakes() {
+        return dropped.get();
+    }
+
+    private final class Dispatcher extends SimpleChannelInboundHandler<DatagramPacket> {
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket packet) {
+            ByteBuf in = packet.content();
+            InetSocketAddress from = packet.sender();
+            int size = in.readableBytes();
+            if (size < 1) {
+                return;
+            }
+            byte type = in.readByte();
+            long now = System.nanoTime();
+            if (type == Wire.HELLO || type == Wire.HELLO2) {
+                handshake(type, in, size, from, now);
+                return;
+            }
+            if (size < Wire.HEADER_BYTES) {
+                return;
+            }
+            long id = in.readLong();
+            UdpServerConnection connection = connections.get(id);
+            if (connection == null || !connection.remote().equals(from)) {
+                reject(id, "Unknown connection id " + id + "; say HELLO again", size, from);
+                return;
+            }
+            connection.onDatagram(type, in, now);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (cause instanceof Error error) {
+                throw error;
+            }
+            // A datagram socket stays usable after an ICMP error or a bad packet: log and go on.
+            if (cause instanceof java.io.IOException) {
+                LOG.debug("UDP server channel error: {}", cause.toString());
+            } else {
+                LOG.warn("UDP server failed handling a datagram", cause);
+            }
+        }
+    }
+
+    private void handshake(byte type, ByteBuf in, int size, InetSocketAddress from, long now) {
+        if (size < Wire.HANDSHAKE_BYTES || !allow(from.getAddress(), now)) {
+            // Too short to be answered without amplification, or past the rate limit: silence.
+            dropped.incrementAndGet();
+            return;
+        }
+        long seconds = System.currentTimeMillis() / 1000;
+        if (type == Wire.HELLO) {
+            ByteBuf out = channel.alloc().buffer(25);
+            out.writeByte(Wire.COOKIE).writeBytes(cookies.issue(from, seconds)).writeLong(seconds);
+            channel.writeAndFlush(new DatagramPacket(out, from));
+            return;
+        }
+        byte[] cookie = new byte[16];
+        in.readBytes(cookie);
+        long issuedAt = in.readLong();
+        if (!cookies.valid(from, cookie, issuedAt, seconds)) {
+            reject(0, "Bad or expired cookie; start again with HELLO", size, from);
+            return;
+        }
+        ByteBuffer key = ByteBuffer.wrap(cookie);
+        Long existing = accepted.get(key);
+        if (existing == null || !connections.containsKey(existing)) {
+            long id = RANDOM.nextLong() & Long.MAX_VALUE;
+            UdpServerConnection connection = new UdpServerConnection(id, from, channel, handler, window,
+                settings.maxFrameBytes(), minRtoNanos, idleTimeoutNanos, () -> {
+                    connections.remove(id);
+                    accepted.remove(key);
+                    open.decrementAndGet();
+                });
+            connections.put(id, connection);
+            accepted.put(key, id);
+            open.incrementAndGet();
+            handler.onOpen(connection);
+            existing = id;
+        }
+        // A repeated HELLO2 (our ACCEPT was lost) gets the same id again.
+        channel.writeAndFlush(Datagrams.header(channel, Wire.ACCEPT, existing, 0, from));
+    }
+
+    /** A token bucket per source address for handshakes. */
+    private boolean allow(InetAddress source, long now) {
+        double[] bucket = handshakeBuckets.computeIfAbsent(source, a -> new double[] {handshakeBurst, now});
+        bucket[0] = Math.min(handshakeBurst, bucket[0] + (now - (long) bucket[1]) / 1e9 * handshakesPerSecond);
+        bucket[1] = now;
+        if (bucket[0] < 1) {
+            return false;
+        }
+        bucket[0] -= 1;
+        return true;
+    }
+
+    /** REJECT, never larger than the datagram it answers. */
+    private void reject(long id, String reason, int answeredSize, InetSocketAddress to) {
+        byte[] text = reason.getBytes(StandardCharsets.UTF_8);
+        int room = Math.max(0, answeredSize - Wire.HEADER_BYTES);
+        ByteBuf out = channel.alloc().buffer(Wire.HEADER_BYTES + Math.min(room, text.length));
+        out.writeByte(Wire.REJECT).writeLong(id).writeBytes(text, 0, Math.min(room, text.length));
+        channel.writeAndFlush(new DatagramPacket(out, to));
+    }
+
+    @Override
+    public URI address() {
+        URI bound = address;
+        if (bound == null) {
+            throw new IllegalStateException("The UDP server is not started");
+        }
+        return bound;
+    }
+
+    @Override
+    public int connectionCount() {
+        return open.get();
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (channel != null) {
+            channel.eventLoop().submit(() -> {
+                for (UdpServerConnection connection : new ArrayList<>(connections.values())) {
+                    connection.shutdown();
+                }
+            }).syncUninterruptibly();
+            channel.close().syncUninterruptibly();
+        }
+        if (group != null) {
+            group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
+}

@@ -1,0 +1,255 @@
+package io.courier.transport.udp.internal;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.courier.transport.Connection;
+import io.courier.transport.ConnectionHandler;
+import io.courier.transport.proto.Error;
+import io.courier.transport.proto.Frame;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.socket.DatagramPacket;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+import java.util.concurrent.Executor;
+
+/** One client of the UDP server: a reliable stream, driven by the server channel's event loop. */
+final class UdpServerConnection implements Connection, ReliableStream.Sink {
+
+    private static final int HIGH_WATER = 1_024;
+    private static final long LINGER_NANOS = 2_000_000_000L;
+
+    private final long id;
+    private final InetSocketAddress remote;
+    private final Channel channel;
+    private final ConnectionHandler handler;
+    private final ReliableStream stream;
+    private final long idleTimeoutNanos;
+    private final Runnable onFinished;
+    private long lastHeardNanos;
+    private long lingerDeadline;
+    private volatile boolean closing;
+    private boolean finished;
+    private boolean writable = true;
+    private Object attachment;
+
+    UdpServerConnection(long id, InetSocketAddress remote, Channel channel, ConnectionHandler handler, int window,
+                        int maxFrameBytes, long minRtoNanos, long idleTimeoutNanos, Runnable onFinished) {
+        this.id = id;
+        this.remote = remote;
+        this.channel = channel;
+        this.handler = handler;
+        this.stream = new ReliableStream(this, window, maxFrameBytes, minRtoNanos, 5_000_000_000L);
+        this.idleTimeoutNanos = idleTimeoutNanos;
+        this.onFinished = onFinished;
+        this.lastHeardNanos = System.nanoTime();
+    }
+
+    InetSocketAddress remote() {
+        return remote;
+    }
+
+    /** A datagram for this connection, its header already read. Event loop only. */
+    void onDatagram(byte type, ByteBuf content, long now) {
+        lastHeardNanos = now;
+        switch (type) {
+            case Wire.DATA -> stream.onData(copy(content));
+            case Wire.ACK -> {
+                stream.onAck(copy(content), now);
+                updateWritability();
+            }
+            case Wire.PING -> channel.writeAndFlush(Datagrams.header(channel, Wire.PING, id, 0, remote));
+            case Wire.CLOSE -> finish(false);
+            default -> {
+                // Handshake types after the handshake are ignored: retransmissions of what we answered.
+            }
+        }
+        channel.flush();
+    }
+
+    /** Retransmissions, closing and idleness. Event loop only. */
+    void tick(long now) {
+        if (finished) {
+            return;
+        }
+        stream.tick(now);
+        if (closing && (stream.backlog() == 0 || now > lingerDeadline)) {
+            finish(true);
+        } else if (now - lastHeardNanos > idleTimeoutNanos) {
+            handler.onTransportError(this, Error.Code.IDLE_TIMEOUT, "No datagram from " + remote + " for "
+                + idleTimeoutNanos / 1_000_000 + " ms");
+            finish(true);
+        }
+        channel.flush();
+    }
+
+    private void finish(boolean sendClose) {
+        if (finished) {
+            return;
+        }
+        finished = true;
+        closing = true;
+        if (sendClose) {
+            channel.writeAndFlush(Datagrams.header(channel, Wire.CLOSE, id, 0, remote));
+        }
+        onFinished.run();
+        handler.onClose(this);
+    }
+
+    /** The server is stopping: tell the client, then forget it. */
+    void shutdown() {
+        finish(true);
+    }
+
+    private static ByteBuffer copy(ByteBuf content) {
+        byte[] bytes = new byte[content.readableBytes()];
+        content.readBytes(bytes);
+        return ByteBuffer.wrap(bytes);
+    }
+
+    private void updateWritability() {
+        boolean now = stream.backlog() < HIGH_WATER;
+        if (now != writable) {
+            writable = now;
+            handler.onWritabilityChanged(this);
+        }
+    }
+
+    // ---------------------------------------------------------------- ReliableStream.Sink
+
+    @Override
+    public void sendData(ByteBuffer body) {
+        channel.write(Datagrams.withBody(channel, Wire.DATA, id, body, remote));
+    }
+
+    @Override
+    public void sendAck(ByteBuffer body) {
+        channel.write(Datagrams.withBody(channel, Wire.ACK, id, body, remote));
+    }
+
+    @Override
+    public void message(byte[] bytes) {
+        if (closing) {
+            return;
+        }
+        Frame frame;
+        try {
+            frame = Frame.parseFrom(bytes);
+        } catch (InvalidProtocolBufferException e) {
+            violation(Error.Code.MALFORMED_FRAME, "Bytes are not a Frame: " + e.getMessage());
+            return;
+        }
+        handler.onFrame(this, frame);
+    }
+
+    @Override
+    public void violation(boolean tooLarge, String detail) {
+        violation(tooLarge ? Error.Code.FRAME_TOO_LARGE : Error.Code.MALFORMED_FRAME, detail);
+    }
+
+    private void violation(Error.Code code, String detail) {
+        handler.onTransportError(this, code, detail);
+        closeWithError(Error.newBuilder().setCode(code).setText(detail).setFatal(true).build());
+    }
+
+    // ---------------------------------------------------------------- Connection
+
+    @Override
+    public long id() {
+        return id;
+    }
+
+    @Override
+    public String transport() {
+        return "udp";
+    }
+
+    @Override
+    public SocketAddress remoteAddress() {
+        return remote;
+    }
+
+    @Override
+    public void send(Frame frame) {
+        if (inExecutor()) {
+            write(frame);
+            flush();
+        } else {
+            channel.eventLoop().execute(() -> {
+                write(frame);
+                flush();
+            });
+        }
+    }
+
+    @Override
+    public void write(Frame frame) {
+        if (!closing) {
+            stream.send(frame.toByteArray(), System.nanoTime());
+            updateWritability();
+        }
+    }
+
+    @Override
+    public void flush() {
+        channel.flush();
+    }
+
+    @Override
+    public boolean isWritable() {
+        return writable;
+    }
+
+    @Override
+    public boolean isOpen() {
+        return !closing;
+    }
+
+    @Override
+    public void close() {
+        channel.eventLoop().execute(() -> {
+            if (!closing) {
+                closing = true;
+                lingerDeadline = System.nanoTime() + LINGER_NANOS;
+            }
+        });
+    }
+
+    @Override
+    public void closeWithError(Error error) {
+        channel.eventLoop().execute(() -> {
+            if (!closing) {
+                stream.send(Frame.newBuilder().setError(error.toBuilder().setFatal(true)).build().toByteArray(),
+                    System.nanoTime());
+                channel.flush();
+                closing = true;
+                lingerDeadline = System.nanoTime() + LINGER_NANOS;
+            }
+        });
+    }
+
+    @Override
+    public Executor executor() {
+        return channel.eventLoop();
+    }
+
+    @Override
+    public boolean inExecutor() {
+        return channel.eventLoop().inEventLoop();
+    }
+
+    @Override
+    public Object attachment() {
+        return attachment;
+    }
+
+    @Override
+    public void attach(Object attachment) {
+        this.attachment = attachment;
+    }
+
+    @Override
+    public String toString() {
+        return "udp#" + id + " " + remote;
+    }
+}
