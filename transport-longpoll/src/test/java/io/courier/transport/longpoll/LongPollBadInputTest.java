@@ -48,8 +48,42 @@ class LongPollBadInputTest {
     }
 
     @AfterEach
-    void stop() {
+    void stop() throws Exception {
+        bystandersStillChat();
         server.close();
+    }
+
+    /** Two well-behaved long-polling clients still exchange a message. */
+    private void bystandersStillChat() throws Exception {
+        try (io.courier.transport.TransportClient client = new LongPollTransportProvider().createClient(TransportSettings.of(0))) {
+            java.util.concurrent.BlockingQueue<Frame> daveFrames = new java.util.concurrent.LinkedBlockingQueue<>();
+            java.util.concurrent.BlockingQueue<Frame> erinFrames = new java.util.concurrent.LinkedBlockingQueue<>();
+            io.courier.transport.ClientConnection dave = client.connect(base, daveFrames::add).get(10, SECONDS);
+            io.courier.transport.ClientConnection erin = client.connect(base, erinFrames::add).get(10, SECONDS);
+            dave.send(hello("dave"));
+            erin.send(hello("erin"));
+            assertThat(daveFrames.poll(10, SECONDS).hasWelcome()).isTrue();
+            assertThat(erinFrames.poll(10, SECONDS).hasWelcome()).isTrue();
+            dave.send(Frame.newBuilder().setSend(io.courier.transport.proto.Send.newBuilder().setClientMessageId("d")
+                .setRecipient("erin").setPayload(com.google.protobuf.ByteString.copyFromUtf8("still here"))).build());
+            Frame deliver = erinFrames.poll(10, SECONDS);
+            assertThat(deliver).isNotNull();
+            assertThat(deliver.getDeliver().getPayload().toStringUtf8()).isEqualTo("still here");
+            dave.close();
+            erin.close();
+        }
+    }
+
+    @Test
+    void shouldAnswerACorsPreflightForBrowsers() throws Exception {
+        HttpResponse<String> preflight = http.send(HttpRequest.newBuilder(URI.create(base + "/sessions"))
+            .method("OPTIONS", HttpRequest.BodyPublishers.noBody())
+            .header("Origin", "https://chat.example")
+            .header("Access-Control-Request-Method", "POST")
+            .header("Access-Control-Request-Headers", "content-type").build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(preflight.statusCode()).isBetween(200, 204);
+        assertThat(preflight.headers().firstValue("Access-Control-Allow-Origin")).isPresent();
+        assertThat(preflight.headers().firstValue("Access-Control-Allow-Methods").orElse("")).contains("POST");
     }
 
     @Test

@@ -28,6 +28,7 @@ import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolHandler;
 import io.netty.handler.codec.http.websocketx.WebSocketFrameAggregator;
+import io.netty.handler.codec.http.websocketx.extensions.compression.WebSocketClientCompressionHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.IOException;
 import java.net.URI;
@@ -44,12 +45,14 @@ public final class WsClient implements TransportClient {
     private final EventLoopGroup group;
     private final EventLoops loops;
     private final int maxFrameBytes;
+    private final boolean deflate;
     private final ChannelGroup channels = new DefaultChannelGroup("courier-ws-client", GlobalEventExecutor.INSTANCE);
 
     public WsClient(TransportSettings settings) {
         loops = new EventLoops(settings);
         group = loops.group(EventLoops.threads(settings, 2), "courier-ws-client");
         maxFrameBytes = settings.maxFrameBytes();
+        deflate = Boolean.parseBoolean(settings.option("permessage-deflate", "false"));
     }
 
     @Override
@@ -67,6 +70,7 @@ public final class WsClient implements TransportClient {
             .generateOriginHeader(false)
             // The client lets oversized messages through so conformance tests can send them.
             .maxFramePayloadLength(Integer.MAX_VALUE)
+            .allowExtensions(deflate)
             .handleCloseFrames(true)
             .dropPongFrames(true)
             .build();
@@ -83,6 +87,9 @@ public final class WsClient implements TransportClient {
                     ChannelPipeline pipeline = channel.pipeline();
                     pipeline.addLast("http", new HttpClientCodec());
                     pipeline.addLast("http-aggregator", new HttpObjectAggregator(16 * 1024));
+                    if (deflate) {
+                        pipeline.addLast("permessage-deflate", new WebSocketClientCompressionHandler(0));
+                    }
                     pipeline.addLast("websocket", new WebSocketClientProtocolHandler(config));
                     pipeline.addLast("message-aggregator", new WebSocketFrameAggregator(Integer.MAX_VALUE));
                     pipeline.addLast("courier-codec", new WsFrameCodec(false, Integer.MAX_VALUE));
