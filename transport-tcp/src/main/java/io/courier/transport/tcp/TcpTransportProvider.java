@@ -6,7 +6,8 @@ import io.courier.transport.TransportProvider;
 import io.courier.transport.TransportServer;
 import io.courier.transport.TransportSettings;
 import io.courier.transport.tcp.internal.TcpClient;
-import io.courier.transport.tcp.internal.TcpServer;
+import io.courier.transport.netty.NettyServer;
+import io.courier.transport.tcp.internal.TcpServerInitializer;
 
 /**
  * The {@code tcp} transport: Netty over TCP, epoll where available (NIO otherwise), each frame a
@@ -39,7 +40,8 @@ public final class TcpTransportProvider implements TransportProvider {
 
     @Override
     public TransportServer createServer(TransportSettings settings, ConnectionHandler handler) {
-        return new TcpServer(settings, handler);
+        return new NettyServer(settings, NAME, "", "TCP",
+            (open, channels) -> new TcpServerInitializer(settings.maxFrameBytes(), handler, open, channels));
     }
 
     @Override

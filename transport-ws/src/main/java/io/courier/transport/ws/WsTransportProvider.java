@@ -6,7 +6,11 @@ import io.courier.transport.TransportProvider;
 import io.courier.transport.TransportServer;
 import io.courier.transport.TransportSettings;
 import io.courier.transport.ws.internal.WsClient;
-import io.courier.transport.ws.internal.WsServer;
+import io.courier.transport.netty.NettyServer;
+import io.courier.transport.ws.internal.WsServerInitializer;
+import java.util.Arrays;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * The {@code ws} transport: WebSocket on Netty, one Courier frame per WebSocket message, in one of
@@ -40,7 +44,15 @@ public final class WsTransportProvider implements TransportProvider {
 
     @Override
     public TransportServer createServer(TransportSettings settings, ConnectionHandler handler) {
-        return new WsServer(settings, handler);
+        String path = settings.option("path", "/ws");
+        if (!path.startsWith("/")) {
+            throw new IllegalArgumentException("Transport option 'path' must start with '/', was '" + path + "'");
+        }
+        Set<String> origins = Arrays.stream(settings.option("allowed-origins", "*").split(","))
+            .map(String::trim).filter(s -> !s.isEmpty()).collect(Collectors.toUnmodifiableSet());
+        boolean deflate = Boolean.parseBoolean(settings.option("permessage-deflate", "false"));
+        return new NettyServer(settings, NAME, path, "WebSocket", (open, channels) ->
+            new WsServerInitializer(path, settings.maxFrameBytes(), origins, deflate, handler, open, channels));
     }
 
     @Override

@@ -10,7 +10,7 @@ import io.netty.channel.socket.SocketChannel;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /** The server pipeline, top to bottom: bytes to frames, frames to bytes, frames to the router. */
-final class TcpServerInitializer extends ChannelInitializer<SocketChannel> {
+public final class TcpServerInitializer extends ChannelInitializer<SocketChannel> {
 
     private final int maxFrameBytes;
     private final FrameEncoder encoder;
@@ -18,7 +18,7 @@ final class TcpServerInitializer extends ChannelInitializer<SocketChannel> {
     private final AtomicInteger open;
     private final ChannelGroup channels;
 
-    TcpServerInitializer(int maxFrameBytes, ConnectionHandler handler, AtomicInteger open, ChannelGroup channels) {
+    public TcpServerInitializer(int maxFrameBytes, ConnectionHandler handler, AtomicInteger open, ChannelGroup channels) {
         this.maxFrameBytes = maxFrameBytes;
         this.encoder = new FrameEncoder(maxFrameBytes);
         this.handler = handler;

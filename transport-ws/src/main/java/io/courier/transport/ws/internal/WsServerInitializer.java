@@ -38,7 +38,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the WebSocket handshake and frame codec, reassembly of fragmented messages (bounded), then —
  * once the handshake has chosen a sub-protocol — Courier frames and the bridge to the router.
  */
-final class WsServerInitializer extends ChannelInitializer<SocketChannel> {
+public final class WsServerInitializer extends ChannelInitializer<SocketChannel> {
 
     private final String path;
     private final int maxFrameBytes;
@@ -48,7 +48,7 @@ final class WsServerInitializer extends ChannelInitializer<SocketChannel> {
     private final AtomicInteger open;
     private final ChannelGroup channels;
 
-    WsServerInitializer(String path, int maxFrameBytes, Set<String> origins, boolean deflate, ConnectionHandler handler,
+    public WsServerInitializer(String path, int maxFrameBytes, Set<String> origins, boolean deflate, ConnectionHandler handler,
                         AtomicInteger open, ChannelGroup channels) {
         this.path = path;
         this.maxFrameBytes = maxFrameBytes;

@@ -1,12 +1,11 @@
-package io.courier.transport.ws.internal;
+package io.courier.transport.netty;
 
-import io.courier.transport.ConnectionHandler;
 import io.courier.transport.TransportException;
 import io.courier.transport.TransportServer;
 import io.courier.transport.TransportSettings;
-import io.courier.transport.netty.EventLoops;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
@@ -15,52 +14,62 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.net.URI;
-import java.util.Arrays;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Collectors;
 
-/** The WebSocket server: HTTP upgrade on one path, then Courier frames per message. */
-public final class WsServer implements TransportServer {
+/**
+ * A listening Netty server for a stream transport: one acceptor thread, a group of I/O threads
+ * (epoll or NIO), TCP_NODELAY, write-buffer water marks from the options, and every accepted
+ * channel tracked so {@link #close()} reaches it. The transport supplies the pipeline.
+ */
+public final class NettyServer implements TransportServer {
+
+    /** Makes the transport's channel initializer. */
+    public interface Initializer {
+        /**
+         * @param open     the count of open connections the bridge keeps.
+         * @param channels every accepted channel must be added here.
+         */
+        ChannelHandler create(AtomicInteger open, ChannelGroup channels);
+    }
 
     private final TransportSettings settings;
-    private final ConnectionHandler handler;
+    private final String scheme;
+    private final String path;
+    private final String what;
+    private final Initializer initializer;
     private final EventLoops loops;
     private final AtomicInteger open = new AtomicInteger();
-    private final ChannelGroup channels = new DefaultChannelGroup("courier-ws", GlobalEventExecutor.INSTANCE);
-    private final String path;
+    private final ChannelGroup channels;
     private EventLoopGroup boss;
     private EventLoopGroup workers;
     private Channel listener;
     private volatile URI address;
     private boolean closed;
 
-    public WsServer(TransportSettings settings, ConnectionHandler handler) {
+    /**
+     * @param scheme the address scheme ({@code tcp}, {@code ws}).
+     * @param path   appended to the address ({@code ""} or e.g. {@code /ws}).
+     * @param what   a name for messages, e.g. {@code "WebSocket"}.
+     */
+    public NettyServer(TransportSettings settings, String scheme, String path, String what, Initializer initializer) {
         this.settings = settings;
-        this.handler = handler;
+        this.scheme = scheme;
+        this.path = path;
+        this.what = what;
+        this.initializer = initializer;
         this.loops = new EventLoops(settings);
-        this.path = settings.option("path", "/ws");
-        if (!path.startsWith("/")) {
-            throw new IllegalArgumentException("Transport option 'path' must start with '/', was '" + path + "'");
-        }
-    }
-
-    static Set<String> origins(TransportSettings settings) {
-        return Arrays.stream(settings.option("allowed-origins", "*").split(","))
-            .map(String::trim).filter(s -> !s.isEmpty()).collect(Collectors.toUnmodifiableSet());
+        this.channels = new DefaultChannelGroup("courier-" + scheme, GlobalEventExecutor.INSTANCE);
     }
 
     @Override
     public synchronized void start() {
         if (listener != null || closed) {
-            throw new IllegalStateException("A WebSocket server starts once");
+            throw new IllegalStateException("A " + what + " server starts once");
         }
         int threads = EventLoops.threads(settings, Runtime.getRuntime().availableProcessors());
-        boss = loops.group(1, "courier-ws-accept");
-        workers = loops.group(threads, "courier-ws-io");
-        WsServerInitializer initializer = new WsServerInitializer(path, settings.maxFrameBytes(), origins(settings),
-            Boolean.parseBoolean(settings.option("permessage-deflate", "false")), handler, open, channels);
+        boss = loops.group(1, "courier-" + scheme + "-accept");
+        workers = loops.group(threads, "courier-" + scheme + "-io");
         ServerBootstrap bootstrap = new ServerBootstrap()
             .group(boss, workers)
             .channel(loops.serverChannel())
@@ -70,23 +79,23 @@ public final class WsServer implements TransportServer {
             .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(
                 EventLoops.bytesOption(settings, "write-buffer-low", 32 * 1024),
                 EventLoops.bytesOption(settings, "write-buffer-high", 64 * 1024)))
-            .childHandler(initializer);
+            .childHandler(initializer.create(open, channels));
         try {
             listener = bootstrap.bind(settings.host(), settings.port()).syncUninterruptibly().channel();
         } catch (RuntimeException e) {
             close();
-            throw new TransportException("Cannot listen for WebSocket on " + settings.host() + ":" + settings.port()
+            throw new TransportException("Cannot listen for " + what + " on " + settings.host() + ":" + settings.port()
                 + ": " + e.getMessage(), e);
         }
         int port = ((InetSocketAddress) listener.localAddress()).getPort();
-        address = URI.create("ws://" + settings.host() + ":" + port + path);
+        address = URI.create(scheme + "://" + settings.host() + ":" + port + path);
     }
 
     @Override
     public URI address() {
         URI bound = address;
         if (bound == null) {
-            throw new IllegalStateException("The WebSocket server is not started");
+            throw new IllegalStateException("The " + what + " server is not started");
         }
         return bound;
     }
