@@ -47,7 +47,8 @@ public final class ChatCommand implements Callable<Integer> {
     @Option(names = {"-d", "--device"}, defaultValue = "1", description = "Your device id (default ${DEFAULT-VALUE}).")
     String device;
 
-    @Option(names = "--server", defaultValue = "tcp://127.0.0.1:7100", description = "Server address (default ${DEFAULT-VALUE}).")
+    @Option(names = "--server", defaultValue = "tcp://127.0.0.1:7100",
+        description = "Server address: tcp://, udp://, ws://…/ws or http://…/lp (default ${DEFAULT-VALUE}).")
     URI server;
 
     @Option(names = "--token", description = "Your token; by default one is minted from the local server's secret.")
@@ -65,8 +66,9 @@ public final class ChatCommand implements Callable<Integer> {
             ServerConfig serverConfig = ConfigLoader.load(config, List.of());
             token = Main.mint(serverConfig, user, Duration.ofDays(1));
         }
-        try (TransportClient client = TransportProviders.find(server.getScheme())
-                .createClient(TransportSettings.of(0));
+        // Addresses name transports by scheme, except long polling, which is plain HTTP.
+        String transport = server.getScheme().startsWith("http") ? "longpoll" : server.getScheme();
+        try (TransportClient client = TransportProviders.find(transport).createClient(TransportSettings.of(0));
              BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
             Printer printer = new Printer(out);
             ClientConnection connection = client.connect(server, printer).get(10, TimeUnit.SECONDS);
