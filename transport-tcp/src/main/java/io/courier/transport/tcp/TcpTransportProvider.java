@@ -5,45 +5,71 @@ import io.courier.transport.TransportClient;
 import io.courier.transport.TransportProvider;
 import io.courier.transport.TransportServer;
 import io.courier.transport.TransportSettings;
-import io.courier.transport.tcp.internal.TcpClient;
 import io.courier.transport.netty.NettyServer;
+import io.courier.transport.tcp.internal.TcpClient;
 import io.courier.transport.tcp.internal.TcpServerInitializer;
 
 /**
  * The {@code tcp} transport: Netty over TCP, epoll where available (NIO otherwise), each frame a
- * varint32 length followed by the protobuf {@code Frame} bytes.
+ * varint32 length followed by that many bytes of protobuf {@code Frame}:
  *
  * <pre>
- *  +----------------------+--------------------------------+
- *  | length (varint32,    | Frame (protobuf), length bytes |
- *  | 1-5 bytes)           |                                |
- *  +----------------------+--------------------------------+
+ *  +-------------------------+-----------------------------------+
+ *  | length: varint32,       | Frame: protobuf, length bytes     |
+ *  | 1 to 5 bytes            | (at most maxFrameBytes)           |
+ *  +-------------------------+-----------------------------------+
  * </pre>
  *
- * A declared length above {@link TransportSettings#maxFrameBytes()} is answered with
- * {@code FRAME_TOO_LARGE} and a close before any of the body is read.
+ * <p>A declared length above {@link TransportSettings#maxFrameBytes()} is answered with a fatal
+ * {@code FRAME_TOO_LARGE} before any of the body is read; bytes that do not parse as a
+ * {@code Frame} with a fatal {@code MALFORMED_FRAME}. Either way the router hears
+ * {@code onTransportError} first, and the connection closes after the error is flushed. A frame
+ * above the maximum is never sent: the server logs and drops it, the client's {@code send} throws.
  *
- * <p>Options: {@code epoll} ({@code true} by default; {@code false} forces NIO), {@code threads}
- * (I/O threads; CPU cores on a server, 2 on a client), {@code write-buffer-high} and
- * {@code write-buffer-low} (bytes; 64 KiB and 32 KiB: above the high mark a connection reports
- * itself unwritable and the router pauses its mailbox).
+ * <p>Options, all optional:
+ * <ul>
+ *   <li>{@code epoll}: {@code true} (default) uses epoll when the native library loads; {@code false}
+ *       forces NIO.</li>
+ *   <li>{@code threads}: I/O threads; the number of CPU cores on a server, 2 on a client.</li>
+ *   <li>{@code write-buffer-high}, {@code write-buffer-low}: bytes, 64 KiB and 32 KiB by default.
+ *       Above the high mark a connection reports itself unwritable and the router pauses its
+ *       mailbox until the buffer drains below the low mark.</li>
+ * </ul>
+ * The server sets {@code TCP_NODELAY} on every connection and {@code SO_REUSEADDR} on the listener.
+ *
+ * <p>Stateless and thread-safe; discovered through {@link java.util.ServiceLoader}.
  */
 public final class TcpTransportProvider implements TransportProvider {
 
     /** The name configuration selects this transport by. */
     public static final String NAME = "tcp";
 
+    /** For {@link java.util.ServiceLoader}; holds nothing. */
+    public TcpTransportProvider() {
+    }
+
+    /** Returns {@value #NAME}. */
     @Override
     public String name() {
         return NAME;
     }
 
+    /**
+     * A server whose {@link TransportServer#address()} is {@code tcp://host:port}. Options are read
+     * when it starts: a malformed one fails {@link TransportServer#start()} with an
+     * {@link IllegalArgumentException} naming it.
+     */
     @Override
     public TransportServer createServer(TransportSettings settings, ConnectionHandler handler) {
         return new NettyServer(settings, NAME, "", "TCP",
             (open, channels) -> new TcpServerInitializer(settings.maxFrameBytes(), handler, open, channels));
     }
 
+    /**
+     * A client for {@code tcp://host:port} addresses, with its own I/O threads.
+     *
+     * @throws IllegalArgumentException when an option is malformed, naming it.
+     */
     @Override
     public TransportClient createClient(TransportSettings settings) {
         return new TcpClient(settings);

@@ -141,7 +141,8 @@ public final class LongPollServer implements TransportServer {
             error(ctx, bad.tooLarge ? 413 : 400, code, bad.getMessage(), session.json);
             return;
         }
-        session.received(frames);
+        // The router hears from a session only on the session's own context (its executor).
+        session.executor().execute(() -> session.received(frames));
         ctx.response().setStatusCode(204).end();
     }
 
@@ -160,8 +161,10 @@ public final class LongPollServer implements TransportServer {
     }
 
     private void refuse(LongPollSession session, Error.Code code, String detail) {
-        handler.onTransportError(session, code, detail);
-        session.closeWithError(Error.newBuilder().setCode(code).setText(detail).setFatal(true).build());
+        session.executor().execute(() -> {
+            handler.onTransportError(session, code, detail);
+            session.closeWithError(Error.newBuilder().setCode(code).setText(detail).setFatal(true).build());
+        });
     }
 
     private void poll(RoutingContext ctx) {

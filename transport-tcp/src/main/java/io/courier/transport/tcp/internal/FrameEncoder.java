@@ -1,61 +1,89 @@
 package io.courier.transport.tcp.internal;
 
 import com.google.protobuf.CodedOutputStream;
+import io.courier.transport.TransportException;
 import io.courier.transport.proto.Frame;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.EncoderException;
-import io.netty.handler.codec.MessageToByteEncoder;
 import java.io.IOException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Writes a {@link Frame} as a varint32 length and the protobuf bytes, into one buffer. Refuses
- * frames above the maximum: the peer would only refuse them. Raw {@link ByteBuf}s (from
- * {@code sendUnchecked}) pass through untouched.
+ * Writes each {@link Frame} as a varint32 length and the protobuf bytes, in one buffer (see
+ * {@link io.courier.transport.tcp.TcpTransportProvider} for the layout). Other messages, such as
+ * the raw bytes of {@code sendUnchecked}, pass through untouched.
+ *
+ * <p>A frame above the maximum is not sent: it is logged and its write fails with a
+ * {@link TransportException}, and the connection stays open. The peer would only refuse it, and
+ * the mistake is ours, not the peer's.
  */
 @ChannelHandler.Sharable
-final class FrameEncoder extends MessageToByteEncoder<Frame> {
+final class FrameEncoder extends ChannelOutboundHandlerAdapter {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FrameEncoder.class);
 
     private final int maxFrameBytes;
 
     FrameEncoder(int maxFrameBytes) {
-        super(Frame.class);
         this.maxFrameBytes = maxFrameBytes;
     }
 
     @Override
-    protected ByteBuf allocateBuffer(ChannelHandlerContext ctx, Frame frame, boolean preferDirect) {
-        int size = frame.getSerializedSize();
-        return ctx.alloc().ioBuffer(CodedOutputStream.computeUInt32SizeNoTag(size) + size);
-    }
-
-    @Override
-    protected void encode(ChannelHandlerContext ctx, Frame frame, ByteBuf out) throws IOException {
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        if (!(msg instanceof Frame frame)) {
+            ctx.write(msg, promise);
+            return;
+        }
         int size = frame.getSerializedSize();
         if (size > maxFrameBytes) {
-            throw new EncoderException("Refusing to send a frame of " + size + " bytes, above the maximum of "
-                + maxFrameBytes + " bytes (" + frame.getBodyCase() + ")");
+            String detail = "Refusing to send a " + frame.getBodyCase() + " frame of " + size
+                + " bytes on " + ctx.channel() + ": above the maximum of " + maxFrameBytes + " bytes";
+            LOG.warn(detail);
+            // Failing a void promise would fire exceptionCaught, which closes the connection.
+            if (!promise.isVoid()) {
+                promise.setFailure(new TransportException(detail));
+            }
+            return;
         }
-        int total = CodedOutputStream.computeUInt32SizeNoTag(size) + size;
-        CodedOutputStream coded = CodedOutputStream.newInstance(out.nioBuffer(out.writerIndex(), total));
-        coded.writeUInt32NoTag(size);
-        frame.writeTo(coded);
-        coded.flush();
-        out.writerIndex(out.writerIndex() + total);
+        ctx.write(encode(ctx.alloc(), frame), promise);
     }
 
-    /** varint32(length) + bytes, for clients that send what a well-behaved one never would. */
-    static ByteBuf unchecked(io.netty.buffer.ByteBufAllocator alloc, byte[] encodedFrame) {
-        int prefix = CodedOutputStream.computeUInt32SizeNoTag(encodedFrame.length);
-        ByteBuf buf = alloc.ioBuffer(prefix + encodedFrame.length);
-        int length = encodedFrame.length;
-        while ((length & ~0x7F) != 0) {
-            buf.writeByte((length & 0x7F) | 0x80);
-            length >>>= 7;
+    /** varint32(size) + the frame, in a buffer the caller owns. */
+    static ByteBuf encode(ByteBufAllocator alloc, Frame frame) {
+        int size = frame.getSerializedSize();
+        ByteBuf buf = alloc.ioBuffer(CodedOutputStream.computeUInt32SizeNoTag(size) + size);
+        try {
+            writeVarint32(buf, size);
+            // Serialise straight into the buffer's memory: no intermediate byte[].
+            CodedOutputStream out = CodedOutputStream.newInstance(buf.nioBuffer(buf.writerIndex(), size));
+            frame.writeTo(out);
+            out.checkNoSpaceLeft();
+            buf.writerIndex(buf.writerIndex() + size);
+            return buf;
+        } catch (IOException | RuntimeException e) {
+            buf.release();
+            throw new EncoderException("Cannot encode a " + frame.getBodyCase() + " frame of " + size + " bytes", e);
         }
-        buf.writeByte(length);
-        buf.writeBytes(encodedFrame);
-        return buf;
+    }
+
+    /** varint32(length) + bytes, unchecked: for clients that send what a well-behaved one never would. */
+    static ByteBuf encodeUnchecked(ByteBufAllocator alloc, byte[] encodedFrame) {
+        ByteBuf buf = alloc.ioBuffer(CodedOutputStream.computeUInt32SizeNoTag(encodedFrame.length) + encodedFrame.length);
+        writeVarint32(buf, encodedFrame.length);
+        return buf.writeBytes(encodedFrame);
+    }
+
+    private static void writeVarint32(ByteBuf buf, int value) {
+        while ((value & ~0x7F) != 0) {
+            buf.writeByte((value & 0x7F) | 0x80);
+            value >>>= 7;
+        }
+        buf.writeByte(value);
     }
 }

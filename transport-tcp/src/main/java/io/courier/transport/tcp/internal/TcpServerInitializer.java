@@ -3,14 +3,18 @@ package io.courier.transport.tcp.internal;
 import io.courier.transport.ConnectionHandler;
 import io.courier.transport.netty.ChannelConnection;
 import io.courier.transport.netty.ConnectionBridge;
+import io.courier.transport.tcp.TcpTransportProvider;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.group.ChannelGroup;
-import io.netty.channel.socket.SocketChannel;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** The server pipeline, top to bottom: bytes to frames, frames to bytes, frames to the router. */
-public final class TcpServerInitializer extends ChannelInitializer<SocketChannel> {
+/**
+ * The server pipeline of one accepted TCP connection. Shared by all of them: it holds no
+ * per-connection state itself.
+ */
+public final class TcpServerInitializer extends ChannelInitializer<Channel> {
 
     private final int maxFrameBytes;
     private final FrameEncoder encoder;
@@ -18,6 +22,12 @@ public final class TcpServerInitializer extends ChannelInitializer<SocketChannel
     private final AtomicInteger open;
     private final ChannelGroup channels;
 
+    /**
+     * @param maxFrameBytes the largest encoded frame accepted or sent.
+     * @param handler       receives every connection's events: the router.
+     * @param open          the server's count of open connections, kept by the bridge.
+     * @param channels      every accepted channel is added here, so the server can close them all.
+     */
     public TcpServerInitializer(int maxFrameBytes, ConnectionHandler handler, AtomicInteger open, ChannelGroup channels) {
         this.maxFrameBytes = maxFrameBytes;
         this.encoder = new FrameEncoder(maxFrameBytes);
@@ -26,12 +36,17 @@ public final class TcpServerInitializer extends ChannelInitializer<SocketChannel
         this.channels = channels;
     }
 
+    /** Typed {@code Channel}, not {@code SocketChannel}, so tests can run it in an {@code EmbeddedChannel}. */
     @Override
-    protected void initChannel(SocketChannel channel) {
-        channels.add(channel); // so that close() reaches every connection
+    protected void initChannel(Channel channel) {
+        channels.add(channel);
         ChannelPipeline pipeline = channel.pipeline();
+        // inbound: bytes -> Frame, refusing oversized and malformed input
         pipeline.addLast("frame-decoder", new FrameDecoder(maxFrameBytes));
+        // outbound: Frame -> varint32 length + bytes, refusing frames above the maximum
         pipeline.addLast("frame-encoder", encoder);
-        pipeline.addLast("connection", new ConnectionBridge(handler, open, ch -> new ChannelConnection(ch, "tcp")));
+        // frames, violations, writability and close -> the router
+        pipeline.addLast("connection", new ConnectionBridge(handler, open,
+            ch -> new ChannelConnection(ch, TcpTransportProvider.NAME)));
     }
 }
