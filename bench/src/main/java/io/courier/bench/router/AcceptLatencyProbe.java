@@ -69,9 +69,9 @@ public final class AcceptLatencyProbe {
         try (StorageBackend store = StorageProviders.find(backend).open(new StorageConfig(dir, options))) {
             Router router = new Router(RouterConfig.defaults(), store, new InsecureAuthenticator(),
                 new SimpleMeterRegistry(), Clock.systemUTC()).start();
-            ProbeConnection[] connections = new ProbeConnection[CONNECTIONS];
+            InProcessConnection[] connections = new InProcessConnection[CONNECTIONS];
             for (int c = 0; c < CONNECTIONS; c++) {
-                connections[c] = new ProbeConnection(c, router, frame -> {
+                connections[c] = new InProcessConnection(c, router, frame -> {
                     if (frame.hasAccepted()) {
                         int k = Integer.parseInt(frame.getAccepted().getClientMessageId());
                         if (k >= warmupSends) {
@@ -105,7 +105,7 @@ public final class AcceptLatencyProbe {
                 throw new IllegalStateException("Not every send was answered within 60 s");
             }
             router.close();
-            for (ProbeConnection c : connections) {
+            for (InProcessConnection c : connections) {
                 c.shutdown();
             }
         }
@@ -118,106 +118,5 @@ public final class AcceptLatencyProbe {
 
     private static double ms(long nanos) {
         return nanos / 1_000_000.0;
-    }
-
-    /** An in-process connection on its own thread, as a transport's I/O thread would be. */
-    private static final class ProbeConnection implements Connection {
-        private final long id;
-        private final Router router;
-        private final java.util.function.Consumer<Frame> sink;
-        private final ExecutorService thread;
-        private Object attachment;
-
-        ProbeConnection(long id, Router router, java.util.function.Consumer<Frame> sink) {
-            this.id = id;
-            this.router = router;
-            this.sink = sink;
-            this.thread = Executors.newSingleThreadExecutor();
-            thread.execute(() -> router.onOpen(this));
-        }
-
-        void hello(String user) throws Exception {
-            // Handled in order on this thread: once a later no-op has run, the hello has too.
-            thread.execute(() -> router.onFrame(this, Frame.newBuilder().setHello(Hello.newBuilder().setUser(user)).build()));
-            thread.submit(() -> { }).get(10, TimeUnit.SECONDS);
-        }
-
-        void receive(Frame frame) {
-            thread.execute(() -> router.onFrame(this, frame));
-        }
-
-        void shutdown() throws InterruptedException {
-            thread.execute(() -> router.onClose(this));
-            thread.shutdown();
-            thread.awaitTermination(10, TimeUnit.SECONDS);
-        }
-
-        @Override
-        public long id() {
-            return id;
-        }
-
-        @Override
-        public String transport() {
-            return "probe";
-        }
-
-        @Override
-        public SocketAddress remoteAddress() {
-            return new InetSocketAddress("127.0.0.1", 0);
-        }
-
-        @Override
-        public void send(Frame frame) {
-            sink.accept(frame);
-        }
-
-        @Override
-        public void write(Frame frame) {
-            sink.accept(frame);
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public boolean isWritable() {
-            return true;
-        }
-
-        @Override
-        public boolean isOpen() {
-            return true;
-        }
-
-        @Override
-        public void close() {
-        }
-
-        @Override
-        public void closeWithError(Error error) {
-            sink.accept(Frame.newBuilder().setError(error).build());
-        }
-
-        @Override
-        public java.util.concurrent.Executor executor() {
-            return thread;
-        }
-
-        @Override
-        public boolean inExecutor() {
-            return false;
-        }
-
-        @Override
-        public Object attachment() {
-            return attachment;
-        }
-
-        @Override
-        public void attach(Object attachment) {
-            this.attachment = attachment;
-        }
     }
 }
