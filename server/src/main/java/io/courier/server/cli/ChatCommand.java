@@ -95,10 +95,14 @@ public final class ChatCommand implements Callable<Integer> {
                         String to = line.substring(1, line.indexOf(' '));
                         String text = line.substring(line.indexOf(' ') + 1);
                         String clientId = UUID.randomUUID().toString();
-                        connection.send(Frame.newBuilder().setSend(Send.newBuilder().setClientMessageId(clientId)
-                            .setRecipient(to).setContentType("text/plain")
-                            .setPayload(ByteString.copyFromUtf8(text))).build());
-                        out.println("  (sending " + clientId.substring(0, 8) + " to " + to + ")");
+                        try {
+                            connection.send(Frame.newBuilder().setSend(Send.newBuilder().setClientMessageId(clientId)
+                                .setRecipient(to).setContentType("text/plain")
+                                .setPayload(ByteString.copyFromUtf8(text))).build());
+                            out.println("  (sending " + clientId.substring(0, 8) + " to " + to + ")");
+                        } catch (io.courier.transport.TransportException refused) {
+                            out.println("! not sent: " + refused.getMessage());
+                        }
                     } else if (!line.isBlank()) {
                         out.println("  type '@USER text' to send, '/read' to send read receipts, '/quit' to leave");
                     }

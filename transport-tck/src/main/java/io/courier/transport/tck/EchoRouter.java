@@ -32,10 +32,10 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>It records what the transport told it ({@link #opened()}, {@link #closed()},
  * {@link #transportErrors()}) and every breach of the {@link ConnectionHandler} contract it can
- * see ({@link #violations()}): a callback for a connection on another thread than its
- * {@code onOpen} ("every connection is served by one I/O thread"), a task given to
- * {@link Connection#executor()} that runs elsewhere, a callback before {@code onOpen} or after
- * {@code onClose}, a second {@code onOpen} or {@code onClose}.
+ * see ({@link #violations()}): a callback for which {@link Connection#inExecutor()} is false, or
+ * that runs on another thread than the connection's {@code onOpen} ("every connection is served by
+ * one I/O thread"), a task given to {@link Connection#executor()} that runs elsewhere, a callback
+ * before {@code onOpen} or after {@code onClose}, a second {@code onOpen} or {@code onClose}.
  *
  * <p>Thread-safe: each connection's callbacks arrive on its own I/O thread, several connections'
  * concurrently, and tests read the records from yet another thread.
@@ -60,6 +60,7 @@ public final class EchoRouter implements ConnectionHandler {
 
     @Override
     public void onOpen(Connection connection) {
+        checkThread(connection, "onOpen");
         if (states.putIfAbsent(connection, State.OPEN) != null) {
             violations.add("onOpen called twice for " + connection);
             return;
@@ -189,10 +190,14 @@ public final class EchoRouter implements ConnectionHandler {
     }
 
     /**
-     * Compares threads rather than asking {@link Connection#inExecutor()}: the thread is what the
-     * router's single-threaded session state relies on.
+     * Asks the connection, and also compares threads: a transport's {@code inExecutor()} could
+     * agree with a wrong thread, and the thread is what the router's session state relies on.
      */
     private void checkThread(Connection connection, String callback) {
+        if (!connection.inExecutor()) {
+            violations.add(callback + " for " + connection + " ran on " + Thread.currentThread().getName()
+                + " where inExecutor() is false");
+        }
         Thread ioThread = ioThreads.get(connection);
         if (ioThread != null && ioThread != Thread.currentThread()) {
             violations.add(callback + " for " + connection + " ran on " + Thread.currentThread().getName()
