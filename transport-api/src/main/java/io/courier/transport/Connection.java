@@ -23,8 +23,22 @@ public interface Connection {
     /** The peer's address, for logs. */
     SocketAddress remoteAddress();
 
-    /** Writes and flushes a frame. Thread-safe, never blocks; ignored once closed. */
-    void send(Frame frame);
+    /**
+     * Writes and flushes a frame. Thread-safe, never blocks; ignored once closed. By default this
+     * is {@link #write} and {@link #flush} on {@link #executor()}; transports with a cheaper
+     * thread-safe write (Netty's {@code writeAndFlush}) override it.
+     */
+    default void send(Frame frame) {
+        if (inExecutor()) {
+            write(frame);
+            flush();
+        } else {
+            executor().execute(() -> {
+                write(frame);
+                flush();
+            });
+        }
+    }
 
     /** Writes a frame without flushing. Call on {@link #executor()} only. */
     void write(Frame frame);

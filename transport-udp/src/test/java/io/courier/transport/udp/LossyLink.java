@@ -5,6 +5,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.socket.DatagramPacket;
 import java.util.Random;
+import java.util.function.Consumer;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -17,11 +18,46 @@ final class LossyLink extends ChannelDuplexHandler {
     final AtomicLong dropped = new AtomicLong();
     final AtomicLong duplicated = new AtomicLong();
     final AtomicLong reordered = new AtomicLong();
-    private DatagramPacket heldOut;
-    private DatagramPacket heldIn;
+    private final Direction out = new Direction();
+    private final Direction in = new Direction();
 
     LossyLink(long seed) {
         this.random = new Random(seed);
+    }
+
+    /** One direction of the link: what it holds back to reorder. */
+    private final class Direction {
+        private DatagramPacket held;
+
+        void pass(DatagramPacket packet, Consumer<DatagramPacket> onward) {
+            double r = random.nextDouble();
+            if (r < 0.10) {
+                dropped.incrementAndGet();
+                packet.release();
+                return;
+            }
+            if (r < 0.15) {
+                duplicated.incrementAndGet();
+                onward.accept(packet.retainedDuplicate());
+            }
+            if (held == null && random.nextDouble() < 0.10) {
+                reordered.incrementAndGet();
+                held = packet;
+                return;
+            }
+            onward.accept(packet);
+            if (held != null) {
+                onward.accept(held);
+                held = null;
+            }
+        }
+
+        void release() {
+            if (held != null) {
+                held.release();
+                held = null;
+            }
+        }
     }
 
     @Override
@@ -31,63 +67,21 @@ final class LossyLink extends ChannelDuplexHandler {
             return;
         }
         promise.setSuccess();
-        double r = random.nextDouble();
-        if (r < 0.10) {
-            dropped.incrementAndGet();
-            packet.release();
-            return;
-        }
-        if (r < 0.15) {
-            duplicated.incrementAndGet();
-            ctx.write(packet.retainedDuplicate());
-        }
-        if (heldOut == null && random.nextDouble() < 0.10) {
-            reordered.incrementAndGet();
-            heldOut = packet;
-            return;
-        }
-        ctx.write(packet);
-        if (heldOut != null) {
-            ctx.write(heldOut);
-            heldOut = null;
-        }
+        out.pass(packet, ctx::write);
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!(msg instanceof DatagramPacket packet)) {
+        if (msg instanceof DatagramPacket packet) {
+            in.pass(packet, ctx::fireChannelRead);
+        } else {
             ctx.fireChannelRead(msg);
-            return;
-        }
-        double r = random.nextDouble();
-        if (r < 0.10) {
-            dropped.incrementAndGet();
-            packet.release();
-            return;
-        }
-        if (r < 0.15) {
-            duplicated.incrementAndGet();
-            ctx.fireChannelRead(packet.retainedDuplicate());
-        }
-        if (heldIn == null && random.nextDouble() < 0.10) {
-            reordered.incrementAndGet();
-            heldIn = packet;
-            return;
-        }
-        ctx.fireChannelRead(packet);
-        if (heldIn != null) {
-            ctx.fireChannelRead(heldIn);
-            heldIn = null;
         }
     }
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
-        if (heldOut != null) {
-            heldOut.release();
-        }
-        if (heldIn != null) {
-            heldIn.release();
-        }
+        out.release();
+        in.release();
     }
 }

@@ -210,19 +210,6 @@ final class LongPollSession implements Connection {
     }
 
     @Override
-    public void send(Frame frame) {
-        if (inExecutor()) {
-            write(frame);
-            flush();
-        } else {
-            context.runOnContext(v -> {
-                write(frame);
-                flush();
-            });
-        }
-    }
-
-    @Override
     public void write(Frame frame) {
         if (closing) {
             return;

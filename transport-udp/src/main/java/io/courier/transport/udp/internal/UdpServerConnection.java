@@ -170,19 +170,6 @@ final class UdpServerConnection implements Connection, ReliableStream.Sink {
     }
 
     @Override
-    public void send(Frame frame) {
-        if (inExecutor()) {
-            write(frame);
-            flush();
-        } else {
-            channel.eventLoop().execute(() -> {
-                write(frame);
-                flush();
-            });
-        }
-    }
-
-    @Override
     public void write(Frame frame) {
         if (!closing) {
             stream.send(frame.toByteArray(), System.nanoTime());
