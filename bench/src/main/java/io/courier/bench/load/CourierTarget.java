@@ -1,0 +1,127 @@
+package io.courier.bench.load;
+
+import com.google.protobuf.ByteString;
+import io.courier.transport.ClientConnection;
+import io.courier.transport.ClientListener;
+import io.courier.transport.TransportClient;
+import io.courier.transport.TransportProviders;
+import io.courier.transport.TransportSettings;
+import io.courier.transport.proto.DeliveryAck;
+import io.courier.transport.proto.Frame;
+import io.courier.transport.proto.Hello;
+import io.courier.transport.proto.Send;
+import java.net.URI;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Courier over one transport, as a real client uses it: each connection says hello (insecure
+ * authentication, or an HMAC token minted from {@code secret}), the sender sends and gets
+ * {@code Accepted}, the receiver gets {@code Deliver} and acknowledges it at once — the double
+ * tick — so the server's inbox stays empty, as it would in a chat.
+ */
+final class CourierTarget implements Target {
+
+    private final URI address;
+    private final TransportClient client;
+    private final String prefix;
+
+    private CourierTarget(URI address, TransportClient client, String prefix) {
+        this.address = address;
+        this.client = client;
+        this.prefix = prefix;
+    }
+
+    static CourierTarget open(String address, Map<String, String> options) {
+        URI uri = URI.create(address);
+        // Addresses name transports by scheme, except long polling, which is plain HTTP.
+        String transport = uri.getScheme().startsWith("http") ? "longpoll" : uri.getScheme().replace("wss", "ws");
+        TransportClient client = TransportProviders.find(transport).createClient(
+            new TransportSettings(TransportSettings.DEFAULT_HOST, 0, TransportSettings.DEFAULT_MAX_FRAME_BYTES, options));
+        return new CourierTarget(uri, client, options.getOrDefault("user-prefix", "bench"));
+    }
+
+    @Override
+    public CompletableFuture<Pair> openPair(int index, LoadSink sink) {
+        String sender = prefix + "-s" + index;
+        String receiver = prefix + "-r" + index;
+        AtomicReference<ClientConnection> self = new AtomicReference<>();
+        CompletableFuture<ClientConnection> to = connect(receiver, self, frame -> {
+            if (frame.hasDeliver()) {
+                sink.received(Payloads.scheduled(frame.getDeliver().getPayload().asReadOnlyByteBuffer()));
+                self.get().send(Frame.newBuilder().setDeliveryAck(DeliveryAck.newBuilder()
+                    .addServerMessageIds(frame.getDeliver().getServerMessageId())).build());
+            } else if (frame.hasError()) {
+                sink.failed(frame.getError().getCode() + ": " + frame.getError().getMessage());
+            }
+        });
+        CompletableFuture<ClientConnection> from = connect(sender, new AtomicReference<>(), frame -> {
+            if (frame.hasAccepted()) {
+                sink.accepted(Long.parseLong(frame.getAccepted().getClientMessageId()));
+            } else if (frame.hasError()) {
+                sink.failed(frame.getError().getCode() + ": " + frame.getError().getMessage());
+            }
+        });
+        return to.thenCombine(from, (r, s) -> new Pair() {
+            @Override
+            public void send(byte[] payload) {
+                // The scheduled time is unique per sender, so it doubles as the client message id.
+                s.send(Frame.newBuilder().setSend(Send.newBuilder()
+                    .setClientMessageId(Long.toString(Payloads.scheduled(payload)))
+                    .setRecipient(receiver)
+                    .setPayload(ByteString.copyFrom(payload))).build());
+            }
+
+            @Override
+            public void close() {
+                s.close();
+                r.close();
+            }
+        });
+    }
+
+    @Override
+    public CompletableFuture<AutoCloseable> openIdle(int index) {
+        return connect(prefix + "-idle" + index, new AtomicReference<>(), frame -> { }).thenApply(c -> c::close);
+    }
+
+    /**
+     * Connects, says hello, and completes on welcome (or fails on an error frame). {@code self} is
+     * set before the hello goes out, so the listener can answer on its own connection.
+     */
+    private CompletableFuture<ClientConnection> connect(String user, AtomicReference<ClientConnection> self,
+                                                        ClientListener listener) {
+        CompletableFuture<ClientConnection> welcomed = new CompletableFuture<>();
+        ClientListener gate = new ClientListener() {
+            @Override
+            public void onFrame(Frame frame) {
+                if (frame.hasWelcome()) {
+                    welcomed.complete(self.get());
+                } else if (frame.hasError() && !welcomed.isDone()) {
+                    welcomed.completeExceptionally(new IllegalStateException(
+                        user + " was refused: " + frame.getError().getCode() + " " + frame.getError().getMessage()));
+                } else {
+                    listener.onFrame(frame);
+                }
+            }
+
+            @Override
+            public void onClose() {
+                welcomed.completeExceptionally(new IllegalStateException(user + ": connection closed before welcome"));
+                listener.onClose();
+            }
+        };
+        return client.connect(address, gate).thenCompose(connection -> {
+            self.set(connection);
+            connection.send(Frame.newBuilder().setHello(Hello.newBuilder().setUser(user)
+                .setClientAgent("courier-bench/0.1")).build());
+            return welcomed;
+        });
+    }
+
+    @Override
+    public void close() {
+        client.close();
+    }
+}
