@@ -53,14 +53,14 @@ final class CourierTarget implements Target {
                 self.get().send(Frame.newBuilder().setDeliveryAck(DeliveryAck.newBuilder()
                     .addServerMessageIds(frame.getDeliver().getServerMessageId())).build());
             } else if (frame.hasError()) {
-                sink.failed(frame.getError().getCode() + ": " + frame.getError().getMessage());
+                sink.failed(frame.getError().getCode() + ": " + frame.getError().getText());
             }
         });
         CompletableFuture<ClientConnection> from = connect(sender, new AtomicReference<>(), frame -> {
             if (frame.hasAccepted()) {
                 sink.accepted(Long.parseLong(frame.getAccepted().getClientMessageId()));
             } else if (frame.hasError()) {
-                sink.failed(frame.getError().getCode() + ": " + frame.getError().getMessage());
+                sink.failed(frame.getError().getCode() + ": " + frame.getError().getText());
             }
         });
         return to.thenCombine(from, (r, s) -> new Pair() {
@@ -100,7 +100,7 @@ final class CourierTarget implements Target {
                     welcomed.complete(self.get());
                 } else if (frame.hasError() && !welcomed.isDone()) {
                     welcomed.completeExceptionally(new IllegalStateException(
-                        user + " was refused: " + frame.getError().getCode() + " " + frame.getError().getMessage()));
+                        user + " was refused: " + frame.getError().getCode() + " " + frame.getError().getText()));
                 } else {
                     listener.onFrame(frame);
                 }
