@@ -1,0 +1,139 @@
+package io.courier.bench.cli;
+
+import io.courier.bench.fleet.Fleet;
+import io.courier.bench.fleet.ReportHub;
+import io.courier.bench.report.BenchResult;
+import io.courier.bench.report.Tables;
+import io.courier.bench.sut.ProcessProbe;
+import io.courier.bench.sut.SystemUnderTest;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code density}: what an idle, authenticated connection costs. Per system: start it, open a few
+ * hundred connections and measure (so class loading, JIT and pools are paid before the baseline),
+ * open N more from load processes, measure again, and divide the growth by N. One process may
+ * hold only about 20,000 files here, so connections are spread over processes of at most
+ * {@code --per-process} each.
+ */
+@Command(name = "density", mixinStandardHelpOptions = true,
+    description = "Server memory per idle authenticated connection, per transport (and the MQTT peer's RSS).")
+public final class DensityCommand implements Callable<Integer> {
+
+    @Option(names = "--connections", defaultValue = "10000", description = "Idle connections per system (default ${DEFAULT-VALUE}).")
+    int connections;
+
+    @Option(names = "--per-process", defaultValue = "15000",
+        description = "At most this many connections per load process (default ${DEFAULT-VALUE}).")
+    int perProcess;
+
+    @Option(names = "--warm", defaultValue = "500", description = "Connections opened before the baseline (default ${DEFAULT-VALUE}).")
+    int warm;
+
+    @Option(names = "--transports", split = ",", defaultValue = "tcp,udp,ws,longpoll",
+        description = "Courier transports (default ${DEFAULT-VALUE}; 'none' for none).")
+    List<String> transports = new ArrayList<>();
+
+    @Option(names = "--peer", description = "An MQTT peer too: 'mosquitto' or mqtt://HOST:PORT (RSS only).")
+    String peer;
+
+    @Option(names = "--peer-pid", defaultValue = "-1", description = "The peer's process id, if it cannot be found from its port.")
+    long peerPid;
+
+    @Option(names = "--server-jvm-args", defaultValue = "-Xmx2g -XX:+UseG1GC", split = " ",
+        description = "The server's JVM flags (default ${DEFAULT-VALUE}); NMT is added to read direct and native memory.")
+    List<String> serverJvmArgs = new ArrayList<>();
+
+    @Option(names = "--load-jvm-args", defaultValue = "-Xmx1g", split = " ", description = "Load processes' JVM flags.")
+    List<String> loadJvmArgs = new ArrayList<>();
+
+    @Option(names = "--set", description = "A Courier server setting, as its --set takes it. Repeatable.")
+    List<String> settings = new ArrayList<>();
+
+    @Option(names = "--out", description = "Directory for result.json, report.html and logs.")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        LoadOptions.require(connections >= 1, "--connections must be at least 1");
+        LoadOptions.require(perProcess >= 1 && perProcess <= 18_000,
+            "--per-process must be 1..18000: one process may hold at most 20,000 files here");
+        LoadOptions.require(warm >= 0, "--warm must not be negative");
+        LoadOptions load = new LoadOptions();
+        load.serverJvmArgs = serverJvmArgs;
+        load.storage = "memory";
+        load.settings = settings;
+        out = out != null ? out : load.out("density");
+        List<SystemSpec> systems = new ArrayList<>(SystemSpec.courier(LatencyCommand.without(transports), load,
+            List.of("-XX:NativeMemoryTracking=summary")));
+        if (peer != null) {
+            systems.add(SystemSpec.peer(peer, peerPid));
+        }
+        LoadOptions.require(!systems.isEmpty(), "nothing to measure: name --transports or --peer");
+        int processes = (connections + perProcess - 1) / perProcess;
+        BenchResult result = BenchResult.begin("density", BenchMain.arguments(), new JsonObject()
+            .put("connections", connections).put("perProcess", perProcess).put("loadProcesses", processes)
+            .put("warm", warm).put("serverJvmArgs", serverJvmArgs).put("loadJvmArgs", loadJvmArgs)
+            .put("settings", settings).put("storage", "memory")
+            .put("systems", systems.stream().map(SystemSpec::name).toList()));
+        try (ReportHub hub = ReportHub.start()) {
+            for (SystemSpec spec : systems) {
+                result.addDensity(measure(hub, spec, processes));
+            }
+        }
+        Path file = result.write(out);
+        System.out.println();
+        System.out.print(Tables.render(result));
+        System.out.println("\nResult: " + file + "\nReport: " + out.resolve("report.html"));
+        return 0;
+    }
+
+    private JsonObject measure(ReportHub hub, SystemSpec spec, int processes) throws Exception {
+        Path dir = out.resolve("logs").resolve(spec.name());
+        try (SystemUnderTest system = spec.start(dir)) {
+            Map<String, String> options = new HashMap<>();
+            options.put("user-prefix", spec.name() + "-" + Long.toHexString(System.nanoTime()));
+            try (Fleet fleet = new Fleet(hub, processes, system.address(), options, loadJvmArgs, dir)) {
+                boolean jvm = system.isJvm();
+                if (warm > 0) {
+                    fleet.openIdle(Math.max(warm, processes), 0);
+                }
+                Map<String, Long> before = ProcessProbe.snapshot(system.pid(), jvm, jvm);
+                Progress bar = new Progress(spec.name() + " × " + String.format("%,d", connections));
+                long nanos = fleet.openIdle(connections, Math.max(warm, processes));
+                Map<String, Long> after = ProcessProbe.snapshot(system.pid(), jvm, jvm);
+                JsonObject per = new JsonObject();
+                for (String key : after.keySet()) {
+                    if (before.containsKey(key) && !key.startsWith("kernel")) {
+                        per.put(key, (after.get(key) - before.get(key)) / (double) connections);
+                    }
+                }
+                String kernelKey = spec.name().equals("udp") ? "kernelUdp" : "kernelTcp";
+                per.put("kernel", (after.get(kernelKey) - before.get(kernelKey)) / (double) connections);
+                if (jvm) {
+                    per.put("jvmTotal", per.getDouble("heapLive") + per.getDouble("direct") + per.getDouble("nativeOther"));
+                }
+                double rate = connections / (nanos / 1e9);
+                bar.done(String.format("%,.0f connections/s; per connection: %s", rate, per.encode()));
+                return new JsonObject()
+                    .put("name", spec.name())
+                    .put("kind", system.kind().name().toLowerCase())
+                    .put("system", new JsonObject(new HashMap<>(system.describe())).put("address", system.address()))
+                    .put("connections", connections)
+                    .put("loadProcesses", processes)
+                    .put("connectSeconds", nanos / 1e9)
+                    .put("connectRate", rate)
+                    .put("before", new JsonObject(new HashMap<>(before)))
+                    .put("after", new JsonObject(new HashMap<>(after)))
+                    .put("perConnection", per);
+            }
+        }
+    }
+}

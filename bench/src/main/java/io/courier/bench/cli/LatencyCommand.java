@@ -1,0 +1,93 @@
+package io.courier.bench.cli;
+
+import io.courier.bench.fleet.ReportHub;
+import io.courier.bench.report.BenchResult;
+import io.courier.bench.report.Tables;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code latency}: each listed system in turn, M pairs at an aggregate rate R (several rates
+ * possible), open loop; one table with every system, the floors and the peer side by side, and
+ * the ratios to the raw relay floor when it ran too.
+ */
+@Command(name = "latency", mixinStandardHelpOptions = true,
+    description = "One-way latency and time to accepted per transport, open loop at fixed rates.")
+public class LatencyCommand implements Callable<Integer> {
+
+    @Mixin
+    LoadOptions load;
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--transports", split = ",", defaultValue = "tcp,udp,ws,longpoll",
+        description = "Courier transports to measure (default ${DEFAULT-VALUE}; 'none' for none).")
+    List<String> transports = new ArrayList<>();
+
+    @Option(names = "--floors", split = ",", defaultValue = "none",
+        description = "Floors to measure in the same run: relay, aeron-ipc, aeron-udp (default ${DEFAULT-VALUE}).")
+    List<String> floors = new ArrayList<>();
+
+    @Option(names = "--peer", description = "An MQTT peer in the same run: 'mosquitto' starts one, "
+        + "mqtt://HOST:PORT uses a running broker.")
+    String peer;
+
+    @Option(names = "--peer-pid", defaultValue = "-1", description = "The peer broker's process id, if it cannot be found from its port.")
+    long peerPid;
+
+    @Option(names = "--rate", split = ",", defaultValue = "2000",
+        description = "Aggregate messages per second; several give one step each (default ${DEFAULT-VALUE}).")
+    List<Double> rates = new ArrayList<>();
+
+    /** The systems this command measures. */
+    List<SystemSpec> systems() {
+        List<SystemSpec> systems = new ArrayList<>(SystemSpec.courier(without(transports), load, List.of()));
+        systems.addAll(SystemSpec.floors(without(floors), load));
+        if (peer != null) {
+            systems.add(SystemSpec.peer(peer, peerPid));
+        }
+        return systems;
+    }
+
+    String name() {
+        return spec.name();
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        load.validate();
+        LoadOptions.require(rates.stream().allMatch(r -> r > 0), "--rate must be positive");
+        List<SystemSpec> systems = systems();
+        LoadOptions.require(!systems.isEmpty(), "nothing to measure: name --transports, --floors or --peer");
+        Path out = load.out(name());
+        BenchResult result = BenchResult.begin(name(), BenchMain.arguments(), LoadRunner.config(load, rates)
+            .put("systems", systems.stream().map(SystemSpec::name).toList()));
+        try (ReportHub hub = ReportHub.start()) {
+            LoadRunner runner = new LoadRunner(hub, load, result, out);
+            for (SystemSpec system : systems) {
+                runner.with(system, session -> {
+                    for (double rate : rates) {
+                        session.step(rate, "latency");
+                    }
+                });
+            }
+        }
+        Path file = result.write(out);
+        System.out.println();
+        System.out.print(Tables.render(result));
+        System.out.println("\nResult: " + file + "\nReport: " + out.resolve("report.html"));
+        return 0;
+    }
+
+    static List<String> without(List<String> names) {
+        return names.stream().filter(n -> !n.equals("none") && !n.isBlank()).toList();
+    }
+}

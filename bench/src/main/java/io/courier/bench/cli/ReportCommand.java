@@ -1,0 +1,28 @@
+package io.courier.bench.cli;
+
+import io.courier.bench.report.BenchResult;
+import io.courier.bench.report.HtmlReport;
+import io.courier.bench.report.Tables;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+/** {@code report FILE}: prints a result's tables again and re-renders its HTML report beside it. */
+@Command(name = "report", mixinStandardHelpOptions = true, description = "Print a result's tables and re-render its report.html.")
+public final class ReportCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", description = "A result.json.")
+    Path file;
+
+    @Override
+    public Integer call() throws Exception {
+        BenchResult result = BenchResult.read(file);
+        Path html = file.toAbsolutePath().resolveSibling("report.html");
+        Files.writeString(html, HtmlReport.render(result));
+        System.out.print(Tables.render(result));
+        System.out.println("\nReport: " + html);
+        return 0;
+    }
+}

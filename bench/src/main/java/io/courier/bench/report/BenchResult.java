@@ -1,0 +1,152 @@
+package io.courier.bench.report;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.HdrHistogram.Histogram;
+
+/**
+ * One benchmark run's result file: where it ran, how it was configured, and every measurement with
+ * its full histograms, so that anyone can recompute any percentile later or compare two runs
+ * ({@code compare}). Written as {@code result.json} beside {@code report.html}.
+ */
+public final class BenchResult {
+
+    public static final String SCHEMA = "courier-bench-result/1";
+
+    /** The percentiles every table and file shows. */
+    public static final Map<String, Double> PERCENTILES = orderedPercentiles();
+
+    private final JsonObject json;
+
+    private BenchResult(JsonObject json) {
+        this.json = json;
+    }
+
+    /** A new result for {@code command} run with {@code arguments} and {@code config}. */
+    public static BenchResult begin(String command, List<String> arguments, JsonObject config) {
+        return new BenchResult(new JsonObject()
+            .put("schema", SCHEMA)
+            .put("command", command)
+            .put("arguments", new JsonArray(arguments))
+            .put("started", Instant.now().toString())
+            .put("commit", Environment.commit())
+            .put("machine", Environment.machine())
+            .put("jvm", Environment.jvm())
+            .put("config", config)
+            .put("runs", new JsonArray())
+            .put("throughput", new JsonArray())
+            .put("density", new JsonArray()));
+    }
+
+    public static BenchResult read(Path file) throws IOException {
+        JsonObject json = new JsonObject(Files.readString(file));
+        if (!SCHEMA.equals(json.getString("schema"))) {
+            throw new IllegalArgumentException(file + " is not a courier-bench result (schema " + json.getString("schema") + ")");
+        }
+        return new BenchResult(json);
+    }
+
+    public JsonObject json() {
+        return json;
+    }
+
+    public String command() {
+        return json.getString("command");
+    }
+
+    /**
+     * Adds one load step's measurements.
+     *
+     * @param system   name, kind and configuration of what was measured.
+     * @param purpose  latency or throughput.
+     */
+    public JsonObject addRun(String name, String kind, JsonObject system, String purpose, double rate, long sent,
+                             long received, long accepted, long failed, String lastFailure, double achievedRate,
+                             Histogram oneWay, Histogram toAccepted, Histogram sendLag) {
+        JsonObject run = new JsonObject()
+            .put("name", name)
+            .put("kind", kind)
+            .put("purpose", purpose)
+            .put("system", system)
+            .put("rate", rate)
+            .put("achievedRate", achievedRate)
+            .put("sent", sent)
+            .put("received", received)
+            .put("accepted", accepted)
+            .put("failed", failed)
+            .put("lost", sent - received - failed)
+            .put("lastFailure", lastFailure)
+            .put("oneWay", histogram(oneWay))
+            .put("toAccepted", toAccepted.getTotalCount() == 0 ? null : histogram(toAccepted))
+            .put("sendLag", histogram(sendLag));
+        json.getJsonArray("runs").add(run);
+        return run;
+    }
+
+    public void addThroughput(JsonObject summary) {
+        json.getJsonArray("throughput").add(summary);
+    }
+
+    public void addDensity(JsonObject density) {
+        json.getJsonArray("density").add(density);
+    }
+
+    public List<JsonObject> runs() {
+        return objects("runs");
+    }
+
+    public List<JsonObject> throughput() {
+        return objects("throughput");
+    }
+
+    public List<JsonObject> density() {
+        return objects("density");
+    }
+
+    private List<JsonObject> objects(String key) {
+        List<JsonObject> list = new ArrayList<>();
+        json.getJsonArray(key, new JsonArray()).forEach(o -> list.add((JsonObject) o));
+        return list;
+    }
+
+    /** Writes {@code result.json} and {@code report.html} into {@code dir}; returns the json file. */
+    public Path write(Path dir) throws IOException {
+        json.put("finished", Instant.now().toString());
+        Files.createDirectories(dir);
+        Path file = dir.resolve("result.json");
+        Files.writeString(file, json.encodePrettily());
+        Files.writeString(dir.resolve("report.html"), HtmlReport.render(this));
+        return file;
+    }
+
+    /** A histogram in the file: count, the usual percentiles (nanoseconds), and all of it, encoded. */
+    static JsonObject histogram(Histogram h) {
+        JsonObject percentiles = new JsonObject();
+        PERCENTILES.forEach((label, p) -> percentiles.put(label, h.getTotalCount() == 0 ? 0 : h.getValueAtPercentile(p)));
+        percentiles.put("max", h.getMaxValue());
+        percentiles.put("mean", h.getTotalCount() == 0 ? 0 : h.getMean());
+        return new JsonObject()
+            .put("unit", "ns")
+            .put("count", h.getTotalCount())
+            .put("percentiles", percentiles)
+            .put("histogram", Histograms.encode(h));
+    }
+
+    private static Map<String, Double> orderedPercentiles() {
+        Map<String, Double> p = new LinkedHashMap<>();
+        p.put("p50", 50.0);
+        p.put("p90", 90.0);
+        p.put("p99", 99.0);
+        p.put("p99.9", 99.9);
+        p.put("p99.99", 99.99);
+        return p;
+    }
+}

@@ -1,0 +1,124 @@
+package io.courier.bench.sut;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The Courier server executable in its own JVM, serving one transport on a free loopback port, so
+ * that its heap, GC and threads are its own and not the load generator's.
+ */
+public final class CourierServerProcess implements SystemUnderTest {
+
+    private static final List<String> TRANSPORTS = List.of("tcp", "udp", "ws", "longpoll");
+
+    private final String transport;
+    private final int port;
+    private final ChildProcess child;
+    private final Map<String, Object> description = new LinkedHashMap<>();
+
+    private CourierServerProcess(String transport, int port, ChildProcess child, List<String> jvmArgs,
+                                 List<String> overrides) {
+        this.transport = transport;
+        this.port = port;
+        this.child = child;
+        description.put("transport", transport);
+        description.put("jvmArgs", jvmArgs);
+        description.put("settings", overrides);
+    }
+
+    /**
+     * Starts the server with only {@code transport} enabled.
+     *
+     * @param storage   memory, rocksdb or postgres (its options go in {@code settings}).
+     * @param jvmArgs   the server JVM's flags, e.g. -Xmx1g.
+     * @param settings  further {@code key=value} configuration overrides, as for {@code --set}.
+     * @param dir       data directory and log go here.
+     */
+    public static CourierServerProcess start(String transport, String storage, List<String> jvmArgs,
+                                             List<String> settings, Path dir) throws IOException {
+        if (!TRANSPORTS.contains(transport)) {
+            throw new IllegalArgumentException("Unknown transport '" + transport + "': use " + TRANSPORTS);
+        }
+        int port = freePort();
+        List<String> overrides = new ArrayList<>(List.of(
+            "data-dir=" + dir.resolve("data"),
+            "storage.backend=" + storage,
+            // The load generators are anonymous test users.
+            "auth.mode=insecure",
+            "admin.port=0",
+            // Idle benchmark connections send no heartbeats; the router must not evict them.
+            "router.heartbeat-interval-ms=3600000",
+            "router.hello-timeout-ms=3600000"));
+        for (String name : TRANSPORTS) {
+            overrides.add("transports." + name + (name.equals(transport) ? ".port=" + port : ".enabled=false"));
+        }
+        if (transport.equals("udp")) {
+            // Every load connection comes from one address: lift the per-address handshake limit.
+            overrides.add("transports.udp.options.handshakes-per-second=1000000");
+            overrides.add("transports.udp.options.handshake-burst=1000000");
+        }
+        overrides.addAll(settings);
+        List<String> command = new ArrayList<>(List.of(ChildProcess.java(),
+            "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED"));
+        command.addAll(jvmArgs);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.courier.server.Main"));
+        for (String override : overrides) {
+            command.add("--set");
+            command.add(override);
+        }
+        ChildProcess child = ChildProcess.start(command, dir.resolve("server-" + transport + ".log"),
+            line -> line.contains("Metrics at"), 120);
+        return new CourierServerProcess(transport, port, child, jvmArgs, overrides);
+    }
+
+    @Override
+    public String name() {
+        return transport;
+    }
+
+    @Override
+    public Kind kind() {
+        return Kind.COURIER;
+    }
+
+    @Override
+    public String address() {
+        return switch (transport) {
+            case "tcp" -> "tcp://127.0.0.1:" + port;
+            case "udp" -> "udp://127.0.0.1:" + port;
+            case "ws" -> "ws://127.0.0.1:" + port + "/ws";
+            default -> "http://127.0.0.1:" + port + "/lp";
+        };
+    }
+
+    @Override
+    public long pid() {
+        return child.pid();
+    }
+
+    @Override
+    public boolean isJvm() {
+        return true;
+    }
+
+    @Override
+    public Map<String, Object> describe() {
+        return description;
+    }
+
+    @Override
+    public void close() {
+        child.close();
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+}

@@ -1,0 +1,83 @@
+package io.courier.bench.sut;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A floor's middle process — the raw TCP relay or the Aeron relay — in its own JVM, in the place
+ * the Courier server takes in a latency run, so the load has the same shape: sender → another
+ * process → receiver.
+ */
+public final class FloorProcess implements SystemUnderTest {
+
+    /** The floors there are. */
+    public static final List<String> KINDS = List.of("relay", "aeron-ipc", "aeron-udp");
+
+    private final String kind;
+    private final String address;
+    private final ChildProcess child;
+    private final List<String> jvmArgs;
+
+    private FloorProcess(String kind, String address, ChildProcess child, List<String> jvmArgs) {
+        this.kind = kind;
+        this.address = address;
+        this.child = child;
+        this.jvmArgs = jvmArgs;
+    }
+
+    public static FloorProcess start(String kind, List<String> jvmArgs, Path dir) throws IOException {
+        if (!KINDS.contains(kind)) {
+            throw new IllegalArgumentException("Unknown floor '" + kind + "': use " + KINDS);
+        }
+        List<String> command = new ArrayList<>(List.of(ChildProcess.java(),
+            "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED"));
+        command.addAll(jvmArgs);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.courier.bench.floor.FloorServer", kind));
+        ChildProcess child = ChildProcess.start(command, dir.resolve("floor-" + kind + ".log"),
+            line -> line.startsWith("READY "), 60);
+        String address = child.readyLine(line -> line.startsWith("READY ")).substring("READY ".length()).trim();
+        return new FloorProcess(kind, address, child, jvmArgs);
+    }
+
+    @Override
+    public String name() {
+        return kind;
+    }
+
+    @Override
+    public Kind kind() {
+        return Kind.FLOOR;
+    }
+
+    @Override
+    public String address() {
+        return address;
+    }
+
+    @Override
+    public long pid() {
+        return child.pid();
+    }
+
+    @Override
+    public boolean isJvm() {
+        return true;
+    }
+
+    @Override
+    public Map<String, Object> describe() {
+        Map<String, Object> d = new LinkedHashMap<>();
+        d.put("floor", kind);
+        d.put("jvmArgs", jvmArgs);
+        return d;
+    }
+
+    @Override
+    public void close() {
+        child.close();
+    }
+}
