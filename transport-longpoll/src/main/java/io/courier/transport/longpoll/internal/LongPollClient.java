@@ -5,100 +5,220 @@ import io.courier.transport.ClientListener;
 import io.courier.transport.TransportClient;
 import io.courier.transport.TransportException;
 import io.courier.transport.TransportSettings;
+import io.courier.transport.longpoll.LongPollTransportProvider;
 import io.courier.transport.proto.Frame;
-import java.io.ByteArrayOutputStream;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.internal.ContextInternal;
+import io.vertx.core.internal.VertxInternal;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The long-polling client on the JDK's {@link HttpClient}: one poll at a time per session, each
+ * The long-polling client on Vert.x's HTTP client: one poll at a time per session, each
  * acknowledging what the previous one brought; sends queue up and go out one POST at a time, in
  * order, batching whatever queued while the previous POST was in flight.
+ *
+ * <p>Every session is bound to one event-loop context: its requests are issued there and their
+ * responses come back there, so its {@link ClientListener} hears everything on that one thread,
+ * in order, without a hand-off per response. Connections are kept alive and pooled per server
+ * (no pipelining: a held poll must never hold up a POST queued behind it on the same connection),
+ * with {@code TCP_NODELAY} set.
+ *
+ * <p>Client options (in {@link TransportSettings#options()}): {@code threads} (event loops, default
+ * {@value #DEFAULT_THREADS}) and {@code max-connections} (pooled HTTP connections per server,
+ * default {@value #DEFAULT_MAX_CONNECTIONS}; each session uses up to two at once, its held poll and
+ * its POST, so a pool smaller than twice the sessions makes POSTs wait behind held polls).
  */
 public final class LongPollClient implements TransportClient {
 
+    private static final Logger LOG = LoggerFactory.getLogger(LongPollClient.class);
     private static final Pattern SESSION = Pattern.compile("\"session\"\\s*:\\s*\"([^\"]+)\"");
-    private static final String PROTO = "application/x-courier-frames";
+    private static final String PROTO = LongPollTransportProvider.PROTO;
+    private static final String CURSOR = LongPollTransportProvider.CURSOR_HEADER;
 
-    private final ExecutorService executor;
-    private final HttpClient http;
+    /** Event loops the client's sessions share. */
+    static final int DEFAULT_THREADS = 2;
+    /** Pooled connections per server: above two per session for thousands of sessions. */
+    static final int DEFAULT_MAX_CONNECTIONS = 32_768;
+    /** A poll is held by the server for its poll timeout (25 s by default); this is the client's patience. */
+    private static final long POLL_IDLE_TIMEOUT_MS = TimeUnit.MINUTES.toMillis(2);
+    private static final long REQUEST_TIMEOUT_MS = TimeUnit.SECONDS.toMillis(30);
+    private static final int CONNECT_TIMEOUT_MS = 10_000;
+
+    private final Vertx vertx;
+    private final HttpClientAgent http;
+    private final ContextInternal[] contexts;
+    private final AtomicInteger nextContext = new AtomicInteger();
     private final int maxFrameBytes;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
 
     public LongPollClient(TransportSettings settings) {
-        this.executor = Executors.newCachedThreadPool(r -> {
-            Thread thread = new Thread(r, "courier-longpoll-client");
-            thread.setDaemon(true);
-            return thread;
-        });
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).executor(executor)
-            .connectTimeout(Duration.ofSeconds(10)).build();
+        int threads = positive(settings, "threads", DEFAULT_THREADS);
+        int maxConnections = positive(settings, "max-connections", DEFAULT_MAX_CONNECTIONS);
         this.maxFrameBytes = settings.maxFrameBytes();
+        this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(threads).setWorkerPoolSize(1)
+            .setInternalBlockingPoolSize(1));
+        this.http = vertx.createHttpClient(new HttpClientOptions()
+                .setProtocolVersion(HttpVersion.HTTP_1_1)
+                .setTcpNoDelay(true)
+                .setKeepAlive(true)
+                .setPipelining(false)
+                .setConnectTimeout(CONNECT_TIMEOUT_MS),
+            new PoolOptions().setHttp1MaxSize(maxConnections));
+        // One context per event loop; sessions are spread over them round-robin.
+        this.contexts = new ContextInternal[threads];
+        for (int i = 0; i < threads; i++) {
+            contexts[i] = ((VertxInternal) vertx).createEventLoopContext();
+        }
+    }
+
+    private static int positive(TransportSettings settings, String key, int fallback) {
+        String value = settings.option(key, Integer.toString(fallback));
+        try {
+            int parsed = Integer.parseInt(value.trim());
+            if (parsed > 0) {
+                return parsed;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("Transport option '" + key + "' must be a positive integer, was '" + value + "'");
     }
 
     @Override
     public CompletableFuture<ClientConnection> connect(URI address, ClientListener listener) {
-        if (!"http".equals(address.getScheme()) && !"https".equals(address.getScheme())) {
+        boolean ssl = "https".equals(address.getScheme());
+        if (!ssl && !"http".equals(address.getScheme()) || address.getHost() == null) {
             return CompletableFuture.failedFuture(new TransportException("Not a long-polling address: " + address
                 + " (expected http://host:port/path)"));
         }
-        HttpRequest open = HttpRequest.newBuilder(URI.create(address + "/sessions"))
-            .POST(HttpRequest.BodyPublishers.noBody()).header("Content-Type", PROTO).build();
-        return http.sendAsync(open, HttpResponse.BodyHandlers.ofString())
-            .handle((response, failure) -> {
-                if (failure != null) {
-                    throw new TransportException("Cannot connect to " + address + ": " + failure.getMessage(), failure);
+        if (closed) {
+            return CompletableFuture.failedFuture(new TransportException("Cannot connect to " + address
+                + ": this long-polling client is closed"));
+        }
+        Endpoint endpoint = new Endpoint(address.getHost(), address.getPort() >= 0 ? address.getPort() : ssl ? 443 : 80,
+            ssl, address.getRawPath() == null ? "" : address.getRawPath());
+        ContextInternal context = contexts[Math.floorMod(nextContext.getAndIncrement(), contexts.length)];
+        CompletableFuture<ClientConnection> result = new CompletableFuture<>();
+        context.runOnContext(v -> http.request(endpoint.request(HttpMethod.POST, "/sessions")
+                .putHeader("Content-Type", PROTO).setTimeout(REQUEST_TIMEOUT_MS))
+            .compose(request -> request.send())
+            .compose(response -> response.body().map(body -> opened(address, response, body.toString())))
+            .onComplete(ar -> {
+                if (ar.failed()) {
+                    Throwable failure = ar.cause();
+                    result.completeExceptionally(failure instanceof TransportException ? failure
+                        : new TransportException("Cannot connect to " + address + ": " + failure, failure));
+                    return;
                 }
-                Matcher m = SESSION.matcher(response.body());
-                if (response.statusCode() != 201 || !m.find()) {
-                    throw new TransportException("Cannot open a session at " + address + ": HTTP "
-                        + response.statusCode() + " " + response.body());
-                }
-                Session session = new Session(URI.create(address + "/sessions/" + m.group(1)), listener);
+                Session session = new Session(endpoint, endpoint.path + "/sessions/" + ar.result(), context, listener);
                 sessions.add(session);
                 session.pollNext();
-                return session;
-            });
+                result.complete(session);
+            }));
+        return result;
     }
 
+    /** The session id from a 201 answer to {@code POST /sessions}, or a failure naming the address. */
+    private static String opened(URI address, HttpClientResponse response, String body) {
+        Matcher m = SESSION.matcher(body);
+        if (response.statusCode() != 201 || !m.find()) {
+            throw new TransportException("Cannot open a session at " + address + ": HTTP "
+                + response.statusCode() + " " + body);
+        }
+        return m.group(1);
+    }
+
+    /**
+     * Closes every session (a {@code DELETE} each, waiting a few seconds for the answers), then the
+     * HTTP client and the event loops. Blocks; must not be called from a {@link ClientListener}.
+     */
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        List<CompletableFuture<Void>> closing = new ArrayList<>();
         for (Session session : sessions) {
             session.close();
+            closing.add(session.closeFuture());
         }
-        executor.shutdown();
         try {
-            executor.awaitTermination(5, TimeUnit.SECONDS);
+            CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new)).get(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            LOG.debug("Not every long-polling session answered its DELETE in time: {}", e.toString());
+        }
+        try {
+            http.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+            vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            LOG.warn("Closing the long-polling client's event loops failed: {}", e.toString());
+        }
+        // The event loops are gone: whoever is still open hears its close here, last.
+        for (Session session : sessions) {
+            session.ended();
         }
     }
 
-    /** One session: its poll loop and its ordered send queue. */
+    /** Where a server's sessions live. */
+    private record Endpoint(String host, int port, boolean ssl, String path) {
+        RequestOptions request(HttpMethod method, String suffix) {
+            return uri(method, path + suffix);
+        }
+
+        RequestOptions uri(HttpMethod method, String uri) {
+            return new RequestOptions().setMethod(method).setHost(host).setPort(port).setSsl(ssl).setURI(uri);
+        }
+    }
+
+    /**
+     * One session: its poll loop and its ordered send queue. Everything but {@link #enqueue} and
+     * {@link #close()} runs on {@link #context}.
+     */
     private final class Session implements ClientConnection {
-        private final URI uri;
+        private final Endpoint endpoint;
+        private final String uri;
+        private final ContextInternal context;
         private final ClientListener listener;
         private final CompletableFuture<Void> closed = new CompletableFuture<>();
         private volatile boolean ended;
+        /** Encoded frames waiting for the next POST; guarded by itself, with {@link #posting}. */
         private final ArrayDeque<byte[]> queue = new ArrayDeque<>();
         private boolean posting;
+        private boolean deleting;
         private long cursor;
 
-        Session(URI uri, ClientListener listener) {
+        Session(Endpoint endpoint, String uri, ContextInternal context, ClientListener listener) {
+            this.endpoint = endpoint;
             this.uri = uri;
+            this.context = context;
             this.listener = listener;
         }
 
@@ -106,27 +226,42 @@ public final class LongPollClient implements TransportClient {
             if (ended) {
                 return;
             }
-            HttpRequest poll = HttpRequest.newBuilder(URI.create(uri + "/poll?cursor=" + cursor)).GET()
-                .timeout(Duration.ofMinutes(2)).build();
-            http.sendAsync(poll, HttpResponse.BodyHandlers.ofByteArray()).whenComplete((response, failure) -> {
-                if (failure != null || response.statusCode() != 200) {
-                    ended();
-                    return;
-                }
-                List<Frame> frames;
-                try {
-                    frames = Bodies.decode(response.body(), false, Integer.MAX_VALUE);
-                } catch (Bodies.BadBody bad) {
-                    ended();
-                    return;
-                }
-                for (Frame frame : frames) {
-                    listener.onFrame(frame);
-                }
-                response.headers().firstValue("X-Courier-Cursor").ifPresent(c -> cursor = Long.parseLong(c));
-                // After a fatal error the server sends nothing more: this poll acknowledges it and gets 410.
-                pollNext();
-            });
+            http.request(endpoint.uri(HttpMethod.GET, uri + "/poll?cursor=" + cursor).setIdleTimeout(POLL_IDLE_TIMEOUT_MS))
+                .compose(request -> request.send())
+                .compose(response -> response.body().map(body -> response.statusCode() == 200 ? polled(response, body) : null))
+                .onComplete(ar -> {
+                    if (ar.failed() || ar.result() == null) {
+                        if (ar.failed()) {
+                            LOG.debug("Long poll of {} failed: {}", uri, ar.cause().toString());
+                        }
+                        ended();
+                        return;
+                    }
+                    // After a fatal error the server sends nothing more: this poll acknowledges it and gets 410.
+                    pollNext();
+                });
+        }
+
+        /** Hands a poll's frames to the listener and moves the cursor; null if the body is bad. */
+        private Boolean polled(HttpClientResponse response, Buffer body) {
+            if (ended) {
+                return null;
+            }
+            List<Frame> frames;
+            try {
+                frames = Bodies.decode(body.getBytes(), false, Integer.MAX_VALUE);
+            } catch (Bodies.BadBody bad) {
+                LOG.warn("Long poll of {} answered a body that does not decode ({}); closing", uri, bad.getMessage());
+                return null;
+            }
+            for (Frame frame : frames) {
+                listener.onFrame(frame);
+            }
+            String next = response.getHeader(CURSOR);
+            if (next != null) {
+                cursor = Long.parseLong(next);
+            }
+            return Boolean.TRUE;
         }
 
         @Override
@@ -150,31 +285,37 @@ public final class LongPollClient implements TransportClient {
                 }
                 posting = true;
             }
-            postQueued();
+            onContext(this::postQueued);
         }
 
         private void postQueued() {
-            ByteArrayOutputStream body = new ByteArrayOutputStream();
+            Buffer body;
             synchronized (queue) {
-                while (!queue.isEmpty() && body.size() < maxFrameBytes) {
-                    Bodies.writeRaw(body, queue.pollFirst());
+                body = Buffer.buffer(Math.min(maxFrameBytes, 256));
+                while (!queue.isEmpty() && body.length() < maxFrameBytes) {
+                    writeRaw(body, queue.pollFirst());
                 }
             }
-            HttpRequest post = HttpRequest.newBuilder(URI.create(uri + "/frames")).header("Content-Type", PROTO)
-                .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())).build();
-            http.sendAsync(post, HttpResponse.BodyHandlers.discarding()).whenComplete((response, failure) -> {
-                boolean more;
-                synchronized (queue) {
-                    more = failure == null && !queue.isEmpty() && !ended;
-                    posting = more;
-                    if (failure != null) {
-                        queue.clear();
+            http.request(endpoint.uri(HttpMethod.POST, uri + "/frames").putHeader("Content-Type", PROTO)
+                    .setTimeout(REQUEST_TIMEOUT_MS))
+                .compose(request -> request.send(body))
+                .compose(HttpClientResponse::body)
+                .onComplete(ar -> {
+                    boolean more;
+                    synchronized (queue) {
+                        more = ar.succeeded() && !queue.isEmpty() && !ended;
+                        posting = more;
+                        if (ar.failed()) {
+                            queue.clear();
+                        }
                     }
-                }
-                if (more) {
-                    postQueued();
-                }
-            });
+                    if (ar.failed()) {
+                        LOG.debug("POST of frames to {} failed: {}", uri, ar.cause().toString());
+                    }
+                    if (more) {
+                        postQueued();
+                    }
+                });
         }
 
         @Override
@@ -184,14 +325,29 @@ public final class LongPollClient implements TransportClient {
 
         @Override
         public void close() {
-            if (ended) {
-                return;
-            }
-            HttpRequest delete = HttpRequest.newBuilder(uri).DELETE().timeout(Duration.ofSeconds(10)).build();
-            http.sendAsync(delete, HttpResponse.BodyHandlers.discarding()).whenComplete((r, f) -> ended());
+            onContext(() -> {
+                if (ended || deleting) {
+                    return;
+                }
+                deleting = true;
+                Future<?> delete = http.request(endpoint.uri(HttpMethod.DELETE, uri).setTimeout(REQUEST_TIMEOUT_MS))
+                    .compose(request -> request.send())
+                    .compose(HttpClientResponse::body);
+                delete.onComplete(ar -> ended());
+            });
         }
 
-        private void ended() {
+        /** Runs {@code task} on the session's context: at once when already there (a listener answering). */
+        private void onContext(Runnable task) {
+            if (context.isRunningOnContext()) {
+                task.run();
+            } else {
+                context.runOnContext(v -> task.run());
+            }
+        }
+
+        /** Called once per session, on its context (or, after the event loops closed, by {@link LongPollClient#close()}). */
+        void ended() {
             synchronized (queue) {
                 if (ended) {
                     return;
@@ -211,5 +367,16 @@ public final class LongPollClient implements TransportClient {
         public CompletableFuture<Void> closeFuture() {
             return closed;
         }
+    }
+
+    /** A varint32 length, then the frame's bytes: the framing of {@code application/x-courier-frames}. */
+    private static void writeRaw(Buffer out, byte[] encodedFrame) {
+        int length = encodedFrame.length;
+        while ((length & ~0x7F) != 0) {
+            out.appendByte((byte) ((length & 0x7F) | 0x80));
+            length >>>= 7;
+        }
+        out.appendByte((byte) length);
+        out.appendBytes(encodedFrame);
     }
 }
