@@ -26,9 +26,14 @@ import io.courier.transport.longpoll.internal.LongPollServer;
  * protobuf's JSON mapping. The cursor acknowledges every frame up to it: frames after it stay
  * buffered and are sent again on the next poll, so a response lost in flight loses nothing.
  *
- * <p>Options: {@code path} ({@code /lp}), {@code poll-timeout-ms} (25000), {@code session-timeout-ms}
- * (60000: a session with no poll for this long is closed), {@code cors-origins} ({@code *}),
- * {@code threads} (event loops).
+ * <p>Server options: {@code path} ({@code /lp}), {@code poll-timeout-ms} (25000),
+ * {@code session-timeout-ms} (60000: a session with no poll for this long is closed),
+ * {@code cors-origins} ({@code *}), {@code threads} (event loops; available processors).
+ *
+ * <p>Client options: {@code threads} (event loops the sessions share; 2) and
+ * {@code max-connections} (pooled keep-alive HTTP connections per server; 32768). A session uses up
+ * to two connections at once, its held poll and its POST, so keep the pool above twice the
+ * sessions one client opens, or POSTs wait behind held polls.
  */
 public final class LongPollTransportProvider implements TransportProvider {
 
