@@ -1,5 +1,6 @@
 package io.courier.bench.load;
 
+import io.courier.bench.peer.MqttTarget;
 import java.util.Map;
 
 /** Opens the {@link Target} an address names, by its scheme. */
@@ -21,6 +22,7 @@ public final class Targets {
         String scheme = address.substring(0, Math.max(0, address.indexOf(':')));
         return switch (scheme) {
             case "tcp", "udp", "ws", "wss", "http", "https" -> CourierTarget.open(address, options);
+            case "mqtt" -> MqttTarget.open(address, options);
             default -> throw new IllegalArgumentException("No load target for '" + address
                 + "': use tcp://, udp://, ws://, http:// (Courier), mqtt://, relay://, aeron-ipc: or aeron-udp://");
         };
