@@ -47,7 +47,7 @@ record SystemSpec(String name, Starter starter) {
      */
     static SystemSpec peer(String peer, long pid) {
         if (peer.equals("mosquitto")) {
-            return new SystemSpec("mosquitto", MosquittoPeer::start);
+            return new SystemSpec("mosquitto", io.courier.bench.sut.MosquittoPeer::start);
         }
         if (!peer.startsWith("mqtt://")) {
             throw new IllegalArgumentException("--peer must be 'mosquitto' (start one) or mqtt://HOST:PORT, was '" + peer + "'");
