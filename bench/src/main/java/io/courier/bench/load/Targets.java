@@ -1,5 +1,7 @@
 package io.courier.bench.load;
 
+import io.courier.bench.floor.AeronTarget;
+import io.courier.bench.floor.RawRelayTarget;
 import java.util.Map;
 
 /** Opens the {@link Target} an address names, by its scheme. */
@@ -21,6 +23,8 @@ public final class Targets {
         String scheme = address.substring(0, Math.max(0, address.indexOf(':')));
         return switch (scheme) {
             case "tcp", "udp", "ws", "wss", "http", "https" -> CourierTarget.open(address, options);
+            case "relay" -> RawRelayTarget.open(address, options);
+            case "aeron-ipc", "aeron-udp" -> AeronTarget.open(address, options);
             default -> throw new IllegalArgumentException("No load target for '" + address
                 + "': use tcp://, udp://, ws://, http:// (Courier), mqtt://, relay://, aeron-ipc: or aeron-udp://");
         };
