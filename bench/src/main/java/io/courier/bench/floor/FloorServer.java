@@ -87,12 +87,22 @@ public final class FloorServer {
             if (kind == null) {
                 throw new IllegalArgumentException("Missing the floor kind");
             }
+            if (!KINDS.contains(kind)) {
+                throw new IllegalArgumentException("Unknown floor '" + kind + "'");
+            }
         } catch (IllegalArgumentException e) {
             System.err.println(e.getMessage() + "\nUsage: FloorServer " + String.join("|", KINDS) + " [--port PORT]");
             System.exit(2);
             return;
         }
-        Handle handle = start(kind, port);
+        Handle handle;
+        try {
+            handle = start(kind, port);
+        } catch (RuntimeException e) {
+            LOG.error("Floor {} could not start", kind, e);
+            System.exit(1);
+            return;
+        }
         OnceClosing closing = new OnceClosing(handle);
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
