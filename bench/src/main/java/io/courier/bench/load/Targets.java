@@ -1,5 +1,7 @@
 package io.courier.bench.load;
 
+import io.courier.bench.floor.AeronTarget;
+import io.courier.bench.floor.RawRelayTarget;
 import io.courier.bench.peer.MqttTarget;
 import java.util.Map;
 
@@ -23,6 +25,8 @@ public final class Targets {
         return switch (scheme) {
             case "tcp", "udp", "ws", "wss", "http", "https" -> CourierTarget.open(address, options);
             case "mqtt" -> MqttTarget.open(address, options);
+            case "relay" -> RawRelayTarget.open(address, options);
+            case "aeron-ipc", "aeron-udp" -> AeronTarget.open(address, options);
             default -> throw new IllegalArgumentException("No load target for '" + address
                 + "': use tcp://, udp://, ws://, http:// (Courier), mqtt://, relay://, aeron-ipc: or aeron-udp://");
         };
