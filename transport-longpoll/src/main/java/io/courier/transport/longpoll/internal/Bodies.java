@@ -11,8 +11,13 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Encodes and decodes request and response bodies: length-prefixed protobuf, or a JSON array. */
-final class Bodies {
+/**
+ * Encodes and decodes request and response bodies: length-prefixed protobuf, or a JSON array.
+ *
+ * <p>Public only so that {@code courier-bench} can measure it (the {@code codec} JMH benchmarks);
+ * it is internal all the same.
+ */
+public final class Bodies {
 
     private static final JsonFormat.Printer PRINTER = JsonFormat.printer().omittingInsignificantWhitespace();
     private static final JsonFormat.Parser PARSER = JsonFormat.parser();
@@ -21,7 +26,7 @@ final class Bodies {
     }
 
     /** Thrown for a body that does not decode, with a message naming why. */
-    static final class BadBody extends Exception {
+    public static final class BadBody extends Exception {
         final boolean tooLarge;
 
         BadBody(String message, boolean tooLarge) {
@@ -30,7 +35,7 @@ final class Bodies {
         }
     }
 
-    static byte[] encode(List<Frame> frames, boolean json) {
+    public static byte[] encode(List<Frame> frames, boolean json) {
         if (json) {
             StringBuilder out = new StringBuilder("[");
             for (Frame frame : frames) {
@@ -70,7 +75,7 @@ final class Bodies {
         out.writeBytes(encodedFrame);
     }
 
-    static List<Frame> decode(byte[] body, boolean json, int maxFrameBytes) throws BadBody {
+    public static List<Frame> decode(byte[] body, boolean json, int maxFrameBytes) throws BadBody {
         List<Frame> frames = new ArrayList<>();
         if (json) {
             String text = new String(body, java.nio.charset.StandardCharsets.UTF_8).trim();

@@ -24,8 +24,11 @@ import org.slf4j.LoggerFactory;
  * router's call.
  *
  * <p>One instance per channel; runs on the channel's event loop.
+ *
+ * <p>Public only so that {@code courier-bench} can measure it (the {@code codec} JMH benchmarks);
+ * it is internal all the same.
  */
-final class FrameDecoder extends ByteToMessageDecoder {
+public final class FrameDecoder extends ByteToMessageDecoder {
 
     private static final Logger LOG = LoggerFactory.getLogger(FrameDecoder.class);
     private static final int MAX_VARINT32_BYTES = 5;
@@ -35,7 +38,7 @@ final class FrameDecoder extends ByteToMessageDecoder {
     private final int maxFrameBytes;
     private boolean failed;
 
-    FrameDecoder(int maxFrameBytes) {
+    public FrameDecoder(int maxFrameBytes) {
         this.maxFrameBytes = maxFrameBytes;
     }
 

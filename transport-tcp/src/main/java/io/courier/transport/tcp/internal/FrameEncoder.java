@@ -22,15 +22,18 @@ import org.slf4j.LoggerFactory;
  * <p>A frame above the maximum is not sent: it is logged and its write fails with a
  * {@link TransportException}, and the connection stays open. The peer would only refuse it, and
  * the mistake is ours, not the peer's.
+ *
+ * <p>Public only so that {@code courier-bench} can measure it (the {@code codec} JMH benchmarks);
+ * it is internal all the same.
  */
 @ChannelHandler.Sharable
-final class FrameEncoder extends ChannelOutboundHandlerAdapter {
+public final class FrameEncoder extends ChannelOutboundHandlerAdapter {
 
     private static final Logger LOG = LoggerFactory.getLogger(FrameEncoder.class);
 
     private final int maxFrameBytes;
 
-    FrameEncoder(int maxFrameBytes) {
+    public FrameEncoder(int maxFrameBytes) {
         this.maxFrameBytes = maxFrameBytes;
     }
 

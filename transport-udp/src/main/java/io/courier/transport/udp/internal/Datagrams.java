@@ -6,8 +6,13 @@ import io.netty.channel.socket.DatagramPacket;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 
-/** Builds outgoing datagrams: type, connection id, body. */
-final class Datagrams {
+/**
+ * Builds outgoing datagrams: type, connection id, body.
+ *
+ * <p>Public only so that {@code courier-bench} can measure it (the {@code codec} JMH benchmarks);
+ * it is internal all the same.
+ */
+public final class Datagrams {
 
     private Datagrams() {
     }
@@ -21,7 +26,7 @@ final class Datagrams {
         return new DatagramPacket(buf, to);
     }
 
-    static DatagramPacket withBody(Channel channel, byte type, long connectionId, ByteBuffer body, InetSocketAddress to) {
+    public static DatagramPacket withBody(Channel channel, byte type, long connectionId, ByteBuffer body, InetSocketAddress to) {
         ByteBuf buf = channel.alloc().buffer(Wire.HEADER_BYTES + body.remaining());
         buf.writeByte(type).writeLong(connectionId).writeBytes(body);
         return new DatagramPacket(buf, to);

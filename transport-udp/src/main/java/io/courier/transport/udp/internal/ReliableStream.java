@@ -28,15 +28,18 @@ import java.util.TreeMap;
  *  ACK:  cumulative seq (4) | SACK bitmap (8): bit i set = seq cumulative+1+i arrived
  * </pre>
  * Not thread-safe: one event loop owns it.
+ *
+ * <p>Public only so that {@code courier-bench} can measure it (the {@code codec} JMH benchmarks);
+ * it is internal all the same.
  */
-final class ReliableStream {
+public final class ReliableStream {
 
     /** Payload bytes per fragment: 1,200-byte datagrams less the 17-byte DATA header. */
     static final int FRAGMENT_BYTES = 1_183;
     private static final int RECEIVE_BUFFER = 1_024;
 
     /** Where datagram bodies go, and where finished messages and violations go. */
-    interface Sink {
+    public interface Sink {
         void sendData(ByteBuffer body);
 
         void sendAck(ByteBuffer body);
@@ -82,7 +85,7 @@ final class ReliableStream {
     private int assemblingNext;
     private boolean failed;
 
-    ReliableStream(Sink sink, int window, int maxMessageBytes, long minRtoNanos, long maxRtoNanos) {
+    public ReliableStream(Sink sink, int window, int maxMessageBytes, long minRtoNanos, long maxRtoNanos) {
         this.sink = sink;
         this.window = window;
         this.maxMessageBytes = maxMessageBytes;
@@ -94,7 +97,7 @@ final class ReliableStream {
     // ---------------------------------------------------------------- sending
 
     /** Queues a message; sends what the window allows. */
-    void send(byte[] message, long nowNanos) {
+    public void send(byte[] message, long nowNanos) {
         int count = Math.max(1, (message.length + FRAGMENT_BYTES - 1) / FRAGMENT_BYTES);
         for (int i = 0; i < count; i++) {
             int from = i * FRAGMENT_BYTES;
@@ -123,7 +126,7 @@ final class ReliableStream {
     }
 
     /** An ACK arrived. */
-    void onAck(ByteBuffer ack, long nowNanos) {
+    public void onAck(ByteBuffer ack, long nowNanos) {
         int cumulative = ack.getInt();
         long sack = ack.getLong();
         Segment sample = null;
@@ -185,7 +188,7 @@ final class ReliableStream {
     // ---------------------------------------------------------------- receiving
 
     /** A DATA body arrived: acknowledge it, deliver what is now in order. */
-    void onData(ByteBuffer data) {
+    public void onData(ByteBuffer data) {
         if (failed || data.remaining() < 8) {
             return;
         }

@@ -27,21 +27,24 @@ import javax.crypto.spec.SecretKeySpec;
  * The handshake is padded so that, before a client proves it can receive at its address (by
  * echoing the cookie), the server never sends more bytes than it received: no amplification. The
  * cookie is an HMAC of the client's address and the time, so the server keeps no state for it.
+ *
+ * <p>Public only so that {@code courier-bench} can measure it (the {@code codec} JMH benchmarks);
+ * it is internal all the same.
  */
-final class Wire {
+public final class Wire {
 
     static final byte HELLO = 1;
     static final byte COOKIE = 2;
     static final byte HELLO2 = 3;
     static final byte ACCEPT = 4;
-    static final byte DATA = 5;
-    static final byte ACK = 6;
+    public static final byte DATA = 5;
+    public static final byte ACK = 6;
     static final byte PING = 7;
     static final byte CLOSE = 8;
     static final byte REJECT = 9;
 
     static final int HANDSHAKE_BYTES = 1_200;
-    static final int HEADER_BYTES = 9;
+    public static final int HEADER_BYTES = 9;
     static final byte VERSION = 1;
     static final long COOKIE_LIFETIME_SECONDS = 30;
 

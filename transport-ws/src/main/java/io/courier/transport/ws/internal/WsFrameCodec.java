@@ -20,8 +20,11 @@ import java.util.List;
  * protobuf's JSON mapping in text messages on {@code courier.v1.json}. A message of the wrong kind
  * for the negotiated sub-protocol, one above the size limit, or one that does not decode fires a
  * {@link ProtocolViolation}; after that the codec drops all input.
+ *
+ * <p>Public only so that {@code courier-bench} can measure it (the {@code codec} JMH benchmarks);
+ * it is internal all the same.
  */
-final class WsFrameCodec extends MessageToMessageCodec<WebSocketFrame, Frame> {
+public final class WsFrameCodec extends MessageToMessageCodec<WebSocketFrame, Frame> {
 
     private static final JsonFormat.Printer PRINTER = JsonFormat.printer().omittingInsignificantWhitespace();
     private static final JsonFormat.Parser PARSER = JsonFormat.parser();
@@ -30,7 +33,7 @@ final class WsFrameCodec extends MessageToMessageCodec<WebSocketFrame, Frame> {
     private final int maxFrameBytes;
     private boolean failed;
 
-    WsFrameCodec(boolean json, int maxFrameBytes) {
+    public WsFrameCodec(boolean json, int maxFrameBytes) {
         super(WebSocketFrame.class, Frame.class);
         this.json = json;
         this.maxFrameBytes = maxFrameBytes;
