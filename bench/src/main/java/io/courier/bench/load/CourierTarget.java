@@ -19,7 +19,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * Courier over one transport, as a real client uses it: each connection says hello (insecure
  * authentication, or an HMAC token minted from {@code secret}), the sender sends and gets
  * {@code Accepted}, the receiver gets {@code Deliver} and acknowledges it at once — the double
- * tick — so the server's inbox stays empty, as it would in a chat.
+ * tick — and the sender acknowledges the receipt that brings it, so the server's inboxes stay
+ * empty, as they would in a chat.
  */
 final class CourierTarget implements Target {
 
@@ -56,9 +57,15 @@ final class CourierTarget implements Target {
                 sink.failed(frame.getError().getCode() + ": " + frame.getError().getText());
             }
         });
-        CompletableFuture<ClientConnection> from = connect(sender, new AtomicReference<>(), frame -> {
+        AtomicReference<ClientConnection> senderSelf = new AtomicReference<>();
+        CompletableFuture<ClientConnection> from = connect(sender, senderSelf, frame -> {
             if (frame.hasAccepted()) {
                 sink.accepted(Long.parseLong(frame.getAccepted().getClientMessageId()));
+            } else if (frame.hasReceipt()) {
+                // The double tick reached the sender: acknowledge it like any inbox entry, as a
+                // real client does, or it stays pending on the server.
+                senderSelf.get().send(Frame.newBuilder().setDeliveryAck(DeliveryAck.newBuilder()
+                    .addServerMessageIds(frame.getReceipt().getServerMessageId())).build());
             } else if (frame.hasError()) {
                 sink.failed(frame.getError().getCode() + ": " + frame.getError().getText());
             }
