@@ -19,9 +19,13 @@ import java.util.TreeMap;
  * doubled on each retransmission, and no samples from retransmitted segments — Karn).
  *
  * <p>Receiving: DATA is delivered in sequence order exactly once; out-of-order datagrams wait in a
- * bounded buffer; every DATA is answered with an ACK carrying the cumulative sequence and a
- * 64-bit selective-acknowledgement bitmap of what arrived beyond it. Fragments are reassembled
- * into messages, refusing an index out of range or a message above the size limit.
+ * bounded buffer. ACKs carry the cumulative sequence and a 64-bit selective-acknowledgement bitmap
+ * of what arrived beyond it, so one ACK covers any number of DATA datagrams: the owner calls
+ * {@link #flushAck()} at the end of each read burst, and the stream sends one by itself after
+ * {@link #ACK_EVERY} DATA datagrams without one, so a long burst is still acknowledged as it goes.
+ * Every DATA — a duplicate too, whose earlier ACK may have been lost — is acknowledged by the end of
+ * the burst it arrived in. Fragments are reassembled into messages, refusing an index out of range
+ * or a message above the size limit.
  *
  * <pre>
  *  DATA: seq (4) | fragment index (2) | fragment count (2) | payload (≤ 1,183)
@@ -37,6 +41,11 @@ public final class ReliableStream {
     /** Payload bytes per fragment: 1,200-byte datagrams less the 17-byte DATA header. */
     static final int FRAGMENT_BYTES = 1_183;
     private static final int RECEIVE_BUFFER = 1_024;
+    /**
+     * DATA datagrams received without an ACK after which one is sent at once, not at the end of the
+     * read burst: a quarter of the default 64-datagram window, so a sender never stalls on it.
+     */
+    static final int ACK_EVERY = 16;
 
     /** Where datagram bodies go, and where finished messages and violations go. */
     public interface Sink {
@@ -84,6 +93,7 @@ public final class ReliableStream {
     private int assemblingCount;
     private int assemblingNext;
     private boolean failed;
+    private int dataSinceAck;
 
     public ReliableStream(Sink sink, int window, int maxMessageBytes, long minRtoNanos, long maxRtoNanos) {
         this.sink = sink;
@@ -187,7 +197,10 @@ public final class ReliableStream {
 
     // ---------------------------------------------------------------- receiving
 
-    /** A DATA body arrived: acknowledge it, deliver what is now in order. */
+    /**
+     * A DATA body arrived: deliver what is now in order, and owe an ACK for it — sent by
+     * {@link #flushAck()}, or right away if this is the {@link #ACK_EVERY}th DATA without one.
+     */
     public void onData(ByteBuffer data) {
         if (failed || data.remaining() < 8) {
             return;
@@ -201,7 +214,25 @@ public final class ReliableStream {
             expected++;
             fragment(next);
         }
-        sink.sendAck(ackBody());
+        if (++dataSinceAck >= ACK_EVERY) {
+            flushAck();
+        }
+    }
+
+    /** True when DATA arrived since the last ACK was sent. */
+    public boolean ackOwed() {
+        return dataSinceAck > 0;
+    }
+
+    /**
+     * Sends one ACK for all DATA received since the last, if any. Call at the end of every read
+     * burst that delivered DATA to {@link #onData}: the stream has no timer of its own for it.
+     */
+    public void flushAck() {
+        if (dataSinceAck > 0) {
+            dataSinceAck = 0;
+            sink.sendAck(ackBody());
+        }
     }
 
     private ByteBuffer ackBody() {

@@ -31,7 +31,8 @@ import java.util.function.Consumer;
 
 /**
  * The UDP client: one datagram channel per connection, so datagrams need no demultiplexing; the
- * handshake is retried until the server answers or the connect timeout passes.
+ * handshake is retried until the server answers or the connect timeout passes. DATA is
+ * acknowledged once per read burst, at {@code channelReadComplete}, which also flushes.
  */
 public final class UdpClient implements TransportClient {
 
@@ -221,7 +222,17 @@ public final class UdpClient implements TransportClient {
                     // PING: liveness only, already noted.
                 }
             }
-            channel.flush();
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            // Netty fires this after every read of up to MAX_MESSAGES_PER_READ datagrams, also when
+            // handling one of them threw: one ACK for the burst's DATA, one flush for all it wrote.
+            if (!ended) {
+                stream.flushAck();
+                channel.flush();
+            }
+            ctx.fireChannelReadComplete();
         }
 
         @Override

@@ -47,6 +47,7 @@ public final class UdpServer implements TransportServer {
     private final Map<Long, UdpServerConnection> connections = new HashMap<>();
     private final Map<ByteBuffer, Long> accepted = new HashMap<>();
     private final Map<InetAddress, double[]> handshakeBuckets = new HashMap<>();
+    private final ReadBurst burst = new ReadBurst();
     private final AtomicInteger open = new AtomicInteger();
     private final AtomicLong dropped = new AtomicLong();
     private final int window;
@@ -99,6 +100,7 @@ public final class UdpServer implements TransportServer {
     private final class Dispatcher extends SimpleChannelInboundHandler<DatagramPacket> {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket packet) {
+            burst.begin();
             ByteBuf in = packet.content();
             InetSocketAddress from = packet.sender();
             int size = in.readableBytes();
@@ -121,6 +123,14 @@ public final class UdpServer implements TransportServer {
                 return;
             }
             connection.onDatagram(type, in, now);
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            // Netty fires this after every read of up to MAX_MESSAGES_PER_READ datagrams, also when
+            // handling one of them threw: no ACK waits past it.
+            burst.end(ctx.channel());
+            ctx.fireChannelReadComplete();
         }
 
         @Override
@@ -162,7 +172,7 @@ public final class UdpServer implements TransportServer {
         if (existing == null || !connections.containsKey(existing)) {
             long id = RANDOM.nextLong() & Long.MAX_VALUE;
             UdpServerConnection connection = new UdpServerConnection(id, from, channel, handler, window,
-                settings.maxFrameBytes(), minRtoNanos, idleTimeoutNanos, () -> {
+                settings.maxFrameBytes(), minRtoNanos, idleTimeoutNanos, burst, () -> {
                     connections.remove(id);
                     accepted.remove(key);
                     open.decrementAndGet();

@@ -13,7 +13,11 @@ import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.util.concurrent.Executor;
 
-/** One client of the UDP server: a reliable stream, driven by the server channel's event loop. */
+/**
+ * One client of the UDP server: a reliable stream, driven by the server channel's event loop. DATA
+ * is acknowledged once per read burst ({@link ReadBurst}), and what handlers write while a burst is
+ * read is flushed once at its end.
+ */
 final class UdpServerConnection implements Connection, ReliableStream.Sink {
 
     private static final int HIGH_WATER = 1_024;
@@ -26,15 +30,17 @@ final class UdpServerConnection implements Connection, ReliableStream.Sink {
     private final ReliableStream stream;
     private final long idleTimeoutNanos;
     private final Runnable onFinished;
+    private final ReadBurst burst;
     private long lastHeardNanos;
     private long lingerDeadline;
     private volatile boolean closing;
     private boolean finished;
     private boolean writable = true;
+    private boolean ackListed;
     private Object attachment;
 
     UdpServerConnection(long id, InetSocketAddress remote, Channel channel, ConnectionHandler handler, int window,
-                        int maxFrameBytes, long minRtoNanos, long idleTimeoutNanos, Runnable onFinished) {
+                        int maxFrameBytes, long minRtoNanos, long idleTimeoutNanos, ReadBurst burst, Runnable onFinished) {
         this.id = id;
         this.remote = remote;
         this.channel = channel;
@@ -42,6 +48,7 @@ final class UdpServerConnection implements Connection, ReliableStream.Sink {
         this.stream = new ReliableStream(this, window, maxFrameBytes, minRtoNanos, 5_000_000_000L);
         this.idleTimeoutNanos = idleTimeoutNanos;
         this.onFinished = onFinished;
+        this.burst = burst;
         this.lastHeardNanos = System.nanoTime();
     }
 
@@ -49,11 +56,20 @@ final class UdpServerConnection implements Connection, ReliableStream.Sink {
         return remote;
     }
 
-    /** A datagram for this connection, its header already read. Event loop only. */
+    /**
+     * A datagram for this connection, its header already read, within {@code burst}: the ACK owed
+     * for DATA and the flush of what this wrote come at the burst's end. Event loop only.
+     */
     void onDatagram(byte type, ByteBuf content, long now) {
         lastHeardNanos = now;
         switch (type) {
-            case Wire.DATA -> stream.onData(copy(content));
+            case Wire.DATA -> {
+                stream.onData(copy(content));
+                if (!ackListed && stream.ackOwed()) {
+                    ackListed = true;
+                    burst.oweAck(this);
+                }
+            }
             case Wire.ACK -> {
                 stream.onAck(copy(content), now);
                 updateWritability();
@@ -64,7 +80,14 @@ final class UdpServerConnection implements Connection, ReliableStream.Sink {
                 // Handshake types after the handshake are ignored: retransmissions of what we answered.
             }
         }
-        channel.flush();
+    }
+
+    /** The read burst is over: one ACK for the DATA received in it, unless the connection is gone. */
+    void flushAck() {
+        ackListed = false;
+        if (!finished) {
+            stream.flushAck();
+        }
     }
 
     /** Retransmissions, closing and idleness. Event loop only. */
@@ -179,7 +202,10 @@ final class UdpServerConnection implements Connection, ReliableStream.Sink {
 
     @Override
     public void flush() {
-        channel.flush();
+        // Within a read burst (a handler answering a frame) the burst's end flushes, once for all.
+        if (!burst.reading()) {
+            channel.flush();
+        }
     }
 
     @Override

@@ -5,13 +5,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
  * The reliability layer against a simulated link that drops, duplicates, reorders and delays
- * datagrams, with a simulated clock: deterministic, and no sleeping.
+ * datagrams, with a simulated clock: deterministic, and no sleeping. What arrives at an end in one
+ * simulated millisecond is one read burst: its ACK goes out when the burst ends.
  */
 class ReliableStreamTest {
 
@@ -109,8 +112,14 @@ class ReliableStreamTest {
                 return false;
             });
             due.sort((a, b) -> Long.compare(a.arrival(), b.arrival()));
+            Set<End> reading = new LinkedHashSet<>();
             for (InFlight f : due) {
                 f.to().receive(f.datagram(), now);
+                reading.add(f.to());
+            }
+            // The read burst is over, as at channelReadComplete.
+            for (End end : reading) {
+                end.stream.flushAck();
             }
         }
     }
@@ -173,9 +182,10 @@ class ReliableStreamTest {
         assertThat(alice.stream.retransmissions()).isPositive();
         // Everything was acknowledged: the sender holds nothing.
         assertThat(alice.stream.backlog()).isZero();
+        assertThat(ba.sent).as("ACKs, coalesced per burst").isLessThan(ab.sent);
         System.out.printf("10,000 messages over 10%% loss / 5%% duplication / 10%% reordering: %d simulated ms, "
-            + "%d datagrams sent, %d dropped, %d retransmissions, RTO %.1f ms%n", took / MS, ab.sent, ab.dropped,
-            alice.stream.retransmissions(), alice.stream.rtoNanos() / 1e6);
+            + "%d datagrams sent, %d dropped, %d retransmissions, %d ACKs, RTO %.1f ms%n", took / MS, ab.sent,
+            ab.dropped, alice.stream.retransmissions(), ba.sent, alice.stream.rtoNanos() / 1e6);
     }
 
     @Test
@@ -239,11 +249,117 @@ class ReliableStreamTest {
         bob.receive(wire.get(0), 0);
         bob.receive(wire.get(2), 0); // seq 2 is lost
         bob.receive(wire.get(3), 0);
+        bob.stream.flushAck();
         byte[] ack = bob.wire.get(bob.wire.size() - 1);
         ByteBuffer body = ByteBuffer.wrap(ack, 1, ack.length - 1);
         assertThat(body.getInt()).as("cumulative").isEqualTo(1);
         assertThat(body.getLong()).as("seq 3 and 4 beyond the gap").isEqualTo(0b110L);
         assertThat(bob.delivered).hasSize(1);
         assertThat(bob.stream.buffered()).containsExactly(3, 4);
+    }
+
+    @Test
+    void shouldAcknowledgeABurstOfDataWithOneAckAtItsEnd() {
+        End alice = end(64 * 1024);
+        End bob = end(64 * 1024);
+        for (int n = 0; n < 10; n++) {
+            alice.stream.send(message(n, 10), 0);
+        }
+        List<byte[]> wire = new ArrayList<>(alice.wire);
+        alice.wire.clear();
+        for (byte[] datagram : wire) {
+            bob.receive(datagram, 0);
+        }
+        assertThat(bob.delivered).hasSize(10);
+        assertThat(bob.wire).as("nothing before the burst ends").isEmpty();
+        assertThat(bob.stream.ackOwed()).isTrue();
+
+        bob.stream.flushAck();
+        assertThat(acks(bob)).as("one ACK for all ten").singleElement().isEqualTo(new Ack(10, 0));
+        bob.stream.flushAck();
+        assertThat(bob.wire).as("nothing more is owed").hasSize(1);
+        assertThat(bob.stream.ackOwed()).isFalse();
+
+        alice.receive(bob.wire.get(0), 1 * MS);
+        assertThat(alice.stream.backlog()).as("the one ACK retired all ten").isZero();
+    }
+
+    @Test
+    void shouldAcknowledgeEverySixteenthDataWithinALongBurst() {
+        End alice = end(64 * 1024);
+        End bob = end(64 * 1024);
+        for (int n = 0; n < 40; n++) {
+            alice.stream.send(message(n, 10), 0);
+        }
+        List<byte[]> wire = new ArrayList<>(alice.wire);
+        alice.wire.clear();
+        for (byte[] datagram : wire) {
+            bob.receive(datagram, 0);
+        }
+        assertThat(acks(bob)).as("without waiting for the burst's end")
+            .containsExactly(new Ack(ReliableStream.ACK_EVERY, 0), new Ack(2 * ReliableStream.ACK_EVERY, 0));
+        bob.stream.flushAck();
+        assertThat(acks(bob)).hasSize(3).last().isEqualTo(new Ack(40, 0));
+    }
+
+    @Test
+    void shouldAcknowledgeADuplicateAgainSinceItsAckMayHaveBeenLost() {
+        End alice = end(64 * 1024);
+        End bob = end(64 * 1024);
+        alice.stream.send(message(1, 10), 0);
+        byte[] data = alice.wire.get(0);
+        bob.receive(data, 0);
+        bob.stream.flushAck();
+        bob.receive(data, 0);
+        bob.stream.flushAck();
+        assertThat(acks(bob)).containsExactly(new Ack(1, 0), new Ack(1, 0));
+        assertThat(bob.delivered).as("delivered once").hasSize(1);
+    }
+
+    @Test
+    void shouldAcknowledgeAGapAndItsRepairInTheBurstsTheyArrivedIn() {
+        End alice = end(64 * 1024);
+        End bob = end(64 * 1024);
+        for (int n = 0; n < 6; n++) {
+            alice.stream.send(message(n, 10), 0);
+        }
+        List<byte[]> wire = new ArrayList<>(alice.wire);
+        alice.wire.clear();
+        // One burst, reordered, seq 3 missing.
+        bob.receive(wire.get(5), 0);
+        bob.receive(wire.get(0), 0);
+        bob.receive(wire.get(3), 0);
+        bob.receive(wire.get(1), 0);
+        bob.receive(wire.get(4), 0);
+        bob.stream.flushAck();
+        assertThat(acks(bob)).singleElement().isEqualTo(new Ack(2, 0b1110L)); // seq 4, 5 and 6 beyond the gap at 3
+        alice.receive(bob.wire.get(0), 10 * MS);
+        assertThat(alice.stream.backlog()).as("only seq 3 unacknowledged").isEqualTo(1);
+
+        // The retransmission of seq 3, after its timeout, fills the gap.
+        alice.stream.tick(5_000 * MS);
+        assertThat(alice.wire).hasSize(1);
+        bob.receive(alice.wire.get(0), 5_001 * MS);
+        bob.stream.flushAck();
+        assertThat(acks(bob)).hasSize(2).last().isEqualTo(new Ack(6, 0));
+        assertThat(bob.delivered).hasSize(6);
+        for (int n = 0; n < 6; n++) {
+            assertThat(ByteBuffer.wrap(bob.delivered.get(n)).getInt()).isEqualTo(n);
+        }
+    }
+
+    private record Ack(int cumulative, long sack) {
+    }
+
+    /** The ACKs {@code end} put on the wire, in order. */
+    private static List<Ack> acks(End end) {
+        List<Ack> acks = new ArrayList<>();
+        for (byte[] datagram : end.wire) {
+            if (datagram[0] == 'A') {
+                ByteBuffer body = ByteBuffer.wrap(datagram, 1, datagram.length - 1);
+                acks.add(new Ack(body.getInt(), body.getLong()));
+            }
+        }
+        return acks;
     }
 }
