@@ -15,6 +15,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.group.ChannelGroup;
@@ -69,6 +70,9 @@ public final class TcpClient implements TransportClient {
                 protected void initChannel(Channel channel) {
                     channels.add(channel);
                     ChannelPipeline pipeline = channel.pipeline();
+                    // Sends queued faster than the event loop runs go out in one write system call.
+                    pipeline.addLast("flush-consolidation", new FlushConsolidationHandler(
+                        FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true));
                     pipeline.addLast("frame-decoder", new FrameDecoder(maxFrameBytes));
                     pipeline.addLast("frame-encoder", encoder);
                     TcpClientConnection connection = new TcpClientConnection(channel);

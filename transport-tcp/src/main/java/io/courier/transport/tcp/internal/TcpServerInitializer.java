@@ -7,6 +7,7 @@ import io.courier.transport.tcp.TcpTransportProvider;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.channel.group.ChannelGroup;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -41,6 +42,10 @@ public final class TcpServerInitializer extends ChannelInitializer<Channel> {
     protected void initChannel(Channel channel) {
         channels.add(channel);
         ChannelPipeline pipeline = channel.pipeline();
+        // outbound: flushes asked for while the event loop has more tasks queued (replies from the
+        // storage writer, a mailbox drain) become one write system call when those tasks are done
+        pipeline.addLast("flush-consolidation", new FlushConsolidationHandler(
+            FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true));
         // inbound: bytes -> Frame, refusing oversized and malformed input
         pipeline.addLast("frame-decoder", new FrameDecoder(maxFrameBytes));
         // outbound: Frame -> varint32 length + bytes, refusing frames above the maximum

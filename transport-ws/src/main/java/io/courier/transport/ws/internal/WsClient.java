@@ -16,6 +16,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.group.ChannelGroup;
@@ -85,6 +86,9 @@ public final class WsClient implements TransportClient {
                 protected void initChannel(SocketChannel channel) {
                     channels.add(channel);
                     ChannelPipeline pipeline = channel.pipeline();
+                    // Sends queued faster than the event loop runs go out in one write system call.
+                    pipeline.addLast("flush-consolidation", new FlushConsolidationHandler(
+                        FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true));
                     pipeline.addLast("http", new HttpClientCodec());
                     pipeline.addLast("http-aggregator", new HttpObjectAggregator(16 * 1024));
                     if (deflate) {

@@ -11,6 +11,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.socket.SocketChannel;
@@ -34,8 +35,8 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The server pipeline, top to bottom: HTTP, the origin allow-list, optional permessage-deflate,
- * the WebSocket handshake and frame codec, reassembly of fragmented messages (bounded), then —
+ * The server pipeline, top to bottom: flush consolidation, HTTP, the origin allow-list, optional
+ * permessage-deflate, the WebSocket handshake and frame codec, reassembly of fragmented messages (bounded), then —
  * once the handshake has chosen a sub-protocol — Courier frames and the bridge to the router.
  */
 public final class WsServerInitializer extends ChannelInitializer<SocketChannel> {
@@ -63,6 +64,10 @@ public final class WsServerInitializer extends ChannelInitializer<SocketChannel>
     protected void initChannel(SocketChannel channel) {
         channels.add(channel);
         ChannelPipeline pipeline = channel.pipeline();
+        // Flushes asked for while the event loop has more tasks queued (replies from the storage
+        // writer, a mailbox drain) become one write system call when those tasks are done.
+        pipeline.addLast("flush-consolidation", new FlushConsolidationHandler(
+            FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true));
         pipeline.addLast("http", new HttpServerCodec());
         pipeline.addLast("http-aggregator", new HttpObjectAggregator(16 * 1024));
         pipeline.addLast("origin-check", new OriginCheck(origins));
