@@ -47,8 +47,9 @@ public final class DensityCommand implements Callable<Integer> {
     @Option(names = "--peer-pid", defaultValue = "-1", description = "The peer's process id, if it cannot be found from its port.")
     long peerPid;
 
-    @Option(names = "--server-jvm-args", defaultValue = "-Xmx2g -XX:+UseG1GC", split = " ",
-        description = "The server's JVM flags (default ${DEFAULT-VALUE}); NMT is added to read direct and native memory.")
+    @Option(names = "--server-jvm-args", defaultValue = "-Xms2g -Xmx2g -XX:+UseG1GC", split = " ",
+        description = "The server's JVM flags (default ${DEFAULT-VALUE}: a fixed heap, as servers run, so the "
+            + "GC's bookkeeping does not grow with heap resizing); NMT is added to read direct and native memory.")
     List<String> serverJvmArgs = new ArrayList<>();
 
     @Option(names = "--load-jvm-args", defaultValue = "-Xmx1g", split = " ", description = "Load processes' JVM flags.")

@@ -1,6 +1,7 @@
 package io.courier.bench.fleet;
 
 import io.courier.bench.report.Histograms;
+import io.courier.bench.sut.JavaCommand;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.OutputStreamWriter;
@@ -39,12 +40,8 @@ public final class Fleet implements AutoCloseable {
         this.hub = hub;
         Files.createDirectories(logDir);
         for (int i = 0; i < count; i++) {
-            List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED"));
-            command.addAll(jvmArgs);
-            command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.courier.bench.cli.BenchMain",
-                "loadgen", "--aeron-dir", hub.directory(), "--id", Integer.toString(i), "--target", address));
+            List<String> command = JavaCommand.of(jvmArgs, "io.courier.bench.cli.BenchMain", "loadgen",
+                "--aeron-dir", hub.directory(), "--id", Integer.toString(i), "--target", address);
             options.forEach((k, v) -> command.addAll(List.of("--option", k + "=" + v)));
             Path log = logDir.resolve("loadgen-" + i + ".log");
             Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();

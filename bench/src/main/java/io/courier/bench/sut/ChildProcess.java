@@ -71,8 +71,4 @@ final class ChildProcess implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
     }
-
-    static String java() {
-        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    }
 }

@@ -63,10 +63,7 @@ public final class CourierServerProcess implements SystemUnderTest {
             overrides.add("transports.udp.options.handshake-burst=1000000");
         }
         overrides.addAll(settings);
-        List<String> command = new ArrayList<>(List.of(ChildProcess.java(),
-            "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED"));
-        command.addAll(jvmArgs);
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.courier.server.Main"));
+        List<String> command = JavaCommand.of(jvmArgs, "io.courier.server.Main");
         for (String override : overrides) {
             command.add("--set");
             command.add(override);

@@ -2,7 +2,6 @@ package io.courier.bench.sut;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,10 +32,7 @@ public final class FloorProcess implements SystemUnderTest {
         if (!KINDS.contains(kind)) {
             throw new IllegalArgumentException("Unknown floor '" + kind + "': use " + KINDS);
         }
-        List<String> command = new ArrayList<>(List.of(ChildProcess.java(),
-            "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED"));
-        command.addAll(jvmArgs);
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.courier.bench.floor.FloorServer", kind));
+        List<String> command = JavaCommand.of(jvmArgs, "io.courier.bench.floor.FloorServer", kind);
         ChildProcess child = ChildProcess.start(command, dir.resolve("floor-" + kind + ".log"),
             line -> line.startsWith("READY "), 60);
         String address = child.readyLine(line -> line.startsWith("READY ")).substring("READY ".length()).trim();

@@ -18,8 +18,10 @@ import java.util.regex.Pattern;
  *   <li>{@code direct}: NMT's "Other" category, where the JDK counts direct byte buffers (Netty's
  *       included), JVMs started with {@code -XX:NativeMemoryTracking=summary} only;
  *   <li>{@code nativeOther}: every other NMT category that can grow with connections — threads,
- *       GC structures, internal, NIO, arenas — excluding the heap, and the class metadata, code
- *       cache, compiler and symbols that warm-up and JIT grow whatever the load;
+ *       GC structures, internal, NIO — excluding the heap, and the class metadata, code cache,
+ *       compiler, compiler arenas and symbols that warm-up and JIT grow whatever the load;
+ *   <li>{@code nmt.CATEGORY}: every NMT category's committed bytes, so the growth can be read
+ *       category by category in the result file;
  *   <li>{@code rss}: resident set size ({@code VmRSS}), any process;
  *   <li>{@code kernelTcp}, {@code kernelUdp}: the kernel's socket buffer memory from
  *       {@code /proc/net/sockstat}, machine-wide, in bytes (pages × 4096).
@@ -30,7 +32,10 @@ public final class ProcessProbe {
     private static final Pattern TOTAL = Pattern.compile("Total\\s+\\d+\\s+(\\d+)");
     private static final Pattern RSS = Pattern.compile("VmRSS:\\s+(\\d+) kB");
     private static final Pattern NMT_CATEGORY = Pattern.compile("-\\s+([A-Za-z ]+?) \\(reserved=\\d+KB, committed=(\\d+)KB\\)");
-    private static final Set<String> NOT_PER_CONNECTION = Set.of("Java Heap", "Class", "Code", "Compiler", "Symbol",
+    // Arena Chunk is the compilers' scratch memory: it grows while C2 compiles during the connect
+    // storm and is reused afterwards, like Code and Compiler.
+    private static final Set<String> NOT_PER_CONNECTION = Set.of("Java Heap", "Class", "Code", "Compiler",
+        "Arena Chunk", "Symbol",
         "Other", "Metaspace", "Shared class space", "Native Memory Tracking", "Arguments", "Module", "Synchronizer",
         "Logging", "Safepoint", "Serviceability", "String Deduplication", "Object Monitors", "Tracing");
 
@@ -53,6 +58,7 @@ public final class ProcessProbe {
                 while (m.find()) {
                     String category = m.group(1).trim();
                     long committed = Long.parseLong(m.group(2)) * 1024;
+                    values.put("nmt." + category, committed);
                     if (category.equals("Other")) {
                         other = committed;
                     } else if (!NOT_PER_CONNECTION.contains(category)) {
