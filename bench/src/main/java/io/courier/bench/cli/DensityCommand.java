@@ -122,7 +122,8 @@ public final class DensityCommand implements Callable<Integer> {
                     per.put("jvmTotal", per.getDouble("heapLive") + per.getDouble("direct") + per.getDouble("nativeOther"));
                 }
                 double rate = connections / (nanos / 1e9);
-                bar.done(String.format("%,.0f connections/s; per connection: %s", rate, per.encode()));
+                bar.done(String.format("%,.0f connections/s; per connection: %s B live heap, %s B in the JVM, %s B RSS",
+                    rate, bytes(per, "heapLive"), bytes(per, "jvmTotal"), bytes(per, "rss")));
                 return new JsonObject()
                     .put("name", spec.name())
                     .put("kind", system.kind().name().toLowerCase())
@@ -136,5 +137,10 @@ public final class DensityCommand implements Callable<Integer> {
                     .put("perConnection", per);
             }
         }
+    }
+
+    private static String bytes(JsonObject per, String key) {
+        Double value = per.getDouble(key);
+        return value == null ? "–" : String.format("%,.0f", value);
     }
 }
