@@ -70,13 +70,19 @@ public final class Tables {
     }
 
     static String density(List<JsonObject> entries) {
+        // RSS is the one number a peer (a C broker) and Courier share: divide by the peer's.
+        Optional<JsonObject> peer = entries.stream().filter(d -> "peer".equals(d.getString("kind"))
+            && d.getJsonObject("perConnection").getDouble("rss") != null).findFirst();
+        double peerRss = peer.map(d -> d.getJsonObject("perConnection").getDouble("rss")).orElse(0.0);
+        String peerName = peer.map(d -> d.getString("name")).orElse("peer");
         TextTable table = new TextTable("system", "connections", "heap live/conn", "direct/conn", "native/conn",
-            "JVM total/conn", "RSS/conn", "kernel/conn", "connect rate/s");
+            "JVM total/conn", "RSS/conn", "RSS ÷ " + peerName, "kernel/conn", "connect rate/s");
         for (JsonObject d : entries) {
             JsonObject per = d.getJsonObject("perConnection");
             table.row(d.getString("name"), TextTable.count(d.getInteger("connections")),
                 bytes(per, "heapLive"), bytes(per, "direct"), bytes(per, "nativeOther"), bytes(per, "jvmTotal"),
-                bytes(per, "rss"), bytes(per, "kernel"), TextTable.count(d.getDouble("connectRate")));
+                bytes(per, "rss"), TextTable.ratio(per.getDouble("rss", 0.0), peerRss), bytes(per, "kernel"),
+                TextTable.count(d.getDouble("connectRate")));
         }
         return "Idle authenticated connections: what each one costs the server (bytes, growth divided by the count)\n"
             + table.render();
