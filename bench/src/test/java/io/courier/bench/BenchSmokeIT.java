@@ -124,11 +124,18 @@ class BenchSmokeIT {
 
     @Test
     void badOptionsAreRefusedClearly() throws Exception {
-        Process p = start(List.of("latency", "--pairs", "0"));
+        assertRefused(List.of("latency", "--pairs", "0"), "--pairs must be at least 1");
+        assertRefused(List.of("floor", "--transports", "tcp"), "floor does not take --transports");
+        assertRefused(List.of("latency", "--peer", "amqp://127.0.0.1:5672"), "--peer must be 'mosquitto'");
+        assertRefused(List.of("density", "--per-process", "19000"), "at most 20,000 files");
+    }
+
+    private static void assertRefused(List<String> args, String message) throws Exception {
+        Process p = start(args);
         String out = new String(p.getInputStream().readAllBytes());
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).isEqualTo(2);
-        assertThat(out).contains("--pairs must be at least 1");
+        assertThat(p.exitValue()).as("exit code of %s", args).isEqualTo(2);
+        assertThat(out).contains(message);
     }
 
     // ---------------------------------------------------------------------------------------------

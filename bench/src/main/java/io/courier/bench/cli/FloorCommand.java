@@ -14,6 +14,7 @@ public final class FloorCommand extends LatencyCommand {
 
     @Override
     List<SystemSpec> systems() {
+        refuse("--transports", "--peer");
         transports = List.of();
         if (without(floors).isEmpty()) {
             floors = io.courier.bench.sut.FloorProcess.KINDS;

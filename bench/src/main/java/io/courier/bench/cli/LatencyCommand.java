@@ -61,6 +61,14 @@ public class LatencyCommand implements Callable<Integer> {
         return spec.name();
     }
 
+    /** Refuses options this command inherits but does not take: mixing systems is latency's job. */
+    void refuse(String... options) {
+        for (String option : options) {
+            LoadOptions.require(!spec.commandLine().getParseResult().hasMatchedOption(option),
+                name() + " does not take " + option + "; 'latency' measures transports, floors and a peer together");
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         load.validate();

@@ -14,6 +14,7 @@ public final class PeerCommand extends LatencyCommand {
 
     @Override
     List<SystemSpec> systems() {
+        refuse("--transports", "--floors");
         transports = List.of();
         if (peer == null) {
             peer = "mosquitto";
