@@ -33,8 +33,17 @@ public final class HtmlReport {
     private HtmlReport() {
     }
 
-    /** One line of a chart. */
-    record Series(String name, boolean dashed, List<double[]> points) {
+    /** One line of a chart; a system keeps its colour in every chart of a report. */
+    record Series(String name, boolean dashed, List<double[]> points, String color) {
+    }
+
+    /** Colours by system name, in order of first appearance in the result. */
+    private static Map<String, String> colors(BenchResult result) {
+        Map<String, String> colors = new LinkedHashMap<>();
+        for (JsonObject run : result.runs()) {
+            colors.putIfAbsent(run.getString("name"), COLORS[colors.size() % COLORS.length]);
+        }
+        return colors;
     }
 
     public static String render(BenchResult result) {
@@ -55,22 +64,24 @@ public final class HtmlReport {
             + machine.getString("kernel", "?") + ", " + machine.getString("os", "?") + "; JVM "
             + json.getJsonObject("jvm", new JsonObject()).getString("vm", "?"))).append("</p>\n");
 
+        Map<String, String> colors = colors(result);
         List<JsonObject> latency = result.runs().stream().filter(r -> "latency".equals(r.getString("purpose"))).toList();
         if (!latency.isEmpty()) {
             page.append("<h2>Latency</h2>\n<pre>").append(esc(Tables.latency(latency))).append("</pre>\n");
             for (Double rate : new TreeSet<>(latency.stream().map(r -> r.getDouble("rate")).toList())) {
                 List<JsonObject> atRate = latency.stream().filter(r -> r.getDouble("rate").equals(rate)).toList();
-                page.append(percentileChart("One-way latency at " + TextTable.count(rate) + " messages/s", atRate, "oneWay"));
+                page.append(percentileChart("One-way latency at " + TextTable.count(rate) + " messages/s", atRate, "oneWay",
+                    colors));
                 List<JsonObject> acked = atRate.stream().filter(r -> r.getJsonObject("toAccepted") != null).toList();
                 if (!acked.isEmpty()) {
                     page.append(percentileChart("Time to accepted (single tick / PUBACK) at " + TextTable.count(rate)
-                        + " messages/s", acked, "toAccepted"));
+                        + " messages/s", acked, "toAccepted", colors));
                 }
             }
         }
         if (!result.throughput().isEmpty()) {
             page.append("<h2>Throughput at a latency bound</h2>\n<pre>").append(esc(Tables.throughput(result.throughput())))
-                .append("</pre>\n").append(throughputChart(result));
+                .append("</pre>\n").append(throughputChart(result, colors));
         }
         if (!result.density().isEmpty()) {
             page.append("<h2>Connection density</h2>\n<pre>").append(esc(Tables.density(result.density())))
@@ -82,7 +93,7 @@ public final class HtmlReport {
         return page.toString();
     }
 
-    private static String percentileChart(String title, List<JsonObject> runs, String metric) {
+    private static String percentileChart(String title, List<JsonObject> runs, String metric, Map<String, String> colors) {
         List<Series> series = new ArrayList<>();
         for (JsonObject run : runs) {
             Histogram h = Histograms.decode(run.getJsonObject(metric).getString("histogram"));
@@ -97,7 +108,8 @@ public final class HtmlReport {
                     }
                 }
             }
-            series.add(new Series(run.getString("name"), "floor".equals(run.getString("kind")), points));
+            series.add(new Series(run.getString("name"), "floor".equals(run.getString("kind")), points,
+                colors.get(run.getString("name"))));
         }
         Map<Double, String> xTicks = new LinkedHashMap<>();
         String[] labels = {"0%", "90%", "99%", "99.9%", "99.99%", "99.999%"};
@@ -107,7 +119,7 @@ public final class HtmlReport {
         return chart(title, "percentile", "latency (ms, log scale)", series, xTicks, 0, MAX_NINES, true);
     }
 
-    private static String throughputChart(BenchResult result) {
+    private static String throughputChart(BenchResult result, Map<String, String> colors) {
         Map<String, Series> byName = new LinkedHashMap<>();
         double maxRate = 0;
         for (JsonObject run : result.runs()) {
@@ -115,7 +127,7 @@ public final class HtmlReport {
                 continue;
             }
             byName.computeIfAbsent(run.getString("name"), n -> new Series(n, "floor".equals(run.getString("kind")),
-                new ArrayList<>())).points().add(new double[] {run.getDouble("rate"),
+                new ArrayList<>(), colors.get(n))).points().add(new double[] {run.getDouble("rate"),
                 run.getJsonObject("oneWay").getJsonObject("percentiles").getLong("p99") / 1e6});
             maxRate = Math.max(maxRate, run.getDouble("rate"));
         }
@@ -123,8 +135,11 @@ public final class HtmlReport {
             return "";
         }
         double bound = result.throughput().get(0).getDouble("boundMs");
+        // Bisection visits rates out of order; the line goes by rate.
+        byName.values().forEach(s -> s.points().sort(java.util.Comparator.comparingDouble(p -> p[0])));
         List<Series> series = new ArrayList<>(byName.values());
-        series.add(new Series("bound " + bound + " ms", true, List.of(new double[] {0, bound}, new double[] {maxRate, bound})));
+        series.add(new Series("bound " + bound + " ms", true, List.of(new double[] {0, bound}, new double[] {maxRate, bound}),
+            "#000000"));
         Map<Double, String> xTicks = new LinkedHashMap<>();
         for (int i = 0; i <= 4; i++) {
             xTicks.put(maxRate * i / 4, TextTable.count(maxRate * i / 4));
@@ -214,7 +229,7 @@ public final class HtmlReport {
             .append(TOP + plotH / 2).append(")\">").append(esc(yLabel)).append("</text>\n");
         for (int i = 0; i < series.size(); i++) {
             Series s = series.get(i);
-            String color = COLORS[i % COLORS.length];
+            String color = s.color() != null ? s.color() : COLORS[i % COLORS.length];
             StringBuilder points = new StringBuilder();
             for (double[] p : s.points()) {
                 double v = Math.max(p[1], logY ? Math.pow(10, lo) : 0);
