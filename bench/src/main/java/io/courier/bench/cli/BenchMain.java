@@ -1,6 +1,10 @@
 package io.courier.bench.cli;
 
 import io.courier.bench.fleet.LoadGeneratorCommand;
+import io.courier.bench.report.BenchResult;
+import io.courier.bench.report.Tables;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -28,25 +32,19 @@ public final class BenchMain {
             }
             throw e;
         });
-        int code = args.length > 0 && args[0].equals("jmh")
-            // JMH parses its own arguments (and they look like options to picocli).
-            ? run(() -> org.openjdk.jmh.Main.main(java.util.Arrays.copyOfRange(args, 1, args.length)))
-            : cli.execute(args);
-        System.exit(code);
+        System.exit(cli.execute(args));
     }
 
-    private interface Body {
-        void run() throws Exception;
-    }
-
-    private static int run(Body body) {
-        try {
-            body.run();
-            return 0;
-        } catch (Exception e) {
-            e.printStackTrace();
-            return 1;
-        }
+    /**
+     * Writes {@code result.json} and {@code report.html} into {@code out} and prints the tables
+     * and where the files are; the exit code.
+     */
+    static int publish(BenchResult result, Path out) throws IOException {
+        Path file = result.write(out);
+        System.out.println();
+        System.out.print(Tables.render(result));
+        System.out.println("\nResult: " + file + "\nReport: " + out.resolve("report.html"));
+        return 0;
     }
 
     /** The command line this process was started with, for the result file. */

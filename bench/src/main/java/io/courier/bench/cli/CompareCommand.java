@@ -36,7 +36,8 @@ public final class CompareCommand implements Callable<Integer> {
         return 0;
     }
 
-    static String compare(BenchResult left, BenchResult right) {
+    /** The comparison as text: the tables of what both hold, then what only one does. */
+    public static String compare(BenchResult left, BenchResult right) {
         StringBuilder out = new StringBuilder();
         TextTable latency = new TextTable("system", "purpose", "rate/s", "achieved A", "achieved B",
             "p50 A", "p50 B", "B÷A", "p99 A", "p99 B", "B÷A", "p99.9 A", "p99.9 B", "B÷A");

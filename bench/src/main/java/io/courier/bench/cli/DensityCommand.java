@@ -3,7 +3,6 @@ package io.courier.bench.cli;
 import io.courier.bench.fleet.Fleet;
 import io.courier.bench.fleet.ReportHub;
 import io.courier.bench.report.BenchResult;
-import io.courier.bench.report.Tables;
 import io.courier.bench.sut.ProcessProbe;
 import io.courier.bench.sut.SystemUnderTest;
 import io.vertx.core.json.JsonObject;
@@ -14,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -37,15 +37,8 @@ public final class DensityCommand implements Callable<Integer> {
     @Option(names = "--warm", defaultValue = "500", description = "Connections opened before the baseline (default ${DEFAULT-VALUE}).")
     int warm;
 
-    @Option(names = "--transports", split = ",", defaultValue = "tcp,udp,ws,longpoll",
-        description = "Courier transports (default ${DEFAULT-VALUE}; 'none' for none).")
-    List<String> transports = new ArrayList<>();
-
-    @Option(names = "--peer", description = "An MQTT peer too: 'mosquitto' or mqtt://HOST:PORT (RSS only).")
-    String peer;
-
-    @Option(names = "--peer-pid", defaultValue = "-1", description = "The peer's process id, if it cannot be found from its port.")
-    long peerPid;
+    @Mixin
+    SystemOptions select;
 
     @Option(names = "--server-jvm-args", defaultValue = "-Xms2g -Xmx2g -XX:+UseG1GC", split = " ",
         description = "The server's JVM flags (default ${DEFAULT-VALUE}: a fixed heap, as servers run, so the "
@@ -72,12 +65,10 @@ public final class DensityCommand implements Callable<Integer> {
         load.storage = "memory";
         load.settings = settings;
         out = out != null ? out : load.out("density");
-        List<SystemSpec> systems = new ArrayList<>(SystemSpec.courier(LatencyCommand.without(transports), load,
-            List.of("-XX:NativeMemoryTracking=summary")));
-        if (peer != null) {
-            systems.add(SystemSpec.peer(peer, peerPid));
-        }
-        LoadOptions.require(!systems.isEmpty(), "nothing to measure: name --transports or --peer");
+        // A floor is a latency yardstick; an idle connection to it costs nothing worth knowing.
+        LoadOptions.require(SystemOptions.named(select.floors).isEmpty(),
+            "density measures transports and a peer, not --floors");
+        List<SystemSpec> systems = select.systems(load, List.of("-XX:NativeMemoryTracking=summary"));
         int processes = (connections + perProcess - 1) / perProcess;
         BenchResult result = BenchResult.begin("density", BenchMain.arguments(), new JsonObject()
             .put("connections", connections).put("perProcess", perProcess).put("loadProcesses", processes)
@@ -89,11 +80,7 @@ public final class DensityCommand implements Callable<Integer> {
                 result.addDensity(measure(hub, spec, processes));
             }
         }
-        Path file = result.write(out);
-        System.out.println();
-        System.out.print(Tables.render(result));
-        System.out.println("\nResult: " + file + "\nReport: " + out.resolve("report.html"));
-        return 0;
+        return BenchMain.publish(result, out);
     }
 
     private JsonObject measure(ReportHub hub, SystemSpec spec, int processes) throws Exception {

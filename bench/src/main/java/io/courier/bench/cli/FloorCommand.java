@@ -15,9 +15,9 @@ public final class FloorCommand extends LatencyCommand {
     @Override
     List<SystemSpec> systems() {
         refuse("--transports", "--peer");
-        transports = List.of();
-        if (without(floors).isEmpty()) {
-            floors = io.courier.bench.sut.FloorProcess.KINDS;
+        select.transports = List.of();
+        if (SystemOptions.named(select.floors).isEmpty()) {
+            select.floors = io.courier.bench.sut.FloorProcess.KINDS;
         }
         return super.systems();
     }

@@ -14,6 +14,7 @@ import picocli.CommandLine.Unmatched;
 @Command(name = "jmh", description = "Run the JMH microbenchmarks; the arguments are JMH's (-l lists, -h helps).")
 public final class JmhCommand implements Callable<Integer> {
 
+    /** Every argument, options included, is JMH's: picocli collects them untouched. */
     @Unmatched
     List<String> arguments = new ArrayList<>();
 

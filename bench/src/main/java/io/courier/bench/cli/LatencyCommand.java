@@ -2,7 +2,6 @@ package io.courier.bench.cli;
 
 import io.courier.bench.fleet.ReportHub;
 import io.courier.bench.report.BenchResult;
-import io.courier.bench.report.Tables;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,20 +27,8 @@ public class LatencyCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--transports", split = ",", defaultValue = "tcp,udp,ws,longpoll",
-        description = "Courier transports to measure (default ${DEFAULT-VALUE}; 'none' for none).")
-    List<String> transports = new ArrayList<>();
-
-    @Option(names = "--floors", split = ",", defaultValue = "none",
-        description = "Floors to measure in the same run: relay, aeron-ipc, aeron-udp (default ${DEFAULT-VALUE}).")
-    List<String> floors = new ArrayList<>();
-
-    @Option(names = "--peer", description = "An MQTT peer in the same run: 'mosquitto' starts one, "
-        + "mqtt://HOST:PORT uses a running broker.")
-    String peer;
-
-    @Option(names = "--peer-pid", defaultValue = "-1", description = "The peer broker's process id, if it cannot be found from its port.")
-    long peerPid;
+    @Mixin
+    SystemOptions select;
 
     @Option(names = "--rate", split = ",", defaultValue = "2000",
         description = "Aggregate messages per second; several give one step each (default ${DEFAULT-VALUE}).")
@@ -49,12 +36,7 @@ public class LatencyCommand implements Callable<Integer> {
 
     /** The systems this command measures. */
     List<SystemSpec> systems() {
-        List<SystemSpec> systems = new ArrayList<>(SystemSpec.courier(without(transports), load, List.of()));
-        systems.addAll(SystemSpec.floors(without(floors), load));
-        if (peer != null) {
-            systems.add(SystemSpec.peer(peer, peerPid));
-        }
-        return systems;
+        return select.systems(load, List.of());
     }
 
     String name() {
@@ -74,7 +56,6 @@ public class LatencyCommand implements Callable<Integer> {
         load.validate();
         LoadOptions.require(rates.stream().allMatch(r -> r > 0), "--rate must be positive");
         List<SystemSpec> systems = systems();
-        LoadOptions.require(!systems.isEmpty(), "nothing to measure: name --transports, --floors or --peer");
         Path out = load.out(name());
         BenchResult result = BenchResult.begin(name(), BenchMain.arguments(), LoadRunner.config(load, rates)
             .put("systems", systems.stream().map(SystemSpec::name).toList()));
@@ -88,14 +69,6 @@ public class LatencyCommand implements Callable<Integer> {
                 });
             }
         }
-        Path file = result.write(out);
-        System.out.println();
-        System.out.print(Tables.render(result));
-        System.out.println("\nResult: " + file + "\nReport: " + out.resolve("report.html"));
-        return 0;
-    }
-
-    static List<String> without(List<String> names) {
-        return names.stream().filter(n -> !n.equals("none") && !n.isBlank()).toList();
+        return BenchMain.publish(result, out);
     }
 }

@@ -15,9 +15,9 @@ public final class PeerCommand extends LatencyCommand {
     @Override
     List<SystemSpec> systems() {
         refuse("--transports", "--floors");
-        transports = List.of();
-        if (peer == null) {
-            peer = "mosquitto";
+        select.transports = List.of();
+        if (select.peer == null) {
+            select.peer = "mosquitto";
         }
         return super.systems();
     }

@@ -3,10 +3,8 @@ package io.courier.bench.cli;
 import io.courier.bench.fleet.Fleet;
 import io.courier.bench.fleet.ReportHub;
 import io.courier.bench.report.BenchResult;
-import io.courier.bench.report.Tables;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -26,15 +24,8 @@ public final class ThroughputCommand implements Callable<Integer> {
     @Mixin
     LoadOptions load;
 
-    @Option(names = "--transports", split = ",", defaultValue = "tcp,udp,ws,longpoll",
-        description = "Courier transports (default ${DEFAULT-VALUE}; 'none' for none).")
-    List<String> transports = new ArrayList<>();
-
-    @Option(names = "--floors", split = ",", defaultValue = "none", description = "Floors too: relay, aeron-ipc, aeron-udp.")
-    List<String> floors = new ArrayList<>();
-
-    @Option(names = "--peer", description = "An MQTT peer too: 'mosquitto' or mqtt://HOST:PORT.")
-    String peer;
+    @Mixin
+    SystemOptions select;
 
     @Option(names = "--p99-bound-ms", defaultValue = "10", description = "The p99 bound (default ${DEFAULT-VALUE} ms).")
     double boundMs;
@@ -53,16 +44,10 @@ public final class ThroughputCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        // Each step is short by default; the options still win when given.
         load.validate();
         LoadOptions.require(factor > 1, "--factor must be above 1");
         LoadOptions.require(startRate > 0 && maxRate >= startRate, "--start-rate must be positive and at most --max-rate");
-        List<SystemSpec> systems = new ArrayList<>(SystemSpec.courier(LatencyCommand.without(transports), load, List.of()));
-        systems.addAll(SystemSpec.floors(LatencyCommand.without(floors), load));
-        if (peer != null) {
-            systems.add(SystemSpec.peer(peer, -1));
-        }
-        LoadOptions.require(!systems.isEmpty(), "nothing to measure: name --transports, --floors or --peer");
+        List<SystemSpec> systems = select.systems(load, List.of());
         Path out = load.out("throughput");
         BenchResult result = BenchResult.begin("throughput", BenchMain.arguments(), LoadRunner.config(load, List.of())
             .put("p99BoundMs", boundMs).put("startRate", startRate).put("factor", factor).put("maxRate", maxRate)
@@ -96,11 +81,7 @@ public final class ThroughputCommand implements Callable<Integer> {
                 result.addThroughput(summary);
             }
         }
-        Path file = result.write(out);
-        System.out.println();
-        System.out.print(Tables.render(result));
-        System.out.println("\nResult: " + file + "\nReport: " + out.resolve("report.html"));
-        return 0;
+        return BenchMain.publish(result, out);
     }
 
     /** Whether a step sustained its rate; a passing step raises the summary's best. */

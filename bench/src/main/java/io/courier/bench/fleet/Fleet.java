@@ -56,11 +56,6 @@ public final class Fleet implements AutoCloseable {
         return processes.size();
     }
 
-    /** The load generators' process ids. */
-    public List<Long> pids() {
-        return processes.stream().map(Process::pid).toList();
-    }
-
     /** Opens {@code pairs} sender/receiver pairs, split over the processes. */
     public void openPairs(int pairs) throws IOException, InterruptedException {
         for (int i = 0; i < size(); i++) {

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -12,23 +11,14 @@ import java.util.Map;
  * The Courier server executable in its own JVM, serving one transport on a free loopback port, so
  * that its heap, GC and threads are its own and not the load generator's.
  */
-public final class CourierServerProcess implements SystemUnderTest {
+public final class CourierServerProcess extends ChildJvmSystem {
 
     private static final List<String> TRANSPORTS = List.of("tcp", "udp", "ws", "longpoll");
 
-    private final String transport;
-    private final int port;
-    private final ChildProcess child;
-    private final Map<String, Object> description = new LinkedHashMap<>();
-
-    private CourierServerProcess(String transport, int port, ChildProcess child, List<String> jvmArgs,
+    private CourierServerProcess(String transport, String address, ChildProcess child, List<String> jvmArgs,
                                  List<String> overrides) {
-        this.transport = transport;
-        this.port = port;
-        this.child = child;
-        description.put("transport", transport);
-        description.put("jvmArgs", jvmArgs);
-        description.put("settings", overrides);
+        super(transport, Kind.COURIER, address, child, Map.of("transport", transport, "jvmArgs", jvmArgs,
+            "settings", overrides));
     }
 
     /**
@@ -70,47 +60,16 @@ public final class CourierServerProcess implements SystemUnderTest {
         }
         ChildProcess child = ChildProcess.start(command, dir.resolve("server-" + transport + ".log"),
             line -> line.contains("Metrics at"), 120);
-        return new CourierServerProcess(transport, port, child, jvmArgs, overrides);
+        return new CourierServerProcess(transport, address(transport, port), child, jvmArgs, overrides);
     }
 
-    @Override
-    public String name() {
-        return transport;
-    }
-
-    @Override
-    public Kind kind() {
-        return Kind.COURIER;
-    }
-
-    @Override
-    public String address() {
+    private static String address(String transport, int port) {
         return switch (transport) {
             case "tcp" -> "tcp://127.0.0.1:" + port;
             case "udp" -> "udp://127.0.0.1:" + port;
             case "ws" -> "ws://127.0.0.1:" + port + "/ws";
             default -> "http://127.0.0.1:" + port + "/lp";
         };
-    }
-
-    @Override
-    public long pid() {
-        return child.pid();
-    }
-
-    @Override
-    public boolean isJvm() {
-        return true;
-    }
-
-    @Override
-    public Map<String, Object> describe() {
-        return description;
-    }
-
-    @Override
-    public void close() {
-        child.close();
     }
 
     static int freePort() throws IOException {

@@ -2,7 +2,6 @@ package io.courier.bench.sut;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -11,21 +10,13 @@ import java.util.Map;
  * the Courier server takes in a latency run, so the load has the same shape: sender → another
  * process → receiver.
  */
-public final class FloorProcess implements SystemUnderTest {
+public final class FloorProcess extends ChildJvmSystem {
 
     /** The floors there are. */
     public static final List<String> KINDS = List.of("relay", "aeron-ipc", "aeron-udp");
 
-    private final String kind;
-    private final String address;
-    private final ChildProcess child;
-    private final List<String> jvmArgs;
-
     private FloorProcess(String kind, String address, ChildProcess child, List<String> jvmArgs) {
-        this.kind = kind;
-        this.address = address;
-        this.child = child;
-        this.jvmArgs = jvmArgs;
+        super(kind, Kind.FLOOR, address, child, Map.of("floor", kind, "jvmArgs", jvmArgs));
     }
 
     public static FloorProcess start(String kind, List<String> jvmArgs, Path dir) throws IOException {
@@ -37,43 +28,5 @@ public final class FloorProcess implements SystemUnderTest {
             line -> line.startsWith("READY "), 60);
         String address = child.readyLine(line -> line.startsWith("READY ")).substring("READY ".length()).trim();
         return new FloorProcess(kind, address, child, jvmArgs);
-    }
-
-    @Override
-    public String name() {
-        return kind;
-    }
-
-    @Override
-    public Kind kind() {
-        return Kind.FLOOR;
-    }
-
-    @Override
-    public String address() {
-        return address;
-    }
-
-    @Override
-    public long pid() {
-        return child.pid();
-    }
-
-    @Override
-    public boolean isJvm() {
-        return true;
-    }
-
-    @Override
-    public Map<String, Object> describe() {
-        Map<String, Object> d = new LinkedHashMap<>();
-        d.put("floor", kind);
-        d.put("jvmArgs", jvmArgs);
-        return d;
-    }
-
-    @Override
-    public void close() {
-        child.close();
     }
 }

@@ -2,7 +2,7 @@ package io.courier.bench.report;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.courier.bench.cli.CompareAccess;
+import io.courier.bench.cli.CompareCommand;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -71,7 +71,7 @@ class ReportTest {
 
     @Test
     void compareShowsBothAndTheRatio() {
-        String compared = CompareAccess.compare(sample(200), sample(300));
+        String compared = CompareCommand.compare(sample(200), sample(300));
         assertThat(compared).containsPattern("tcp\\s+latency\\s+2,000.*1\\.50×");
         assertThat(compared).doesNotContain("Only in");
     }
