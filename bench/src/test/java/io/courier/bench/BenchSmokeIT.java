@@ -116,10 +116,15 @@ class BenchSmokeIT {
     @Test
     void jmhRunsFromTheSameJar() throws Exception {
         String listed = exec(List.of("jmh", "-l"));
-        assertThat(listed).contains("MailboxOfferDrainBenchmark", "RouterRouteBenchmark", "StorageAppendBenchmark");
+        assertThat(listed).contains("MailboxOfferDrainBenchmark", "RouterRouteBenchmark", "StorageAppendBenchmark",
+            "StorageDrainBenchmark", "TcpFrameCodecBenchmark", "WsFrameCodecBenchmark", "UdpFrameCodecBenchmark",
+            "LongPollFrameCodecBenchmark");
         String ran = exec(List.of("jmh", "MailboxOfferDrainBenchmark", "-p", "queue=agrona", "-f", "1", "-wi", "0",
             "-i", "1", "-r", "200ms"));
         assertThat(ran).contains("Result \"io.courier.bench.mailbox.MailboxOfferDrainBenchmark");
+        String codec = exec(List.of("jmh", "TcpFrameCodecBenchmark.decodeSend", "-p", "payloadBytes=100", "-f", "1",
+            "-wi", "0", "-i", "1", "-r", "200ms"));
+        assertThat(codec).contains("Result \"io.courier.bench.codec.TcpFrameCodecBenchmark.decodeSend");
     }
 
     @Test
