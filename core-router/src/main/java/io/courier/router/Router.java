@@ -127,6 +127,11 @@ public final class Router implements ConnectionHandler, AutoCloseable {
     public void onFrame(Connection connection, Frame frame) {
         metrics.frameIn();
         Session session = (Session) connection.attachment();
+        if (frame.getBodyCase() == Frame.BodyCase.BODY_NOT_SET) {
+            // Malformed whatever the state: a body-less frame before hello is not a missing hello.
+            fatal(connection, Error.Code.MALFORMED_FRAME, "Frame has no body", frame.getRequestId());
+            return;
+        }
         if (session == null) {
             if (frame.getBodyCase() == Frame.BodyCase.HELLO) {
                 hello(connection, frame);
@@ -151,10 +156,22 @@ public final class Router implements ConnectionHandler, AutoCloseable {
                 "Media slots need the media service, which this server does not run", frame.getRequestId());
             case HELLO -> fatal(connection, Error.Code.PROTOCOL_VIOLATION,
                 "Hello was already accepted on this connection", frame.getRequestId());
-            case BODY_NOT_SET -> fatal(connection, Error.Code.MALFORMED_FRAME, "Frame has no body", frame.getRequestId());
             default -> fatal(connection, Error.Code.PROTOCOL_VIOLATION,
                 "Clients may not send " + bodyName(frame), frame.getRequestId());
         }
+    }
+
+    @Override
+    public void onActivity(Connection connection) {
+        Session session = (Session) connection.attachment();
+        if (session != null) {
+            session.touchNow(clock.millis());
+        }
+    }
+
+    @Override
+    public long idleLimitMs() {
+        return (long) config.heartbeatIntervalMs() * config.missedHeartbeats();
     }
 
     @Override
@@ -221,6 +238,7 @@ public final class Router implements ConnectionHandler, AutoCloseable {
             .setSessionId(id + "#" + sessionIds.incrementAndGet())
             .setServerTimeMs(now)
             .setHeartbeatIntervalMs(config.heartbeatIntervalMs())
+            .setMaxFrameBytes(connection.maxFrameBytes())
             .setUser(id.user())
             .setDevice(id.device())).build());
         metrics.frameOut();
@@ -394,7 +412,7 @@ public final class Router implements ConnectionHandler, AutoCloseable {
      */
     public void sweep() {
         long now = clock.millis();
-        long idleLimit = (long) config.heartbeatIntervalMs() * config.missedHeartbeats();
+        long idleLimit = idleLimitMs();
         sessions.forEach(session -> {
             if (now - session.lastActivityMs() > idleLimit) {
                 fatal(session.connection(), Error.Code.IDLE_TIMEOUT, "No heartbeat for " + (now - session.lastActivityMs())

@@ -83,6 +83,11 @@ final class TestClient implements ClientListener {
         return this;
     }
 
+    /** The last Welcome, once {@link #connect()} returned. */
+    Welcome welcome() {
+        return welcome.getNow(null);
+    }
+
     void sendHello(String withToken) {
         connection.send(Frame.newBuilder().setHello(Hello.newBuilder().setUser(user).setDevice(device)
             .setToken(withToken)).build());

@@ -24,6 +24,14 @@ public interface Connection {
     SocketAddress remoteAddress();
 
     /**
+     * The largest encoded frame this connection accepts from its peer, announced to the client in
+     * {@code Welcome.max_frame_bytes}; 0 when the transport does not say.
+     */
+    default int maxFrameBytes() {
+        return 0;
+    }
+
+    /**
      * Writes and flushes a frame. Thread-safe, never blocks; ignored once closed. By default this
      * is {@link #write} and {@link #flush} on {@link #executor()}; transports with a cheaper
      * thread-safe write (Netty's {@code writeAndFlush}) override it.

@@ -17,6 +17,24 @@ public interface ConnectionHandler {
     /** A complete, well-formed frame arrived. */
     void onFrame(Connection connection, Frame frame);
 
+    /**
+     * The peer showed it is alive without sending a frame: a long poll arrived or was answered.
+     * The router counts it like a heartbeat for an authenticated connection and ignores it before
+     * hello. Transports whose frames are the only sign of life never call it.
+     */
+    default void onActivity(Connection connection) {
+    }
+
+    /**
+     * How long an authenticated connection may stay silent (no frame, no {@link #onActivity})
+     * before the handler closes it, in milliseconds; 0 when there is no limit. A transport that
+     * holds requests open (long polling) must keep each hold below it, or a client that only waits
+     * would be closed while it waits.
+     */
+    default long idleLimitMs() {
+        return 0;
+    }
+
     /** {@link Connection#isWritable()} changed. */
     default void onWritabilityChanged(Connection connection) {
     }

@@ -26,7 +26,12 @@ import io.courier.transport.longpoll.internal.LongPollServer;
  * protobuf's JSON mapping. The cursor acknowledges every frame up to it: frames after it stay
  * buffered and are sent again on the next poll, so a response lost in flight loses nothing.
  *
- * <p>Server options: {@code path} ({@code /lp}), {@code poll-timeout-ms} (25000),
+ * <p>A poll is the client's sign of life: its arrival and its answer each count as a heartbeat, so
+ * a client that keeps a poll outstanding needs no {@code Heartbeat} frames. That holds because a
+ * poll is held for at most {@code poll-timeout-ms}, which the server refuses to set at or above
+ * the router's idle limit ({@link ConnectionHandler#idleLimitMs()}).
+ *
+ * <p>Server options: {@code path} ({@code /lp}), {@code poll-timeout-ms} (10000),
  * {@code session-timeout-ms} (60000: a session with no poll for this long is closed),
  * {@code cors-origins} ({@code *}), {@code threads} (event loops; available processors).
  *

@@ -170,6 +170,35 @@ class LongPollBadInputTest {
     }
 
     @Test
+    void shouldIgnoreJsonFieldsItDoesNotKnow() throws Exception {
+        String id = open("?format=json");
+        byte[] body = ("[{\"hello\":{\"user\":\"alice\",\"fromANewerClient\":7},\"futureEnvelopeField\":\"x\"}]")
+            .getBytes(StandardCharsets.UTF_8);
+        assertThat(post("/sessions/" + id + "/frames", body, LongPollTransportProvider.JSON).statusCode()).isEqualTo(204);
+        String answer = new String(get("/sessions/" + id + "/poll?cursor=0").body(), StandardCharsets.UTF_8);
+        assertThat(answer).contains("\"welcome\"").contains("alice").doesNotContain("\"error\"");
+    }
+
+    @Test
+    void shouldAnswerUnknownSessionsInTheFormatTheRequestAskedFor() throws Exception {
+        HttpResponse<byte[]> byQuery = get("/sessions/nope/poll?cursor=0&format=json");
+        HttpResponse<byte[]> byAccept = http.send(HttpRequest.newBuilder(URI.create(base + "/sessions/nope/poll?cursor=0"))
+            .header("Accept", "application/json").GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+        HttpResponse<byte[]> byContentType = post("/sessions/nope/frames", "[]".getBytes(StandardCharsets.UTF_8),
+            LongPollTransportProvider.JSON);
+        for (HttpResponse<byte[]> response : List.of(byQuery, byAccept, byContentType)) {
+            assertThat(response.statusCode()).isEqualTo(404);
+            assertThat(response.headers().firstValue("Content-Type")).hasValue(LongPollTransportProvider.JSON);
+            String text = new String(response.body(), StandardCharsets.UTF_8);
+            Frame.Builder error = Frame.newBuilder();
+            JsonFormat.parser().merge(text.substring(1, text.length() - 1), error);
+            assertThat(error.getError().getText()).contains("Unknown or expired session");
+        }
+        HttpResponse<byte[]> plain = get("/sessions/nope/poll?cursor=0");
+        assertThat(plain.headers().firstValue("Content-Type")).hasValue(LongPollTransportProvider.PROTO);
+    }
+
+    @Test
     void shouldAnswerTheOlderOfTwoConcurrentPolls() throws Exception {
         String id = open("");
         CompletableFuture<HttpResponse<byte[]>> older = http.sendAsync(

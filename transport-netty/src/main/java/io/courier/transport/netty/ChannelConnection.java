@@ -24,12 +24,19 @@ public class ChannelConnection implements Connection {
     private final long id = IDS.incrementAndGet();
     private final Channel channel;
     private final String transport;
+    private final int maxFrameBytes;
     private final AtomicBoolean closing = new AtomicBoolean();
     private Object attachment;
 
-    public ChannelConnection(Channel channel, String transport) {
+    /**
+     * @param channel       the connection's channel.
+     * @param transport     the transport's name.
+     * @param maxFrameBytes the largest frame the pipeline accepts, announced in {@code Welcome}.
+     */
+    public ChannelConnection(Channel channel, String transport, int maxFrameBytes) {
         this.channel = channel;
         this.transport = transport;
+        this.maxFrameBytes = maxFrameBytes;
     }
 
     /** The channel, for subclasses. */
@@ -45,6 +52,11 @@ public class ChannelConnection implements Connection {
     @Override
     public String transport() {
         return transport;
+    }
+
+    @Override
+    public int maxFrameBytes() {
+        return maxFrameBytes;
     }
 
     @Override

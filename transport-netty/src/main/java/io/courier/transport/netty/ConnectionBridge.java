@@ -6,6 +6,8 @@ import io.courier.transport.proto.Frame;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.CorruptedFrameException;
+import io.netty.handler.codec.TooLongFrameException;
 import java.io.IOException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -96,6 +98,16 @@ public final class ConnectionBridge extends SimpleChannelInboundHandler<Frame> {
         if (cause instanceof IOException) {
             // The peer reset or vanished: ordinary on the internet, not worth a stack trace.
             LOG.debug("Connection {} failed: {}", connection, cause.toString());
+        } else if (cause instanceof CorruptedFrameException || cause instanceof TooLongFrameException) {
+            // The peer sent bytes the codec refuses (invalid UTF-8 in a text message, a broken
+            // WebSocket frame): the client's mistake, worth one line naming it, not a stack trace.
+            // The handler logs and counts it, naming the connection and its user.
+            if (connection != null) {
+                handler.onTransportError(connection, io.courier.transport.proto.Error.Code.MALFORMED_FRAME,
+                    "invalid input, closing: " + cause.getMessage());
+            } else {
+                LOG.info("{} sent invalid input, closing: {}", ctx.channel().remoteAddress(), cause.getMessage());
+            }
         } else if (cause instanceof Error error) {
             throw error;
         } else {

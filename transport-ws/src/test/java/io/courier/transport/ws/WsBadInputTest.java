@@ -80,6 +80,16 @@ class WsBadInputTest {
     }
 
     @Test
+    void shouldIgnoreJsonFieldsItDoesNotKnow() throws Exception {
+        JdkClient json = JdkClient.open(http, address, WsTransportProvider.JSON, null);
+        json.socket.sendText("{\"hello\":{\"user\":\"alice\",\"fromANewerClient\":[1,2]},\"futureEnvelopeField\":{}}",
+            true).get(10, SECONDS);
+        Frame welcome = json.nextJson();
+        assertThat(welcome.hasError()).as("an unknown field is no error: %s", welcome).isFalse();
+        assertThat(welcome.getWelcome().getUser()).isEqualTo("alice");
+    }
+
+    @Test
     void shouldRefuseBinaryOnTheJsonSubProtocol() throws Exception {
         JdkClient json = JdkClient.open(http, address, WsTransportProvider.JSON, null);
         json.socket.sendBinary(ByteBuffer.wrap(hello("mallory").toByteArray()), true).get(10, SECONDS);

@@ -20,7 +20,9 @@ import java.util.List;
 public final class Bodies {
 
     private static final JsonFormat.Printer PRINTER = JsonFormat.printer().omittingInsignificantWhitespace();
-    private static final JsonFormat.Parser PARSER = JsonFormat.parser();
+    // Unknown fields are ignored: the schema may gain optional fields, and an older server must not
+    // disconnect a newer client for sending one.
+    private static final JsonFormat.Parser PARSER = JsonFormat.parser().ignoringUnknownFields();
 
     private Bodies() {
     }

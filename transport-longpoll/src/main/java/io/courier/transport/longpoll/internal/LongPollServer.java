@@ -4,6 +4,7 @@ import io.courier.transport.ConnectionHandler;
 import io.courier.transport.TransportException;
 import io.courier.transport.TransportServer;
 import io.courier.transport.TransportSettings;
+import io.courier.transport.longpoll.LongPollTransportProvider;
 import io.courier.transport.proto.Error;
 import io.courier.transport.proto.Frame;
 import io.vertx.core.Vertx;
@@ -30,6 +31,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class LongPollServer implements TransportServer {
 
     private static final SecureRandom RANDOM = new SecureRandom();
+    /** How long an empty poll is held; below the router's default idle limit of 15 s. */
+    public static final long DEFAULT_POLL_TIMEOUT_MS = 10_000;
 
     private final TransportSettings settings;
     private final ConnectionHandler handler;
@@ -47,10 +50,17 @@ public final class LongPollServer implements TransportServer {
         this.settings = settings;
         this.handler = handler;
         this.base = settings.option("path", "/lp");
-        this.pollTimeoutMs = positive("poll-timeout-ms", 25_000);
+        this.pollTimeoutMs = positive("poll-timeout-ms", DEFAULT_POLL_TIMEOUT_MS);
         this.sessionTimeoutMs = positive("session-timeout-ms", 60_000);
         if (!base.startsWith("/")) {
             throw new IllegalArgumentException("Transport option 'path' must start with '/', was '" + base + "'");
+        }
+        long idleLimit = handler.idleLimitMs();
+        if (idleLimit > 0 && pollTimeoutMs >= idleLimit) {
+            // A client that only waits on a held poll would be closed as idle while it waits.
+            throw new IllegalArgumentException("Transport option 'poll-timeout-ms' (" + pollTimeoutMs
+                + ") must be below the router's idle limit of " + idleLimit + " ms (router.heartbeat-interval-ms"
+                + " x router.missed-heartbeats), or a client that only polls is closed while its poll is held");
         }
     }
 
@@ -107,14 +117,13 @@ public final class LongPollServer implements TransportServer {
     // ---------------------------------------------------------------- handlers (event loop)
 
     private void open(RoutingContext ctx) {
-        boolean json = "json".equals(ctx.request().getParam("format"))
-            || String.valueOf(ctx.request().getHeader("Content-Type")).startsWith("application/json");
+        boolean json = wantsJson(ctx);
         byte[] keyBytes = new byte[18];
         RANDOM.nextBytes(keyBytes);
         String key = Base64.getUrlEncoder().withoutPadding().encodeToString(keyBytes);
         io.vertx.core.net.SocketAddress peer = ctx.request().remoteAddress();
         LongPollSession session = new LongPollSession(key, json, vertx.getOrCreateContext(), vertx, handler,
-            new InetSocketAddress(peer.host(), peer.port()), pollTimeoutMs, () -> {
+            new InetSocketAddress(peer.host(), peer.port()), pollTimeoutMs, settings.maxFrameBytes(), () -> {
                 sessions.remove(key);
                 open.decrementAndGet();
             });
@@ -194,17 +203,29 @@ public final class LongPollServer implements TransportServer {
         LongPollSession session = sessions.get(ctx.pathParam("id"));
         if (session == null || session.isFinished()) {
             error(ctx, 404, Error.Code.NOT_AUTHENTICATED, "Unknown or expired session '" + ctx.pathParam("id")
-                + "'; open a new one with POST " + base + "/sessions", false);
+                + "'; open a new one with POST " + base + "/sessions", wantsJson(ctx));
             return null;
         }
         return session;
+    }
+
+    /**
+     * Whether a request asks for JSON: {@code ?format=json}, a JSON Content-Type, or an Accept
+     * header that names JSON and not Courier's protobuf frames. Decides a new session's format and
+     * the body of a 404, which has no session to take it from.
+     */
+    private static boolean wantsJson(RoutingContext ctx) {
+        String accept = String.valueOf(ctx.request().getHeader("Accept"));
+        return "json".equals(ctx.request().getParam("format"))
+            || String.valueOf(ctx.request().getHeader("Content-Type")).startsWith("application/json")
+            || (accept.contains("application/json") && !accept.contains(LongPollTransportProvider.PROTO));
     }
 
     /** An HTTP error whose body is a Courier error frame in the session's encoding. */
     static void error(RoutingContext ctx, int status, Error.Code code, String text, boolean json) {
         Frame frame = Frame.newBuilder().setError(Error.newBuilder().setCode(code).setText(text)).build();
         ctx.response().setStatusCode(status)
-            .putHeader("Content-Type", json ? "application/json" : "application/x-courier-frames")
+            .putHeader("Content-Type", json ? "application/json" : LongPollTransportProvider.PROTO)
             .end(Buffer.buffer(Bodies.encode(List.of(frame), json)));
     }
 

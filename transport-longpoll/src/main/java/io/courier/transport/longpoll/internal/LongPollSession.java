@@ -2,6 +2,7 @@ package io.courier.transport.longpoll.internal;
 
 import io.courier.transport.Connection;
 import io.courier.transport.ConnectionHandler;
+import io.courier.transport.longpoll.LongPollTransportProvider;
 import io.courier.transport.proto.Error;
 import io.courier.transport.proto.Frame;
 import io.vertx.core.Context;
@@ -41,6 +42,7 @@ final class LongPollSession implements Connection {
     private final ConnectionHandler handler;
     private final SocketAddress remote;
     private final long pollTimeoutMs;
+    private final int maxFrameBytes;
     private final Runnable onFinished;
     private final ArrayDeque<Entry> outbox = new ArrayDeque<>();
     private long nextSeq = 1;
@@ -56,7 +58,7 @@ final class LongPollSession implements Connection {
     private final Executor executor;
 
     LongPollSession(String key, boolean json, Context context, Vertx vertx, ConnectionHandler handler,
-                    SocketAddress remote, long pollTimeoutMs, Runnable onFinished) {
+                    SocketAddress remote, long pollTimeoutMs, int maxFrameBytes, Runnable onFinished) {
         this.key = key;
         this.json = json;
         this.context = context;
@@ -64,6 +66,7 @@ final class LongPollSession implements Connection {
         this.handler = handler;
         this.remote = remote;
         this.pollTimeoutMs = pollTimeoutMs;
+        this.maxFrameBytes = maxFrameBytes;
         this.onFinished = onFinished;
         this.lastPollEndMs = System.currentTimeMillis();
         this.executor = task -> context.runOnContext(v -> task.run());
@@ -73,6 +76,8 @@ final class LongPollSession implements Connection {
 
     /** A poll arrived with {@code cursor}; answer now if there is something, else hold it. */
     void poll(RoutingContext ctx, long cursor) {
+        // A poll is the client's sign of life: it needs no Heartbeat frames while it keeps polling.
+        handler.onActivity(this);
         if (cursor >= nextSeq) {
             LongPollServer.error(ctx, 400, Error.Code.INVALID_ARGUMENT, "Cursor " + cursor
                 + " is from the future: the last frame sent is " + (nextSeq - 1), json);
@@ -160,6 +165,8 @@ final class LongPollSession implements Connection {
 
     private void answer(RoutingContext ctx, long cursor) {
         lastPollEndMs = System.currentTimeMillis();
+        // The hold just ended: the idle clock restarts here, so a hold may last up to the idle limit.
+        handler.onActivity(this);
         if (closing && outbox.isEmpty()) {
             gone(ctx);
             finish();
@@ -175,7 +182,7 @@ final class LongPollSession implements Connection {
             last = entry.seq();
         }
         ctx.response()
-            .putHeader("Content-Type", json ? "application/json" : "application/x-courier-frames")
+            .putHeader("Content-Type", json ? "application/json" : LongPollTransportProvider.PROTO)
             .putHeader("X-Courier-Cursor", Long.toString(last))
             .putHeader("Cache-Control", "no-store")
             .end(Buffer.buffer(Bodies.encode(frames, json)));
@@ -207,6 +214,11 @@ final class LongPollSession implements Connection {
     @Override
     public SocketAddress remoteAddress() {
         return remote;
+    }
+
+    @Override
+    public int maxFrameBytes() {
+        return maxFrameBytes;
     }
 
     @Override

@@ -52,6 +52,6 @@ public final class TcpServerInitializer extends ChannelInitializer<Channel> {
         pipeline.addLast("frame-encoder", encoder);
         // frames, violations, writability and close -> the router
         pipeline.addLast("connection", new ConnectionBridge(handler, open,
-            ch -> new ChannelConnection(ch, TcpTransportProvider.NAME)));
+            ch -> new ChannelConnection(ch, TcpTransportProvider.NAME, maxFrameBytes)));
     }
 }

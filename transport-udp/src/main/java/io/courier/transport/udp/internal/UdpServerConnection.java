@@ -31,6 +31,7 @@ final class UdpServerConnection implements Connection, ReliableStream.Sink {
     private final long idleTimeoutNanos;
     private final Runnable onFinished;
     private final ReadBurst burst;
+    private final int maxFrameBytes;
     private long lastHeardNanos;
     private long lingerDeadline;
     private volatile boolean closing;
@@ -49,7 +50,13 @@ final class UdpServerConnection implements Connection, ReliableStream.Sink {
         this.idleTimeoutNanos = idleTimeoutNanos;
         this.onFinished = onFinished;
         this.burst = burst;
+        this.maxFrameBytes = maxFrameBytes;
         this.lastHeardNanos = System.nanoTime();
+    }
+
+    @Override
+    public int maxFrameBytes() {
+        return maxFrameBytes;
     }
 
     InetSocketAddress remote() {

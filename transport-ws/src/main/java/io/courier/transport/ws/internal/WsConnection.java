@@ -9,8 +9,8 @@ import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 /** A WebSocket connection: after a fatal error it ends with the WebSocket closing handshake. */
 final class WsConnection extends ChannelConnection {
 
-    WsConnection(Channel channel) {
-        super(channel, "ws");
+    WsConnection(Channel channel, int maxFrameBytes) {
+        super(channel, "ws", maxFrameBytes);
     }
 
     @Override

@@ -108,7 +108,8 @@ public final class WsServerInitializer extends ChannelInitializer<SocketChannel>
             pipeline.addAfter(ctx.name(), "message-aggregator", new BoundedAggregator(maxFrameBytes));
             pipeline.addAfter("message-aggregator", "courier-codec",
                 new WsFrameCodec(WsTransportProvider.JSON.equals(protocol), maxFrameBytes));
-            pipeline.addAfter("courier-codec", "connection", new ConnectionBridge(handler, open, WsConnection::new));
+            pipeline.addAfter("courier-codec", "connection", new ConnectionBridge(handler, open,
+                ch -> new WsConnection(ch, maxFrameBytes)));
             pipeline.remove(this);
         }
     }

@@ -1,0 +1,155 @@
+package io.courier.server;
+
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.protobuf.util.JsonFormat;
+import io.courier.transport.TransportSettings;
+import io.courier.transport.proto.Error;
+import io.courier.transport.proto.Frame;
+import io.courier.transport.proto.Welcome;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What the protocol document promises a client of any transport, held against the real server. */
+class ProtocolContractTest {
+
+    private static final Pattern SESSION = Pattern.compile("\"session\"\\s*:\\s*\"([^\"]+)\"");
+
+    @TempDir
+    Path dataDir;
+
+    @Test
+    void shouldFillEveryWelcomeFieldOnEveryTransport() throws Exception {
+        try (ServerFixture fixture = new ServerFixture(dataDir)) {
+            for (String transport : fixture.server.config().transports().keySet()) {
+                TestClient alice = fixture.user(transport, "alice-" + transport).connect();
+                Welcome welcome = alice.welcome();
+                assertThat(welcome.getSessionId()).as(transport).isNotEmpty();
+                assertThat(welcome.getServerTimeMs()).as(transport).isPositive();
+                assertThat(welcome.getHeartbeatIntervalMs()).as(transport).isEqualTo(5000);
+                assertThat(welcome.getMaxFrameBytes()).as(transport).isEqualTo(TransportSettings.DEFAULT_MAX_FRAME_BYTES);
+                assertThat(welcome.getUser()).as(transport).isEqualTo("alice-" + transport);
+                assertThat(welcome.getDevice()).as(transport).isEqualTo("1");
+                alice.disconnect();
+            }
+        }
+    }
+
+    @Test
+    void shouldAnswerAFrameWithNoBodyBeforeHelloWithMalformedFrame() throws Exception {
+        try (ServerFixture fixture = new ServerFixture(dataDir)) {
+            for (String transport : fixture.server.config().transports().keySet()) {
+                TestClient mallory = fixture.user(transport, "mallory").connectOnly();
+                mallory.raw(Frame.getDefaultInstance());
+                Error error = mallory.errors.poll(TestClient.TIMEOUT_SECONDS, SECONDS);
+                assertThat(error).as(transport).isNotNull();
+                assertThat(error.getCode()).as(transport).isEqualTo(Error.Code.MALFORMED_FRAME);
+                assertThat(error.getFatal()).as(transport).isTrue();
+                mallory.closedFuture().get(TestClient.TIMEOUT_SECONDS, SECONDS);
+            }
+        }
+    }
+
+    /**
+     * Idle limit 3 x 200 ms, polls held 300 ms: a client that only polls goes through many idle
+     * intervals without a heartbeat and keeps its session. Counted in polls answered, not waited.
+     */
+    @Test
+    void shouldKeepALongPollingSessionThatOnlyPolls() throws Exception {
+        try (ServerFixture fixture = new ServerFixture(dataDir, "router.heartbeat-interval-ms=200",
+            "router.missed-heartbeats=3", "transports.longpoll.options.poll-timeout-ms=300")) {
+            URI base = fixture.server.address("longpoll");
+            HttpClient http = HttpClient.newHttpClient();
+            String id = open(http, base);
+            String hello = "[{\"hello\":{\"user\":\"alice\",\"token\":\"" + fixture.token("alice") + "\"}}]";
+            assertThat(post(http, base, id, hello).statusCode()).isEqualTo(204);
+            long cursor = 0;
+            List<Frame> seen = new ArrayList<>();
+            int emptyPolls = 0;
+            // 8 empty polls of 300 ms each span four idle limits of 600 ms.
+            for (int polls = 0; emptyPolls < 8 && polls < 100; polls++) {
+                HttpResponse<String> poll = http.send(HttpRequest.newBuilder(
+                    URI.create(base + "/sessions/" + id + "/poll?cursor=" + cursor)).GET().build(),
+                    HttpResponse.BodyHandlers.ofString());
+                assertThat(poll.statusCode()).as("poll %d: %s", polls, poll.body()).isEqualTo(200);
+                List<Frame> frames = parse(poll.body());
+                if (frames.isEmpty()) {
+                    emptyPolls++;
+                }
+                seen.addAll(frames);
+                cursor = Long.parseLong(poll.headers().firstValue("X-Courier-Cursor").orElseThrow());
+            }
+            assertThat(seen).as("only the welcome, no IDLE_TIMEOUT").hasSize(1);
+            assertThat(seen.get(0).hasWelcome()).isTrue();
+            assertThat(emptyPolls).isEqualTo(8);
+            String send = "[{\"send\":{\"clientMessageId\":\"after-idle\",\"recipient\":\"bob\",\"payload\":\"aGk=\"}}]";
+            assertThat(post(http, base, id, send).statusCode()).as("the session is still there").isEqualTo(204);
+            HttpResponse<String> accepted = http.send(HttpRequest.newBuilder(
+                URI.create(base + "/sessions/" + id + "/poll?cursor=" + cursor)).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+            assertThat(parse(accepted.body())).singleElement()
+                .satisfies(f -> assertThat(f.getAccepted().getClientMessageId()).isEqualTo("after-idle"));
+        }
+    }
+
+    @Test
+    void shouldRefuseAPollTimeoutThatALongPollingClientWouldBeClosedWhileWaiting() {
+        assertThatThrownBy(() -> new ServerFixture(dataDir, "transports.longpoll.options.poll-timeout-ms=15000"))
+            .hasMessageContaining("poll-timeout-ms").hasMessageContaining("15000")
+            .hasMessageContaining("router.heartbeat-interval-ms");
+    }
+
+    private static String open(HttpClient http, URI base) throws Exception {
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(base + "/sessions?format=json"))
+            .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        Matcher m = SESSION.matcher(response.body());
+        assertThat(m.find()).as(response.body()).isTrue();
+        return m.group(1);
+    }
+
+    private static HttpResponse<String> post(HttpClient http, URI base, String id, String json) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(base + "/sessions/" + id + "/frames"))
+            .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json)).build(),
+            HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** A JSON array of frames, split at the top level. */
+    private static List<Frame> parse(String body) throws Exception {
+        List<Frame> frames = new ArrayList<>();
+        int depth = 0;
+        int start = -1;
+        boolean inString = false;
+        for (int i = 0; i < body.length(); i++) {
+            char c = body.charAt(i);
+            if (inString) {
+                if (c == '\\') {
+                    i++;
+                } else if (c == '"') {
+                    inString = false;
+                }
+            } else if (c == '"') {
+                inString = true;
+            } else if (c == '{') {
+                if (depth++ == 0) {
+                    start = i;
+                }
+            } else if (c == '}' && --depth == 0) {
+                Frame.Builder frame = Frame.newBuilder();
+                JsonFormat.parser().merge(body.substring(start, i + 1), frame);
+                frames.add(frame.build());
+            }
+        }
+        return frames;
+    }
+}
