@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The one test command: starts what the tests need (PostgreSQL on loopback, installed from
-# Debian's packages when absent; mosquitto installed for the benchmark's smoke test), then runs
-# every module's tests with the Maven Wrapper:
+# The one test command: checks the wire schema (tools/buf/check.sh: buf lint and buf breaking,
+# with the buf CLI pinned in tools/buf, installed by npm ci), starts what the tests need
+# (PostgreSQL on loopback, installed from Debian's packages when absent; mosquitto installed for
+# the benchmark's smoke test), then runs every module's tests with the Maven Wrapper:
 #   ./mvnw verify
 # Extra arguments go to Maven, e.g. ./test.sh -pl storage-postgres
 set -euo pipefail
 cd "$(dirname "$0")"
+bash tools/buf/check.sh
 eval "$(bash .ci/postgres.sh)"
 bash .ci/mosquitto.sh
 exec ./mvnw -B --no-transfer-progress verify "$@"
