@@ -40,7 +40,7 @@ import org.slf4j.LoggerFactory;
  * and never blocks a transport's I/O thread — writes go to the {@link StorageWriter} thread
  * (group commit), reads to a small storage executor.
  *
- * <p>Delivery contract (DESIGN.md): a single tick only after commit; an entry leaves the inbox only
+ * <p>Delivery contract (README, "How a message moves"): a single tick only after commit; an entry leaves the inbox only
  * when the device acknowledges it; receipts are inbox entries too; repeated sends are answered
  * with the original single tick; per-recipient order is commit order across drain and live.
  */
