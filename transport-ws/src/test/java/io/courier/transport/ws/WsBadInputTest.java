@@ -2,6 +2,7 @@ package io.courier.transport.ws;
 
 import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.ByteString;
@@ -45,6 +46,7 @@ class WsBadInputTest {
     private static final int MAX = 64 * 1024;
 
     private TransportServer server;
+    private final EchoRouter router = new EchoRouter();
     private TransportClient netty;
     private URI address;
     private final HttpClient http = HttpClient.newHttpClient();
@@ -53,7 +55,7 @@ class WsBadInputTest {
     void start() {
         TransportSettings settings = new TransportSettings("127.0.0.1", 0, MAX,
             Map.of("allowed-origins", "https://chat.example"));
-        server = new WsTransportProvider().createServer(settings, new EchoRouter());
+        server = new WsTransportProvider().createServer(settings, router);
         server.start();
         address = server.address();
         netty = new WsTransportProvider().createClient(TransportSettings.of(0));
@@ -173,6 +175,10 @@ class WsBadInputTest {
             int status = (in.read() << 8) | in.read();
             assertThat(status).isEqualTo(1007);
         }
+        // The client's mistake reaches the router as one counted transport error (which it logs as
+        // one line), not as an unexpected failure with a stack trace.
+        await().atMost(10, SECONDS).until(() -> router.transportErrors().contains(Error.Code.MALFORMED_FRAME));
+        assertThat(router.violations()).isEmpty();
     }
 
     // ---------------------------------------------------------------- helpers
