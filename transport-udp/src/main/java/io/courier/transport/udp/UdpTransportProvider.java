@@ -13,7 +13,8 @@ import io.courier.transport.udp.internal.UdpServer;
  * own — a stateless-cookie handshake (no amplification), connection ids, per-direction sequence
  * numbers, cumulative and selective acknowledgements, retransmission timed by RFC 6298's
  * estimator, fragmentation of frames above one 1,200-byte datagram, in-order delivery, keep-alive
- * and idle timeout, a bounded send window, and a per-address handshake rate limit.
+ * and idle timeout, a bounded send window, and a per-address handshake rate limit. The datagram
+ * layout and these rules are specified in {@code docs/PROTOCOL.md}, section 5 (UDP).
  *
  * <p>Options: {@code window} (64 datagrams), {@code min-rto-ms} (50), {@code idle-timeout-ms}
  * (30000), {@code keepalive-ms} (client, 2000), {@code connect-timeout-ms} (client, 5000),

@@ -7,7 +7,8 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 
 /**
- * Builds outgoing datagrams: type, connection id, body.
+ * Builds outgoing datagrams: type, connection id, body (the layout is specified in
+ * {@code docs/PROTOCOL.md}, section 5.1).
  *
  * <p>Public only so that {@code courier-bench} can measure it (the {@code codec} JMH benchmarks);
  * it is internal all the same.

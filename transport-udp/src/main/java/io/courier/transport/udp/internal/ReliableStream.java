@@ -10,27 +10,16 @@ import java.util.TreeMap;
 
 /**
  * One direction pair of a reliable, ordered stream over datagrams — the heart of the UDP
- * transport, free of sockets and clocks so it can be tested against a simulated lossy link.
+ * transport, free of sockets and clocks so it can be tested against a simulated lossy link. The
+ * DATA and ACK bodies it reads and writes (everything after the 9-byte type and connection id),
+ * fragmentation, acknowledgement and retransmission are specified in {@code docs/PROTOCOL.md},
+ * section 5.3 (the reliable stream); keep the two in step.
  *
- * <p>Sending: a message is cut into fragments of at most {@link #FRAGMENT_BYTES}, each a DATA
- * datagram with its own sequence number; at most {@code window} are unacknowledged at once, the
- * rest wait. Each is retransmitted when its timer expires; the timeout comes from measured
- * round-trip times with RFC 6298's estimator (SRTT, RTTVAR, RTO = SRTT + 4·RTTVAR, clamped,
- * doubled on each retransmission, and no samples from retransmitted segments — Karn).
- *
- * <p>Receiving: DATA is delivered in sequence order exactly once; out-of-order datagrams wait in a
- * bounded buffer. ACKs carry the cumulative sequence and a 64-bit selective-acknowledgement bitmap
- * of what arrived beyond it, so one ACK covers any number of DATA datagrams: the owner calls
- * {@link #flushAck()} at the end of each read burst, and the stream sends one by itself after
- * {@link #ACK_EVERY} DATA datagrams without one, so a long burst is still acknowledged as it goes.
- * Every DATA — a duplicate too, whose earlier ACK may have been lost — is acknowledged by the end of
- * the burst it arrived in. Fragments are reassembled into messages, refusing an index out of range
- * or a message above the size limit.
- *
- * <pre>
- *  DATA: seq (4) | fragment index (2) | fragment count (2) | payload (≤ 1,183)
- *  ACK:  cumulative seq (4) | SACK bitmap (8): bit i set = seq cumulative+1+i arrived
- * </pre>
+ * <p>The owner hands it message bytes ({@link #send}), DATA and ACK bodies ({@link #onData},
+ * {@link #onAck}) and the time, and it answers through its {@link Sink}. It keeps no timers of its
+ * own: the owner calls {@link #tick} every few milliseconds for retransmissions, and
+ * {@link #flushAck()} at the end of every read burst, which is what makes one ACK cover a burst;
+ * the stream sends an ACK by itself only after {@link #ACK_EVERY} DATA without one.
  * Not thread-safe: one event loop owns it.
  *
  * <p>Public only so that {@code courier-bench} can measure it (the {@code codec} JMH benchmarks);

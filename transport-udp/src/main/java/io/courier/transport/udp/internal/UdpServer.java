@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The UDP server: one datagram channel and one event loop for every connection. Handshakes are
  * answered statelessly (cookies) and rate-limited per source address; everything else is routed
- * by connection id to its {@link UdpServerConnection}.
+ * by connection id to its {@link UdpServerConnection}. The datagrams and the handshake are
+ * specified in {@code docs/PROTOCOL.md}, section 5 (UDP).
  */
 public final class UdpServer implements TransportServer {
 

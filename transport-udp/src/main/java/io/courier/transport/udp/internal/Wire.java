@@ -9,24 +9,12 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * The UDP datagram layout. Every datagram starts with a type byte; all but the handshake carry the
- * connection id the server assigned.
+ * The constants of the UDP transport's datagrams — type bytes, sizes, the version byte, the cookie
+ * lifetime — and the stateless handshake cookies. The datagram layout is specified in
+ * {@code docs/PROTOCOL.md}, section 5 (UDP); keep the two in step.
  *
- * <pre>
- *  HELLO   1 | version (1) | zero padding to 1,200 bytes
- *  COOKIE  2 | cookie (16) | issued-at seconds (8)                      (25 bytes)
- *  HELLO2  3 | cookie (16) | issued-at seconds (8) | padding to 1,200 bytes
- *  ACCEPT  4 | connection id (8)
- *  DATA    5 | connection id (8) | ReliableStream DATA body
- *  ACK     6 | connection id (8) | ReliableStream ACK body
- *  PING    7 | connection id (8)
- *  CLOSE   8 | connection id (8)
- *  REJECT  9 | connection id (8) | reason, UTF-8, cut to fit the datagram it answers
- * </pre>
- *
- * The handshake is padded so that, before a client proves it can receive at its address (by
- * echoing the cookie), the server never sends more bytes than it received: no amplification. The
- * cookie is an HMAC of the client's address and the time, so the server keeps no state for it.
+ * <p>{@link Cookies} keys its HMAC with a secret drawn when the process starts, so cookies need no
+ * state on the server and are worthless to any other process.
  *
  * <p>Public only so that {@code courier-bench} can measure it (the {@code codec} JMH benchmarks);
  * it is internal all the same.
