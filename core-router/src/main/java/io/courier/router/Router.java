@@ -48,6 +48,11 @@ public final class Router implements ConnectionHandler, AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Router.class);
     private static final int MAX_CLIENT_MESSAGE_ID = 128;
+    /**
+     * What a Deliver adds to the Send it carries: the server id and time (11 bytes each at most),
+     * the sender and its device (66 each), and the frame's own tag and length (6), rounded up.
+     */
+    static final int DELIVER_OVERHEAD_BYTES = 160;
 
     private final RouterConfig config;
     private final StorageBackend storage;
@@ -261,6 +266,15 @@ public final class Router implements ConnectionHandler, AutoCloseable {
         if (send.getPayload().size() > config.maxPayloadBytes()) {
             sendError(session, Error.Code.PAYLOAD_TOO_LARGE, "Payload of " + send.getPayload().size()
                 + " bytes is above router.max-payload-bytes = " + config.maxPayloadBytes(), clientId);
+            return;
+        }
+        int maxFrame = session.connection().maxFrameBytes();
+        if (maxFrame > 0 && send.getSerializedSize() > maxFrame - DELIVER_OVERHEAD_BYTES) {
+            // Accepting it would store a message whose Deliver (the Send plus sender, device, id and
+            // time) can never be written to the recipient: refuse it before the single tick.
+            sendError(session, Error.Code.PAYLOAD_TOO_LARGE, "Send of " + send.getSerializedSize()
+                + " bytes would not fit a Deliver within max-frame-bytes = " + maxFrame + "; keep sends at least "
+                + DELIVER_OVERHEAD_BYTES + " bytes below it", clientId);
             return;
         }
         if (!writer.offer(new StorageWriter.SendCommand(session, send))) {

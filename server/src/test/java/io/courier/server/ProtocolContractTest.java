@@ -61,6 +61,28 @@ class ProtocolContractTest {
         }
     }
 
+    @Test
+    void shouldRefuseASendWhoseDeliverWouldNotFitTheFrameLimit() throws Exception {
+        try (ServerFixture fixture = new ServerFixture(dataDir)) {
+            TestClient alice = fixture.user("alice").connect();
+            // The payload is at its limit and the frame under max-frame-bytes, but the Deliver it
+            // becomes (plus sender, device, id and time) would not be.
+            Frame big = Frame.newBuilder().setSend(io.courier.transport.proto.Send.newBuilder()
+                .setClientMessageId("too-big-to-deliver").setRecipient("bob").setContentType("x".repeat(3_950))
+                .setPayload(com.google.protobuf.ByteString.copyFrom(new byte[1_048_576]))).build();
+            assertThat(big.getSerializedSize()).isLessThan(TransportSettings.DEFAULT_MAX_FRAME_BYTES);
+            alice.raw(big);
+            Error error = alice.errors.poll(TestClient.TIMEOUT_SECONDS, SECONDS);
+            assertThat(error).isNotNull();
+            assertThat(error.getCode()).isEqualTo(Error.Code.PAYLOAD_TOO_LARGE);
+            assertThat(error.getFatal()).isFalse();
+            alice.send("bob", "small", "still fine");
+            org.awaitility.Awaitility.await().atMost(TestClient.TIMEOUT_SECONDS, SECONDS)
+                .until(() -> alice.serverIdOf("small") > 0);
+            assertThat(alice.serverIdOf("too-big-to-deliver")).as("never accepted").isLessThanOrEqualTo(0);
+        }
+    }
+
     /**
      * Idle limit 3 x 200 ms, polls held 300 ms: a client that only polls goes through many idle
      * intervals without a heartbeat and keeps its session. Counted in polls answered, not waited.

@@ -95,6 +95,20 @@ class UdpBadInputTest {
     }
 
     @Test
+    void shouldDropATruncatedAckAndKeepTheConnection() throws Exception {
+        try (DatagramSocket socket = socket()) {
+            long id = handshake(socket);
+            ByteBuffer ack = ByteBuffer.allocate(11);
+            ack.put((byte) 6).putLong(id).putShort((short) 1); // an ACK needs 12 more bytes than this
+            socket.send(new DatagramPacket(ack.array(), ack.capacity(), address));
+            ByteBuffer ping = ByteBuffer.allocate(9);
+            ping.put((byte) 7).putLong(id);
+            byte[] reply = exchange(socket, ping.array());
+            assertThat(reply[0]).as("PING answered: the connection survived").isEqualTo((byte) 7);
+        }
+    }
+
+    @Test
     void shouldRateLimitAFloodOfHandshakesAndIgnoreShortOnes() throws Exception {
         try (DatagramSocket socket = socket()) {
             socket.send(new DatagramPacket(new byte[] {1, 1}, 2, address)); // too short to answer

@@ -123,7 +123,14 @@ public final class UdpServer implements TransportServer {
                 reject(id, "Unknown connection id " + id + "; say HELLO again", size, from);
                 return;
             }
-            connection.onDatagram(type, in, now);
+            try {
+                connection.onDatagram(type, in, now);
+            } catch (java.nio.BufferUnderflowException | IndexOutOfBoundsException truncated) {
+                // A datagram shorter than its type's layout: the peer's mistake, dropped like a
+                // lost datagram (the reliable stream recovers), worth one line and no stack trace.
+                LOG.info("Connection {} from {} sent a truncated datagram of type {} ({} bytes); dropped it", id, from,
+                    type, size);
+            }
         }
 
         @Override
