@@ -15,7 +15,7 @@ import picocli.CommandLine.Parameters;
  * B ÷ A. Measurements are matched by system, purpose and rate; those in one file only are listed
  * as such, so nothing silently disappears.
  */
-@Command(name = "compare", mixinStandardHelpOptions = true,
+@Command(name = "compare", mixinStandardHelpOptions = true, versionProvider = BenchVersion.class,
     description = "Put two result files side by side (B ÷ A).")
 public final class CompareCommand implements Callable<Integer> {
 

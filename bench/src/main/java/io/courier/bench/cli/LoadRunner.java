@@ -8,7 +8,6 @@ import io.courier.bench.sut.SystemUnderTest;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -76,23 +75,5 @@ final class LoadRunner {
 
     static long nanos(double seconds) {
         return (long) (seconds * 1e9);
-    }
-
-    static JsonObject config(LoadOptions load, List<Double> rates) {
-        return new JsonObject()
-            .put("pairs", load.pairs)
-            .put("rates", rates)
-            .put("primeSeconds", load.primeSeconds)
-            .put("primeRate", load.primeRate)
-            .put("warmupSeconds", load.warmupSeconds)
-            .put("durationSeconds", load.durationSeconds)
-            .put("payloadBytes", load.payloadBytes)
-            .put("loadProcesses", load.loadProcesses)
-            .put("loadJvmArgs", load.loadJvmArgs)
-            .put("serverJvmArgs", load.serverJvmArgs)
-            .put("spinMicros", load.spinMicros)
-            .put("storage", load.storage)
-            .put("settings", load.settings)
-            .put("targetOptions", new JsonObject(new HashMap<>(load.targetOptions)));
     }
 }

@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
 /** {@code report FILE}: prints a result's tables again and re-renders its HTML report beside it. */
-@Command(name = "report", mixinStandardHelpOptions = true,
+@Command(name = "report", mixinStandardHelpOptions = true, versionProvider = BenchVersion.class,
     description = "Print a result's tables and re-render its report.html.")
 public final class ReportCommand implements Callable<Integer> {
 
