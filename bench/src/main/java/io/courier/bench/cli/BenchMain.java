@@ -2,6 +2,7 @@ package io.courier.bench.cli;
 
 import io.courier.bench.fleet.LoadGeneratorCommand;
 import io.courier.bench.report.BenchResult;
+import io.courier.bench.report.ResultFileException;
 import io.courier.bench.report.Tables;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -10,7 +11,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code courier-bench} executable. */
-@Command(name = "courier-bench", mixinStandardHelpOptions = true, version = "courier-bench 0.1.0",
+@Command(name = "courier-bench", mixinStandardHelpOptions = true, versionProvider = BenchVersion.class,
     description = "Courier's benchmark suite: transports side by side, floors, an MQTT peer, reports.",
     subcommands = {LatencyCommand.class, ThroughputCommand.class, DensityCommand.class, FloorCommand.class,
         PeerCommand.class, CompareCommand.class, ReportCommand.class, JmhCommand.class, LoadGeneratorCommand.class})
@@ -23,8 +24,21 @@ public final class BenchMain {
 
     public static void main(String[] args) {
         arguments = List.of(args);
+        System.exit(commandLine().execute(args));
+    }
+
+    /**
+     * The command line with every command and how it answers ordinary mistakes: a refused option
+     * value prints its reason and the command's usage, an unusable result file one line naming
+     * it; both exit with 2. Anything else is a bug and keeps its stack trace.
+     */
+    public static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new BenchMain());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (e instanceof ResultFileException) {
+                cmd.getErr().println("courier-bench " + cmd.getCommandName() + ": " + e.getMessage());
+                return 2;
+            }
             if (e instanceof IllegalArgumentException) {
                 cmd.getErr().println("courier-bench: " + e.getMessage());
                 cmd.usage(cmd.getErr());
@@ -32,7 +46,7 @@ public final class BenchMain {
             }
             throw e;
         });
-        System.exit(cli.execute(args));
+        return cli;
     }
 
     /**

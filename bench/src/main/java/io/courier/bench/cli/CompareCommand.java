@@ -1,7 +1,7 @@
 package io.courier.bench.cli;
 
 import io.courier.bench.report.BenchResult;
-import io.courier.bench.report.TextTable;
+import io.courier.bench.report.Table;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.util.List;
@@ -15,17 +15,18 @@ import picocli.CommandLine.Parameters;
  * B ÷ A. Measurements are matched by system, purpose and rate; those in one file only are listed
  * as such, so nothing silently disappears.
  */
-@Command(name = "compare", mixinStandardHelpOptions = true, description = "Put two result files side by side (B ÷ A).")
+@Command(name = "compare", mixinStandardHelpOptions = true, versionProvider = BenchVersion.class,
+    description = "Put two result files side by side (B ÷ A).")
 public final class CompareCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", description = "Result A (result.json).")
+    @Parameters(index = "0", paramLabel = "A", description = "Result A (result.json).")
     Path a;
 
-    @Parameters(index = "1", description = "Result B (result.json).")
+    @Parameters(index = "1", paramLabel = "B", description = "Result B (result.json).")
     Path b;
 
     @Override
-    public Integer call() throws Exception {
+    public Integer call() {
         BenchResult left = BenchResult.read(a);
         BenchResult right = BenchResult.read(b);
         System.out.println("A: " + a + "  (" + left.json().getString("started") + ", commit "
@@ -39,7 +40,7 @@ public final class CompareCommand implements Callable<Integer> {
     /** The comparison as text: the tables of what both hold, then what only one does. */
     public static String compare(BenchResult left, BenchResult right) {
         StringBuilder out = new StringBuilder();
-        TextTable latency = new TextTable("system", "purpose", "rate/s", "achieved A", "achieved B",
+        Table latency = new Table("system", "purpose", "rate/s", "achieved A", "achieved B",
             "p50 A", "p50 B", "B÷A", "p99 A", "p99 B", "B÷A", "p99.9 A", "p99.9 B", "B÷A");
         boolean any = false;
         for (JsonObject run : left.runs()) {
@@ -50,31 +51,31 @@ public final class CompareCommand implements Callable<Integer> {
             any = true;
             JsonObject pa = run.getJsonObject("oneWay").getJsonObject("percentiles");
             JsonObject pb = other.get().getJsonObject("oneWay").getJsonObject("percentiles");
-            latency.row(run.getString("name"), run.getString("purpose"), TextTable.count(run.getDouble("rate")),
-                TextTable.count(run.getDouble("achievedRate")), TextTable.count(other.get().getDouble("achievedRate")),
-                TextTable.ms(pa.getLong("p50")), TextTable.ms(pb.getLong("p50")), TextTable.ratio(pb.getLong("p50"), pa.getLong("p50")),
-                TextTable.ms(pa.getLong("p99")), TextTable.ms(pb.getLong("p99")), TextTable.ratio(pb.getLong("p99"), pa.getLong("p99")),
-                TextTable.ms(pa.getLong("p99.9")), TextTable.ms(pb.getLong("p99.9")),
-                TextTable.ratio(pb.getLong("p99.9"), pa.getLong("p99.9")));
+            latency.row(run.getString("name"), run.getString("purpose"), Table.count(run.getDouble("rate")),
+                Table.count(run.getDouble("achievedRate")), Table.count(other.get().getDouble("achievedRate")),
+                Table.ms(pa.getLong("p50")), Table.ms(pb.getLong("p50")), Table.ratio(pb.getLong("p50"), pa.getLong("p50")),
+                Table.ms(pa.getLong("p99")), Table.ms(pb.getLong("p99")), Table.ratio(pb.getLong("p99"), pa.getLong("p99")),
+                Table.ms(pa.getLong("p99.9")), Table.ms(pb.getLong("p99.9")),
+                Table.ratio(pb.getLong("p99.9"), pa.getLong("p99.9")));
         }
         if (any) {
             out.append("\nOne-way latency (ms)\n").append(latency.render());
         }
-        TextTable throughput = new TextTable("system", "best rate A", "best rate B", "B÷A");
+        Table throughput = new Table("system", "best rate A", "best rate B", "B÷A");
         boolean anyThroughput = false;
         for (JsonObject s : left.throughput()) {
             for (JsonObject t : right.throughput()) {
                 if (t.getString("name").equals(s.getString("name"))) {
                     anyThroughput = true;
-                    throughput.row(s.getString("name"), TextTable.count(s.getDouble("best")),
-                        TextTable.count(t.getDouble("best")), TextTable.ratio(t.getDouble("best"), s.getDouble("best")));
+                    throughput.row(s.getString("name"), Table.count(s.getDouble("best")),
+                        Table.count(t.getDouble("best")), Table.ratio(t.getDouble("best"), s.getDouble("best")));
                 }
             }
         }
         if (anyThroughput) {
             out.append("\nThroughput within the p99 bound (messages/s)\n").append(throughput.render());
         }
-        TextTable density = new TextTable("system", "JVM total/conn A", "B", "B÷A", "RSS/conn A", "B", "B÷A");
+        Table density = new Table("system", "JVM total/conn A", "B", "B÷A", "RSS/conn A", "B", "B÷A");
         boolean anyDensity = false;
         for (JsonObject d : left.density()) {
             for (JsonObject e : right.density()) {
@@ -83,8 +84,8 @@ public final class CompareCommand implements Callable<Integer> {
                     JsonObject pa = d.getJsonObject("perConnection");
                     JsonObject pb = e.getJsonObject("perConnection");
                     density.row(d.getString("name"), num(pa, "jvmTotal"), num(pb, "jvmTotal"),
-                        TextTable.ratio(pb.getDouble("jvmTotal", 0.0), pa.getDouble("jvmTotal", 0.0)),
-                        num(pa, "rss"), num(pb, "rss"), TextTable.ratio(pb.getDouble("rss", 0.0), pa.getDouble("rss", 0.0)));
+                        Table.ratio(pb.getDouble("jvmTotal", 0.0), pa.getDouble("jvmTotal", 0.0)),
+                        num(pa, "rss"), num(pb, "rss"), Table.ratio(pb.getDouble("rss", 0.0), pa.getDouble("rss", 0.0)));
                 }
             }
         }
@@ -110,11 +111,11 @@ public final class CompareCommand implements Callable<Integer> {
     }
 
     private static String key(JsonObject run) {
-        return run.getString("name") + " " + run.getString("purpose") + " @ " + TextTable.count(run.getDouble("rate")) + "/s";
+        return run.getString("name") + " " + run.getString("purpose") + " @ " + Table.count(run.getDouble("rate")) + "/s";
     }
 
     private static String num(JsonObject per, String key) {
         Double v = per.getDouble(key);
-        return v == null ? "–" : TextTable.count(v);
+        return v == null ? "–" : Table.count(v);
     }
 }

@@ -23,7 +23,7 @@ import picocli.CommandLine.Option;
  * hold only about 20,000 files here, so connections are spread over processes of at most
  * {@code --per-process} each.
  */
-@Command(name = "density", mixinStandardHelpOptions = true,
+@Command(name = "density", mixinStandardHelpOptions = true, versionProvider = BenchVersion.class,
     description = "Server memory per idle authenticated connection, per transport (and the MQTT peer's RSS).")
 public final class DensityCommand implements Callable<Integer> {
 
@@ -38,20 +38,24 @@ public final class DensityCommand implements Callable<Integer> {
     int warm;
 
     @Mixin
-    SystemOptions select;
+    TransportOptions transports;
+
+    @Mixin
+    PeerOptions peer;
 
     @Option(names = "--server-jvm-args", defaultValue = "-Xms2g -Xmx2g -XX:+UseG1GC", split = " ",
         description = "The server's JVM flags (default ${DEFAULT-VALUE}: a fixed heap, as servers run, so the "
             + "GC's bookkeeping does not grow with heap resizing); NMT is added to read direct and native memory.")
     List<String> serverJvmArgs = new ArrayList<>();
 
-    @Option(names = "--load-jvm-args", defaultValue = "-Xmx1g", split = " ", description = "Load processes' JVM flags.")
+    @Option(names = "--load-jvm-args", defaultValue = "-Xmx1g", split = " ", description = "Load processes' JVM flags (default ${DEFAULT-VALUE}).")
     List<String> loadJvmArgs = new ArrayList<>();
 
     @Option(names = "--set", description = "A Courier server setting, as its --set takes it. Repeatable.")
     List<String> settings = new ArrayList<>();
 
-    @Option(names = "--out", description = "Directory for result.json, report.html and logs.")
+    @Option(names = "--out", description = "Directory for result.json, report.html and logs "
+        + "(default bench-results/density-TIMESTAMP).")
     Path out;
 
     @Override
@@ -60,15 +64,13 @@ public final class DensityCommand implements Callable<Integer> {
         LoadOptions.require(perProcess >= 1 && perProcess <= 18_000,
             "--per-process must be 1..18000: one process may hold at most 20,000 files here");
         LoadOptions.require(warm >= 0, "--warm must not be negative");
-        LoadOptions load = new LoadOptions();
-        load.serverJvmArgs = serverJvmArgs;
-        load.storage = "memory";
-        load.settings = settings;
-        out = out != null ? out : load.out("density");
-        // A floor is a latency yardstick; an idle connection to it costs nothing worth knowing.
-        LoadOptions.require(SystemOptions.named(select.floors).isEmpty(),
-            "density measures transports and a peer, not --floors");
-        List<SystemSpec> systems = select.systems(load, List.of("-XX:NativeMemoryTracking=summary"));
+        out = out != null ? out : LoadOptions.defaultOut("density");
+        // No --floors: a floor is a latency yardstick; an idle connection to it costs nothing worth knowing.
+        List<String> jvm = new ArrayList<>(serverJvmArgs);
+        jvm.add("-XX:NativeMemoryTracking=summary");
+        List<SystemSpec> systems = new ArrayList<>(SystemSpec.courier(transports.named(), "memory", settings, jvm));
+        systems.addAll(peer.systems());
+        SystemSpec.nonEmpty(systems, "--transports or --peer");
         int processes = (connections + perProcess - 1) / perProcess;
         BenchResult result = BenchResult.begin("density", BenchMain.arguments(), new JsonObject()
             .put("connections", connections).put("perProcess", perProcess).put("loadProcesses", processes)

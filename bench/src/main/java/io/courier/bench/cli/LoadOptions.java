@@ -1,5 +1,6 @@
 package io.courier.bench.cli;
 
+import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -9,7 +10,11 @@ import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Option;
 
-/** Options every load-driving command shares: the load's shape, its processes, where results go. */
+/**
+ * What every command that drives pairs of clients takes (latency, floor, peer, throughput): the
+ * load's shape, its processes, the clients' options, where results go. What is measured comes
+ * from each command's own options.
+ */
 final class LoadOptions {
 
     @Option(names = "--pairs", defaultValue = "10", description = "Sender/receiver pairs (default ${DEFAULT-VALUE}).")
@@ -45,18 +50,6 @@ final class LoadOptions {
             + "spinning takes a core, which a 2-core machine cannot spare).")
     long spinMicros;
 
-    @Option(names = "--server-jvm-args", defaultValue = "-Xmx1g -XX:+UseG1GC -XX:+AlwaysPreTouch -Xms1g", split = " ",
-        description = "The Courier server's and the floors' JVM flags (default ${DEFAULT-VALUE}).")
-    List<String> serverJvmArgs = new ArrayList<>();
-
-    @Option(names = "--storage", defaultValue = "memory",
-        description = "Courier's storage backend: memory, rocksdb or postgres (default ${DEFAULT-VALUE}).")
-    String storage;
-
-    @Option(names = "--set", description = "A Courier server setting, as its --set takes it "
-        + "(e.g. storage.options.sync=false). Repeatable.")
-    List<String> settings = new ArrayList<>();
-
     @Option(names = "--target-option", description = "A client option, key=value (e.g. epoll=false). Repeatable.")
     Map<String, String> targetOptions = new HashMap<>();
 
@@ -64,12 +57,35 @@ final class LoadOptions {
         + "(default bench-results/COMMAND-TIMESTAMP).")
     Path out;
 
+    /** Where results go when {@code --out} is not given, relative to the working directory. */
+    static final String RESULTS = "bench-results";
+
     Path out(String command) {
         if (out == null) {
-            out = Path.of("bench-results", command + "-"
-                + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+            out = defaultOut(command);
         }
         return out;
+    }
+
+    /** {@code bench-results/COMMAND-TIMESTAMP}. */
+    static Path defaultOut(String command) {
+        return Path.of(RESULTS, command + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+    }
+
+    /** The load's shape for a result's configuration; {@code rates} as the command plans them. */
+    JsonObject config(List<Double> rates) {
+        return new JsonObject()
+            .put("pairs", pairs)
+            .put("rates", rates)
+            .put("primeSeconds", primeSeconds)
+            .put("primeRate", primeRate)
+            .put("warmupSeconds", warmupSeconds)
+            .put("durationSeconds", durationSeconds)
+            .put("payloadBytes", payloadBytes)
+            .put("loadProcesses", loadProcesses)
+            .put("loadJvmArgs", loadJvmArgs)
+            .put("spinMicros", spinMicros)
+            .put("targetOptions", new JsonObject(new HashMap<>(targetOptions)));
     }
 
     void validate() {

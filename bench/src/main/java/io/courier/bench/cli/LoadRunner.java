@@ -3,12 +3,11 @@ package io.courier.bench.cli;
 import io.courier.bench.fleet.Fleet;
 import io.courier.bench.fleet.ReportHub;
 import io.courier.bench.report.BenchResult;
-import io.courier.bench.report.TextTable;
+import io.courier.bench.report.Table;
 import io.courier.bench.sut.SystemUnderTest;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -58,12 +57,12 @@ final class LoadRunner {
                 JsonObject described = new JsonObject(new HashMap<>(system.describe()))
                     .put("address", system.address()).put("pairs", load.pairs);
                 plan.run((rate, purpose) -> {
-                    Progress bar = new Progress(spec.name() + " @ " + TextTable.count(rate) + "/s");
+                    Progress bar = new Progress(spec.name() + " @ " + Table.count(rate) + "/s");
                     Fleet.Step step = fleet.run(rate, nanos(load.warmupSeconds), nanos(load.durationSeconds),
                         load.payloadBytes, TimeUnit.MICROSECONDS.toNanos(load.spinMicros), bar);
                     bar.done(String.format("achieved %s/s, p50 %s ms, p99 %s ms, lost %d%s",
-                        TextTable.count(step.achievedRate()), TextTable.ms(step.oneWay().getValueAtPercentile(50)),
-                        TextTable.ms(step.oneWay().getValueAtPercentile(99)), step.lost(),
+                        Table.count(step.achievedRate()), Table.ms(step.oneWay().getValueAtPercentile(50)),
+                        Table.ms(step.oneWay().getValueAtPercentile(99)), step.lost(),
                         step.failed() > 0 ? ", failed " + step.failed() + " (" + step.lastFailure() + ")" : ""));
                     result.addRun(spec.name(), system.kind().name().toLowerCase(), described, purpose, rate,
                         step.sent(), step.received(), step.accepted(), step.failed(), step.lastFailure(),
@@ -76,23 +75,5 @@ final class LoadRunner {
 
     static long nanos(double seconds) {
         return (long) (seconds * 1e9);
-    }
-
-    static JsonObject config(LoadOptions load, List<Double> rates) {
-        return new JsonObject()
-            .put("pairs", load.pairs)
-            .put("rates", rates)
-            .put("primeSeconds", load.primeSeconds)
-            .put("primeRate", load.primeRate)
-            .put("warmupSeconds", load.warmupSeconds)
-            .put("durationSeconds", load.durationSeconds)
-            .put("payloadBytes", load.payloadBytes)
-            .put("loadProcesses", load.loadProcesses)
-            .put("loadJvmArgs", load.loadJvmArgs)
-            .put("serverJvmArgs", load.serverJvmArgs)
-            .put("spinMicros", load.spinMicros)
-            .put("storage", load.storage)
-            .put("settings", load.settings)
-            .put("targetOptions", new JsonObject(new HashMap<>(load.targetOptions)));
     }
 }

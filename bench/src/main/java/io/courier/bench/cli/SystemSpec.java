@@ -19,23 +19,19 @@ record SystemSpec(String name, Starter starter) {
         return starter.start(dir);
     }
 
-    /** Courier on each of {@code transports}, configured from {@code load}'s server options. */
-    static List<SystemSpec> courier(List<String> transports, LoadOptions load, List<String> extraJvmArgs) {
+    /** Courier on each of {@code transports}: a server JVM with {@code jvmArgs}, {@code storage}, {@code settings}. */
+    static List<SystemSpec> courier(List<String> transports, String storage, List<String> settings, List<String> jvmArgs) {
         List<SystemSpec> specs = new ArrayList<>();
         for (String transport : transports) {
-            specs.add(new SystemSpec(transport, dir -> {
-                List<String> jvm = new ArrayList<>(load.serverJvmArgs);
-                jvm.addAll(extraJvmArgs);
-                return CourierServerProcess.start(transport, load.storage, jvm, load.settings, dir);
-            }));
+            specs.add(new SystemSpec(transport, dir -> CourierServerProcess.start(transport, storage, jvmArgs, settings, dir)));
         }
         return specs;
     }
 
-    static List<SystemSpec> floors(List<String> kinds, LoadOptions load) {
+    static List<SystemSpec> floors(List<String> kinds, List<String> jvmArgs) {
         List<SystemSpec> specs = new ArrayList<>();
         for (String kind : kinds) {
-            specs.add(new SystemSpec(kind, dir -> FloorProcess.start(kind, load.serverJvmArgs, dir)));
+            specs.add(new SystemSpec(kind, dir -> FloorProcess.start(kind, jvmArgs, dir)));
         }
         return specs;
     }
@@ -53,5 +49,16 @@ record SystemSpec(String name, Starter starter) {
             throw new IllegalArgumentException("--peer must be 'mosquitto' (start one) or mqtt://HOST:PORT, was '" + peer + "'");
         }
         return new SystemSpec("mqtt", dir -> new ExternalPeer("mqtt", peer, pid));
+    }
+
+    /** The names given, without the 'none' that stands for an empty list. */
+    static List<String> named(List<String> names) {
+        return names.stream().filter(n -> !n.equals("none") && !n.isBlank()).toList();
+    }
+
+    /** {@code systems}, refused when empty. */
+    static List<SystemSpec> nonEmpty(List<SystemSpec> systems, String options) {
+        LoadOptions.require(!systems.isEmpty(), "nothing to measure: name " + options);
+        return systems;
     }
 }

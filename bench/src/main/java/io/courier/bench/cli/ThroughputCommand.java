@@ -5,6 +5,7 @@ import io.courier.bench.fleet.ReportHub;
 import io.courier.bench.report.BenchResult;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -17,7 +18,7 @@ import picocli.CommandLine.Option;
  * 5% short of the offered one — then bisects between the last good and the first bad rate. The
  * highest good rate is what the system sustains within the bound.
  */
-@Command(name = "throughput", mixinStandardHelpOptions = true,
+@Command(name = "throughput", mixinStandardHelpOptions = true, versionProvider = BenchVersion.class,
     description = "The highest rate each system sustains with one-way p99 within a bound.")
 public final class ThroughputCommand implements Callable<Integer> {
 
@@ -25,7 +26,19 @@ public final class ThroughputCommand implements Callable<Integer> {
     LoadOptions load;
 
     @Mixin
-    SystemOptions select;
+    TransportOptions transports;
+
+    @Mixin
+    ServerSettingsOptions server;
+
+    @Mixin
+    ServerJvmOptions jvm;
+
+    @Mixin
+    FloorOptions floors;
+
+    @Mixin
+    PeerOptions peer;
 
     @Option(names = "--p99-bound-ms", defaultValue = "10", description = "The p99 bound (default ${DEFAULT-VALUE} ms).")
     double boundMs;
@@ -47,9 +60,14 @@ public final class ThroughputCommand implements Callable<Integer> {
         load.validate();
         LoadOptions.require(factor > 1, "--factor must be above 1");
         LoadOptions.require(startRate > 0 && maxRate >= startRate, "--start-rate must be positive and at most --max-rate");
-        List<SystemSpec> systems = select.systems(load, List.of());
+        List<SystemSpec> systems = new ArrayList<>(SystemSpec.courier(transports.named(), server.storage, server.settings,
+            jvm.serverJvmArgs));
+        systems.addAll(SystemSpec.floors(floors.named(), jvm.serverJvmArgs));
+        systems.addAll(peer.systems());
+        SystemSpec.nonEmpty(systems, "--transports, --floors or --peer");
         Path out = load.out("throughput");
-        BenchResult result = BenchResult.begin("throughput", BenchMain.arguments(), LoadRunner.config(load, List.of())
+        BenchResult result = BenchResult.begin("throughput", BenchMain.arguments(), load.config(List.of())
+            .put("serverJvmArgs", jvm.serverJvmArgs).put("storage", server.storage).put("settings", server.settings)
             .put("p99BoundMs", boundMs).put("startRate", startRate).put("factor", factor).put("maxRate", maxRate)
             .put("refine", refine).put("systems", systems.stream().map(SystemSpec::name).toList()));
         try (ReportHub hub = ReportHub.start()) {

@@ -38,7 +38,8 @@ import picocli.CommandLine.Option;
  * process and out of the coordinator's; several of them spread connections over processes, since
  * one process may hold only about 20,000 files here.
  */
-@Command(name = "loadgen", hidden = true, description = "A load-generator process (started by the coordinator).")
+@Command(name = "loadgen", hidden = true, mixinStandardHelpOptions = true,
+    versionProvider = io.courier.bench.cli.BenchVersion.class, description = "A load-generator process (started by the coordinator).")
 public final class LoadGeneratorCommand implements Callable<Integer> {
 
     /** How long a step waits, after its last send, for the last messages to arrive. */

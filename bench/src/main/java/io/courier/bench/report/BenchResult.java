@@ -1,5 +1,6 @@
 package io.courier.bench.report;
 
+import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
@@ -24,6 +25,9 @@ public final class BenchResult {
     /** The percentiles every table and file shows. */
     public static final Map<String, Double> PERCENTILES = orderedPercentiles();
 
+    /** Where runs write their results unless told otherwise. */
+    private static final String RESULTS_HINT = "bench-results/COMMAND-TIMESTAMP/result.json";
+
     private final JsonObject json;
 
     private BenchResult(JsonObject json) {
@@ -46,10 +50,36 @@ public final class BenchResult {
             .put("density", new JsonArray()));
     }
 
-    public static BenchResult read(Path file) throws IOException {
-        JsonObject json = new JsonObject(Files.readString(file));
+    /**
+     * Reads a result file.
+     *
+     * @throws ResultFileException when {@code file} is missing, unreadable, not JSON or not a result,
+     *                             naming it and what to give instead.
+     */
+    public static BenchResult read(Path file) {
+        String hint = "give the result.json a courier-bench run wrote (" + RESULTS_HINT + ")";
+        if (Files.isDirectory(file)) {
+            throw new ResultFileException(file + " is a directory; " + (Files.exists(file.resolve("result.json"))
+                ? "its result is " + file.resolve("result.json") : hint));
+        }
+        if (!Files.exists(file)) {
+            throw new ResultFileException("no such file: " + file + "; " + hint);
+        }
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (IOException e) {
+            throw new ResultFileException("cannot read " + file + " (" + e + "); check that it is a readable file", e);
+        }
+        JsonObject json;
+        try {
+            json = new JsonObject(text);
+        } catch (DecodeException e) {
+            throw new ResultFileException(file + " is not JSON, so not a courier-bench result; " + hint, e);
+        }
         if (!SCHEMA.equals(json.getString("schema"))) {
-            throw new IllegalArgumentException(file + " is not a courier-bench result (schema " + json.getString("schema") + ")");
+            throw new ResultFileException(file + " is not a courier-bench result (schema " + json.getValue("schema")
+                + ", expected " + SCHEMA + "); " + hint);
         }
         return new BenchResult(json);
     }

@@ -16,25 +16,34 @@ import org.HdrHistogram.HistogramIterationValue;
  *
  * <p>Latency is plotted as a percentile distribution, the way HdrHistogram's plotter draws it: the
  * horizontal axis is {@code log10(1 / (1 − percentile))}, so 90%, 99%, 99.9%… are evenly spaced
- * and the tail, where transports differ, gets the room. One line per system; floors dashed.
+ * and the tail, where transports differ, gets the room. One line per system, floors dashed, each
+ * ending at the percentile its sample count supports. Tables are HTML tables; a step whose load
+ * generator sent late is flagged in its table and warned about under it.
  */
 public final class HtmlReport {
 
     private static final String[] COLORS = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
         "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
-    private static final double MAX_NINES = 5;
-    private static final int WIDTH = 760;
+    private static final int WIDTH = 820;
     private static final int HEIGHT = 380;
     private static final int LEFT = 70;
-    private static final int RIGHT = 170;
+    private static final int RIGHT = 220;
     private static final int TOP = 30;
     private static final int BOTTOM = 50;
+    /** Pixels between the centres of two axis labels for them not to overlap. */
+    private static final int MIN_LABEL_GAP = 70;
 
     private HtmlReport() {
     }
 
-    /** One line of a chart; a system keeps its colour in every chart of a report. */
-    record Series(String name, boolean dashed, List<double[]> points, String color) {
+    /**
+     * One line of a chart; a system keeps its colour in every chart of a report. {@code name} is
+     * the system's (the line's {@code data-name}), {@code legend} what the legend says of it.
+     */
+    record Series(String name, String legend, boolean dashed, List<double[]> points, String color) {
+        Series(String name, boolean dashed, List<double[]> points, String color) {
+            this(name, name, dashed, points, color);
+        }
     }
 
     /** Colours by system name, in order of first appearance in the result. */
@@ -51,10 +60,14 @@ public final class HtmlReport {
         StringBuilder page = new StringBuilder();
         page.append("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\"><head><meta charset=\"utf-8\"/>")
             .append("<title>courier-bench ").append(esc(result.command())).append("</title><style>")
-            .append("body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}")
-            .append("table{border-collapse:collapse;margin:1em 0;font-size:0.9em}")
-            .append("td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}")
-            .append("pre{background:#f6f6f6;padding:0.6em;white-space:pre;overflow-x:auto}svg{margin:0.5em 0}")
+            .append("body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}")
+            .append("table{border-collapse:collapse;margin:1em 0;font-size:0.85em;font-variant-numeric:tabular-nums}")
+            .append("caption{caption-side:top;text-align:left;font-weight:600;padding:0 0 0.4em}")
+            .append("td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}th{background:#f3f3f3}")
+            .append("td:first-child,th:first-child{text-align:left}td.warn{background:#fde2c4;font-weight:600}")
+            .append(".warning{border-left:4px solid #d9822b;background:#fff4e5;padding:0.5em 0.8em;margin:0.6em 0}")
+            .append(".samples{color:#555;font-size:0.85em;margin-top:0}")
+            .append("pre{background:#f6f6f6;padding:0.6em;white-space:pre-wrap}svg{margin:0.5em 0}")
             .append("</style></head><body>\n");
         page.append("<h1>courier-bench ").append(esc(result.command())).append("</h1>\n");
         page.append("<p>").append(esc(json.getString("started", ""))).append(" – ").append(esc(json.getString("finished", "")))
@@ -65,27 +78,27 @@ public final class HtmlReport {
             + json.getJsonObject("jvm", new JsonObject()).getString("vm", "?"))).append("</p>\n");
 
         Map<String, String> colors = colors(result);
-        List<JsonObject> latency = result.runs().stream().filter(r -> "latency".equals(r.getString("purpose"))).toList();
+        List<JsonObject> latency = Tables.latencyRuns(result);
         if (!latency.isEmpty()) {
-            page.append("<h2>Latency</h2>\n<pre>").append(esc(Tables.latency(latency))).append("</pre>\n");
+            page.append("<h2>Latency</h2>\n").append(Tables.latency(latency).html());
             for (Double rate : new TreeSet<>(latency.stream().map(r -> r.getDouble("rate")).toList())) {
                 List<JsonObject> atRate = latency.stream().filter(r -> r.getDouble("rate").equals(rate)).toList();
-                page.append(percentileChart("One-way latency at " + TextTable.count(rate) + " messages/s", atRate, "oneWay",
+                page.append(percentileChart("One-way latency at " + Table.count(rate) + " messages/s", atRate, "oneWay",
                     colors));
                 List<JsonObject> acked = atRate.stream().filter(r -> r.getJsonObject("toAccepted") != null).toList();
                 if (!acked.isEmpty()) {
-                    page.append(percentileChart("Time to accepted (single tick / PUBACK) at " + TextTable.count(rate)
+                    page.append(percentileChart("Time to accepted (single tick / PUBACK) at " + Table.count(rate)
                         + " messages/s", acked, "toAccepted", colors));
                 }
             }
         }
         if (!result.throughput().isEmpty()) {
-            page.append("<h2>Throughput at a latency bound</h2>\n<pre>").append(esc(Tables.throughput(result.throughput())))
-                .append("</pre>\n").append(throughputChart(result, colors));
+            page.append("<h2>Throughput at a latency bound</h2>\n").append(Tables.throughput(result).html())
+                .append(throughputChart(result, colors));
         }
         if (!result.density().isEmpty()) {
-            page.append("<h2>Connection density</h2>\n<pre>").append(esc(Tables.density(result.density())))
-                .append("</pre>\n").append(densityChart(result.density()));
+            page.append("<h2>Connection density</h2>\n").append(Tables.density(result.density()).html())
+                .append(densityChart(result.density()));
         }
         page.append("<h2>Configuration</h2>\n<pre>").append(esc(json.getJsonObject("config", new JsonObject()).encodePrettily()))
             .append("</pre>\n<p>Full histograms are in <code>result.json</code> (HdrHistogram, compressed, base64).</p>\n");
@@ -93,30 +106,72 @@ public final class HtmlReport {
         return page.toString();
     }
 
-    private static String percentileChart(String title, List<JsonObject> runs, String metric, Map<String, String> colors) {
+    /**
+     * The percentile distribution of {@code metric} per run. Of n samples the highest percentile
+     * that means anything is 1 − 1/n (3,000 samples have no 99.99th), so each line ends there and
+     * the axis at the largest n's; each line's legend carries its n.
+     */
+    static String percentileChart(String title, List<JsonObject> runs, String metric, Map<String, String> colors) {
         List<Series> series = new ArrayList<>();
+        double axisNines = 0;
+        Map<Long, List<String>> byCount = new LinkedHashMap<>();
         for (JsonObject run : runs) {
             Histogram h = Histograms.decode(run.getJsonObject(metric).getString("histogram"));
+            long n = h.getTotalCount();
+            double cut = supportedNines(n);
+            axisNines = Math.max(axisNines, cut);
             List<double[]> points = new ArrayList<>();
-            if (h.getTotalCount() > 0) {
+            if (n > 1) {
                 for (HistogramIterationValue v : h.percentiles(5)) {
                     double p = v.getPercentileLevelIteratedTo() / 100.0;
-                    double x = p >= 1 ? MAX_NINES : Math.min(MAX_NINES, Math.log10(1 / (1 - p)));
-                    points.add(new double[] {x, h.highestEquivalentValue(v.getValueIteratedTo()) / 1e6});
-                    if (x >= MAX_NINES) {
+                    double x = p >= 1 ? Double.POSITIVE_INFINITY : Math.log10(1 / (1 - p));
+                    if (x >= cut) {
                         break;
                     }
+                    points.add(new double[] {x, h.highestEquivalentValue(v.getValueIteratedTo()) / 1e6});
                 }
+                double top = 1 - 1.0 / n;
+                points.add(new double[] {cut, h.highestEquivalentValue(h.getValueAtPercentile(top * 100)) / 1e6});
             }
-            series.add(new Series(run.getString("name"), "floor".equals(run.getString("kind")), points,
-                colors.get(run.getString("name"))));
+            String name = run.getString("name");
+            byCount.computeIfAbsent(n, k -> new ArrayList<>()).add(name);
+            series.add(new Series(name, name + "  n = " + Table.count(n), "floor".equals(run.getString("kind")), points,
+                colors.get(name)));
         }
+        double xMax = Math.max(1, axisNines);
+        int whole = (int) Math.floor(xMax + 1e-9);
         Map<Double, String> xTicks = new LinkedHashMap<>();
-        String[] labels = {"0%", "90%", "99%", "99.9%", "99.99%", "99.999%"};
-        for (int i = 0; i < labels.length; i++) {
-            xTicks.put((double) i, labels[i]);
+        for (int i = 0; i <= whole; i++) {
+            xTicks.put((double) i, percentile(i));
         }
-        return chart(title, "percentile", "latency (ms, log scale)", series, xTicks, 0, MAX_NINES, true);
+        if (xMax - whole > 1e-9) {
+            // The end says how far the samples reach; a whole-nines label too close to it would
+            // overlap it, so that one keeps its grid line only.
+            double gap = (xMax - whole) / xMax * (WIDTH - LEFT - RIGHT);
+            if (gap < MIN_LABEL_GAP && whole > 0) {
+                xTicks.put((double) whole, "");
+            }
+            xTicks.put(xMax, percentile(xMax));
+        }
+        String svg = chart(title, "percentile", "latency (ms, log scale)", series, xTicks, 0, xMax, true);
+        List<String> counts = new ArrayList<>();
+        byCount.forEach((n, names) -> counts.add("n = " + Table.count(n) + " for " + String.join(", ", names)
+            + (n > 1 ? " (to " + percentile(supportedNines(n)) + ")" : "")));
+        return svg + "<p class=\"samples\">Samples per line, each drawn up to 1 − 1/n, the highest percentile n samples"
+            + " support: " + esc(String.join("; ", counts)) + ".</p>\n";
+    }
+
+    /** How far along the percentile axis {@code n} samples reach: log10(n) nines, i.e. 1 − 1/n. */
+    static double supportedNines(long n) {
+        return n > 1 ? Math.log10(n) : 0;
+    }
+
+    /** The percentile {@code nines} along the axis, 1 − 10^−nines, as a label: 0%, 90%, 99.9%, 99.967%. */
+    static String percentile(double nines) {
+        double percent = 100 * (1 - Math.pow(10, -nines));
+        boolean whole = Math.abs(nines - Math.rint(nines)) < 1e-9;
+        int decimals = Math.max(0, (int) Math.ceil(nines - 1e-9) - 2) + (whole ? 0 : 1);
+        return String.format(java.util.Locale.ROOT, "%." + decimals + "f%%", percent);
     }
 
     private static String throughputChart(BenchResult result, Map<String, String> colors) {
@@ -142,7 +197,7 @@ public final class HtmlReport {
             "#000000"));
         Map<Double, String> xTicks = new LinkedHashMap<>();
         for (int i = 0; i <= 4; i++) {
-            xTicks.put(maxRate * i / 4, TextTable.count(maxRate * i / 4));
+            xTicks.put(maxRate * i / 4, Table.count(maxRate * i / 4));
         }
         return chart("One-way p99 against offered rate", "offered rate (messages/s)", "p99 (ms, log scale)", series,
             xTicks, 0, maxRate, true);
@@ -172,7 +227,7 @@ public final class HtmlReport {
                     svg.append("<rect x=\"200\" y=\"").append(y + 3).append("\" width=\"").append(fmt(w))
                         .append("\" height=\"16\" fill=\"").append(key.equals("rss") ? "#9ecae1" : "#3182bd").append("\"/>")
                         .append("<text x=\"").append(fmt(205 + w)).append("\" y=\"").append(y + 15).append("\">")
-                        .append(TextTable.count(value)).append(" B</text>\n");
+                        .append(Table.count(value)).append(" B</text>\n");
                 }
                 y += rowHeight;
             }
@@ -245,8 +300,8 @@ public final class HtmlReport {
             svg.append("<line x1=\"").append(LEFT + plotW + 12).append("\" y1=\"").append(ly).append("\" x2=\"")
                 .append(LEFT + plotW + 36).append("\" y2=\"").append(ly).append("\" stroke=\"").append(color)
                 .append("\" stroke-width=\"2\"").append(s.dashed() ? " stroke-dasharray=\"6 4\"" : "").append("/>")
-                .append("<text x=\"").append(LEFT + plotW + 42).append("\" y=\"").append(ly + 4).append("\">")
-                .append(esc(s.name())).append("</text>\n");
+                .append("<text class=\"legend\" x=\"").append(LEFT + plotW + 42).append("\" y=\"").append(ly + 4)
+                .append("\">").append(esc(s.legend())).append("</text>\n");
         }
         return svg.append("</svg>\n").toString();
     }

@@ -4,92 +4,153 @@ import io.vertx.core.json.JsonObject;
 import java.util.List;
 import java.util.Optional;
 
-/** The terminal tables of a result: latency, throughput, density. */
+/** The tables of a result — latency, throughput, density — for the terminal and the report alike. */
 public final class Tables {
 
     /** The floor every other system's latency is divided by, when it was measured in the same run. */
     public static final String FLOOR = "relay";
 
+    /**
+     * A step's send lag is flagged when its p99 is at least this share of the step's one-way p99:
+     * every message's one-way time includes its own send lag (latency counts from the schedule),
+     * so that much of the tail may be the generator's rather than the system's.
+     */
+    public static final double LAG_SHARE = 0.25;
+
+    /**
+     * …and at least this much (0.1 ms): below it the lag is a park's timer slack, which every
+     * system pays alike and only {@code --spin-micros} removes.
+     */
+    public static final long LAG_FLOOR_NANOS = 100_000;
+
     private Tables() {
     }
 
-    /** Everything in {@code result} that has a table. */
+    /** Everything in {@code result} that has a table, as text. */
     public static String render(BenchResult result) {
         StringBuilder out = new StringBuilder();
-        List<JsonObject> latency = result.runs().stream().filter(r -> r.getString("purpose").equals("latency")).toList();
+        List<JsonObject> latency = latencyRuns(result);
         if (!latency.isEmpty()) {
-            out.append(latency(latency));
+            out.append(latency(latency).text());
         }
         if (!result.throughput().isEmpty()) {
-            out.append('\n').append(throughput(result.throughput()));
+            out.append('\n').append(throughput(result).text());
         }
         if (!result.density().isEmpty()) {
-            out.append('\n').append(density(result.density()));
+            out.append('\n').append(density(result.density()).text());
         }
         return out.toString();
     }
 
-    static String latency(List<JsonObject> runs) {
-        TextTable table = new TextTable("system", "rate/s", "achieved/s", "p50", "p90", "p99", "p99.9", "p99.99", "max",
-            "accepted p50", "accepted p99", "send lag p99", "lost", "p50 ÷ " + FLOOR, "p99 ÷ " + FLOOR);
+    static List<JsonObject> latencyRuns(BenchResult result) {
+        return result.runs().stream().filter(r -> "latency".equals(r.getString("purpose"))).toList();
+    }
+
+    static Table latency(List<JsonObject> runs) {
+        Table table = new Table("One-way latency, sender → receiver, in ms, timed from each message's scheduled send time"
+            + " (open loop: stalls are not hidden)", new String[] {"system", "rate/s", "achieved/s", "samples", "p50",
+            "p90", "p99", "p99.9", "p99.99", "max", "accepted p50", "accepted p99", "send lag p99", "lost",
+            "p50 ÷ " + FLOOR, "p99 ÷ " + FLOOR});
         for (JsonObject run : runs) {
-            JsonObject p = run.getJsonObject("oneWay").getJsonObject("percentiles");
-            JsonObject a = run.getJsonObject("toAccepted") == null ? null
-                : run.getJsonObject("toAccepted").getJsonObject("percentiles");
+            JsonObject oneWay = run.getJsonObject("oneWay");
+            JsonObject p = oneWay.getJsonObject("percentiles");
+            long n = oneWay.getLong("count", 0L);
+            JsonObject accepted = run.getJsonObject("toAccepted");
+            JsonObject a = accepted == null ? null : accepted.getJsonObject("percentiles");
+            long na = accepted == null ? 0 : accepted.getLong("count", 0L);
             Optional<JsonObject> floor = runs.stream().filter(r -> r.getString("name").equals(FLOOR)
                 && r.getDouble("rate").equals(run.getDouble("rate"))).findFirst();
             double floor50 = floor.map(f -> f.getJsonObject("oneWay").getJsonObject("percentiles").getLong("p50")).orElse(0L);
             double floor99 = floor.map(f -> f.getJsonObject("oneWay").getJsonObject("percentiles").getLong("p99")).orElse(0L);
             boolean self = run.getString("name").equals(FLOOR);
-            table.row(run.getString("name"), TextTable.count(run.getDouble("rate")),
-                TextTable.count(run.getDouble("achievedRate")),
-                TextTable.ms(p.getLong("p50")), TextTable.ms(p.getLong("p90")), TextTable.ms(p.getLong("p99")),
-                TextTable.ms(p.getLong("p99.9")), TextTable.ms(p.getLong("p99.99")), TextTable.ms(p.getLong("max")),
-                a == null ? "–" : TextTable.ms(a.getLong("p50")), a == null ? "–" : TextTable.ms(a.getLong("p99")),
-                TextTable.ms(run.getJsonObject("sendLag").getJsonObject("percentiles").getLong("p99")),
+            String lag = Table.ms(sendLagP99(run));
+            table.row(run.getString("name"), Table.count(run.getDouble("rate")), Table.count(run.getDouble("achievedRate")),
+                Table.count(n), pct(p, "p50", n), pct(p, "p90", n), pct(p, "p99", n), pct(p, "p99.9", n),
+                pct(p, "p99.99", n), n == 0 ? "–" : Table.ms(p.getLong("max")),
+                a == null ? "–" : pct(a, "p50", na), a == null ? "–" : pct(a, "p99", na),
+                lagWarning(run).isPresent() ? Table.flag(lag) : lag,
                 run.getLong("lost") + (run.getLong("failed") > 0 ? " (+" + run.getLong("failed") + " failed)" : ""),
-                self ? "1.00×" : TextTable.ratio(p.getLong("p50"), floor50),
-                self ? "1.00×" : TextTable.ratio(p.getLong("p99"), floor99));
+                self ? "1.00×" : Table.ratio(p.getLong("p50"), floor50),
+                self ? "1.00×" : Table.ratio(p.getLong("p99"), floor99));
+            lagWarning(run).ifPresent(table::note);
         }
-        return "One-way latency, sender → receiver, in ms, timed from each message's scheduled send time"
-            + " (open loop: stalls are not hidden)\n" + table.render();
+        return table;
     }
 
-    static String throughput(List<JsonObject> summaries) {
-        TextTable table = new TextTable("system", "highest rate/s with p99 ≤ bound", "p99 there", "first failing rate/s",
-            "why it failed");
+    static Table throughput(BenchResult result) {
+        List<JsonObject> summaries = result.throughput();
+        Table table = new Table("Throughput: the highest offered rate whose one-way p99 stays within "
+            + summaries.get(0).getDouble("boundMs") + " ms with every message delivered",
+            new String[] {"system", "highest rate/s with p99 ≤ bound", "p99 there", "first failing rate/s", "why it failed"});
         for (JsonObject s : summaries) {
-            table.row(s.getString("name"), s.getDouble("best") > 0 ? TextTable.count(s.getDouble("best")) : "none",
-                s.getLong("bestP99") == null ? "–" : TextTable.ms(s.getLong("bestP99")),
-                s.getDouble("failedAt") == null ? "not reached" : TextTable.count(s.getDouble("failedAt")),
+            table.row(s.getString("name"), s.getDouble("best") > 0 ? Table.count(s.getDouble("best")) : "none",
+                s.getLong("bestP99") == null ? "–" : Table.ms(s.getLong("bestP99")),
+                s.getDouble("failedAt") == null ? "not reached" : Table.count(s.getDouble("failedAt")),
                 s.getString("reason", ""));
         }
-        JsonObject first = summaries.get(0);
-        return "Throughput: the highest offered rate whose one-way p99 stays within " + first.getDouble("boundMs")
-            + " ms with every message delivered\n" + table.render();
+        // A step the generator was late for may have failed, or passed, for the generator's sake.
+        result.runs().stream().filter(r -> "throughput".equals(r.getString("purpose")))
+            .forEach(run -> lagWarning(run).ifPresent(table::note));
+        return table;
     }
 
-    static String density(List<JsonObject> entries) {
+    static Table density(List<JsonObject> entries) {
         // RSS is the one number a peer (a C broker) and Courier share: divide by the peer's.
         Optional<JsonObject> peer = entries.stream().filter(d -> "peer".equals(d.getString("kind"))
             && d.getJsonObject("perConnection").getDouble("rss") != null).findFirst();
         double peerRss = peer.map(d -> d.getJsonObject("perConnection").getDouble("rss")).orElse(0.0);
         String peerName = peer.map(d -> d.getString("name")).orElse("peer");
-        TextTable table = new TextTable("system", "connections", "heap live/conn", "direct/conn", "native/conn",
-            "JVM total/conn", "RSS/conn", "RSS ÷ " + peerName, "kernel/conn", "connect rate/s");
+        Table table = new Table("Idle authenticated connections: what each one costs the server (bytes, growth divided"
+            + " by the count)", new String[] {"system", "connections", "heap live/conn", "direct/conn", "native/conn",
+            "JVM total/conn", "RSS/conn", "RSS ÷ " + peerName, "kernel/conn", "connect rate/s"});
         for (JsonObject d : entries) {
             JsonObject per = d.getJsonObject("perConnection");
-            table.row(d.getString("name"), TextTable.count(d.getInteger("connections")),
+            table.row(d.getString("name"), Table.count(d.getInteger("connections")),
                 bytes(per, "heapLive"), bytes(per, "direct"), bytes(per, "nativeOther"), bytes(per, "jvmTotal"),
-                bytes(per, "rss"), TextTable.ratio(per.getDouble("rss", 0.0), peerRss), bytes(per, "kernel"),
-                TextTable.count(d.getDouble("connectRate")));
+                bytes(per, "rss"), Table.ratio(per.getDouble("rss", 0.0), peerRss), bytes(per, "kernel"),
+                Table.count(d.getDouble("connectRate")));
         }
-        return "Idle authenticated connections: what each one costs the server (bytes, growth divided by the count)\n"
-            + table.render();
+        return table;
+    }
+
+    /**
+     * Why a step's numbers may be the load generator's: its send-lag p99 is at least
+     * {@link #LAG_SHARE} of the one-way p99 and at least {@link #LAG_FLOOR_NANOS}. Empty otherwise.
+     */
+    public static Optional<String> lagWarning(JsonObject run) {
+        long lag = sendLagP99(run);
+        long p99 = run.getJsonObject("oneWay").getJsonObject("percentiles").getLong("p99", 0L);
+        if (lag < LAG_FLOOR_NANOS || lag < LAG_SHARE * p99) {
+            return Optional.empty();
+        }
+        String share = p99 > 0 ? String.format("%.0f%% of", 100.0 * lag / p99) : "above";
+        return Optional.of(String.format("%s at %s/s: the load generator sent late — send lag p99 %s ms is %s the"
+                + " one-way p99 (%s ms), so that much of the tail may be the generator's, not the system's. Give it"
+                + " more --load-processes or a quieter machine.", run.getString("name"),
+            Table.count(run.getDouble("rate")), Table.ms(lag), share, Table.ms(p99)));
+    }
+
+    private static long sendLagP99(JsonObject run) {
+        JsonObject lag = run.getJsonObject("sendLag");
+        return lag == null ? 0 : lag.getJsonObject("percentiles").getLong("p99", 0L);
+    }
+
+    /**
+     * A percentile in ms, or "–" when {@code count} samples cannot support it: of n samples the
+     * highest percentile that means anything is 1 − 1/n.
+     */
+    private static String pct(JsonObject percentiles, String label, long count) {
+        double p = BenchResult.PERCENTILES.get(label) / 100;
+        return supports(count, p) ? Table.ms(percentiles.getLong(label)) : "–";
+    }
+
+    /** Whether {@code count} samples have a {@code p} percentile (p in 0..1): p ≤ 1 − 1/count. */
+    public static boolean supports(long count, double p) {
+        return count > 0 && p <= 1 - 1.0 / count + 1e-9;
     }
 
     private static String bytes(JsonObject per, String key) {
         Double value = per.getDouble(key);
-        return value == null ? "–" : TextTable.count(value);
+        return value == null ? "–" : Table.count(value);
     }
 }
