@@ -12,6 +12,7 @@ import io.courier.storage.StorageBackend;
 import io.courier.storage.StoredMessage;
 import io.courier.transport.Connection;
 import io.courier.transport.ConnectionHandler;
+import io.courier.transport.Frames;
 import io.courier.transport.proto.Error;
 import io.courier.transport.proto.Frame;
 import io.courier.transport.proto.Hello;
@@ -116,7 +117,7 @@ public final class Router implements ConnectionHandler, AutoCloseable {
     public void onOpen(Connection connection) {
         metrics.connectionOpened(connection.transport());
         if (closing) {
-            connection.closeWithError(io.courier.transport.Frames.errorBody(Error.Code.SHUTTING_DOWN,
+            connection.closeWithError(Frames.errorBody(Error.Code.SHUTTING_DOWN,
                 "Server is shutting down", true));
             return;
         }
@@ -209,7 +210,8 @@ public final class Router implements ConnectionHandler, AutoCloseable {
         String device = hello.getDevice().isEmpty() ? DeviceId.PRIMARY : hello.getDevice();
         if (!DeviceId.isValidId(hello.getUser()) || !DeviceId.isValidId(device)) {
             fatal(connection, Error.Code.INVALID_ARGUMENT, "Hello needs a user and device of 1-64 characters of "
-                + "[A-Za-z0-9._-]; got user '" + hello.getUser() + "' device '" + device + "'", frame.getRequestId());
+                + "[A-Za-z0-9._-]; got user " + Frames.quote(hello.getUser()) + " device " + Frames.quote(device),
+                frame.getRequestId());
             return;
         }
         long now = clock.millis();
@@ -230,7 +232,7 @@ public final class Router implements ConnectionHandler, AutoCloseable {
         }
         Session replaced = sessions.put(session);
         if (replaced != null) {
-            replaced.connection().closeWithError(io.courier.transport.Frames.errorBody(Error.Code.SESSION_REPLACED,
+            replaced.connection().closeWithError(Frames.errorBody(Error.Code.SESSION_REPLACED,
                 "Device " + id + " connected again on another connection", true));
             metrics.error(Error.Code.SESSION_REPLACED);
         }
@@ -249,13 +251,14 @@ public final class Router implements ConnectionHandler, AutoCloseable {
     private void send(Session session, Send send) {
         String clientId = send.getClientMessageId();
         if (clientId.isEmpty() || clientId.length() > MAX_CLIENT_MESSAGE_ID) {
-            sendError(session, Error.Code.INVALID_ARGUMENT,
-                "client_message_id must be 1-" + MAX_CLIENT_MESSAGE_ID + " characters, was " + clientId.length(), clientId);
+            // An over-long id is not echoed: the error says how long it was instead.
+            sendError(session, Error.Code.INVALID_ARGUMENT, "client_message_id must be 1-" + MAX_CLIENT_MESSAGE_ID
+                + " characters, was " + clientId.length(), clientId.length() > MAX_CLIENT_MESSAGE_ID ? "" : clientId);
             return;
         }
         if (!DeviceId.isValidId(send.getRecipient())) {
-            sendError(session, Error.Code.INVALID_RECIPIENT, "Recipient '" + send.getRecipient()
-                + "' is not a user id (1-64 characters of [A-Za-z0-9._-])", clientId);
+            sendError(session, Error.Code.INVALID_RECIPIENT, "Recipient " + Frames.quote(send.getRecipient())
+                + " is not a user id (1-64 characters of [A-Za-z0-9._-])", clientId);
             return;
         }
         if (send.getPayload().size() > config.maxPayloadBytes()) {
@@ -279,7 +282,7 @@ public final class Router implements ConnectionHandler, AutoCloseable {
     private void presence(Session session, Frame frame) {
         String user = frame.getPresenceQuery().getUser();
         if (!DeviceId.isValidId(user)) {
-            reply(session.connection(), Error.Code.INVALID_ARGUMENT, "Presence query for malformed user '" + user + "'",
+            reply(session.connection(), Error.Code.INVALID_ARGUMENT, "Presence query for malformed user " + Frames.quote(user),
                 frame.getRequestId());
             return;
         }
@@ -319,7 +322,7 @@ public final class Router implements ConnectionHandler, AutoCloseable {
     private void fetchKeys(Session session, Frame frame) {
         String user = frame.getKeyBundleFetch().getUser();
         if (!DeviceId.isValidId(user)) {
-            reply(session.connection(), Error.Code.INVALID_ARGUMENT, "Key fetch for malformed user '" + user + "'",
+            reply(session.connection(), Error.Code.INVALID_ARGUMENT, "Key fetch for malformed user " + Frames.quote(user),
                 frame.getRequestId());
             return;
         }
@@ -361,7 +364,7 @@ public final class Router implements ConnectionHandler, AutoCloseable {
                 } catch (RuntimeException e) {
                     LOG.error("Reading the inbox of {} failed; closing its connection", session.device(), e);
                     session.connection().executor().execute(session::onPageFailed);
-                    session.connection().closeWithError(io.courier.transport.Frames.errorBody(Error.Code.INTERNAL,
+                    session.connection().closeWithError(Frames.errorBody(Error.Code.INTERNAL,
                         "Storage failed while reading your inbox; reconnect", true));
                     metrics.error(Error.Code.INTERNAL);
                 }
@@ -374,20 +377,17 @@ public final class Router implements ConnectionHandler, AutoCloseable {
     // ---------------------------------------------------------------- errors
 
     private void sendError(Session session, Error.Code code, String text, String clientMessageId) {
-        session.connection().send(Frame.newBuilder().setError(Error.newBuilder().setCode(code).setText(text)
-            .setClientMessageId(clientMessageId)).build());
+        session.connection().send(Frames.sendError(code, text, clientMessageId));
         metrics.error(code);
     }
 
     private void reply(Connection connection, Error.Code code, String text, long requestId) {
-        connection.send(Frame.newBuilder().setError(Error.newBuilder().setCode(code).setText(text)
-            .setRequestId(requestId)).build());
+        connection.send(Frames.error(code, text, requestId));
         metrics.error(code);
     }
 
     private void fatal(Connection connection, Error.Code code, String text, long requestId) {
-        connection.closeWithError(Error.newBuilder().setCode(code).setText(text).setRequestId(requestId).setFatal(true)
-            .build());
+        connection.closeWithError(Frames.fatal(code, text, requestId));
         metrics.error(code);
     }
 

@@ -160,7 +160,7 @@ public final class Session implements Runnable {
         if (message.serverId() <= lastSentId) {
             return 0;
         }
-        connection.write(Frames.toFrame(message));
+        connection.write(MessageFrames.toFrame(message));
         lastSentId = message.serverId();
         return 1;
     }

@@ -10,6 +10,7 @@ import io.courier.storage.MessageStore;
 import io.courier.storage.StoredMessage;
 import io.courier.storage.WriteBatch;
 import io.courier.transport.Connection;
+import io.courier.transport.Frames;
 import io.courier.transport.proto.DeliveryAck;
 import io.courier.transport.proto.Error;
 import io.courier.transport.proto.Frame;
@@ -185,7 +186,7 @@ public final class StorageWriter implements Runnable, AutoCloseable {
         if (prior != null) {
             metrics.duplicate();
             replies.add(new Reply(command.session().connection(),
-                Frames.accepted(clientId, prior.serverId(), prior.acceptedAtMs())));
+                MessageFrames.accepted(clientId, prior.serverId(), prior.acceptedAtMs())));
             return;
         }
         long serverId = ++nextServerId;
@@ -209,7 +210,7 @@ public final class StorageWriter implements Runnable, AutoCloseable {
         batch.recordSend(sender, clientId, accepted);
         sendOverlay.put(key, accepted);
         metrics.accepted();
-        replies.add(new Reply(command.session().connection(), Frames.accepted(clientId, serverId, now)));
+        replies.add(new Reply(command.session().connection(), MessageFrames.accepted(clientId, serverId, now)));
     }
 
     private void stageAck(AckCommand command) {
@@ -348,11 +349,11 @@ public final class StorageWriter implements Runnable, AutoCloseable {
                 metrics.error(Error.Code.INTERNAL);
             } else if (command instanceof AckCommand ack) {
                 ack.session().connection().send(Frames.error(Error.Code.INTERNAL,
-                    "Storage failed; acknowledgement not recorded, send it again", 0));
+                    "Storage failed; acknowledgement not recorded, send it again"));
                 metrics.error(Error.Code.INTERNAL);
             } else if (command instanceof ReadCommand read) {
                 read.session().connection().send(Frames.error(Error.Code.INTERNAL,
-                    "Storage failed; read receipt not recorded, send it again", 0));
+                    "Storage failed; read receipt not recorded, send it again"));
                 metrics.error(Error.Code.INTERNAL);
             }
         }
