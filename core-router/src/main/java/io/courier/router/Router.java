@@ -2,10 +2,12 @@ package io.courier.router;
 
 import io.courier.router.auth.AuthResult;
 import io.courier.router.auth.Authenticator;
+import io.courier.router.internal.BatchStaging;
 import io.courier.router.internal.RouterMetrics;
 import io.courier.router.internal.Session;
 import io.courier.router.internal.SessionTable;
 import io.courier.router.internal.StorageWriter;
+import io.courier.router.internal.WriterCommand;
 import io.courier.storage.DeviceId;
 import io.courier.storage.KeyBundle;
 import io.courier.storage.StorageBackend;
@@ -80,8 +82,8 @@ public final class Router implements ConnectionHandler, AutoCloseable {
         this.authenticator = authenticator;
         this.clock = clock;
         this.metrics = new RouterMetrics(registry);
-        this.writer = new StorageWriter(storage.messages(), storage.devices(), sessions::get, metrics, clock,
-            config.writerQueueCapacity(), config.maxBatch());
+        this.writer = new StorageWriter(new BatchStaging(storage.messages(), storage.devices(), metrics, clock),
+            sessions::get, metrics, config.writerQueueCapacity(), config.maxBatch());
         this.storageReaders = Executors.newFixedThreadPool(2, daemon("courier-storage-reader"));
         this.sweeper = Executors.newSingleThreadScheduledExecutor(daemon("courier-sweeper"));
         this.lastPresenceFlushMs = clock.millis();
@@ -145,8 +147,10 @@ public final class Router implements ConnectionHandler, AutoCloseable {
         session.touchNow(clock.millis());
         switch (frame.getBodyCase()) {
             case SEND -> send(session, frame.getSend());
-            case DELIVERY_ACK -> toWriter(session, new StorageWriter.AckCommand(session, frame.getDeliveryAck()), frame);
-            case READ_RECEIPT -> toWriter(session, new StorageWriter.ReadCommand(session, frame.getReadReceipt()), frame);
+            case DELIVERY_ACK -> toWriter(session,
+                new WriterCommand.AckCommand(session.device(), connection, frame.getDeliveryAck()), frame);
+            case READ_RECEIPT -> toWriter(session,
+                new WriterCommand.ReadCommand(session.device(), connection, frame.getReadReceipt()), frame);
             case HEARTBEAT -> {
                 // touch() above is all a heartbeat does.
             }
@@ -226,7 +230,7 @@ public final class Router implements ConnectionHandler, AutoCloseable {
         Session session = new Session(id, connection, config.mailboxCapacity(), hello.getResumeAfterServerId(), now,
             inboxReader, metrics);
         connection.attach(session);
-        if (!DeviceId.PRIMARY.equals(device) && !writer.offer(new StorageWriter.RegisterCommand(id))) {
+        if (!DeviceId.PRIMARY.equals(device) && !writer.offer(new WriterCommand.RegisterCommand(id))) {
             fatal(connection, Error.Code.OVERLOADED, "Server is overloaded; try again shortly", frame.getRequestId());
             return;
         }
@@ -266,13 +270,13 @@ public final class Router implements ConnectionHandler, AutoCloseable {
                 + " bytes is above router.max-payload-bytes = " + config.maxPayloadBytes(), clientId);
             return;
         }
-        if (!writer.offer(new StorageWriter.SendCommand(session, send))) {
+        if (!writer.offer(new WriterCommand.SendCommand(session.device(), session.connection(), send))) {
             sendError(session, Error.Code.OVERLOADED, "Server is overloaded; the message was not stored, send it again",
                 clientId);
         }
     }
 
-    private void toWriter(Session session, Object command, Frame frame) {
+    private void toWriter(Session session, WriterCommand command, Frame frame) {
         if (!writer.offer(command)) {
             reply(session.connection(), Error.Code.OVERLOADED, "Server is overloaded; send the "
                 + bodyName(frame) + " again", frame.getRequestId());
