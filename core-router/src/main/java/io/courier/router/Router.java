@@ -45,7 +45,8 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * <p>Delivery contract (README, "How a message moves"): a single tick only after commit; an entry
- * leaves the inbox only when the device acknowledges or reads it; receipts are inbox entries too; repeated sends are answered with the original
+ * leaves the inbox only when the device acknowledges or reads it, and only once it was sent to
+ * that device; receipts are inbox entries too; repeated sends are answered with the original
  * single tick; per-recipient order is commit order across drain and live.
  */
 public final class Router implements ConnectionHandler, AutoCloseable {
@@ -142,10 +143,11 @@ public final class Router implements ConnectionHandler, AutoCloseable {
         session.touchNow(clock.millis());
         switch (frame.getBodyCase()) {
             case SEND -> send(session, frame.getSend());
+            // Both carry what this connection was sent so far: only that may be acknowledged or read.
             case DELIVERY_ACK -> toWriter(session, new WriterCommand.AckCommand(session.device(), connection,
-                frame.getDeliveryAck()), frame);
+                frame.getDeliveryAck(), session.resumedAfter(), session.lastSentId()), frame);
             case READ_RECEIPT -> toWriter(session, new WriterCommand.ReadCommand(session.device(), connection,
-                frame.getReadReceipt()), frame);
+                frame.getReadReceipt(), session.resumedAfter(), session.lastSentId()), frame);
             case HEARTBEAT -> {
                 // touchNow() above is all a heartbeat does.
             }

@@ -177,6 +177,55 @@ class BadInputTest {
     }
 
     @Test
+    void shouldKeepAMessageMarkedReadBeforeItWasSentAndTickNothingForIt() throws Exception {
+        TestClient alice = fixture.user("alice").connect();
+        alice.send("bob", "early", "not seen yet");
+        await().atMost(TestClient.TIMEOUT_SECONDS, SECONDS).until(() -> alice.serverIdOf("early") > 0);
+        long id = alice.serverIdOf("early");
+
+        // bob resumes after the message, so this connection is not sent it; he marks it read and
+        // acknowledges it anyway, with the id from alice's single tick.
+        TestClient bob = fixture.user("bob");
+        bob.autoAck(false);
+        bob.connect(id);
+        bob.markRead(id);
+        bob.ack(id);
+        for (int i = 0; i < 2; i++) {
+            Error error = bob.nextError();
+            assertThat(error.getCode()).isEqualTo(Code.UNKNOWN_MESSAGE);
+            assertThat(error.getServerMessageId()).isEqualTo(id);
+            assertThat(error.getFatal()).isFalse();
+        }
+        assertThat(bob.deliveredCount()).isZero();
+        barrier(bob, alice, "barrier-1", 1);
+        assertThat(alice.receiptsFor(id)).as("no tick for a message bob does not have").isEmpty();
+
+        // From 0, bob gets it after all; still no tick until he acknowledges or reads it.
+        bob.disconnect();
+        bob.connect();
+        await().atMost(TestClient.TIMEOUT_SECONDS, SECONDS).until(() -> bob.deliveredCount() == 1);
+        assertThat(bob.deliveredSnapshot().get(0).getServerMessageId()).isEqualTo(id);
+        assertThat(bob.deliveredSnapshot().get(0).getPayload().toStringUtf8()).isEqualTo("not seen yet");
+        barrier(bob, alice, "barrier-2", 2);
+        assertThat(alice.receiptsFor(id)).isEmpty();
+
+        bob.markRead(id);
+        await().atMost(TestClient.TIMEOUT_SECONDS, SECONDS).until(() -> alice.receiptsFor(id).size() == 2);
+        assertThat(alice.receiptsFor(id)).containsExactly(Status.DELIVERED, Status.READ);
+        bystandersStillChat();
+    }
+
+    /**
+     * {@code from} sends {@code to} a message and waits until it arrives: whatever the server
+     * routed to {@code to} before it has arrived too, since a device gets its entries in order.
+     */
+    private static void barrier(TestClient from, TestClient to, String clientId, int deliveredAfter) {
+        from.send(to.user, clientId, "barrier");
+        await().atMost(TestClient.TIMEOUT_SECONDS, SECONDS).until(() -> to.deliveredCount() == deliveredAfter);
+        assertThat(to.deliveredSnapshot().get(deliveredAfter - 1).getClientMessageId()).isEqualTo(clientId);
+    }
+
+    @Test
     void shouldRefuseSecondHelloAndFrameWithoutBody() throws Exception {
         TestClient alice = fixture.user("alice").connect();
         alice.raw(Frame.newBuilder().setHello(Hello.newBuilder().setUser("alice").setToken("x")).build());

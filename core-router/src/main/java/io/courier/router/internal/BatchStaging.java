@@ -46,6 +46,16 @@ import org.slf4j.LoggerFactory;
  * so two commands of one batch on the same entry or the same client message id behave as if the
  * first had been committed. Server ids increase in staging order, continuing after the store's
  * highest id: per-recipient order is acceptance order. Ids of a refused batch are not reused.
+ *
+ * <p>Acks and read receipts are truthful and cannot lose a message: they take a pending entry only
+ * when the device's connection was sent it — above the connection's resume point and up to the
+ * last id written to it, which the I/O thread notes on the command as the frame arrives. For any
+ * other pending entry (one the device learned of elsewhere, say from the sender's Accepted, or
+ * one at or below its resume point) the device gets a non-fatal UNKNOWN_MESSAGE naming the id;
+ * the entry stays pending, so it is still delivered, and the sender gets no tick for it. The
+ * resume point does not count as possession: it asks for less, it proves nothing, so a device
+ * that resumed past an entry it never acknowledged takes that entry on a connection that is sent
+ * it again. Acknowledged entries can be read on any connection: the device had them.
  */
 public final class BatchStaging {
 
@@ -236,6 +246,10 @@ public final class BatchStaging {
             if (entry.state() == InboxEntry.State.DELIVERED) {
                 continue; // a repeated ack changes nothing
             }
+            if (!command.wasSent(serverId)) {
+                notSent(command.connection(), owner, serverId);
+                continue;
+            }
             StoredMessage message = entry.message();
             if (needsReceipts(owner, message)) {
                 batch.markDelivered(owner, serverId);
@@ -263,6 +277,12 @@ public final class BatchStaging {
             if (message.isReceipt()) {
                 reply(command.connection(), Frames.messageError(Error.Code.INVALID_ARGUMENT, "Server message id "
                     + serverId + " is a receipt, not a chat message; receipts cannot be read", serverId));
+                continue;
+            }
+            if (entry.state() == InboxEntry.State.PENDING && !command.wasSent(serverId)) {
+                // Removing it would lose it: the device never had it, and the sender would see a
+                // blue tick for a message that is nowhere.
+                notSent(command.connection(), owner, serverId);
                 continue;
             }
             batch.remove(owner, serverId);
@@ -306,6 +326,12 @@ public final class BatchStaging {
     private void notInInbox(Connection connection, DeviceId owner, long serverId) {
         reply(connection, Frames.messageError(Error.Code.UNKNOWN_MESSAGE,
             "Server message id " + serverId + " is not in the inbox of " + owner, serverId));
+    }
+
+    private void notSent(Connection connection, DeviceId owner, long serverId) {
+        reply(connection, Frames.messageError(Error.Code.UNKNOWN_MESSAGE, "Server message id " + serverId
+            + " has not been sent to " + owner + " on this connection; it stays in the inbox, acknowledge or read it"
+            + " once it arrives", serverId));
     }
 
     /** The entry as it will be after this batch: the overlay first, then the store. */

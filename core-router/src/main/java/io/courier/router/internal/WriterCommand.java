@@ -45,8 +45,22 @@ public sealed interface WriterCommand {
         }
     }
 
-    /** {@code owner} stored these entries: they leave its pending inbox, the senders get double ticks. */
-    record AckCommand(DeviceId owner, Connection connection, DeliveryAck ack) implements WriterCommand {
+    /**
+     * {@code owner} stored these entries: they leave its pending inbox, the senders get double
+     * ticks. Only entries this connection was sent count: see {@link #wasSent}.
+     *
+     * @param resumedAfter the connection's resume point ({@link Session#resumedAfter()}).
+     * @param sentUpTo     the highest id written to the connection when the ack arrived
+     *                     ({@link Session#lastSentId()}).
+     */
+    record AckCommand(DeviceId owner, Connection connection, DeliveryAck ack, long resumedAfter, long sentUpTo)
+        implements WriterCommand {
+
+        /** True when pending entry {@code serverId} of {@code owner}'s inbox was written to this connection. */
+        boolean wasSent(long serverId) {
+            return serverId > resumedAfter && serverId <= sentUpTo;
+        }
+
         @Override
         public void stageInto(BatchStaging staging) {
             staging.stageAck(this);
@@ -59,8 +73,19 @@ public sealed interface WriterCommand {
         }
     }
 
-    /** {@code owner}'s user read these messages: they leave its inbox, the senders get blue ticks. */
-    record ReadCommand(DeviceId owner, Connection connection, ReadReceipt read) implements WriterCommand {
+    /**
+     * {@code owner}'s user read these messages: they leave its inbox, the senders get blue ticks.
+     * Only entries this device has count: acknowledged ones, and pending ones this connection was
+     * sent (the parameters as for {@link AckCommand}).
+     */
+    record ReadCommand(DeviceId owner, Connection connection, ReadReceipt read, long resumedAfter, long sentUpTo)
+        implements WriterCommand {
+
+        /** True when pending entry {@code serverId} of {@code owner}'s inbox was written to this connection. */
+        boolean wasSent(long serverId) {
+            return serverId > resumedAfter && serverId <= sentUpTo;
+        }
+
         @Override
         public void stageInto(BatchStaging staging) {
             staging.stageRead(this);

@@ -31,6 +31,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -116,7 +117,7 @@ class BatchStagingTest {
     @Test
     void shouldMarkDeliveredAndRouteADeliveredReceiptToTheSenderOnAck() {
         long id = committedSend("m-1");
-        staging.stage(new AckCommand(BOB, bob, ack(id)));
+        staging.stage(ackOfSent(BOB, bob, id));
         staging.commit();
 
         assertThat(storage.messages().entry(BOB, id)).map(InboxEntry::state).contains(InboxEntry.State.DELIVERED);
@@ -134,8 +135,8 @@ class BatchStagingTest {
     @Test
     void shouldChangeNothingOnARepeatedAck() {
         long id = committedSend("m-1");
-        staging.stage(new AckCommand(BOB, bob, ack(id)));
-        staging.stage(new AckCommand(BOB, bob, ack(id)));
+        staging.stage(ackOfSent(BOB, bob, id));
+        staging.stage(ackOfSent(BOB, bob, id));
         staging.commit();
         assertThat(storage.messages().pending(ALICE, 0, 10)).hasSize(1);
     }
@@ -143,8 +144,8 @@ class BatchStagingTest {
     @Test
     void shouldRouteReadReceiptAndRemoveTheEntryOnRead() {
         long id = committedSend("m-1");
-        staging.stage(new AckCommand(BOB, bob, ack(id)));
-        staging.stage(new ReadCommand(BOB, bob, read(id)));
+        staging.stage(ackOfSent(BOB, bob, id));
+        staging.stage(readOfSent(BOB, bob, id));
         staging.commit();
 
         assertThat(storage.messages().entry(BOB, id)).isEmpty();
@@ -155,7 +156,7 @@ class BatchStagingTest {
     @Test
     void shouldRouteDeliveredBeforeReadWhenAMessageIsReadUnacknowledged() {
         long id = committedSend("m-1");
-        staging.stage(new ReadCommand(BOB, bob, read(id)));
+        staging.stage(readOfSent(BOB, bob, id));
         staging.commit();
 
         assertThat(storage.messages().entry(BOB, id)).isEmpty();
@@ -168,12 +169,12 @@ class BatchStagingTest {
     @Test
     void shouldRefuseToReadAReceipt() {
         long id = committedSend("m-1");
-        staging.stage(new AckCommand(BOB, bob, ack(id)));
+        staging.stage(ackOfSent(BOB, bob, id));
         staging.commit();
         long receiptId = storage.messages().pending(ALICE, 0, 10).get(0).serverId();
         staging.reset();
 
-        staging.stage(new ReadCommand(ALICE, alice, read(receiptId)));
+        staging.stage(readOfSent(ALICE, alice, receiptId));
         staging.commit();
         assertThat(errors(alice)).singleElement().satisfies(e -> {
             assertThat(e.getCode()).isEqualTo(Error.Code.INVALID_ARGUMENT);
@@ -187,8 +188,8 @@ class BatchStagingTest {
         long id = committedSend("secret");
         PeerConnection carol = new PeerConnection("carol");
         DeviceId carolId = DeviceId.primary("carol");
-        staging.stage(new AckCommand(carolId, carol, ack(id)));
-        staging.stage(new ReadCommand(carolId, carol, read(id)));
+        staging.stage(ackOfSent(carolId, carol, id));
+        staging.stage(readOfSent(carolId, carol, id));
         staging.commit();
 
         assertThat(errors(carol)).extracting(Error::getCode).containsExactly(Error.Code.UNKNOWN_MESSAGE,
@@ -197,6 +198,79 @@ class BatchStagingTest {
         assertThat(storage.messages().entry(BOB, id)).map(InboxEntry::state).contains(InboxEntry.State.PENDING);
         assertThat(storage.messages().pendingCount(ALICE)).as("no ticks").isZero();
         assertThat(staging.offers()).isEmpty();
+    }
+
+    @Test
+    void shouldKeepAnEntryTheConnectionWasNeverSentPendingWhenItIsReadAndTickNothing() {
+        long id = committedSend("m-1");
+        // bob knows the id (say from alice's Accepted) but his connection has been sent nothing.
+        staging.stage(new ReadCommand(BOB, bob, read(id), 0, 0));
+        staging.commit();
+
+        assertThat(errors(bob)).singleElement().satisfies(e -> {
+            assertThat(e.getCode()).isEqualTo(Error.Code.UNKNOWN_MESSAGE);
+            assertThat(e.getServerMessageId()).isEqualTo(id);
+            assertThat(e.getFatal()).isFalse();
+            assertThat(e.getText()).contains(String.valueOf(id)).contains("has not been sent to bob/1");
+        });
+        assertThat(storage.messages().pending(BOB, 0, 10)).extracting(StoredMessage::serverId)
+            .as("still pending, so still delivered").containsExactly(id);
+        assertThat(storage.messages().pendingCount(ALICE)).as("no tick for what bob does not have").isZero();
+        assertThat(staging.offers()).isEmpty();
+    }
+
+    @Test
+    void shouldKeepAnEntryTheConnectionWasNeverSentPendingWhenItIsAcknowledged() {
+        long id = committedSend("m-1");
+        staging.stage(new AckCommand(BOB, bob, ack(id), 0, id - 1));
+        staging.commit();
+
+        assertThat(errors(bob)).extracting(Error::getCode).containsExactly(Error.Code.UNKNOWN_MESSAGE);
+        assertThat(storage.messages().entry(BOB, id)).map(InboxEntry::state).contains(InboxEntry.State.PENDING);
+        assertThat(storage.messages().pendingCount(ALICE)).isZero();
+    }
+
+    @Test
+    void shouldNotTakeTheResumePointAsProofTheDeviceHasAnEntry() {
+        long id = committedSend("m-1");
+        // Resumed after the entry: this connection skipped it, though it has written later ids.
+        staging.stage(new ReadCommand(BOB, bob, read(id), id, id + 10));
+        staging.commit();
+
+        assertThat(errors(bob)).extracting(Error::getCode).containsExactly(Error.Code.UNKNOWN_MESSAGE);
+        assertThat(storage.messages().pendingCount(BOB)).isEqualTo(1);
+        assertThat(storage.messages().pendingCount(ALICE)).isZero();
+    }
+
+    @Test
+    void shouldTakeTheSentIdsOfOneReceiptAndRefuseTheOthers() {
+        long first = committedSend("m-1");
+        long second = committedSend("m-2");
+        staging.stage(new ReadCommand(BOB, bob, read(first, second), 0, first));
+        staging.commit();
+
+        assertThat(errors(bob)).extracting(Error::getServerMessageId).containsExactly(second);
+        assertThat(storage.messages().pending(BOB, 0, 10)).extracting(StoredMessage::serverId).containsExactly(second);
+        assertThat(storage.messages().pending(ALICE, 0, 10)).extracting(StoredMessage::refServerId)
+            .containsOnly(first);
+    }
+
+    @Test
+    void shouldReadAnAcknowledgedEntryOnALaterConnection() {
+        long id = committedSend("m-1");
+        staging.stage(ackOfSent(BOB, bob, id));
+        staging.commit();
+        staging.reset();
+
+        // A new connection that has been sent nothing yet: bob acknowledged the message, so he has it.
+        PeerConnection bobAgain = new PeerConnection("bob-again");
+        staging.stage(new ReadCommand(BOB, bobAgain, read(id), 0, 0));
+        staging.commit();
+
+        assertThat(errors(bobAgain)).isEmpty();
+        assertThat(storage.messages().entry(BOB, id)).isEmpty();
+        assertThat(storage.messages().pending(ALICE, 0, 10)).extracting(StoredMessage::kind)
+            .containsExactly(MessageKind.RECEIPT_DELIVERED, MessageKind.RECEIPT_READ);
     }
 
     @Test
@@ -212,7 +286,7 @@ class BatchStagingTest {
         staging.reset();
 
         PeerConnection laptopConnection = new PeerConnection("alice-laptop");
-        staging.stage(new AckCommand(laptop, laptopConnection, ack(id)));
+        staging.stage(ackOfSent(laptop, laptopConnection, id));
         staging.commit();
         assertThat(storage.messages().entry(laptop, id)).as("a copy leaves the inbox when acknowledged").isEmpty();
         assertThat(storage.messages().pendingCount(ALICE)).as("no receipt for one's own copy").isZero();
@@ -225,7 +299,7 @@ class BatchStagingTest {
         staging.commit();
         staging.reset();
         long id = committedSend("m-1");
-        staging.stage(new AckCommand(BOB, bob, ack(id)));
+        staging.stage(ackOfSent(BOB, bob, id));
         staging.commit();
         assertThat(staging.offers()).extracting(Offer::owner).containsExactly(ALICE, laptop);
         assertThat(staging.offers()).extracting(o -> o.message().kind()).containsOnly(MessageKind.RECEIPT_DELIVERED);
@@ -235,7 +309,7 @@ class BatchStagingTest {
     void shouldRefuseEveryCommandOfABatchTheStoreCouldNotCommit() {
         long id = committedSend("m-1");
         staging.stage(send(ALICE, alice, "bob", "m-2"));
-        staging.stage(new AckCommand(BOB, bob, ack(id)));
+        staging.stage(ackOfSent(BOB, bob, id));
         storage.close(); // the commit now fails
 
         assertThat(staging.commit()).isFalse();
@@ -263,6 +337,16 @@ class BatchStagingTest {
     private static SendCommand send(DeviceId from, PeerConnection connection, String to, String clientId) {
         return new SendCommand(from, connection, Send.newBuilder().setClientMessageId(clientId).setRecipient(to)
             .setPayload(ByteString.copyFromUtf8("text of " + clientId)).build());
+    }
+
+    /** An ack from a connection that was sent everything up to the highest of {@code ids}. */
+    private static AckCommand ackOfSent(DeviceId owner, PeerConnection connection, long... ids) {
+        return new AckCommand(owner, connection, ack(ids), 0, LongStream.of(ids).max().orElse(0));
+    }
+
+    /** A read receipt from a connection that was sent everything up to the highest of {@code ids}. */
+    private static ReadCommand readOfSent(DeviceId owner, PeerConnection connection, long... ids) {
+        return new ReadCommand(owner, connection, read(ids), 0, LongStream.of(ids).max().orElse(0));
     }
 
     private static DeliveryAck ack(long... ids) {
