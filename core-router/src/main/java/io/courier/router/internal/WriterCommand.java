@@ -31,6 +31,15 @@ public sealed interface WriterCommand {
      */
     void refuseInto(BatchStaging staging);
 
+    /**
+     * Whether a connection that resumed after {@code resumedAfter} and has been written entries up
+     * to {@code sentUpTo} was sent pending entry {@code serverId}: a session writes every pending
+     * entry above its resume point in id order, so it was sent exactly those in between.
+     */
+    private static boolean sent(long serverId, long resumedAfter, long sentUpTo) {
+        return serverId > resumedAfter && serverId <= sentUpTo;
+    }
+
     /** A chat message from {@code sender}: stored, then answered with a single tick. */
     record SendCommand(DeviceId sender, Connection connection, Send send) implements WriterCommand {
         @Override
@@ -58,7 +67,7 @@ public sealed interface WriterCommand {
 
         /** True when pending entry {@code serverId} of {@code owner}'s inbox was written to this connection. */
         boolean wasSent(long serverId) {
-            return serverId > resumedAfter && serverId <= sentUpTo;
+            return sent(serverId, resumedAfter, sentUpTo);
         }
 
         @Override
@@ -83,7 +92,7 @@ public sealed interface WriterCommand {
 
         /** True when pending entry {@code serverId} of {@code owner}'s inbox was written to this connection. */
         boolean wasSent(long serverId) {
-            return serverId > resumedAfter && serverId <= sentUpTo;
+            return sent(serverId, resumedAfter, sentUpTo);
         }
 
         @Override
