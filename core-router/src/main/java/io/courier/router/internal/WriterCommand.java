@@ -15,7 +15,7 @@ import io.courier.transport.proto.Send;
  * <p>Each command says itself how it is staged and how it is refused, through the two abstract
  * methods below, rather than the writer telling them apart. Release 17 has no pattern matching
  * for {@code switch}: telling sealed types apart there means an {@code instanceof} chain, which
- * the compiler does not check for completeness, or an enum of kinds with a {@code switch}, which
+ * the compiler does not check for completeness, or an enum of kinds with a {@code switch} expression, which
  * the compiler checks for completeness but whose casts from kind to record it does not. An
  * abstract method on a sealed interface is checked where it matters: a new command does not
  * compile until it says how it is staged and refused, and no class outside this file can be one.
