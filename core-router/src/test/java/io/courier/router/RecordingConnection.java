@@ -46,6 +46,11 @@ final class RecordingConnection implements Connection {
         thread.execute(() -> handler.onFrame(this, frame));
     }
 
+    /** Returns once every callback submitted so far has run on the I/O thread. */
+    void sync() throws Exception {
+        thread.submit(() -> { }).get(10, TimeUnit.SECONDS);
+    }
+
     void setWritable(boolean value) {
         thread.execute(() -> {
             writable = value;

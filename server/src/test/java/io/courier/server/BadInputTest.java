@@ -177,6 +177,69 @@ class BadInputTest {
     }
 
     @Test
+    void shouldKeepAMessageMarkedReadBeforeItWasSentAndTickNothingForIt() throws Exception {
+        TestClient alice = fixture.user("alice").connect();
+        alice.send("bob", "early", "not seen yet");
+        await().atMost(TestClient.TIMEOUT_SECONDS, SECONDS).until(() -> alice.serverIdOf("early") > 0);
+        long id = alice.serverIdOf("early");
+
+        try (Socket bob = rawSocket()) {
+            // Hello, then a read receipt and an ack for the message with the id from alice's single
+            // tick, in one write: the server handles all three before its inbox drain can have
+            // written the message to this connection, so bob reads what he was never sent.
+            java.io.ByteArrayOutputStream burst = new java.io.ByteArrayOutputStream();
+            Frame.newBuilder().setHello(Hello.newBuilder().setUser("bob").setToken(fixture.token("bob"))).build()
+                .writeDelimitedTo(burst);
+            Frame.newBuilder().setReadReceipt(io.courier.transport.proto.ReadReceipt.newBuilder()
+                .addServerMessageIds(id)).build().writeDelimitedTo(burst);
+            Frame.newBuilder().setDeliveryAck(io.courier.transport.proto.DeliveryAck.newBuilder()
+                .addServerMessageIds(id)).build().writeDelimitedTo(burst);
+            bob.getOutputStream().write(burst.toByteArray());
+            bob.getOutputStream().flush();
+            DataInputStream in = new DataInputStream(bob.getInputStream());
+            assertThat(Frame.parseDelimitedFrom(in).hasWelcome()).isTrue();
+            java.util.List<Frame> next = new java.util.ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                next.add(Frame.parseDelimitedFrom(in));
+            }
+            // The two refusals (from the writer) and the delivery (from the drain) race each other.
+            assertThat(next).filteredOn(Frame::hasError).hasSize(2).allSatisfy(f -> {
+                assertThat(f.getError().getCode()).isEqualTo(Code.UNKNOWN_MESSAGE);
+                assertThat(f.getError().getServerMessageId()).isEqualTo(id);
+                assertThat(f.getError().getFatal()).isFalse();
+            });
+            assertThat(next).filteredOn(Frame::hasDeliver).singleElement().satisfies(f -> {
+                assertThat(f.getDeliver().getServerMessageId()).isEqualTo(id);
+                assertThat(f.getDeliver().getPayload().toStringUtf8()).isEqualTo("not seen yet");
+            });
+
+            // A send from bob after his read and ack reaches alice after any receipt they caused.
+            Frame.newBuilder().setSend(io.courier.transport.proto.Send.newBuilder().setClientMessageId("barrier")
+                .setRecipient("alice").setPayload(com.google.protobuf.ByteString.copyFromUtf8("barrier"))).build()
+                .writeDelimitedTo(bob.getOutputStream());
+            await().atMost(TestClient.TIMEOUT_SECONDS, SECONDS).until(() -> alice.deliveredCount() == 1);
+            assertThat(alice.receiptsFor(id)).as("no tick for a message bob did not have").isEmpty();
+
+            // Now that bob has it, his read receipt counts: read implies delivered.
+            Frame.newBuilder().setReadReceipt(io.courier.transport.proto.ReadReceipt.newBuilder()
+                .addServerMessageIds(id)).build().writeDelimitedTo(bob.getOutputStream());
+            await().atMost(TestClient.TIMEOUT_SECONDS, SECONDS).until(() -> alice.receiptsFor(id).size() == 2);
+            assertThat(alice.receiptsFor(id)).containsExactly(Status.DELIVERED, Status.READ);
+        }
+        bystandersStillChat();
+    }
+
+    /**
+     * {@code from} sends {@code to} a message and waits until it arrives: whatever the server
+     * routed to {@code to} before it has arrived too, since a device gets its entries in order.
+     */
+    private static void barrier(TestClient from, TestClient to, String clientId, int deliveredAfter) {
+        from.send(to.user, clientId, "barrier");
+        await().atMost(TestClient.TIMEOUT_SECONDS, SECONDS).until(() -> to.deliveredCount() == deliveredAfter);
+        assertThat(to.deliveredSnapshot().get(deliveredAfter - 1).getClientMessageId()).isEqualTo(clientId);
+    }
+
+    @Test
     void shouldRefuseSecondHelloAndFrameWithoutBody() throws Exception {
         TestClient alice = fixture.user("alice").connect();
         alice.raw(Frame.newBuilder().setHello(Hello.newBuilder().setUser("alice").setToken("x")).build());

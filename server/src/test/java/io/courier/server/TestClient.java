@@ -76,8 +76,14 @@ final class TestClient implements ClientListener {
 
     /** Connects and completes the hello/welcome handshake. */
     TestClient connect() throws Exception {
+        return connect(0);
+    }
+
+    /** Connects with a resume point: the server sends this connection only entries above it. */
+    TestClient connect(long resumeAfterServerId) throws Exception {
         connectOnly();
-        sendHello(token);
+        connection.send(Frame.newBuilder().setHello(Hello.newBuilder().setUser(user).setDevice(device)
+            .setToken(token).setResumeAfterServerId(resumeAfterServerId)).build());
         Welcome w = welcome.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
         assertThat(w.getUser()).isEqualTo(user);
         return this;

@@ -61,20 +61,24 @@ public final class RouterMetrics {
         framesOut.increment(count);
     }
 
-    public void accepted() {
-        accepted.increment();
+    /** Counts single ticks given by one committed batch. */
+    public void accepted(int count) {
+        accepted.increment(count);
     }
 
-    public void duplicate() {
-        duplicates.increment();
+    /** Counts repeated sends answered with their first single tick by one committed batch. */
+    public void duplicates(int count) {
+        duplicates.increment(count);
     }
 
-    public void delivered() {
-        delivered.increment();
+    /** Counts double ticks routed by one committed batch. */
+    public void delivered(int count) {
+        delivered.increment(count);
     }
 
-    public void read() {
-        read.increment();
+    /** Counts blue ticks routed by one committed batch. */
+    public void read(int count) {
+        read.increment(count);
     }
 
     public void mailboxFull() {

@@ -31,6 +31,7 @@ public final class Session implements Runnable {
     private final RouterMetrics metrics;
     private final AtomicBoolean scheduled = new AtomicBoolean();
     private final long openedAtMs;
+    private final long resumedAfter;
 
     private volatile boolean resync = true;
     private volatile long lastActivityMs;
@@ -50,6 +51,7 @@ public final class Session implements Runnable {
         this.connection = connection;
         this.mailbox = new ManyToOneConcurrentArrayQueue<>(mailboxCapacity);
         this.lastSentId = resumeAfter;
+        this.resumedAfter = resumeAfter;
         this.lastActivityMs = nowMs;
         this.openedAtMs = nowMs;
         this.reader = reader;
@@ -70,6 +72,20 @@ public final class Session implements Runnable {
 
     public long openedAtMs() {
         return openedAtMs;
+    }
+
+    /** The resume point of this connection's hello: entries at or below it are not sent on it. */
+    public long resumedAfter() {
+        return resumedAfter;
+    }
+
+    /**
+     * The highest server id written to this connection so far ({@link #resumedAfter()} before the
+     * first). Every pending entry of the device's inbox above the resume point and up to this id
+     * has been written to this connection; none above it has. I/O thread only.
+     */
+    public long lastSentId() {
+        return lastSentId;
     }
 
     public void touchNow(long nowMs) {
@@ -160,7 +176,7 @@ public final class Session implements Runnable {
         if (message.serverId() <= lastSentId) {
             return 0;
         }
-        connection.write(Frames.toFrame(message));
+        connection.write(MessageFrames.toFrame(message));
         lastSentId = message.serverId();
         return 1;
     }

@@ -1,6 +1,7 @@
 package io.courier.transport.longpoll.internal;
 
 import io.courier.transport.ConnectionHandler;
+import io.courier.transport.Frames;
 import io.courier.transport.TransportException;
 import io.courier.transport.TransportServer;
 import io.courier.transport.TransportSettings;
@@ -172,7 +173,7 @@ public final class LongPollServer implements TransportServer {
     private void refuse(LongPollSession session, Error.Code code, String detail) {
         session.executor().execute(() -> {
             handler.onTransportError(session, code, detail);
-            session.closeWithError(Error.newBuilder().setCode(code).setText(detail).setFatal(true).build());
+            session.closeWithError(Frames.errorBody(code, detail, true));
         });
     }
 
@@ -202,8 +203,8 @@ public final class LongPollServer implements TransportServer {
     private LongPollSession session(RoutingContext ctx) {
         LongPollSession session = sessions.get(ctx.pathParam("id"));
         if (session == null || session.isFinished()) {
-            error(ctx, 404, Error.Code.NOT_AUTHENTICATED, "Unknown or expired session '" + ctx.pathParam("id")
-                + "'; open a new one with POST " + base + "/sessions", wantsJson(ctx));
+            error(ctx, 404, Error.Code.NOT_AUTHENTICATED, "Unknown or expired session " + Frames.quote(ctx.pathParam("id"))
+                + "; open a new one with POST " + base + "/sessions", wantsJson(ctx));
             return null;
         }
         return session;
@@ -223,7 +224,7 @@ public final class LongPollServer implements TransportServer {
 
     /** An HTTP error whose body is a Courier error frame in the session's encoding. */
     static void error(RoutingContext ctx, int status, Error.Code code, String text, boolean json) {
-        Frame frame = Frame.newBuilder().setError(Error.newBuilder().setCode(code).setText(text)).build();
+        Frame frame = Frames.error(code, text);
         ctx.response().setStatusCode(status)
             .putHeader("Content-Type", json ? "application/json" : LongPollTransportProvider.PROTO)
             .end(Buffer.buffer(Bodies.encode(List.of(frame), json)));

@@ -3,6 +3,7 @@ package io.courier.transport.udp.internal;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.courier.transport.Connection;
 import io.courier.transport.ConnectionHandler;
+import io.courier.transport.Frames;
 import io.courier.transport.proto.Error;
 import io.courier.transport.proto.Frame;
 import io.netty.buffer.ByteBuf;
@@ -179,7 +180,7 @@ final class UdpServerConnection implements Connection, ReliableStream.Sink {
 
     private void violation(Error.Code code, String detail) {
         handler.onTransportError(this, code, detail);
-        closeWithError(Error.newBuilder().setCode(code).setText(detail).setFatal(true).build());
+        closeWithError(Frames.errorBody(code, detail, true));
     }
 
     // ---------------------------------------------------------------- Connection

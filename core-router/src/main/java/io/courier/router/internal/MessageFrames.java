@@ -6,15 +6,17 @@ import io.courier.storage.MessageKind;
 import io.courier.storage.StoredMessage;
 import io.courier.transport.proto.Accepted;
 import io.courier.transport.proto.Deliver;
-import io.courier.transport.proto.Error;
 import io.courier.transport.proto.Frame;
 import io.courier.transport.proto.MediaRef;
 import io.courier.transport.proto.Receipt;
 
-/** Maps between stored entries and wire frames. */
-final class Frames {
+/**
+ * The frames the router builds from what it stores: a Deliver or Receipt per inbox entry, and
+ * Accepted. Error frames come from {@link io.courier.transport.Frames}, the one factory for them.
+ */
+final class MessageFrames {
 
-    private Frames() {
+    private MessageFrames() {
     }
 
     /** The frame that hands {@code message} to a device: a Deliver, or a Receipt for receipts. */
@@ -49,20 +51,6 @@ final class Frames {
             .setClientMessageId(clientMessageId)
             .setServerMessageId(serverId)
             .setAcceptedAtMs(acceptedAtMs)).build();
-    }
-
-    static Frame error(Error.Code code, String text, long requestId) {
-        return Frame.newBuilder().setError(Error.newBuilder().setCode(code).setText(text).setRequestId(requestId)).build();
-    }
-
-    static Frame sendError(Error.Code code, String text, String clientMessageId) {
-        return Frame.newBuilder().setError(Error.newBuilder().setCode(code).setText(text)
-            .setClientMessageId(clientMessageId)).build();
-    }
-
-    static Frame messageError(Error.Code code, String text, long serverMessageId) {
-        return Frame.newBuilder().setError(Error.newBuilder().setCode(code).setText(text)
-            .setServerMessageId(serverMessageId)).build();
     }
 
     private static MediaRef parseMedia(byte[] bytes) {

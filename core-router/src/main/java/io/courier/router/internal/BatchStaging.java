@@ -1,0 +1,362 @@
+package io.courier.router.internal;
+
+import io.courier.router.internal.WriterCommand.AckCommand;
+import io.courier.router.internal.WriterCommand.ReadCommand;
+import io.courier.router.internal.WriterCommand.RegisterCommand;
+import io.courier.router.internal.WriterCommand.SendCommand;
+import io.courier.storage.AcceptedSend;
+import io.courier.storage.DeviceDirectory;
+import io.courier.storage.DeviceId;
+import io.courier.storage.InboxEntry;
+import io.courier.storage.MessageKind;
+import io.courier.storage.MessageStore;
+import io.courier.storage.StoredMessage;
+import io.courier.storage.WriteBatch;
+import io.courier.transport.Connection;
+import io.courier.transport.Frames;
+import io.courier.transport.proto.DeliveryAck;
+import io.courier.transport.proto.Error;
+import io.courier.transport.proto.Frame;
+import io.courier.transport.proto.ReadReceipt;
+import io.courier.transport.proto.Send;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns writer commands into one {@link WriteBatch} and, once it is committed, into what follows
+ * from it: the replies (single ticks, errors) and the committed entries to offer to live
+ * sessions. Everything the delivery contract decides at write time is here: server ids,
+ * de-duplication, which inbox an ack or read refers to, delivered and read receipts, copies to
+ * the sender's other devices.
+ *
+ * <p>Single-threaded: only the {@link StorageWriter} thread calls it, which is what makes
+ * de-duplication and ack validation race-free. It sends nothing itself; the writer sends
+ * {@link #replies()} and offers {@link #offers()} after {@link #commit()}, then {@link #reset()}s.
+ * A cycle is {@link #stage} for each command, {@link #commit()} (or {@link #refuse()} when a
+ * stage failed), then {@link #reset()}.
+ *
+ * <p>Validation reads go to the store, seen through overlays of what this batch already changed,
+ * so two commands of one batch on the same entry or the same client message id behave as if the
+ * first had been committed. Server ids increase in staging order, continuing after the store's
+ * highest id: per-recipient order is acceptance order. Ids of a refused batch are not reused.
+ *
+ * <p>Acks and read receipts are truthful and cannot lose a message: they take a pending entry only
+ * when the device's connection was sent it — above the connection's resume point and up to the
+ * last id written to it, which the I/O thread notes on the command as the frame arrives. For any
+ * other pending entry (one the device learned of elsewhere, say from the sender's Accepted, or
+ * one at or below its resume point) the device gets a non-fatal UNKNOWN_MESSAGE naming the id;
+ * the entry stays pending, so it is still delivered, and the sender gets no tick for it. The
+ * resume point does not count as possession: it asks for less, it proves nothing, so a device
+ * that resumed past an entry it never acknowledged takes that entry on a connection that is sent
+ * it again. Acknowledged entries can be read on any connection: the device had them.
+ */
+public final class BatchStaging {
+
+    private static final Logger LOG = LoggerFactory.getLogger(BatchStaging.class);
+    private static final int DEVICE_CACHE_LIMIT = 100_000;
+
+    /** A frame for a connection, sent once the batch is committed (or refused). */
+    public record Reply(Connection connection, Frame frame) {
+    }
+
+    /** A committed entry for the live session of {@code owner}, if it has one. */
+    public record Offer(DeviceId owner, StoredMessage message) {
+    }
+
+    /** A storage read failed while staging; the caller refuses the batch with {@link #refuse()}. */
+    public static final class StagingFailedException extends RuntimeException {
+        StagingFailedException(RuntimeException cause) {
+            super("Storage read failed while staging a batch", cause);
+        }
+    }
+
+    private record EntryKey(DeviceId owner, long serverId) {
+    }
+
+    private record SendKey(DeviceId sender, String clientMessageId) {
+    }
+
+    private final MessageStore store;
+    private final DeviceDirectory directory;
+    private final RouterMetrics metrics;
+    private final Clock clock;
+
+    private final WriteBatch batch = new WriteBatch();
+    private final List<WriterCommand> staged = new ArrayList<>();
+    private final List<Offer> offers = new ArrayList<>();
+    private final List<Reply> replies = new ArrayList<>();
+    private final Map<EntryKey, InboxEntry.State> entryOverlay = new HashMap<>();
+    private final Map<SendKey, AcceptedSend> sendOverlay = new HashMap<>();
+    private final Map<String, List<DeviceId>> deviceCache = new HashMap<>();
+    private long nextServerId;
+    // Ticks of the batch being staged, counted once it is committed.
+    private int acceptedCount;
+    private int duplicateCount;
+    private int deliveredCount;
+    private int readCount;
+
+    /** Continues numbering after {@code store}'s highest server id (a storage read). */
+    public BatchStaging(MessageStore store, DeviceDirectory directory, RouterMetrics metrics, Clock clock) {
+        this.store = store;
+        this.directory = directory;
+        this.metrics = metrics;
+        this.clock = clock;
+        this.nextServerId = store.highestServerId();
+    }
+
+    /**
+     * Adds {@code command} to the batch.
+     *
+     * @throws StagingFailedException when a storage read failed: call {@link #refuse()}.
+     */
+    public void stage(WriterCommand command) {
+        staged.add(command);
+        try {
+            command.stageInto(this);
+        } catch (RuntimeException e) {
+            throw new StagingFailedException(e);
+        }
+    }
+
+    /** Commands staged since the last {@link #reset()}. */
+    public int stagedCount() {
+        return staged.size();
+    }
+
+    /**
+     * Commits the batch. On success {@link #replies()} and {@link #offers()} are what follows from
+     * it; when the store refused it, nothing of it was applied and {@link #replies()} hold each
+     * command's refusal instead.
+     *
+     * @return true when committed.
+     */
+    public boolean commit() {
+        try {
+            if (!batch.isEmpty()) {
+                store.commit(batch);
+                metrics.writerBatch();
+            }
+        } catch (RuntimeException e) {
+            LOG.error("Storage commit of {} operations failed; refusing {} commands", batch.size(), staged.size(), e);
+            refuse();
+            return false;
+        }
+        metrics.accepted(acceptedCount);
+        metrics.duplicates(duplicateCount);
+        metrics.delivered(deliveredCount);
+        metrics.read(readCount);
+        return true;
+    }
+
+    /** Drops what was staged and answers every staged command with its refusal. */
+    public void refuse() {
+        clearStaging();
+        for (WriterCommand command : staged) {
+            command.refuseInto(this);
+        }
+    }
+
+    /** What to send, in order, after {@link #commit()} or {@link #refuse()}. */
+    public List<Reply> replies() {
+        return Collections.unmodifiableList(replies);
+    }
+
+    /** Committed entries to offer to live sessions, in commit order; empty after a refusal. */
+    public List<Offer> offers() {
+        return Collections.unmodifiableList(offers);
+    }
+
+    /** Forgets the cycle (the device cache stays), ready for the next batch. */
+    public void reset() {
+        clearStaging();
+        staged.clear();
+    }
+
+    private void clearStaging() {
+        batch.clear();
+        offers.clear();
+        replies.clear();
+        entryOverlay.clear();
+        sendOverlay.clear();
+        acceptedCount = 0;
+        duplicateCount = 0;
+        deliveredCount = 0;
+        readCount = 0;
+    }
+
+    // ---------------------------------------------------------------- commands (called back by each WriterCommand)
+
+    void reply(Connection connection, Frame frame) {
+        replies.add(new Reply(connection, frame));
+    }
+
+    void stageSend(SendCommand command) {
+        Send send = command.send();
+        DeviceId sender = command.sender();
+        String clientId = send.getClientMessageId();
+        SendKey key = new SendKey(sender, clientId);
+        AcceptedSend prior = sendOverlay.get(key);
+        if (prior == null) {
+            prior = store.acceptedSend(sender, clientId).orElse(null);
+        }
+        if (prior != null) {
+            duplicateCount++;
+            reply(command.connection(), MessageFrames.accepted(clientId, prior.serverId(), prior.acceptedAtMs()));
+            return;
+        }
+        long serverId = ++nextServerId;
+        long now = clock.millis();
+        StoredMessage message = new StoredMessage(serverId, MessageKind.MESSAGE, sender, send.getRecipient(), clientId, 0,
+            now, send.getContentType(), send.getPayload().toByteArray(),
+            send.hasMedia() ? send.getMedia().toByteArray() : null);
+        List<DeviceId> recipients = devices(send.getRecipient());
+        for (DeviceId owner : recipients) {
+            append(owner, message);
+        }
+        // The sender's other devices get a copy, so every device shows the whole conversation.
+        for (DeviceId owner : devices(sender.user())) {
+            if (!owner.equals(sender) && !recipients.contains(owner)) {
+                append(owner, message);
+            }
+        }
+        AcceptedSend accepted = new AcceptedSend(serverId, now);
+        batch.recordSend(sender, clientId, accepted);
+        sendOverlay.put(key, accepted);
+        acceptedCount++;
+        reply(command.connection(), MessageFrames.accepted(clientId, serverId, now));
+    }
+
+    void stageAck(AckCommand command) {
+        DeviceId owner = command.owner();
+        DeliveryAck ack = command.ack();
+        for (int i = 0; i < ack.getServerMessageIdsCount(); i++) {
+            long serverId = ack.getServerMessageIds(i);
+            InboxEntry entry = entry(owner, serverId);
+            if (entry == null) {
+                notInInbox(command.connection(), owner, serverId);
+                continue;
+            }
+            if (entry.state() == InboxEntry.State.DELIVERED) {
+                continue; // a repeated ack changes nothing
+            }
+            if (!command.wasSent(serverId)) {
+                notSent(command.connection(), owner, serverId);
+                continue;
+            }
+            StoredMessage message = entry.message();
+            if (needsReceipts(owner, message)) {
+                batch.markDelivered(owner, serverId);
+                entryOverlay.put(new EntryKey(owner, serverId), InboxEntry.State.DELIVERED);
+                routeReceipt(MessageKind.RECEIPT_DELIVERED, message, owner);
+                deliveredCount++;
+            } else {
+                batch.remove(owner, serverId);
+                entryOverlay.put(new EntryKey(owner, serverId), null);
+            }
+        }
+    }
+
+    void stageRead(ReadCommand command) {
+        DeviceId owner = command.owner();
+        ReadReceipt read = command.read();
+        for (int i = 0; i < read.getServerMessageIdsCount(); i++) {
+            long serverId = read.getServerMessageIds(i);
+            InboxEntry entry = entry(owner, serverId);
+            if (entry == null) {
+                notInInbox(command.connection(), owner, serverId);
+                continue;
+            }
+            StoredMessage message = entry.message();
+            if (message.isReceipt()) {
+                reply(command.connection(), Frames.messageError(Error.Code.INVALID_ARGUMENT, "Server message id "
+                    + serverId + " is a receipt, not a chat message; receipts cannot be read", serverId));
+                continue;
+            }
+            if (entry.state() == InboxEntry.State.PENDING && !command.wasSent(serverId)) {
+                // Removing it would lose it: the device never had it, and the sender would see a
+                // blue tick for a message that is nowhere.
+                notSent(command.connection(), owner, serverId);
+                continue;
+            }
+            batch.remove(owner, serverId);
+            entryOverlay.put(new EntryKey(owner, serverId), null);
+            if (needsReceipts(owner, message)) {
+                if (entry.state() == InboxEntry.State.PENDING) {
+                    // Read implies delivered: the sender sees the double tick before the blue one.
+                    routeReceipt(MessageKind.RECEIPT_DELIVERED, message, owner);
+                    deliveredCount++;
+                }
+                routeReceipt(MessageKind.RECEIPT_READ, message, owner);
+                readCount++;
+            }
+        }
+    }
+
+    void stageRegister(RegisterCommand command) {
+        directory.register(command.device());
+        deviceCache.remove(command.device().user());
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /** Receipts go to the sender, never for a copy of one's own message on another device. */
+    private static boolean needsReceipts(DeviceId owner, StoredMessage message) {
+        return !message.isReceipt() && !message.sender().user().equals(owner.user());
+    }
+
+    private void append(DeviceId owner, StoredMessage message) {
+        batch.append(owner, message);
+        offers.add(new Offer(owner, message));
+    }
+
+    private void routeReceipt(MessageKind kind, StoredMessage message, DeviceId by) {
+        StoredMessage receipt = StoredMessage.receipt(++nextServerId, kind, message, by, clock.millis());
+        for (DeviceId owner : devices(message.sender().user())) {
+            append(owner, receipt);
+        }
+    }
+
+    private void notInInbox(Connection connection, DeviceId owner, long serverId) {
+        reply(connection, Frames.messageError(Error.Code.UNKNOWN_MESSAGE,
+            "Server message id " + serverId + " is not in the inbox of " + owner, serverId));
+    }
+
+    private void notSent(Connection connection, DeviceId owner, long serverId) {
+        reply(connection, Frames.messageError(Error.Code.UNKNOWN_MESSAGE, "Server message id " + serverId
+            + " has not been sent to " + owner + " on this connection; it stays in the inbox, acknowledge or read it"
+            + " once it arrives", serverId));
+    }
+
+    /** The entry as it will be after this batch: the overlay first, then the store. */
+    private InboxEntry entry(DeviceId owner, long serverId) {
+        EntryKey key = new EntryKey(owner, serverId);
+        if (entryOverlay.containsKey(key)) {
+            InboxEntry.State state = entryOverlay.get(key);
+            if (state == null) {
+                return null;
+            }
+            Optional<InboxEntry> stored = store.entry(owner, serverId);
+            return stored.map(e -> new InboxEntry(e.message(), state)).orElse(null);
+        }
+        return store.entry(owner, serverId).orElse(null);
+    }
+
+    private List<DeviceId> devices(String user) {
+        List<DeviceId> devices = deviceCache.get(user);
+        if (devices == null) {
+            if (deviceCache.size() >= DEVICE_CACHE_LIMIT) {
+                deviceCache.clear();
+            }
+            devices = directory.devices(user);
+            deviceCache.put(user, devices);
+        }
+        return devices;
+    }
+}

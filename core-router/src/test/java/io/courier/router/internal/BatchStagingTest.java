@@ -1,0 +1,377 @@
+package io.courier.router.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.ByteString;
+import io.courier.router.internal.BatchStaging.Offer;
+import io.courier.router.internal.BatchStaging.Reply;
+import io.courier.router.internal.WriterCommand.AckCommand;
+import io.courier.router.internal.WriterCommand.ReadCommand;
+import io.courier.router.internal.WriterCommand.RegisterCommand;
+import io.courier.router.internal.WriterCommand.SendCommand;
+import io.courier.storage.AcceptedSend;
+import io.courier.storage.DeviceId;
+import io.courier.storage.InboxEntry;
+import io.courier.storage.MessageKind;
+import io.courier.storage.StorageBackend;
+import io.courier.storage.StorageConfig;
+import io.courier.storage.StoredMessage;
+import io.courier.storage.WriteBatch;
+import io.courier.storage.memory.InMemoryStorageProvider;
+import io.courier.transport.proto.Accepted;
+import io.courier.transport.proto.DeliveryAck;
+import io.courier.transport.proto.Error;
+import io.courier.transport.proto.Frame;
+import io.courier.transport.proto.ReadReceipt;
+import io.courier.transport.proto.Send;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Batch staging on its own, against the in-memory backend: what one batch stores, and what it
+ * answers once committed. No threads, no sockets: the test is the writer thread.
+ */
+class BatchStagingTest {
+
+    private static final Instant NOW = Instant.parse("2026-01-01T00:00:00Z");
+    private static final DeviceId ALICE = DeviceId.primary("alice");
+    private static final DeviceId BOB = DeviceId.primary("bob");
+
+    private final StorageBackend storage = new InMemoryStorageProvider().open(new StorageConfig(Path.of("unused"), Map.of()));
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private final PeerConnection alice = new PeerConnection("alice");
+    private final PeerConnection bob = new PeerConnection("bob");
+    private BatchStaging staging = newStaging();
+
+    @AfterEach
+    void close() {
+        storage.close();
+    }
+
+    private BatchStaging newStaging() {
+        return new BatchStaging(storage.messages(), storage.devices(), new RouterMetrics(registry),
+            Clock.fixed(NOW, ZoneOffset.UTC));
+    }
+
+    @Test
+    void shouldStoreASendAndAnswerItWithAcceptedOnceCommitted() {
+        staging.stage(send(ALICE, alice, "bob", "m-1"));
+        assertThat(storage.messages().pendingCount(BOB)).as("nothing is stored before the commit").isZero();
+
+        assertThat(staging.commit()).isTrue();
+
+        List<StoredMessage> inbox = storage.messages().pending(BOB, 0, 10);
+        assertThat(inbox).singleElement().satisfies(m -> {
+            assertThat(m.clientMessageId()).isEqualTo("m-1");
+            assertThat(m.sender()).isEqualTo(ALICE);
+            assertThat(m.timestampMs()).isEqualTo(NOW.toEpochMilli());
+        });
+        assertThat(accepted(alice)).singleElement().satisfies(a -> {
+            assertThat(a.getClientMessageId()).isEqualTo("m-1");
+            assertThat(a.getServerMessageId()).isEqualTo(inbox.get(0).serverId());
+        });
+        assertThat(staging.offers()).extracting(Offer::owner).containsExactly(BOB);
+        assertThat(registry.get("courier.messages.accepted").counter().count()).isEqualTo(1);
+    }
+
+    @Test
+    void shouldNumberAfterTheStoresHighestIdInStagingOrder() {
+        storage.messages().commit(new WriteBatch().advanceServerId(41));
+        staging = newStaging();
+        staging.stage(send(ALICE, alice, "bob", "m-1"));
+        staging.stage(send(ALICE, alice, "carol", "m-2"));
+        staging.commit();
+        assertThat(accepted(alice)).extracting(Accepted::getServerMessageId).containsExactly(42L, 43L);
+    }
+
+    @Test
+    void shouldAnswerARepeatedSendWithTheSameAcceptedAndStoreItOnceInOneBatchOrTwo() {
+        staging.stage(send(ALICE, alice, "bob", "dup"));
+        staging.stage(send(ALICE, alice, "bob", "dup"));
+        staging.commit();
+        assertThat(accepted(alice)).hasSize(2);
+        Accepted first = accepted(alice).get(0);
+        assertThat(accepted(alice)).containsOnly(first);
+        staging.reset();
+
+        staging.stage(send(ALICE, alice, "bob", "dup"));
+        staging.commit();
+        assertThat(accepted(alice)).containsExactly(first);
+        assertThat(staging.offers()).as("nothing to deliver again").isEmpty();
+
+        assertThat(storage.messages().pendingCount(BOB)).isEqualTo(1);
+        assertThat(storage.messages().acceptedSend(ALICE, "dup"))
+            .contains(new AcceptedSend(first.getServerMessageId(), NOW.toEpochMilli()));
+        assertThat(registry.get("courier.messages.accepted").counter().count()).isEqualTo(1);
+        assertThat(registry.get("courier.messages.duplicate").counter().count()).isEqualTo(2);
+    }
+
+    @Test
+    void shouldMarkDeliveredAndRouteADeliveredReceiptToTheSenderOnAck() {
+        long id = committedSend("m-1");
+        staging.stage(ackOfSent(BOB, bob, id));
+        staging.commit();
+
+        assertThat(storage.messages().entry(BOB, id)).map(InboxEntry::state).contains(InboxEntry.State.DELIVERED);
+        assertThat(storage.messages().pendingCount(BOB)).isZero();
+        List<StoredMessage> receipts = storage.messages().pending(ALICE, 0, 10);
+        assertThat(receipts).singleElement().satisfies(r -> {
+            assertThat(r.kind()).isEqualTo(MessageKind.RECEIPT_DELIVERED);
+            assertThat(r.refServerId()).isEqualTo(id);
+            assertThat(r.sender()).as("the receipt names the device that has it").isEqualTo(BOB);
+        });
+        assertThat(staging.offers()).extracting(Offer::owner).containsExactly(ALICE);
+        assertThat(staging.replies()).as("a good ack is not answered").isEmpty();
+    }
+
+    @Test
+    void shouldChangeNothingOnARepeatedAck() {
+        long id = committedSend("m-1");
+        staging.stage(ackOfSent(BOB, bob, id));
+        staging.stage(ackOfSent(BOB, bob, id));
+        staging.commit();
+        assertThat(storage.messages().pending(ALICE, 0, 10)).hasSize(1);
+    }
+
+    @Test
+    void shouldRouteReadReceiptAndRemoveTheEntryOnRead() {
+        long id = committedSend("m-1");
+        staging.stage(ackOfSent(BOB, bob, id));
+        staging.stage(readOfSent(BOB, bob, id));
+        staging.commit();
+
+        assertThat(storage.messages().entry(BOB, id)).isEmpty();
+        assertThat(storage.messages().pending(ALICE, 0, 10)).extracting(StoredMessage::kind)
+            .containsExactly(MessageKind.RECEIPT_DELIVERED, MessageKind.RECEIPT_READ);
+    }
+
+    @Test
+    void shouldRouteDeliveredBeforeReadWhenAMessageIsReadUnacknowledged() {
+        long id = committedSend("m-1");
+        staging.stage(readOfSent(BOB, bob, id));
+        staging.commit();
+
+        assertThat(storage.messages().entry(BOB, id)).isEmpty();
+        assertThat(storage.messages().pending(ALICE, 0, 10)).extracting(StoredMessage::kind)
+            .containsExactly(MessageKind.RECEIPT_DELIVERED, MessageKind.RECEIPT_READ);
+        assertThat(registry.get("courier.messages.delivered").counter().count()).isEqualTo(1);
+        assertThat(registry.get("courier.messages.read").counter().count()).isEqualTo(1);
+    }
+
+    @Test
+    void shouldRefuseToReadAReceipt() {
+        long id = committedSend("m-1");
+        staging.stage(ackOfSent(BOB, bob, id));
+        staging.commit();
+        long receiptId = storage.messages().pending(ALICE, 0, 10).get(0).serverId();
+        staging.reset();
+
+        staging.stage(readOfSent(ALICE, alice, receiptId));
+        staging.commit();
+        assertThat(errors(alice)).singleElement().satisfies(e -> {
+            assertThat(e.getCode()).isEqualTo(Error.Code.INVALID_ARGUMENT);
+            assertThat(e.getServerMessageId()).isEqualTo(receiptId);
+        });
+        assertThat(storage.messages().pendingCount(ALICE)).as("the receipt is still pending").isEqualTo(1);
+    }
+
+    @Test
+    void shouldAnswerAckOrReadOfSomeoneElsesMessageWithUnknownMessageAndChangeNothing() {
+        long id = committedSend("secret");
+        PeerConnection carol = new PeerConnection("carol");
+        DeviceId carolId = DeviceId.primary("carol");
+        staging.stage(ackOfSent(carolId, carol, id));
+        staging.stage(readOfSent(carolId, carol, id));
+        staging.commit();
+
+        assertThat(errors(carol)).extracting(Error::getCode).containsExactly(Error.Code.UNKNOWN_MESSAGE,
+            Error.Code.UNKNOWN_MESSAGE);
+        assertThat(errors(carol)).extracting(Error::getServerMessageId).containsOnly(id);
+        assertThat(storage.messages().entry(BOB, id)).map(InboxEntry::state).contains(InboxEntry.State.PENDING);
+        assertThat(storage.messages().pendingCount(ALICE)).as("no ticks").isZero();
+        assertThat(staging.offers()).isEmpty();
+    }
+
+    @Test
+    void shouldKeepAnEntryTheConnectionWasNeverSentPendingWhenItIsReadAndTickNothing() {
+        long id = committedSend("m-1");
+        // bob knows the id (say from alice's Accepted) but his connection has been sent nothing.
+        staging.stage(new ReadCommand(BOB, bob, read(id), 0, 0));
+        staging.commit();
+
+        assertThat(errors(bob)).singleElement().satisfies(e -> {
+            assertThat(e.getCode()).isEqualTo(Error.Code.UNKNOWN_MESSAGE);
+            assertThat(e.getServerMessageId()).isEqualTo(id);
+            assertThat(e.getFatal()).isFalse();
+            assertThat(e.getText()).contains(String.valueOf(id)).contains("has not been sent to bob/1");
+        });
+        assertThat(storage.messages().pending(BOB, 0, 10)).extracting(StoredMessage::serverId)
+            .as("still pending, so still delivered").containsExactly(id);
+        assertThat(storage.messages().pendingCount(ALICE)).as("no tick for what bob does not have").isZero();
+        assertThat(staging.offers()).isEmpty();
+    }
+
+    @Test
+    void shouldKeepAnEntryTheConnectionWasNeverSentPendingWhenItIsAcknowledged() {
+        long id = committedSend("m-1");
+        staging.stage(new AckCommand(BOB, bob, ack(id), 0, id - 1));
+        staging.commit();
+
+        assertThat(errors(bob)).extracting(Error::getCode).containsExactly(Error.Code.UNKNOWN_MESSAGE);
+        assertThat(storage.messages().entry(BOB, id)).map(InboxEntry::state).contains(InboxEntry.State.PENDING);
+        assertThat(storage.messages().pendingCount(ALICE)).isZero();
+    }
+
+    @Test
+    void shouldNotTakeTheResumePointAsProofTheDeviceHasAnEntry() {
+        long id = committedSend("m-1");
+        // Resumed after the entry: this connection skipped it, though it has written later ids.
+        staging.stage(new ReadCommand(BOB, bob, read(id), id, id + 10));
+        staging.commit();
+
+        assertThat(errors(bob)).extracting(Error::getCode).containsExactly(Error.Code.UNKNOWN_MESSAGE);
+        assertThat(storage.messages().pendingCount(BOB)).isEqualTo(1);
+        assertThat(storage.messages().pendingCount(ALICE)).isZero();
+    }
+
+    @Test
+    void shouldTakeTheSentIdsOfOneReceiptAndRefuseTheOthers() {
+        long first = committedSend("m-1");
+        long second = committedSend("m-2");
+        staging.stage(new ReadCommand(BOB, bob, read(first, second), 0, first));
+        staging.commit();
+
+        assertThat(errors(bob)).extracting(Error::getServerMessageId).containsExactly(second);
+        assertThat(storage.messages().pending(BOB, 0, 10)).extracting(StoredMessage::serverId).containsExactly(second);
+        assertThat(storage.messages().pending(ALICE, 0, 10)).extracting(StoredMessage::refServerId)
+            .containsOnly(first);
+    }
+
+    @Test
+    void shouldReadAnAcknowledgedEntryOnALaterConnection() {
+        long id = committedSend("m-1");
+        staging.stage(ackOfSent(BOB, bob, id));
+        staging.commit();
+        staging.reset();
+
+        // A new connection that has been sent nothing yet: bob acknowledged the message, so he has it.
+        PeerConnection bobAgain = new PeerConnection("bob-again");
+        staging.stage(new ReadCommand(BOB, bobAgain, read(id), 0, 0));
+        staging.commit();
+
+        assertThat(errors(bobAgain)).isEmpty();
+        assertThat(storage.messages().entry(BOB, id)).isEmpty();
+        assertThat(storage.messages().pending(ALICE, 0, 10)).extracting(StoredMessage::kind)
+            .containsExactly(MessageKind.RECEIPT_DELIVERED, MessageKind.RECEIPT_READ);
+    }
+
+    @Test
+    void shouldCopyASendToTheSendersOtherDevicesWithoutReceiptsForTheCopies() {
+        DeviceId laptop = new DeviceId("alice", "laptop");
+        staging.stage(new RegisterCommand(laptop));
+        staging.stage(send(ALICE, alice, "bob", "m-1"));
+        staging.commit();
+        long id = accepted(alice).get(0).getServerMessageId();
+        assertThat(staging.offers()).extracting(Offer::owner).containsExactly(BOB, laptop);
+        assertThat(storage.messages().pending(laptop, 0, 10)).extracting(StoredMessage::serverId).containsExactly(id);
+        assertThat(storage.messages().pendingCount(ALICE)).as("no copy for the sending device").isZero();
+        staging.reset();
+
+        PeerConnection laptopConnection = new PeerConnection("alice-laptop");
+        staging.stage(ackOfSent(laptop, laptopConnection, id));
+        staging.commit();
+        assertThat(storage.messages().entry(laptop, id)).as("a copy leaves the inbox when acknowledged").isEmpty();
+        assertThat(storage.messages().pendingCount(ALICE)).as("no receipt for one's own copy").isZero();
+    }
+
+    @Test
+    void shouldSendReceiptsToEveryDeviceOfTheSender() {
+        DeviceId laptop = new DeviceId("alice", "laptop");
+        staging.stage(new RegisterCommand(laptop));
+        staging.commit();
+        staging.reset();
+        long id = committedSend("m-1");
+        staging.stage(ackOfSent(BOB, bob, id));
+        staging.commit();
+        assertThat(staging.offers()).extracting(Offer::owner).containsExactly(ALICE, laptop);
+        assertThat(staging.offers()).extracting(o -> o.message().kind()).containsOnly(MessageKind.RECEIPT_DELIVERED);
+    }
+
+    @Test
+    void shouldRefuseEveryCommandOfABatchTheStoreCouldNotCommit() {
+        long id = committedSend("m-1");
+        staging.stage(send(ALICE, alice, "bob", "m-2"));
+        staging.stage(ackOfSent(BOB, bob, id));
+        storage.close(); // the commit now fails
+
+        assertThat(staging.commit()).isFalse();
+
+        assertThat(staging.offers()).isEmpty();
+        assertThat(errors(alice)).singleElement().satisfies(e -> {
+            assertThat(e.getCode()).isEqualTo(Error.Code.INTERNAL);
+            assertThat(e.getClientMessageId()).isEqualTo("m-2");
+        });
+        assertThat(errors(bob)).extracting(Error::getCode).containsExactly(Error.Code.INTERNAL);
+        assertThat(accepted(alice)).as("no single tick for what was not stored").isEmpty();
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /** Commits a send from alice to bob in a cycle of its own; returns its server id. */
+    private long committedSend(String clientId) {
+        staging.stage(send(ALICE, alice, "bob", clientId));
+        staging.commit();
+        long id = accepted(alice).get(0).getServerMessageId();
+        staging.reset();
+        return id;
+    }
+
+    private static SendCommand send(DeviceId from, PeerConnection connection, String to, String clientId) {
+        return new SendCommand(from, connection, Send.newBuilder().setClientMessageId(clientId).setRecipient(to)
+            .setPayload(ByteString.copyFromUtf8("text of " + clientId)).build());
+    }
+
+    /** An ack from a connection that was sent everything up to the highest of {@code ids}. */
+    private static AckCommand ackOfSent(DeviceId owner, PeerConnection connection, long... ids) {
+        return new AckCommand(owner, connection, ack(ids), 0, LongStream.of(ids).max().orElse(0));
+    }
+
+    /** A read receipt from a connection that was sent everything up to the highest of {@code ids}. */
+    private static ReadCommand readOfSent(DeviceId owner, PeerConnection connection, long... ids) {
+        return new ReadCommand(owner, connection, read(ids), 0, LongStream.of(ids).max().orElse(0));
+    }
+
+    private static DeliveryAck ack(long... ids) {
+        DeliveryAck.Builder ack = DeliveryAck.newBuilder();
+        for (long id : ids) {
+            ack.addServerMessageIds(id);
+        }
+        return ack.build();
+    }
+
+    private static ReadReceipt read(long... ids) {
+        ReadReceipt.Builder read = ReadReceipt.newBuilder();
+        for (long id : ids) {
+            read.addServerMessageIds(id);
+        }
+        return read.build();
+    }
+
+    private List<Accepted> accepted(PeerConnection to) {
+        return staging.replies().stream().filter(r -> r.connection() == to).map(Reply::frame)
+            .filter(Frame::hasAccepted).map(Frame::getAccepted).toList();
+    }
+
+    private List<Error> errors(PeerConnection to) {
+        return staging.replies().stream().filter(r -> r.connection() == to).map(Reply::frame)
+            .filter(Frame::hasError).map(Frame::getError).toList();
+    }
+}
