@@ -214,8 +214,8 @@ public final class Router implements ConnectionHandler, AutoCloseable {
         Hello hello = frame.getHello();
         String device = hello.getDevice().isEmpty() ? DeviceId.PRIMARY : hello.getDevice();
         if (!DeviceId.isValidId(hello.getUser()) || !DeviceId.isValidId(device)) {
-            fatal(connection, Error.Code.INVALID_ARGUMENT, "Hello needs a user and device of 1-64 characters of "
-                + "[A-Za-z0-9._-]; got user " + Frames.quote(hello.getUser()) + " device " + Frames.quote(device),
+            fatal(connection, Error.Code.INVALID_ARGUMENT, "Hello needs a user and device of "
+                + DeviceId.SYNTAX + "; got user " + Frames.quote(hello.getUser()) + " device " + Frames.quote(device),
                 frame.getRequestId());
             return;
         }
@@ -263,7 +263,7 @@ public final class Router implements ConnectionHandler, AutoCloseable {
         }
         if (!DeviceId.isValidId(send.getRecipient())) {
             sendError(session, Error.Code.INVALID_RECIPIENT, "Recipient " + Frames.quote(send.getRecipient())
-                + " is not a user id (1-64 characters of [A-Za-z0-9._-])", clientId);
+                + " is not a user id (" + DeviceId.SYNTAX + ")", clientId);
             return;
         }
         if (send.getPayload().size() > config.maxPayloadBytes()) {

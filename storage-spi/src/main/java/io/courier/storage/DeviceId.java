@@ -5,8 +5,8 @@ import java.util.Objects;
 /**
  * One device of one user: the key of inboxes, sessions and key bundles. A user may have several.
  *
- * @param user   1-64 characters of {@code [A-Za-z0-9._-]}.
- * @param device 1-64 characters of {@code [A-Za-z0-9._-]}; {@link #PRIMARY} for a user's first.
+ * @param user   1-64 characters of {@code [A-Za-z0-9._-]}, not starting with a dot.
+ * @param device the same syntax; {@link #PRIMARY} for a user's first.
  */
 public record DeviceId(String user, String device) implements Comparable<DeviceId> {
 
@@ -15,10 +15,10 @@ public record DeviceId(String user, String device) implements Comparable<DeviceI
 
     public DeviceId {
         if (!isValidId(user)) {
-            throw new IllegalArgumentException("Invalid user id '" + user + "': 1-64 characters of [A-Za-z0-9._-]");
+            throw new IllegalArgumentException("Invalid user id '" + user + "': " + SYNTAX);
         }
         if (!isValidId(device)) {
-            throw new IllegalArgumentException("Invalid device id '" + device + "': 1-64 characters of [A-Za-z0-9._-]");
+            throw new IllegalArgumentException("Invalid device id '" + device + "': " + SYNTAX);
         }
     }
 
@@ -27,9 +27,15 @@ public record DeviceId(String user, String device) implements Comparable<DeviceI
         return new DeviceId(user, PRIMARY);
     }
 
-    /** True for 1-64 characters of {@code [A-Za-z0-9._-]}: the syntax of user and device ids. */
+    /** The syntax of user and device ids, for error messages. */
+    public static final String SYNTAX = "1-64 characters of [A-Za-z0-9._-], not starting with '.'";
+
+    /**
+     * True for {@link #SYNTAX}. A leading dot is refused so that no id is {@code .}, {@code ..} or a
+     * hidden name when a backend or the media store uses it as a path component.
+     */
     public static boolean isValidId(String id) {
-        if (id == null || id.isEmpty() || id.length() > 64) {
+        if (id == null || id.isEmpty() || id.length() > 64 || id.charAt(0) == '.') {
             return false;
         }
         for (int i = 0; i < id.length(); i++) {
