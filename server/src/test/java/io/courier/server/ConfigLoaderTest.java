@@ -3,6 +3,8 @@ package io.courier.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.courier.plugin.PluginOption;
+import io.courier.transport.TransportProviders;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -21,7 +23,10 @@ class ConfigLoaderTest {
         assertThat(config.transports().get("udp").port()).isEqualTo(7101);
         assertThat(config.transports().get("longpoll").port()).isEqualTo(7103);
         assertThat(config.transports().get("ws").port()).isEqualTo(7102);
-        assertThat(config.transports().get("ws").options()).containsEntry("path", "/ws");
+        // A plug-in option's default is the plug-in's declaration; configuration passes only what is set.
+        assertThat(config.transports().get("ws").options()).isEmpty();
+        assertThat(PluginOption.find(TransportProviders.find("ws").options(), "path").orElseThrow().defaultValue())
+            .isEqualTo("/ws");
         assertThat(config.transports().get("tcp").port()).isEqualTo(7100);
         assertThat(config.transports().get("tcp").host()).isEqualTo("127.0.0.1");
         assertThat(config.admin().port()).isEqualTo(7190);
