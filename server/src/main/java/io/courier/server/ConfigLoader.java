@@ -143,7 +143,7 @@ public final class ConfigLoader {
         }
 
         Map<String, TransportProvider> known = TransportProviders.all();
-        Map<String, ServerConfig.Transport> transports = new TreeMap<>();
+        Map<String, ServerConfig.Transport> transports = new LinkedHashMap<>();
         Section transportSection = top.section("transports");
         for (ConfigNode node : transportSection.node.children().values()) {
             TransportProvider provider = known.get(node.name());

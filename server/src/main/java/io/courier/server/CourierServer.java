@@ -85,12 +85,7 @@ public final class CourierServer implements AutoCloseable {
         DataDirectory.prepare(config.dataDirectory());
         Authenticator authenticator = authenticator(config);
         Map<String, TransportProvider> providers = new LinkedHashMap<>();
-        // In port order (tcp 7100, udp 7101, ws 7102, longpoll 7103 by default), so the log reads as the ports do.
-        List<String> names = config.transports().keySet().stream()
-            .sorted(java.util.Comparator.comparingInt((String n) -> config.transports().get(n).port())
-                .thenComparing(n -> n))
-            .toList();
-        for (String name : names) {
+        for (String name : config.transports().keySet()) {
             try {
                 providers.put(name, TransportProviders.find(name));
             } catch (IllegalArgumentException e) {
