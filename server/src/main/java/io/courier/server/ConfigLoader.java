@@ -1,6 +1,14 @@
 package io.courier.server;
 
+import io.courier.plugin.PluginOption;
 import io.courier.router.RouterConfig;
+import io.courier.router.auth.AuthenticatorProvider;
+import io.courier.router.auth.AuthenticatorProviders;
+import io.courier.server.internal.ConfigNode;
+import io.courier.storage.StorageProvider;
+import io.courier.storage.StorageProviders;
+import io.courier.transport.TransportProvider;
+import io.courier.transport.TransportProviders;
 import io.courier.transport.TransportSettings;
 import java.io.IOException;
 import java.io.InputStream;
@@ -9,28 +17,49 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
-import org.yaml.snakeyaml.error.YAMLException;
+import java.util.function.BiConsumer;
+import java.util.regex.Pattern;
 
 /**
  * Builds a {@link ServerConfig} from the built-in defaults, an optional YAML file, and
  * {@code key=value} overrides from the command line, in that order. Every key is known: a typo
- * fails start-up naming the key and where it came from, and a bad value names the key and value.
+ * anywhere — also among a plug-in's options, which each plug-in declares — fails naming the key,
+ * the value and where it came from (the file and line, or the {@code --set}); so does a value of
+ * the wrong type. Booleans are {@code true} or {@code false}, nothing else.
  *
- * <p>The defaults are the file {@code courier-defaults.yaml} on the class path, the single place
- * where they are written down; {@code courier.example.yaml} in the repository documents them.
+ * <p>Each default is written in one place: the router's in {@link RouterConfig.Builder}, each
+ * plug-in's in the options it declares, the frame limit and bind address in
+ * {@link TransportSettings}, and the server's own choices (data directory, which plug-ins, ports,
+ * the admin endpoint) in {@code courier-defaults.yaml} on the class path.
  */
 public final class ConfigLoader {
 
     private static final String DEFAULTS = "/courier-defaults.yaml";
-    private static final Set<String> DEFAULT_TRANSPORT_PORTS_KEYS = Set.of("enabled", "host", "port", "options");
+    private static final String DEFAULTS_ORIGIN = "built-in defaults (courier-defaults.yaml)";
+    private static final Pattern INTEGER = Pattern.compile("-?[0-9]+(_[0-9]+)*");
+
+    /** The router's keys, each bound to its builder setter; the builder holds the defaults. */
+    private static final Map<String, BiConsumer<RouterConfig.Builder, Integer>> ROUTER_KEYS = routerKeys();
 
     private ConfigLoader() {
+    }
+
+    private static Map<String, BiConsumer<RouterConfig.Builder, Integer>> routerKeys() {
+        Map<String, BiConsumer<RouterConfig.Builder, Integer>> keys = new TreeMap<>();
+        keys.put("heartbeat-interval-ms", RouterConfig.Builder::heartbeatIntervalMs);
+        keys.put("missed-heartbeats", RouterConfig.Builder::missedHeartbeats);
+        keys.put("hello-timeout-ms", RouterConfig.Builder::helloTimeoutMs);
+        keys.put("mailbox-capacity", RouterConfig.Builder::mailboxCapacity);
+        keys.put("max-payload-bytes", RouterConfig.Builder::maxPayloadBytes);
+        keys.put("writer-queue-capacity", RouterConfig.Builder::writerQueueCapacity);
+        keys.put("max-batch", RouterConfig.Builder::maxBatch);
+        keys.put("drain-page-size", RouterConfig.Builder::drainPageSize);
+        keys.put("presence-flush-interval-ms", RouterConfig.Builder::presenceFlushIntervalMs);
+        return keys;
     }
 
     /** The defaults alone. */
@@ -41,247 +70,278 @@ public final class ConfigLoader {
     /**
      * @param file      a YAML file, or null for none.
      * @param overrides {@code dotted.key=value} strings, e.g. {@code transports.tcp.port=7200}.
-     * @throws ConfigException naming the file, the key and the bad value.
+     * @throws ConfigException naming the key, the bad value and where it came from.
      */
     public static ServerConfig load(Path file, List<String> overrides) {
-        Map<String, Object> tree = readDefaults();
+        ConfigNode tree = readDefaults();
         if (file != null) {
-            Map<String, Object> fromFile = readYaml(file);
-            merge(tree, fromFile, "", file.toString());
+            tree.overlay(readFile(file));
         }
         for (String override : overrides) {
             int eq = override.indexOf('=');
             if (eq <= 0) {
-                throw new ConfigException("Override '" + override + "' must look like key=value, e.g. transports.tcp.port=7200");
+                throw new ConfigException("--set " + override + ": an override looks like key=value, e.g. "
+                    + "--set transports.tcp.port=7200");
             }
-            set(tree, override.substring(0, eq).trim(), parseScalar(override.substring(eq + 1).trim()), "--set " + override);
+            tree.set(override.substring(0, eq).trim(), override.substring(eq + 1).trim(), "--set " + override);
         }
         return bind(tree);
     }
 
-    private static Map<String, Object> readDefaults() {
+    private static ConfigNode readDefaults() {
         try (InputStream in = ConfigLoader.class.getResourceAsStream(DEFAULTS)) {
             if (in == null) {
                 throw new IllegalStateException(DEFAULTS + " is missing from the class path");
             }
-            return asMap(yaml().load(in), DEFAULTS);
+            return ConfigNode.readYaml(in, DEFAULTS_ORIGIN);
         } catch (IOException e) {
             throw new IllegalStateException("Cannot read " + DEFAULTS, e);
         }
     }
 
-    private static Map<String, Object> readYaml(Path file) {
-        if (!Files.isReadable(file)) {
-            throw new ConfigException("Configuration file " + file.toAbsolutePath() + " does not exist or is not readable");
+    private static ConfigNode readFile(Path file) {
+        Path absolute = file.toAbsolutePath().normalize();
+        if (Files.isDirectory(absolute)) {
+            throw new ConfigException("--config " + absolute + " is a directory; give the YAML file itself");
         }
-        try (InputStream in = Files.newInputStream(file)) {
-            Object loaded = yaml().load(in);
-            return loaded == null ? new LinkedHashMap<>() : asMap(loaded, file.toString());
-        } catch (IOException | YAMLException e) {
-            throw new ConfigException("Cannot read configuration file " + file.toAbsolutePath() + ": " + e.getMessage());
+        if (!Files.isReadable(absolute)) {
+            throw new ConfigException("--config " + absolute + ": no such file, or not readable; "
+                + "courier.example.yaml in the repository is a commented example to start from");
         }
-    }
-
-    private static Yaml yaml() {
-        return new Yaml(new SafeConstructor(new LoaderOptions()));
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Map<String, Object> asMap(Object value, String where) {
-        if (!(value instanceof Map)) {
-            throw new ConfigException(where + ": expected a mapping of keys to values");
+        try (InputStream in = Files.newInputStream(absolute)) {
+            return ConfigNode.readYaml(in, absolute.toString());
+        } catch (IOException e) {
+            throw new ConfigException("Cannot read --config " + absolute + ": " + e.getMessage());
         }
-        Map<String, Object> copy = new LinkedHashMap<>();
-        ((Map<Object, Object>) value).forEach((k, v) -> copy.put(String.valueOf(k), v instanceof Map ? asMap(v, where) : v));
-        return copy;
-    }
-
-    /** Overlays {@code source} onto {@code target}; keys must exist, except under open sections. */
-    @SuppressWarnings("unchecked")
-    private static void merge(Map<String, Object> target, Map<String, Object> source, String prefix, String where) {
-        for (Map.Entry<String, Object> e : source.entrySet()) {
-            String key = prefix + e.getKey();
-            Object current = target.get(e.getKey());
-            if (current instanceof Map && e.getValue() instanceof Map) {
-                merge((Map<String, Object>) current, (Map<String, Object>) e.getValue(), key + ".", where);
-            } else if (current == null && !isOpenSection(prefix) && !target.containsKey(e.getKey())) {
-                throw unknownKey(key, where, target.keySet());
-            } else {
-                target.put(e.getKey(), e.getValue());
-            }
-        }
-    }
-
-    @SuppressWarnings("unchecked")
-    private static void set(Map<String, Object> tree, String dottedKey, Object value, String where) {
-        String[] parts = dottedKey.split("\\.");
-        Map<String, Object> node = tree;
-        StringBuilder prefix = new StringBuilder();
-        for (int i = 0; i < parts.length - 1; i++) {
-            Object child = node.get(parts[i]);
-            if (child == null && isOpenSection(prefix.toString())) {
-                child = new LinkedHashMap<String, Object>();
-                node.put(parts[i], child);
-            }
-            if (!(child instanceof Map)) {
-                throw unknownKey(dottedKey, where, node.keySet());
-            }
-            prefix.append(parts[i]).append('.');
-            node = (Map<String, Object>) child;
-        }
-        String last = parts[parts.length - 1];
-        if (!node.containsKey(last) && !isOpenSection(prefix.toString())) {
-            throw unknownKey(dottedKey, where, node.keySet());
-        }
-        node.put(last, value);
-    }
-
-    /** Sections whose keys are names chosen by the user: transports, and the options maps. */
-    private static boolean isOpenSection(String prefix) {
-        return prefix.equals("transports.") || prefix.endsWith("options.")
-            || (prefix.startsWith("transports.") && prefix.chars().filter(c -> c == '.').count() == 2);
-    }
-
-    private static ConfigException unknownKey(String key, String where, Set<String> known) {
-        return new ConfigException("Unknown configuration key '" + key + "' in " + where + "; known keys here: "
-            + new TreeSet<>(known));
-    }
-
-    private static Object parseScalar(String text) {
-        Object value = yaml().load(text);
-        return value == null ? "" : value;
     }
 
     // ---------------------------------------------------------------- binding
 
-    @SuppressWarnings("unchecked")
-    private static ServerConfig bind(Map<String, Object> tree) {
-        Path dataDir = Path.of(string(tree, "data-dir"));
-        Map<String, Object> auth = section(tree, "auth");
-        String mode = string(auth, "auth.mode");
-        Map<String, String> authOptions = new TreeMap<>(stringMap(auth.get("options"), "auth.options"));
-        authOptions.put("secret-file", string(auth, "auth.secret-file"));
+    private static ServerConfig bind(ConfigNode root) {
+        Section top = new Section(root);
+        top.allow("data-dir", "auth", "storage", "max-frame-bytes", "transports", "router", "admin");
+        Path dataDir = Path.of(top.value("data-dir").required()).toAbsolutePath().normalize();
 
-        Map<String, Object> storage = section(tree, "storage");
-        ServerConfig.Storage storageConfig = new ServerConfig.Storage(string(storage, "storage.backend"),
-            stringMap(storage.get("options"), "storage.options"));
+        Section auth = top.section("auth");
+        auth.allow("mode", "options");
+        Value mode = auth.value("mode");
+        AuthenticatorProvider authenticator = find(mode, AuthenticatorProviders.all(), "an authenticator");
+        Map<String, String> authOptions = pluginOptions(auth.section("options"),
+            "auth.mode '" + authenticator.name() + "'", authenticator.options());
 
-        int maxFrame = integer(tree, "max-frame-bytes");
+        Section storage = top.section("storage");
+        storage.allow("backend", "options");
+        Value backend = storage.value("backend");
+        StorageProvider storageProvider = find(backend, StorageProviders.all(), "a storage backend");
+        Map<String, String> storageOptions = pluginOptions(storage.section("options"),
+            "storage backend '" + storageProvider.name() + "'", storageProvider.options());
+
+        Value maxFrameValue = top.value("max-frame-bytes");
+        int maxFrame = maxFrameValue.isSet() ? maxFrameValue.integer() : TransportSettings.DEFAULT_MAX_FRAME_BYTES;
         if (maxFrame < TransportSettings.MIN_MAX_FRAME_BYTES) {
-            throw new ConfigException("max-frame-bytes must be at least " + TransportSettings.MIN_MAX_FRAME_BYTES
-                + ", was " + maxFrame);
+            throw maxFrameValue.invalid("must be at least " + TransportSettings.MIN_MAX_FRAME_BYTES);
         }
 
-        Map<String, ServerConfig.Transport> transports = new TreeMap<>();
-        Map<String, Object> transportTree = section(tree, "transports");
-        for (Map.Entry<String, Object> e : transportTree.entrySet()) {
-            String name = e.getKey();
-            String key = "transports." + name;
-            if (!(e.getValue() instanceof Map)) {
-                throw new ConfigException(key + " must be a mapping with enabled, host, port, options");
+        Map<String, TransportProvider> known = TransportProviders.all();
+        Map<String, ServerConfig.Transport> transports = new LinkedHashMap<>();
+        Section transportSection = top.section("transports");
+        for (ConfigNode node : transportSection.node.children().values()) {
+            TransportProvider provider = known.get(node.name());
+            if (provider == null) {
+                throw new ConfigException("Unknown transport '" + node.name() + "' at " + node.key() + " ("
+                    + node.origin() + "); known transports: " + String.join(", ", known.keySet()));
             }
-            Map<String, Object> t = (Map<String, Object>) e.getValue();
-            for (String k : t.keySet()) {
-                if (!DEFAULT_TRANSPORT_PORTS_KEYS.contains(k)) {
-                    throw unknownKey(key + "." + k, "the configuration", DEFAULT_TRANSPORT_PORTS_KEYS);
-                }
+            Section t = new Section(node);
+            t.allow("enabled", "host", "port", "options");
+            Value enabledValue = t.value("enabled");
+            Value hostValue = t.value("host");
+            String host = hostValue.isSet() ? hostValue.required() : TransportSettings.DEFAULT_HOST;
+            int port = t.value("port").port();
+            Map<String, String> options = pluginOptions(t.section("options"), "transport '" + node.name() + "'",
+                provider.options());
+            if (!enabledValue.isSet() || enabledValue.bool()) {
+                transports.put(node.name(), new ServerConfig.Transport(host, port, options));
             }
-            boolean enabled = !t.containsKey("enabled") || bool(t, key + ".enabled");
-            if (!enabled) {
-                continue;
-            }
-            String host = t.containsKey("host") ? string(t, key + ".host") : TransportSettings.DEFAULT_HOST;
-            int port = integer(t, key + ".port");
-            if (port < 0 || port > 65535) {
-                throw new ConfigException(key + ".port must be 0..65535, was " + port);
-            }
-            transports.put(name, new ServerConfig.Transport(host, port, stringMap(t.get("options"), key + ".options")));
         }
         if (transports.isEmpty()) {
-            throw new ConfigException("No transport is enabled; enable at least one under 'transports'");
+            throw new ConfigException("No transport is enabled; enable at least one under 'transports' "
+                + "(e.g. --set transports.tcp.enabled=true)");
         }
 
-        Map<String, Object> r = section(tree, "router");
+        Section r = top.section("router");
+        r.allow(ROUTER_KEYS.keySet().toArray(String[]::new));
+        RouterConfig.Builder builder = RouterConfig.builder();
+        Map<String, Value> routerValues = new LinkedHashMap<>();
+        for (Map.Entry<String, BiConsumer<RouterConfig.Builder, Integer>> e : ROUTER_KEYS.entrySet()) {
+            Value v = r.value(e.getKey());
+            if (v.isSet()) {
+                e.getValue().accept(builder, v.integer());
+                routerValues.put(v.key, v);
+            }
+        }
         RouterConfig router;
         try {
-            router = RouterConfig.builder()
-                .heartbeatIntervalMs(integer(r, "router.heartbeat-interval-ms"))
-                .missedHeartbeats(integer(r, "router.missed-heartbeats"))
-                .helloTimeoutMs(integer(r, "router.hello-timeout-ms"))
-                .mailboxCapacity(integer(r, "router.mailbox-capacity"))
-                .maxPayloadBytes(integer(r, "router.max-payload-bytes"))
-                .writerQueueCapacity(integer(r, "router.writer-queue-capacity"))
-                .maxBatch(integer(r, "router.max-batch"))
-                .drainPageSize(integer(r, "router.drain-page-size"))
-                .presenceFlushIntervalMs(integer(r, "router.presence-flush-interval-ms"))
-                .build();
+            router = builder.build();
         } catch (IllegalArgumentException e) {
-            throw new ConfigException(e.getMessage());
+            // The builder names the key first ("router.mailbox-capacity must be ..."): add its origin.
+            String where = routerValues.values().stream().filter(v -> e.getMessage().startsWith(v.key + " "))
+                .findFirst().map(v -> " (" + v.origin + ")").orElse("");
+            throw new ConfigException(e.getMessage() + where);
         }
         if (router.maxPayloadBytes() >= maxFrame) {
             throw new ConfigException("router.max-payload-bytes (" + router.maxPayloadBytes()
                 + ") must be below max-frame-bytes (" + maxFrame + ") to leave room for the envelope");
         }
 
-        Map<String, Object> admin = section(tree, "admin");
-        ServerConfig.Admin adminConfig = new ServerConfig.Admin(bool(admin, "admin.enabled"),
-            string(admin, "admin.host"), integer(admin, "admin.port"));
+        Section admin = top.section("admin");
+        admin.allow("enabled", "host", "port");
+        ServerConfig.Admin adminConfig = new ServerConfig.Admin(admin.value("enabled").bool(),
+            admin.value("host").required(), admin.value("port").port());
 
-        return new ServerConfig(dataDir, new ServerConfig.Auth(mode, authOptions), storageConfig, transports, maxFrame,
-            router, adminConfig);
+        return new ServerConfig(dataDir, new ServerConfig.Auth(authenticator.name(), authOptions),
+            new ServerConfig.Storage(storageProvider.name(), storageOptions), transports, maxFrame, router, adminConfig);
     }
 
-    @SuppressWarnings("unchecked")
-    private static Map<String, Object> section(Map<String, Object> tree, String key) {
-        Object value = tree.get(key);
-        if (!(value instanceof Map)) {
-            throw new ConfigException("'" + key + "' must be a mapping");
+    private static <P> P find(Value name, Map<String, P> known, String what) {
+        P provider = known.get(name.required());
+        if (provider == null) {
+            throw new ConfigException(name.key + " '" + name.text + "' (" + name.origin + ") is not " + what
+                + " on the class path; available: " + String.join(", ", known.keySet()));
         }
-        return (Map<String, Object>) value;
+        return provider;
     }
 
-    private static String string(Map<String, Object> tree, String key) {
-        Object value = tree.get(leaf(key));
-        if (value == null || value.toString().isBlank()) {
-            throw new ConfigException(key + " must be set");
+    /** The options of one plug-in, each declared by it and of the declared type. */
+    private static Map<String, String> pluginOptions(Section options, String owner, List<PluginOption> declared) {
+        Map<String, String> values = new TreeMap<>();
+        for (ConfigNode node : options.node.children().values()) {
+            Optional<PluginOption> option = PluginOption.find(declared, node.name());
+            if (option.isEmpty()) {
+                throw new ConfigException("Unknown option " + node.key() + describe(node) + ": " + owner
+                    + " has no option '" + node.name() + "'; its options: " + PluginOption.names(declared));
+            }
+            Value value = new Value(node);
+            String text = value.required();
+            Optional<String> problem = option.get().problem(text);
+            if (problem.isPresent()) {
+                throw value.invalid(problem.get());
+            }
+            values.put(node.name(), text);
         }
-        return value.toString();
+        return values;
     }
 
-    private static int integer(Map<String, Object> tree, String key) {
-        Object value = tree.get(leaf(key));
-        if (value instanceof Integer i) {
-            return i;
+    private static String describe(ConfigNode node) {
+        return (node.value() != null ? " = '" + node.value() + "'" : "") + " (" + node.origin() + ")";
+    }
+
+    /** A section of the tree with the keys it may hold; an absent or empty one has none. */
+    private static final class Section {
+        private final ConfigNode node;
+
+        Section(ConfigNode node) {
+            if (node != null && !node.isSection() && node.value() != null) {
+                throw new ConfigException(node.key() + " = '" + node.value() + "' (" + node.origin()
+                    + ") must be a section of keys, e.g. " + node.key() + ".KEY: VALUE");
+            }
+            this.node = node == null || !node.isSection() ? ConfigNode.root("") : node;
         }
-        try {
-            return Integer.parseInt(String.valueOf(value).replace("_", ""));
-        } catch (NumberFormatException e) {
-            throw new ConfigException(key + " must be an integer, was '" + value + "'");
+
+        void allow(String... keys) {
+            Set<String> allowed = Set.of(keys);
+            for (ConfigNode child : node.children().values()) {
+                if (!allowed.contains(child.name())) {
+                    String under = node.key().isEmpty() ? "at the top level" : "under " + node.key();
+                    throw new ConfigException("Unknown configuration key " + child.key() + describe(child) + "; keys "
+                        + under + ": " + String.join(", ", new TreeSet<>(allowed)));
+                }
+            }
+        }
+
+        Section section(String name) {
+            ConfigNode child = node.children().get(name);
+            return new Section(child);
+        }
+
+        Value value(String name) {
+            ConfigNode child = node.children().get(name);
+            if (child == null) {
+                return new Value(node.key().isEmpty() ? name : node.key() + "." + name);
+            }
+            return new Value(child);
         }
     }
 
-    private static boolean bool(Map<String, Object> tree, String key) {
-        Object value = tree.get(leaf(key));
-        if (value instanceof Boolean b) {
-            return b;
-        }
-        throw new ConfigException(key + " must be true or false, was '" + value + "'");
-    }
+    /** One key's value as written, with its origin, read as the type the key needs. */
+    private static final class Value {
+        final String key;
+        final String text;
+        final String origin;
+        final boolean present;
 
-    @SuppressWarnings("unchecked")
-    private static Map<String, String> stringMap(Object value, String key) {
-        if (value == null) {
-            return Map.of();
+        Value(String absentKey) {
+            this.key = absentKey;
+            this.text = null;
+            this.origin = null;
+            this.present = false;
         }
-        if (!(value instanceof Map)) {
-            throw new ConfigException(key + " must be a mapping");
-        }
-        Map<String, String> out = new TreeMap<>();
-        ((Map<String, Object>) value).forEach((k, v) -> out.put(k, String.valueOf(v)));
-        return out;
-    }
 
-    private static String leaf(String key) {
-        return key.substring(key.lastIndexOf('.') + 1);
+        Value(ConfigNode node) {
+            if (node.isSection()) {
+                throw new ConfigException(node.key() + " (" + node.origin() + ") must be a single value, "
+                    + "not a section of keys");
+            }
+            this.key = node.key();
+            this.text = node.value();
+            this.origin = node.origin();
+            this.present = true;
+        }
+
+        boolean isSet() {
+            return present;
+        }
+
+        String required() {
+            if (!present) {
+                throw new ConfigException(key + " must be set");
+            }
+            if (text == null || text.isBlank()) {
+                throw new ConfigException(key + " (" + origin + ") has no value; give one, or remove the key "
+                    + "to keep the default");
+            }
+            return text;
+        }
+
+        int integer() {
+            String t = required();
+            if (INTEGER.matcher(t).matches()) {
+                try {
+                    return Integer.parseInt(t.replace("_", ""));
+                } catch (NumberFormatException tooLarge) {
+                    // reported below
+                }
+            }
+            throw invalid("must be an integer");
+        }
+
+        int port() {
+            int port = integer();
+            if (port < 0 || port > 65535) {
+                throw invalid("must be a port, 0..65535 (0 picks a free one)");
+            }
+            return port;
+        }
+
+        boolean bool() {
+            String t = required();
+            if (t.equals("true") || t.equals("false")) {
+                return Boolean.parseBoolean(t);
+            }
+            throw invalid("must be true or false");
+        }
+
+        ConfigException invalid(String problem) {
+            return new ConfigException(key + " " + problem + ", was '" + text + "' (" + origin + ")");
+        }
     }
 }

@@ -5,15 +5,20 @@ import io.courier.router.auth.Authenticator;
 import io.courier.router.auth.AuthenticatorProvider;
 import io.courier.router.auth.AuthenticatorProviders;
 import io.courier.server.internal.AdminServer;
+import io.courier.server.internal.DataDirectory;
+import io.courier.server.internal.Version;
 import io.courier.storage.StorageBackend;
 import io.courier.storage.StorageConfig;
+import io.courier.storage.StorageProvider;
 import io.courier.storage.StorageProviders;
+import io.courier.transport.ListenException;
 import io.courier.transport.TransportProvider;
 import io.courier.transport.TransportProviders;
 import io.courier.transport.TransportServer;
 import io.courier.transport.TransportSettings;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -40,6 +45,7 @@ public final class CourierServer implements AutoCloseable {
     private StorageBackend storage;
     private Router router;
     private AdminServer admin;
+    private boolean ready;
     private boolean closed;
 
     private CourierServer(ServerConfig config, Clock clock) {
@@ -50,9 +56,9 @@ public final class CourierServer implements AutoCloseable {
     /**
      * Opens storage, starts the router, binds every enabled transport and the admin endpoint.
      *
-     * @throws ConfigException when a plug-in name is unknown (listing the known ones).
+     * @throws ConfigException when a plug-in name is unknown (listing the known ones), the data
+     *     directory is unusable, or an address cannot be bound (naming the key to change).
      * @throws io.courier.storage.StorageException when storage cannot be opened (naming where).
-     * @throws io.courier.transport.TransportException when a port cannot be bound (naming it).
      */
     public static CourierServer start(ServerConfig config) {
         return start(config, Clock.systemUTC());
@@ -64,13 +70,19 @@ public final class CourierServer implements AutoCloseable {
         try {
             server.startAll();
         } catch (RuntimeException e) {
-            server.close();
+            try {
+                server.close();
+            } catch (RuntimeException alsoFailed) {
+                e.addSuppressed(alsoFailed);
+            }
             throw e;
         }
         return server;
     }
 
     private void startAll() {
+        LOG.info("Courier {} starting; data directory {}", Version.current(), config.dataDirectory());
+        DataDirectory.prepare(config.dataDirectory());
         Authenticator authenticator = authenticator(config);
         Map<String, TransportProvider> providers = new LinkedHashMap<>();
         for (String name : config.transports().keySet()) {
@@ -80,26 +92,66 @@ public final class CourierServer implements AutoCloseable {
                 throw new ConfigException(e.getMessage() + " (key transports." + name + ")");
             }
         }
+        StorageProvider storageProvider;
         try {
-            storage = StorageProviders.find(config.storage().backend())
-                .open(new StorageConfig(config.dataDirectory(), config.storage().options()));
+            storageProvider = StorageProviders.find(config.storage().backend());
         } catch (IllegalArgumentException e) {
             throw new ConfigException(e.getMessage());
         }
-        LOG.info("Storage backend '{}' open (data directory {})", storage.name(), config.dataDirectory().toAbsolutePath());
+        try {
+            storage = storageProvider.open(new StorageConfig(config.dataDirectory(), config.storage().options()));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("storage.backend '" + storageProvider.name() + "': " + e.getMessage());
+        }
+        LOG.info("Storage backend '{}' open", storage.name());
         router = new Router(config.router(), storage, authenticator, registry, clock).start();
+        List<String> listening = new ArrayList<>();
         for (Map.Entry<String, TransportProvider> e : providers.entrySet()) {
-            ServerConfig.Transport t = config.transports().get(e.getKey());
-            TransportServer server = e.getValue().createServer(
-                new TransportSettings(t.host(), t.port(), config.maxFrameBytes(), t.options()), router);
-            transports.put(e.getKey(), server);
-            server.start();
-            LOG.info("Transport '{}' listening on {}", e.getKey(), server.address());
+            String name = e.getKey();
+            ServerConfig.Transport t = config.transports().get(name);
+            try {
+                TransportServer server = e.getValue().createServer(
+                    new TransportSettings(t.host(), t.port(), config.maxFrameBytes(), t.options()), router);
+                transports.put(name, server);
+                server.start();
+                listening.add(name + " " + shown(server.address()));
+            } catch (ListenException failed) {
+                throw new ConfigException(cannotListen("transport '" + name + "'", "transports." + name, failed));
+            } catch (IllegalArgumentException badOption) {
+                throw new ConfigException("transports." + name + ".options: " + badOption.getMessage());
+            }
         }
         if (config.admin().enabled()) {
-            admin = AdminServer.start(config.admin().host(), config.admin().port(), registry);
-            LOG.info("Metrics at http://{}:{}/metrics", config.admin().host(), admin.port());
+            try {
+                admin = AdminServer.start(config.admin().host(), config.admin().port(), registry);
+            } catch (ListenException failed) {
+                throw new ConfigException(cannotListen("the admin endpoint", "admin", failed));
+            }
+            listening.add("admin http://" + config.admin().host() + ":" + admin.port());
         }
+        ready = true;
+        LOG.info("Courier ready: {}", String.join(", ", listening));
+    }
+
+    /** What a person types to reach it: host:port for a bare stream address, the whole URI otherwise. */
+    private static String shown(URI address) {
+        boolean bare = address.getPath() == null || address.getPath().isEmpty();
+        return bare ? address.getHost() + ":" + address.getPort() : address.toString();
+    }
+
+    /** One line saying what could not listen where, why, and which key to change. */
+    private static String cannotListen(String what, String keyPrefix, ListenException e) {
+        String address = e.host() + ":" + e.port();
+        return switch (e.problem()) {
+            case ADDRESS_IN_USE -> what + " cannot listen on " + address + ": address already in use; change "
+                + keyPrefix + ".port, or stop what listens there";
+            case NO_SUCH_ADDRESS -> what + " cannot listen on " + address + ": '" + e.host()
+                + "' is not an address of this machine (or does not resolve); change " + keyPrefix + ".host";
+            case PERMISSION_DENIED -> what + " cannot listen on " + address + ": permission denied (ports below 1024 "
+                + "need privileges); change " + keyPrefix + ".port";
+            case OTHER -> what + " cannot listen on " + address + ": " + e.detail() + "; check " + keyPrefix
+                + ".host and " + keyPrefix + ".port";
+        };
     }
 
     private static Authenticator authenticator(ServerConfig config) {
@@ -109,12 +161,20 @@ public final class CourierServer implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw new ConfigException(e.getMessage());
         }
+        Authenticator authenticator;
+        try {
+            authenticator = provider.create(config.dataDirectory(), config.auth().options());
+        } catch (IllegalArgumentException | UncheckedIOException e) {
+            throw new ConfigException("auth.mode '" + provider.name() + "': " + e.getMessage());
+        }
+        LOG.info("Authentication: auth.mode '{}', {}", provider.name(),
+            provider.describe(config.dataDirectory(), config.auth().options()));
         if (provider.name().equals("insecure")) {
             LOG.warn("**************************************************************************");
             LOG.warn("* auth.mode is 'insecure': ANY client may act as ANY user. Benchmarks only. *");
             LOG.warn("**************************************************************************");
         }
-        return provider.create(config.dataDirectory(), config.auth().options());
+        return authenticator;
     }
 
     /** The address a client uses for transport {@code name}, with the bound port. */
@@ -172,7 +232,10 @@ public final class CourierServer implements AutoCloseable {
             failures.subList(1, failures.size()).forEach(first::addSuppressed);
             throw first;
         }
-        LOG.info("Courier stopped");
+        // A server that never got ready only releases what it had opened: it never ran, so it did not stop.
+        if (ready) {
+            LOG.info("Courier stopped");
+        }
     }
 
     private static void run(Runnable step, List<RuntimeException> failures) {

@@ -3,24 +3,35 @@ package io.courier.server;
 import io.courier.router.auth.HmacAuthenticatorProvider;
 import io.courier.router.auth.HmacTokenAuthenticator;
 import io.courier.server.cli.ChatCommand;
+import io.courier.server.cli.CliFailure;
+import io.courier.server.internal.Version;
 import io.courier.storage.DeviceId;
+import io.courier.storage.StorageException;
+import io.courier.transport.TransportException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** The {@code courier-server} executable: run the server (default), mint tokens, chat. */
-@Command(name = "courier-server", mixinStandardHelpOptions = true, version = "courier 0.1.0",
+@Command(name = "courier-server", mixinStandardHelpOptions = true, versionProvider = Version.class,
     description = "Courier messaging server. With no sub-command, runs the server.",
     subcommands = {Main.TokenCommand.class, ChatCommand.class})
 public final class Main implements Callable<Integer> {
+
+    /** Exit status of a configuration or start-up mistake (as for a bad command line). */
+    static final int BAD_CONFIGURATION = 2;
+
+    /** How a person starts the server from the repository, for messages that tell them to. */
+    public static final String START_COMMAND = "java -jar server/target/courier-server.jar";
 
     @Option(names = {"-c", "--config"}, description = "YAML configuration file (see courier.example.yaml).")
     Path config;
@@ -32,14 +43,18 @@ public final class Main implements Callable<Integer> {
         System.exit(new CommandLine(new Main()).setExecutionExceptionHandler(Main::handle).execute(args));
     }
 
-    private static int handle(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
-        // Configuration and start-up errors are for a person: the message, not a stack trace.
-        if (e instanceof ConfigException || e instanceof io.courier.storage.StorageException
-            || e instanceof io.courier.transport.TransportException) {
-            cmd.getErr().println("courier: " + e.getMessage());
-            return 2;
+    private static int handle(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) throws Exception {
+        // Configuration and start-up mistakes are for a person: one line, no stack trace.
+        if (e instanceof CliFailure failure) {
+            cmd.getErr().println("courier: " + failure.getMessage());
+            return failure.exitStatus();
         }
-        throw new IllegalStateException(e);
+        if (e instanceof ConfigException || e instanceof StorageException || e instanceof TransportException) {
+            cmd.getErr().println("courier: " + e.getMessage());
+            return BAD_CONFIGURATION;
+        }
+        // Anything else is a bug: picocli prints the stack trace, which is what a report needs.
+        throw e;
     }
 
     @Override
@@ -56,7 +71,7 @@ public final class Main implements Callable<Integer> {
     }
 
     /** Mints an HMAC token for a user with the server's secret. */
-    @Command(name = "token", mixinStandardHelpOptions = true,
+    @Command(name = "token", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Print a signed token that lets USER say hello to this server.")
     static final class TokenCommand implements Callable<Integer> {
 
@@ -66,7 +81,7 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--ttl", defaultValue = "P30D", description = "Validity as an ISO-8601 duration (default ${DEFAULT-VALUE}).")
         Duration ttl;
 
-        @Option(names = {"-c", "--config"}, description = "The server's YAML configuration (for data-dir and auth.secret-file).")
+        @Option(names = {"-c", "--config"}, description = "The server's YAML configuration (for data-dir and auth.options.secret-file).")
         Path config;
 
         @Option(names = {"-s", "--set"}, description = "Override one configuration key. Repeatable.")
@@ -78,14 +93,35 @@ public final class Main implements Callable<Integer> {
                 throw new ConfigException("'" + user + "' is not a user id: 1-64 characters of [A-Za-z0-9._-]");
             }
             ServerConfig serverConfig = ConfigLoader.load(config, overrides);
+            if (!serverConfig.auth().mode().equals("hmac")) {
+                throw new ConfigException("auth.mode is '" + serverConfig.auth().mode() + "', not 'hmac': this server "
+                    + "does not check HMAC tokens, so there is none to mint");
+            }
             System.out.println(mint(serverConfig, user, ttl));
             return 0;
         }
     }
 
-    /** A token for {@code user} signed with the secret {@code config} names, valid for {@code ttl}. */
+    /**
+     * A token for {@code user} signed with the secret {@code config} names, valid for {@code ttl}.
+     * The secret must exist: the server creates it when it first starts, and a token signed with a
+     * secret of our own making would be refused by it.
+     *
+     * @throws ConfigException naming the secret file when it does not exist.
+     */
     public static String mint(ServerConfig config, String user, Duration ttl) {
-        HmacTokenAuthenticator hmac = new HmacAuthenticatorProvider().create(config.dataDirectory(), config.auth().options());
+        Path secret = HmacAuthenticatorProvider.secretFile(config.dataDirectory(), config.auth().options());
+        if (!Files.exists(secret)) {
+            throw new ConfigException("no HMAC secret at " + secret + " to sign a token with; the server creates it "
+                + "when it first starts: start it (" + START_COMMAND + "), or point at its configuration with "
+                + "--config FILE or --set data-dir=DIR");
+        }
+        HmacTokenAuthenticator hmac;
+        try {
+            hmac = new HmacAuthenticatorProvider().create(config.dataDirectory(), config.auth().options());
+        } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
+            throw new ConfigException(e.getMessage());
+        }
         return hmac.mint(user, Instant.now().plus(ttl).getEpochSecond());
     }
 }

@@ -2,16 +2,18 @@ package io.courier.server;
 
 import io.courier.router.RouterConfig;
 import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The whole server configuration, immutable. Read from YAML by {@link ConfigLoader}, where every
- * default lives and every value is validated; see {@code courier.example.yaml} for the reference.
+ * The whole server configuration, immutable. Read from YAML by {@link ConfigLoader}, which fills in
+ * the defaults and validates every value; see {@code courier.example.yaml} for an example.
  *
  * @param dataDirectory where storage and the auth secret live ({@code data-dir}).
  * @param auth          how hellos are authenticated ({@code auth.*}).
  * @param storage       which backend and its options ({@code storage.*}).
- * @param transports    enabled transports by name ({@code transports.NAME.*}).
+ * @param transports    enabled transports by name ({@code transports.NAME.*}), in the order configured.
  * @param maxFrameBytes largest frame any transport accepts ({@code max-frame-bytes}).
  * @param router        router limits and intervals ({@code router.*}).
  * @param admin         the metrics endpoint ({@code admin.*}).
@@ -26,15 +28,16 @@ public record ServerConfig(
     Admin admin) {
 
     public ServerConfig {
-        transports = Map.copyOf(transports);
+        // In the order configured (the defaults list tcp, udp, ws, longpoll): transports start, and are logged, so.
+        transports = Collections.unmodifiableMap(new LinkedHashMap<>(transports));
     }
 
     /**
      * @param mode    the authenticator plug-in: {@code hmac} (default), {@code insecure}
      *                (benchmarks only; logged loudly) or any {@code AuthenticatorProvider} on the
      *                class path.
-     * @param options the other {@code auth.*} keys ({@code secret-file}) and {@code auth.options.*},
-     *                handed to the plug-in.
+     * @param options {@code auth.options.*} as configured (declared by the plug-in, checked), handed
+     *                to the plug-in; absent ones take the plug-in's defaults.
      */
     public record Auth(String mode, Map<String, String> options) {
         public Auth {
@@ -44,7 +47,8 @@ public record ServerConfig(
 
     /**
      * @param backend the storage provider's name.
-     * @param options passed to the backend as they are.
+     * @param options {@code storage.options.*} as configured (declared by the backend, checked);
+     *                absent ones take the backend's defaults.
      */
     public record Storage(String backend, Map<String, String> options) {
         public Storage {
@@ -52,7 +56,10 @@ public record ServerConfig(
         }
     }
 
-    /** One transport: where it listens, and its own options. */
+    /**
+     * One transport: where it listens, and {@code transports.NAME.options.*} as configured
+     * (declared by the transport, checked; absent ones take the transport's defaults).
+     */
     public record Transport(String host, int port, Map<String, String> options) {
         public Transport {
             options = Map.copyOf(options);

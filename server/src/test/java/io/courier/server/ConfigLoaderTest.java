@@ -3,6 +3,8 @@ package io.courier.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.courier.plugin.PluginOption;
+import io.courier.transport.TransportProviders;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -21,7 +23,10 @@ class ConfigLoaderTest {
         assertThat(config.transports().get("udp").port()).isEqualTo(7101);
         assertThat(config.transports().get("longpoll").port()).isEqualTo(7103);
         assertThat(config.transports().get("ws").port()).isEqualTo(7102);
-        assertThat(config.transports().get("ws").options()).containsEntry("path", "/ws");
+        // A plug-in option's default is the plug-in's declaration; configuration passes only what is set.
+        assertThat(config.transports().get("ws").options()).isEmpty();
+        assertThat(PluginOption.find(TransportProviders.find("ws").options(), "path").orElseThrow().defaultValue())
+            .isEqualTo("/ws");
         assertThat(config.transports().get("tcp").port()).isEqualTo(7100);
         assertThat(config.transports().get("tcp").host()).isEqualTo("127.0.0.1");
         assertThat(config.admin().port()).isEqualTo(7190);
@@ -105,5 +110,113 @@ class ConfigLoaderTest {
         assertThatThrownBy(() -> ConfigLoader.load(null, List.of("transports.tcp.enabled=false",
             "transports.ws.enabled=false", "transports.longpoll.enabled=false", "transports.udp.enabled=false")))
             .isInstanceOf(ConfigException.class).hasMessageContaining("No transport");
+    }
+
+    @Test
+    void shouldRefuseAnUnknownOptionOfEveryKindOfPluginNamingItsValueFileAndLine() throws Exception {
+        Path file = dir.resolve("options.yaml");
+        Files.writeString(file, "transports:\n  udp:\n    options:\n      windw: 32\n");
+        assertThatThrownBy(() -> ConfigLoader.load(file, List.of()))
+            .isInstanceOf(ConfigException.class)
+            .hasMessage("Unknown option transports.udp.options.windw = '32' (" + file + " line 4): transport 'udp' has "
+                + "no option 'windw'; its options: handshake-burst, handshakes-per-second, idle-timeout-ms, "
+                + "min-rto-ms, window");
+        assertThatThrownBy(() -> ConfigLoader.load(null, List.of("storage.backend=postgres", "storage.options.host=db")))
+            .isInstanceOf(ConfigException.class)
+            .hasMessage("Unknown option storage.options.host = 'db' (--set storage.options.host=db): storage backend "
+                + "'postgres' has no option 'host'; its options: connect-timeout-ms, password, pool-size, schema, url, "
+                + "user");
+        assertThatThrownBy(() -> ConfigLoader.load(null, List.of("auth.options.secret=x")))
+            .isInstanceOf(ConfigException.class)
+            .hasMessageContaining("auth.options.secret").hasMessageContaining("'x'").hasMessageContaining("secret-file");
+        // An option another plug-in declares is still unknown to this one.
+        assertThatThrownBy(() -> ConfigLoader.load(null, List.of("storage.backend=memory", "storage.options.sync=false")))
+            .isInstanceOf(ConfigException.class).hasMessageContaining("its options: none");
+        assertThatThrownBy(() -> ConfigLoader.load(null, List.of("transports.tcp.options.path=/x")))
+            .isInstanceOf(ConfigException.class).hasMessageContaining("transport 'tcp' has no option 'path'");
+    }
+
+    @Test
+    void shouldAcceptEveryDeclaredOption() {
+        ServerConfig config = ConfigLoader.load(null, List.of("transports.ws.options.permessage-deflate=true",
+            "transports.udp.options.handshakes-per-second=0.5", "transports.tcp.options.threads=2",
+            "storage.options.sync=false", "auth.options.secret-file=other.key"));
+        assertThat(config.transports().get("ws").options()).containsEntry("permessage-deflate", "true");
+        assertThat(config.transports().get("udp").options()).containsEntry("handshakes-per-second", "0.5");
+        assertThat(config.storage().options()).containsEntry("sync", "false");
+        assertThat(config.auth().options()).containsEntry("secret-file", "other.key");
+    }
+
+    @Test
+    void shouldRefuseYamlOneOneBooleansAnywhere() throws Exception {
+        Path file = dir.resolve("yes.yaml");
+        Files.writeString(file, "transports:\n  ws:\n    options:\n      permessage-deflate: yes\n");
+        assertThatThrownBy(() -> ConfigLoader.load(file, List.of()))
+            .isInstanceOf(ConfigException.class)
+            .hasMessage("transports.ws.options.permessage-deflate must be true or false, was 'yes' (" + file + " line 4)");
+        for (String notABoolean : List.of("on", "off", "no", "1", "True")) {
+            assertThatThrownBy(() -> ConfigLoader.load(null, List.of("admin.enabled=" + notABoolean)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("admin.enabled must be true or false, was '" + notABoolean + "' (--set admin.enabled="
+                    + notABoolean + ")");
+        }
+        assertThatThrownBy(() -> ConfigLoader.load(null, List.of("storage.options.sync=off")))
+            .isInstanceOf(ConfigException.class).hasMessageContaining("storage.options.sync must be true or false");
+        assertThatThrownBy(() -> ConfigLoader.load(null, List.of("transports.udp.enabled=no")))
+            .isInstanceOf(ConfigException.class).hasMessageContaining("transports.udp.enabled must be true or false");
+    }
+
+    @Test
+    void shouldNameTheKeyOfAPluginOptionOfTheWrongType() {
+        assertThatThrownBy(() -> ConfigLoader.load(null, List.of("transports.udp.options.window=lots")))
+            .isInstanceOf(ConfigException.class)
+            .hasMessage("transports.udp.options.window must be a positive integer, was 'lots' "
+                + "(--set transports.udp.options.window=lots)");
+        assertThatThrownBy(() -> ConfigLoader.load(null, List.of("storage.options.block-cache-mb=0")))
+            .isInstanceOf(ConfigException.class).hasMessageContaining("storage.options.block-cache-mb");
+    }
+
+    @Test
+    void shouldListTheKnownTransportsForAnUnknownOne() throws Exception {
+        Path file = dir.resolve("tpc.yaml");
+        Files.writeString(file, "transports:\n  tpc:\n    port: 7200\n");
+        assertThatThrownBy(() -> ConfigLoader.load(file, List.of()))
+            .isInstanceOf(ConfigException.class)
+            .hasMessage("Unknown transport 'tpc' at transports.tpc (" + file + " line 2); known transports: longpoll, "
+                + "tcp, udp, ws");
+    }
+
+    @Test
+    void shouldNameTheLineOfAnUnknownKeyAndOfADuplicateOne() throws Exception {
+        Path file = dir.resolve("lines.yaml");
+        Files.writeString(file, "admin:\n  port: 7191\n\nrouter:\n  max-batch: 10\n  mailbox-capacty: 64\n");
+        assertThatThrownBy(() -> ConfigLoader.load(file, List.of()))
+            .isInstanceOf(ConfigException.class)
+            .hasMessageStartingWith("Unknown configuration key router.mailbox-capacty = '64' (" + file + " line 6); "
+                + "keys under router: ");
+        Files.writeString(file, "admin:\n  port: 7191\nadmin:\n  port: 7192\n");
+        assertThatThrownBy(() -> ConfigLoader.load(file, List.of()))
+            .isInstanceOf(ConfigException.class)
+            .hasMessage("admin is given twice (" + file + " line 1 and " + file + " line 3); keep one");
+    }
+
+    @Test
+    void shouldNameTheLineAndColumnOfMalformedYaml() throws Exception {
+        Path file = dir.resolve("broken.yaml");
+        Files.writeString(file, "router:\n  max-batch: 3\n   oops: [\n");
+        assertThatThrownBy(() -> ConfigLoader.load(file, List.of()))
+            .isInstanceOf(ConfigException.class)
+            .hasMessage(file + " line 3, column 8: mapping values are not allowed here; the file is not valid YAML");
+    }
+
+    @Test
+    void shouldGiveTheDataDirectoryAbsoluteAndNormalised() {
+        ServerConfig config = ConfigLoader.load(null, List.of("data-dir=./x/../data"));
+        assertThat(config.dataDirectory()).isEqualTo(Path.of("data").toAbsolutePath());
+    }
+
+    @Test
+    void shouldKeepTransportsInTheOrderConfigured() {
+        assertThat(ConfigLoader.defaults().transports().keySet()).containsExactly("tcp", "udp", "ws", "longpoll");
     }
 }

@@ -30,14 +30,51 @@ final class ServerProcess implements AutoCloseable {
         this.overrides = List.of(overrides);
     }
 
-    /** Starts the server and waits until it serves. */
-    ServerProcess start() throws IOException {
-        List<String> command = new ArrayList<>(List.of(
+    /** What a finished run of the executable said and how it ended. */
+    record Result(int exitStatus, String stdout, String stderr) {
+        /** Standard error's lines that are not log lines (the server logs there too). */
+        List<String> errorLines() {
+            return stderr.lines().filter(line -> !LOG_LINE.matcher(line).find()).toList();
+        }
+    }
+
+    private static final java.util.regex.Pattern LOG_LINE =
+        java.util.regex.Pattern.compile("^\\d{4}-\\d{2}-\\d{2}T\\S+ \\[[^]]+\\] (INFO|WARN|ERROR|DEBUG) ");
+
+    /**
+     * Runs the executable with {@code args} in {@code workDir}, no input, until it exits (a
+     * minute at most), as a person would at a terminal.
+     */
+    static Result run(Path workDir, String... args) throws IOException, InterruptedException {
+        List<String> command = javaCommand();
+        command.addAll(List.of(args));
+        Path out = Files.createTempFile(workDir, "stdout", ".txt");
+        Path err = Files.createTempFile(workDir, "stderr", ".txt");
+        Process process = new ProcessBuilder(command).directory(workDir.toFile())
+            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+            .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        if (!process.waitFor(60, SECONDS)) {
+            process.destroyForcibly();
+            throw new IllegalStateException(String.join(" ", args) + " did not exit within a minute:\n"
+                + Files.readString(out) + Files.readString(err));
+        }
+        return new Result(process.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    /** The JVM and class path of this test run, with the flags the jar's manifest gives. */
+    private static List<String> javaCommand() {
+        return new ArrayList<>(List.of(
             Path.of(System.getProperty("java.home"), "bin", "java").toString(),
             "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",
             "-Xmx512m",
             "-cp", System.getProperty("java.class.path"),
-            Main.class.getName(),
+            Main.class.getName()));
+    }
+
+    /** Starts the server and waits until it serves. */
+    ServerProcess start() throws IOException {
+        List<String> command = javaCommand();
+        command.addAll(List.of(
             "--set", "data-dir=" + dataDir,
             "--set", "transports.tcp.port=" + tcpPort,
             "--set", "transports.ws.port=0",
@@ -55,7 +92,7 @@ final class ServerProcess implements AutoCloseable {
                 throw new IllegalStateException("The server exited with " + process.exitValue() + ":\n"
                     + Files.readString(thisLog));
             }
-            return Files.readString(thisLog).contains("Metrics at");
+            return Files.readString(thisLog).contains("Courier ready");
         });
         return this;
     }

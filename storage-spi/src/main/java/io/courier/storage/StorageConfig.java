@@ -1,5 +1,6 @@
 package io.courier.storage;
 
+import io.courier.plugin.PluginOption;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Objects;
@@ -52,5 +53,45 @@ public record StorageConfig(Path dataDirectory, Map<String, String> options) {
             // reported below
         }
         throw new StorageException("storage.options." + key + " must be a positive integer, was '" + value + "'");
+    }
+
+    /**
+     * A declared {@link PluginOption.Type#BOOLEAN} option: its value, or its default when absent.
+     *
+     * @throws StorageException naming {@code storage.options.NAME} and the bad value.
+     */
+    public boolean booleanOption(PluginOption option) {
+        try {
+            return option.booleanIn(options);
+        } catch (IllegalArgumentException e) {
+            throw badOption(option);
+        }
+    }
+
+    /**
+     * A declared {@link PluginOption.Type#POSITIVE_INTEGER} option with a fixed default.
+     *
+     * @throws StorageException naming {@code storage.options.NAME} and the bad value.
+     */
+    public int intOption(PluginOption option) {
+        try {
+            return option.intIn(options);
+        } catch (IllegalArgumentException e) {
+            throw badOption(option);
+        }
+    }
+
+    /**
+     * A declared {@link PluginOption.Type#TEXT} option, or {@code computed} when absent and the
+     * declaration has no fixed default.
+     */
+    public String textOption(PluginOption option, String computed) {
+        return option.textIn(options, computed);
+    }
+
+    private StorageException badOption(PluginOption option) {
+        String value = options.get(option.name());
+        return new StorageException("storage.options." + option.name() + " " + option.problem(value).orElseThrow()
+            + ", was '" + value + "'");
     }
 }

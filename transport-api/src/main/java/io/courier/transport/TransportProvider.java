@@ -1,11 +1,18 @@
 package io.courier.transport;
 
+import io.courier.plugin.PluginOption;
+import java.util.List;
+
 /**
  * A transport plug-in: one wire technology (TCP, UDP, WebSocket, long polling) with a server side
  * and a client side. Implementations are discovered with {@link java.util.ServiceLoader} and
  * selected by {@link #name()} from configuration; see {@link TransportProviders#find(String)}.
  *
  * <p>Every provider must pass the conformance kit in {@code courier-transport-tck}.
+ *
+ * <p>A provider declares the options its server reads in {@link #options()}; the Courier server
+ * refuses any other key under {@code transports.NAME.options}, and any value of the wrong type,
+ * before it starts.
  */
 public interface TransportProvider {
 
@@ -14,6 +21,16 @@ public interface TransportProvider {
      * among the providers on the class path.
      */
     String name();
+
+    /**
+     * The options {@link #createServer} reads from {@link TransportSettings#options()}, each with
+     * its default, in the order to document them. Read each through its {@link PluginOption} (e.g.
+     * {@code WINDOW.intIn(settings.options())}) so the declared default is the one used. Options a
+     * client alone reads need not be listed. None by default.
+     */
+    default List<PluginOption> options() {
+        return List.of();
+    }
 
     /**
      * Creates, without binding, a server that hands every accepted connection to {@code handler}.

@@ -10,8 +10,9 @@ import java.util.Objects;
  * @param port          port to bind; 0 picks a free one (tests).
  * @param maxFrameBytes largest encoded {@code Frame} accepted or sent; larger ones are refused
  *                      with {@code FRAME_TOO_LARGE}.
- * @param options       transport-specific options (for example {@code epoll=false}); unknown keys
- *                      are ignored by a transport that does not use them.
+ * @param options       transport-specific options (for example {@code epoll=false}), as strings;
+ *                      a transport reads those it declares in {@link TransportProvider#options()}
+ *                      and ignores others (the server refuses undeclared ones before it starts).
  */
 public record TransportSettings(String host, int port, int maxFrameBytes, Map<String, String> options) {
 

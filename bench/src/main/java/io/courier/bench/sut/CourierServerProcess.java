@@ -59,7 +59,7 @@ public final class CourierServerProcess extends ChildJvmSystem {
             command.add(override);
         }
         ChildProcess child = ChildProcess.start(command, dir.resolve("server-" + transport + ".log"),
-            line -> line.contains("Metrics at"), 120);
+            line -> line.contains("Courier ready"), 120);
         return new CourierServerProcess(transport, address(transport, port), child, jvmArgs, overrides);
     }
 

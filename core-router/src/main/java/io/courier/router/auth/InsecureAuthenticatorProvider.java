@@ -15,4 +15,9 @@ public final class InsecureAuthenticatorProvider implements AuthenticatorProvide
     public Authenticator create(Path dataDirectory, Map<String, String> options) {
         return new InsecureAuthenticator();
     }
+
+    @Override
+    public String describe(Path dataDirectory, Map<String, String> options) {
+        return "none: any client may act as any user (benchmarks only)";
+    }
 }

@@ -1,11 +1,15 @@
 package io.courier.server.cli;
 
+import io.courier.server.ConfigException;
 import io.courier.server.ConfigLoader;
 import io.courier.server.Main;
 import io.courier.server.ServerConfig;
+import io.courier.server.internal.Version;
+import io.courier.transport.TransportProvider;
 import io.courier.transport.ClientConnection;
 import io.courier.transport.ClientListener;
 import io.courier.transport.TransportClient;
+import io.courier.transport.TransportException;
 import io.courier.transport.TransportProviders;
 import io.courier.transport.TransportSettings;
 import io.courier.transport.proto.DeliveryAck;
@@ -26,9 +30,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -37,7 +43,7 @@ import picocli.CommandLine.Option;
  * client SDK lands. Lines typed as {@code @bob hello} send; {@code /read} marks everything
  * received as read; {@code /quit} leaves.
  */
-@Command(name = "chat", mixinStandardHelpOptions = true,
+@Command(name = "chat", mixinStandardHelpOptions = true, versionProvider = Version.class,
     description = "Chat from a terminal: '@USER text' sends, '/read' sends read receipts, '/quit' leaves.")
 public final class ChatCommand implements Callable<Integer> {
 
@@ -57,22 +63,31 @@ public final class ChatCommand implements Callable<Integer> {
     @Option(names = {"-c", "--config"}, description = "The local server's configuration, to find its secret.")
     Path config;
 
+    @Option(names = {"-s", "--set"}, description = "Override one key of that configuration, e.g. --set data-dir=DIR. Repeatable.")
+    List<String> overrides = new ArrayList<>();
+
+    private static final int CONNECT_TIMEOUT_SECONDS = 10;
+
     private final List<Long> unread = new ArrayList<>();
 
     @Override
     public Integer call() throws Exception {
         PrintStream out = System.out;
-        if (token == null) {
-            ServerConfig serverConfig = ConfigLoader.load(config, List.of());
-            token = Main.mint(serverConfig, user, Duration.ofDays(1));
-        }
-        // Addresses name transports by scheme, except long polling, which is plain HTTP.
-        String transport = server.getScheme().startsWith("http") ? "longpoll" : server.getScheme();
-        try (TransportClient client = TransportProviders.find(transport).createClient(TransportSettings.of(0));
+        TransportProvider transport = transportFor(server);
+        try (TransportClient client = transport.createClient(TransportSettings.of(0));
              BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
             Printer printer = new Printer(out);
-            ClientConnection connection = client.connect(server, printer).get(10, TimeUnit.SECONDS);
+            ClientConnection connection = connect(client, printer);
             printer.connection = connection;
+            if (token == null) {
+                ServerConfig serverConfig = ConfigLoader.load(config, overrides);
+                try {
+                    token = Main.mint(serverConfig, user, Duration.ofDays(1));
+                } catch (ConfigException e) {
+                    throw new ConfigException(e.getMessage() + "; or pass --token with one from that server's "
+                        + "`courier-server token " + user + "`");
+                }
+            }
             connection.send(Frame.newBuilder().setHello(Hello.newBuilder().setUser(user).setDevice(device)
                 .setToken(token).setClientAgent("courier-cli/0.1")).build());
             // Read what the user types only once the server said welcome (or refused us).
@@ -113,6 +128,48 @@ public final class ChatCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** Addresses name transports by scheme, except long polling, which is plain HTTP. */
+    private static TransportProvider transportFor(URI server) {
+        String scheme = String.valueOf(server.getScheme());
+        String name = scheme.startsWith("http") ? "longpoll" : scheme;
+        try {
+            return TransportProviders.find(name);
+        } catch (IllegalArgumentException e) {
+            throw new CliFailure("--server " + server + ": no transport speaks '" + scheme + "'; use tcp://HOST:PORT, "
+                + "udp://HOST:PORT, ws://HOST:PORT/ws or http://HOST:PORT/lp", 2);
+        }
+    }
+
+    private ClientConnection connect(TransportClient client, Printer printer) throws InterruptedException {
+        String reason;
+        try {
+            return client.connect(server, printer).get(CONNECT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            reason = reason(e.getCause());
+        } catch (TimeoutException e) {
+            reason = "no answer within " + CONNECT_TIMEOUT_SECONDS + " s";
+        } catch (IllegalArgumentException | TransportException e) {
+            reason = reason(e);
+        }
+        throw new CliFailure("cannot reach a Courier server at " + server + " (" + reason + "); start one with `"
+            + Main.START_COMMAND + "`, or pass --server with the address of a running one", 1);
+    }
+
+    private static String reason(Throwable failure) {
+        String message = String.valueOf(failure.getMessage());
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            String text = String.valueOf(t.getMessage()).toLowerCase(java.util.Locale.ROOT);
+            if (text.contains("connection refused")) {
+                return "connection refused";
+            }
+            if (text.contains("timed out") || text.contains("timeout")) {
+                return "timed out";
+            }
+            message = String.valueOf(t.getMessage());
+        }
+        return message;
     }
 
     private void markRead(ClientConnection connection) {

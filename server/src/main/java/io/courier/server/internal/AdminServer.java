@@ -2,7 +2,7 @@ package io.courier.server.internal;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import io.courier.transport.TransportException;
+import io.courier.transport.ListenException;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -19,13 +19,13 @@ public final class AdminServer implements AutoCloseable {
         this.server = server;
     }
 
+    /** @throws ListenException when the address cannot be bound, saying why. */
     public static AdminServer start(String host, int port, PrometheusMeterRegistry registry) {
         HttpServer server;
         try {
             server = HttpServer.create(new InetSocketAddress(host, port), 16);
-        } catch (IOException e) {
-            throw new TransportException("Cannot bind the admin endpoint to " + host + ":" + port
-                + " (keys admin.host, admin.port): " + e.getMessage(), e);
+        } catch (IOException | RuntimeException e) {
+            throw ListenException.of("the admin endpoint", host, port, e);
         }
         server.createContext("/metrics", exchange -> respond(exchange, 200,
             "text/plain; version=0.0.4; charset=utf-8", registry.scrape()));

@@ -28,8 +28,9 @@ public final class InMemoryStorageProvider implements StorageProvider {
     }
 
     /**
-     * Opens a new, empty backend. The data directory is not used and no option is read; unknown
-     * options are ignored. Never throws for a configuration.
+     * Opens a new, empty backend. The data directory is not used and no option is read (it
+     * declares none, so the server refuses any); unknown options are ignored. Never throws for a
+     * configuration.
      */
     @Override
     public StorageBackend open(StorageConfig config) {

@@ -1,5 +1,6 @@
 package io.courier.transport.longpoll;
 
+import io.courier.plugin.PluginOption;
 import io.courier.transport.ConnectionHandler;
 import io.courier.transport.TransportClient;
 import io.courier.transport.TransportProvider;
@@ -7,6 +8,7 @@ import io.courier.transport.TransportServer;
 import io.courier.transport.TransportSettings;
 import io.courier.transport.longpoll.internal.LongPollClient;
 import io.courier.transport.longpoll.internal.LongPollServer;
+import java.util.List;
 
 /**
  * The {@code longpoll} transport: HTTP long polling on Vert.x Web, for clients that can only make
@@ -31,9 +33,9 @@ import io.courier.transport.longpoll.internal.LongPollServer;
  * poll is held for at most {@code poll-timeout-ms}, which the server refuses to set at or above
  * the router's idle limit ({@link ConnectionHandler#idleLimitMs()}).
  *
- * <p>Server options: {@code path} ({@code /lp}), {@code poll-timeout-ms} (10000),
- * {@code session-timeout-ms} (60000: a session with no poll for this long is closed),
- * {@code cors-origins} ({@code *}), {@code threads} (event loops; available processors).
+ * <p>Server options ({@link #options()}, defaults there): {@code path}, {@code poll-timeout-ms},
+ * {@code session-timeout-ms} (a session with no poll for this long is closed),
+ * {@code cors-origins}, {@code threads} (event loops).
  *
  * <p>Client options: {@code threads} (event loops the sessions share; 2) and
  * {@code max-connections} (pooled keep-alive HTTP connections per server; 32768). A session uses up
@@ -54,11 +56,34 @@ public final class LongPollTransportProvider implements TransportProvider {
     /** The response header carrying the cursor to send with the next poll. */
     public static final String CURSOR_HEADER = "X-Courier-Cursor";
 
+    /** {@code path}: the base path. */
+    public static final PluginOption PATH = PluginOption.text("path", "/lp", "base path");
+    /** {@code poll-timeout-ms}: how long an empty poll is held. */
+    public static final PluginOption POLL_TIMEOUT_MS = PluginOption.positiveInt("poll-timeout-ms", 10_000,
+        "how long an empty poll is held; below the router's idle limit, since a poll is the client's heartbeat");
+    /** {@code session-timeout-ms}: an unpolled session's lifetime. */
+    public static final PluginOption SESSION_TIMEOUT_MS = PluginOption.positiveInt("session-timeout-ms", 60_000,
+        "a session nobody polls for this long is closed");
+    /** {@code cors-origins}: browser origins allowed by CORS. */
+    public static final PluginOption CORS_ORIGINS = PluginOption.text("cors-origins", "*",
+        "comma-separated browser origins allowed by CORS (`*`: any)");
+    /** {@code threads}: Vert.x event loops of the server. */
+    public static final PluginOption THREADS = PluginOption.positiveInt("threads", "Vert.x event loops; CPU cores");
+
+    private static final List<PluginOption> OPTIONS =
+        List.of(PATH, POLL_TIMEOUT_MS, SESSION_TIMEOUT_MS, CORS_ORIGINS, THREADS);
+
     @Override
     public String name() {
         return NAME;
     }
 
+    @Override
+    public List<PluginOption> options() {
+        return OPTIONS;
+    }
+
+    /** @throws IllegalArgumentException when an option is malformed, naming it. */
     @Override
     public TransportServer createServer(TransportSettings settings, ConnectionHandler handler) {
         return new LongPollServer(settings, handler);

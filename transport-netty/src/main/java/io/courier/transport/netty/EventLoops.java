@@ -1,5 +1,6 @@
 package io.courier.transport.netty;
 
+import io.courier.plugin.PluginOption;
 import io.courier.transport.TransportSettings;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
@@ -14,6 +15,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import java.util.List;
 
 /**
  * Chooses epoll when the native library loads and the {@code epoll} option allows, NIO otherwise,
@@ -21,10 +23,25 @@ import io.netty.util.concurrent.DefaultThreadFactory;
  */
 public final class EventLoops {
 
+    /** {@code epoll}: {@code false} forces NIO. */
+    public static final PluginOption EPOLL = PluginOption.flag("epoll", true,
+        "`false` forces NIO; epoll is used only where its native library loads");
+    /** {@code threads}: I/O threads. */
+    public static final PluginOption THREADS = PluginOption.positiveInt("threads", "I/O threads; CPU cores on a server");
+    /** {@code write-buffer-high}: bytes. */
+    public static final PluginOption WRITE_BUFFER_HIGH = PluginOption.positiveInt("write-buffer-high", 64 * 1024,
+        "bytes queued on a connection above which it is unwritable and its mailbox waits");
+    /** {@code write-buffer-low}: bytes. */
+    public static final PluginOption WRITE_BUFFER_LOW = PluginOption.positiveInt("write-buffer-low", 32 * 1024,
+        "bytes below which an unwritable connection is writable again");
+    /** The options {@link NettyServer} reads, for a provider's {@code options()}. */
+    public static final List<PluginOption> SERVER_OPTIONS = List.of(EPOLL, THREADS, WRITE_BUFFER_HIGH, WRITE_BUFFER_LOW);
+
     private final boolean epoll;
 
+    /** @throws IllegalArgumentException when {@code epoll} is not {@code true} or {@code false}. */
     public EventLoops(TransportSettings settings) {
-        this.epoll = Boolean.parseBoolean(settings.option("epoll", "true")) && Epoll.isAvailable();
+        this.epoll = EPOLL.booleanIn(settings.options()) && Epoll.isAvailable();
     }
 
     public boolean isEpoll() {
@@ -46,29 +63,11 @@ public final class EventLoops {
 
     /** The {@code threads} option, or {@code fallback}. */
     public static int threads(TransportSettings settings, int fallback) {
-        String value = settings.option("threads", Integer.toString(fallback));
-        try {
-            int threads = Integer.parseInt(value);
-            if (threads > 0) {
-                return threads;
-            }
-        } catch (NumberFormatException e) {
-            // fall through to the error below
-        }
-        throw new IllegalArgumentException("Transport option 'threads' must be a positive integer, was '" + value + "'");
+        return THREADS.intIn(settings.options(), fallback);
     }
 
     /** A positive integer option, or {@code fallback}. */
     public static int bytesOption(TransportSettings settings, String key, int fallback) {
-        String value = settings.option(key, Integer.toString(fallback));
-        try {
-            int bytes = Integer.parseInt(value);
-            if (bytes > 0) {
-                return bytes;
-            }
-        } catch (NumberFormatException e) {
-            // fall through to the error below
-        }
-        throw new IllegalArgumentException("Transport option '" + key + "' must be a positive integer, was '" + value + "'");
+        return PluginOption.positiveInt(key, fallback, key).intIn(settings.options());
     }
 }

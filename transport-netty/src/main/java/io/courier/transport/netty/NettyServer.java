@@ -1,6 +1,6 @@
 package io.courier.transport.netty;
 
-import io.courier.transport.TransportException;
+import io.courier.transport.ListenException;
 import io.courier.transport.TransportServer;
 import io.courier.transport.TransportSettings;
 import io.netty.bootstrap.ServerBootstrap;
@@ -62,12 +62,22 @@ public final class NettyServer implements TransportServer {
         this.channels = new DefaultChannelGroup("courier-" + scheme, GlobalEventExecutor.INSTANCE);
     }
 
+    /**
+     * @throws ListenException when the address cannot be bound, saying why.
+     * @throws IllegalArgumentException when an option is malformed, naming it.
+     */
     @Override
     public synchronized void start() {
         if (listener != null || closed) {
             throw new IllegalStateException("A " + what + " server starts once");
         }
         int threads = EventLoops.threads(settings, Runtime.getRuntime().availableProcessors());
+        int low = EventLoops.WRITE_BUFFER_LOW.intIn(settings.options());
+        int high = EventLoops.WRITE_BUFFER_HIGH.intIn(settings.options());
+        if (low > high) {
+            throw new IllegalArgumentException("Option 'write-buffer-low' (" + low + ") must not be above 'write-buffer-high' ("
+                + high + ")");
+        }
         boss = loops.group(1, "courier-" + scheme + "-accept");
         workers = loops.group(threads, "courier-" + scheme + "-io");
         ServerBootstrap bootstrap = new ServerBootstrap()
@@ -76,16 +86,14 @@ public final class NettyServer implements TransportServer {
             .option(ChannelOption.SO_BACKLOG, 4096)
             .option(ChannelOption.SO_REUSEADDR, true)
             .childOption(ChannelOption.TCP_NODELAY, true)
-            .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(
-                EventLoops.bytesOption(settings, "write-buffer-low", 32 * 1024),
-                EventLoops.bytesOption(settings, "write-buffer-high", 64 * 1024)))
+            .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(low, high))
             .childHandler(initializer.create(open, channels));
         try {
             listener = bootstrap.bind(settings.host(), settings.port()).syncUninterruptibly().channel();
-        } catch (RuntimeException e) {
+        } catch (Exception e) {
+            // Netty rethrows the bind's IOException unchecked (sneakily), so catch Exception.
             close();
-            throw new TransportException("Cannot listen for " + what + " on " + settings.host() + ":" + settings.port()
-                + ": " + e.getMessage(), e);
+            throw ListenException.of(what, settings.host(), settings.port(), e);
         }
         int port = ((InetSocketAddress) listener.localAddress()).getPort();
         address = URI.create(scheme + "://" + settings.host() + ":" + port + path);

@@ -1,13 +1,16 @@
 package io.courier.transport.tcp;
 
+import io.courier.plugin.PluginOption;
 import io.courier.transport.ConnectionHandler;
 import io.courier.transport.TransportClient;
 import io.courier.transport.TransportProvider;
 import io.courier.transport.TransportServer;
 import io.courier.transport.TransportSettings;
+import io.courier.transport.netty.EventLoops;
 import io.courier.transport.netty.NettyServer;
 import io.courier.transport.tcp.internal.TcpClient;
 import io.courier.transport.tcp.internal.TcpServerInitializer;
+import java.util.List;
 
 /**
  * The {@code tcp} transport: Netty over TCP, epoll where available (NIO otherwise), each frame a
@@ -52,6 +55,12 @@ public final class TcpTransportProvider implements TransportProvider {
     @Override
     public String name() {
         return NAME;
+    }
+
+    /** {@code epoll}, {@code threads}, {@code write-buffer-high}, {@code write-buffer-low}. */
+    @Override
+    public List<PluginOption> options() {
+        return EventLoops.SERVER_OPTIONS;
     }
 
     /**

@@ -1,14 +1,18 @@
 package io.courier.transport.ws;
 
+import io.courier.plugin.PluginOption;
 import io.courier.transport.ConnectionHandler;
 import io.courier.transport.TransportClient;
 import io.courier.transport.TransportProvider;
 import io.courier.transport.TransportServer;
 import io.courier.transport.TransportSettings;
 import io.courier.transport.ws.internal.WsClient;
+import io.courier.transport.netty.EventLoops;
 import io.courier.transport.netty.NettyServer;
 import io.courier.transport.ws.internal.WsServerInitializer;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -22,9 +26,10 @@ import java.util.stream.Collectors;
  * </ul>
  * A connection that negotiates neither is closed with a reason naming both.
  *
- * <p>Options: {@code path} ({@code /ws}), {@code allowed-origins} (comma-separated; {@code *},
- * the default, allows any; requests without an Origin header, i.e. not from a browser, are always
- * allowed), {@code permessage-deflate} ({@code false}), {@code threads}, {@code epoll}.
+ * <p>Options ({@link #options()}, defaults there): {@code path}, {@code allowed-origins}
+ * (comma-separated; {@code *} allows any; requests without an Origin header, i.e. not from a
+ * browser, are always allowed), {@code permessage-deflate}, and Netty's {@code threads},
+ * {@code epoll}, {@code write-buffer-high} and {@code write-buffer-low}.
  */
 public final class WsTransportProvider implements TransportProvider {
 
@@ -37,20 +42,44 @@ public final class WsTransportProvider implements TransportProvider {
     /** The text (JSON) sub-protocol. */
     public static final String JSON = "courier.v1.json";
 
+    /** {@code path}: where the upgrade is served. */
+    public static final PluginOption PATH = PluginOption.text("path", "/ws", "the upgrade path; other paths get 404");
+    /** {@code allowed-origins}: browser origins. */
+    public static final PluginOption ALLOWED_ORIGINS = PluginOption.text("allowed-origins", "*",
+        "comma-separated browser origins (`*`: any); requests without Origin (non-browsers) always pass");
+    /** {@code permessage-deflate}: compression, server and client. */
+    public static final PluginOption PERMESSAGE_DEFLATE = PluginOption.flag("permessage-deflate", false,
+        "negotiate compression");
+
+    private static final List<PluginOption> OPTIONS;
+
+    static {
+        List<PluginOption> options = new ArrayList<>(List.of(PATH, ALLOWED_ORIGINS, PERMESSAGE_DEFLATE));
+        options.addAll(EventLoops.SERVER_OPTIONS);
+        OPTIONS = List.copyOf(options);
+    }
+
     @Override
     public String name() {
         return NAME;
     }
 
+    /** {@code path}, {@code allowed-origins}, {@code permessage-deflate} and the Netty options. */
+    @Override
+    public List<PluginOption> options() {
+        return OPTIONS;
+    }
+
+    /** @throws IllegalArgumentException when an option is malformed, naming it. */
     @Override
     public TransportServer createServer(TransportSettings settings, ConnectionHandler handler) {
-        String path = settings.option("path", "/ws");
+        String path = PATH.textIn(settings.options());
         if (!path.startsWith("/")) {
-            throw new IllegalArgumentException("Transport option 'path' must start with '/', was '" + path + "'");
+            throw new IllegalArgumentException("Option 'path' must start with '/', was '" + path + "'");
         }
-        Set<String> origins = Arrays.stream(settings.option("allowed-origins", "*").split(","))
+        Set<String> origins = Arrays.stream(ALLOWED_ORIGINS.textIn(settings.options()).split(","))
             .map(String::trim).filter(s -> !s.isEmpty()).collect(Collectors.toUnmodifiableSet());
-        boolean deflate = Boolean.parseBoolean(settings.option("permessage-deflate", "false"));
+        boolean deflate = PERMESSAGE_DEFLATE.booleanIn(settings.options());
         return new NettyServer(settings, NAME, path, "WebSocket", (open, channels) ->
             new WsServerInitializer(path, settings.maxFrameBytes(), origins, deflate, handler, open, channels));
     }

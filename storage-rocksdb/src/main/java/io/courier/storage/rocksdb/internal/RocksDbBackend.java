@@ -110,7 +110,11 @@ public final class RocksDbBackend implements CombinedStorageBackend {
         try {
             Files.createDirectories(path);
         } catch (java.io.IOException e) {
-            throw new StorageException("Cannot create the RocksDB directory " + path.toAbsolutePath() + ": " + e, e);
+            String reason = e instanceof java.nio.file.FileAlreadyExistsException ? "a file is in the way"
+                : e instanceof java.nio.file.FileSystemException fs && fs.getReason() != null ? fs.getReason()
+                : String.valueOf(e.getMessage());
+            throw new StorageException("Cannot create the RocksDB directory " + path.toAbsolutePath() + ": " + reason
+                + " (key storage.options.path, or data-dir)", e);
         }
         LRUCache cache = new LRUCache((long) blockCacheMb * 1024 * 1024);
         ColumnFamilyOptions cfOptions = new ColumnFamilyOptions()

@@ -2,6 +2,7 @@ package io.courier.transport.longpoll.internal;
 
 import io.courier.transport.ConnectionHandler;
 import io.courier.transport.Frames;
+import io.courier.transport.ListenException;
 import io.courier.transport.TransportException;
 import io.courier.transport.TransportServer;
 import io.courier.transport.TransportSettings;
@@ -32,14 +33,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class LongPollServer implements TransportServer {
 
     private static final SecureRandom RANDOM = new SecureRandom();
-    /** How long an empty poll is held; below the router's default idle limit of 15 s. */
-    public static final long DEFAULT_POLL_TIMEOUT_MS = 10_000;
 
     private final TransportSettings settings;
     private final ConnectionHandler handler;
     private final String base;
     private final long pollTimeoutMs;
     private final long sessionTimeoutMs;
+    private final int threads;
     private final Map<String, LongPollSession> sessions = new ConcurrentHashMap<>();
     private final AtomicInteger open = new AtomicInteger();
     private Vertx vertx;
@@ -50,11 +50,12 @@ public final class LongPollServer implements TransportServer {
     public LongPollServer(TransportSettings settings, ConnectionHandler handler) {
         this.settings = settings;
         this.handler = handler;
-        this.base = settings.option("path", "/lp");
-        this.pollTimeoutMs = positive("poll-timeout-ms", DEFAULT_POLL_TIMEOUT_MS);
-        this.sessionTimeoutMs = positive("session-timeout-ms", 60_000);
+        this.base = LongPollTransportProvider.PATH.textIn(settings.options());
+        this.pollTimeoutMs = LongPollTransportProvider.POLL_TIMEOUT_MS.intIn(settings.options());
+        this.sessionTimeoutMs = LongPollTransportProvider.SESSION_TIMEOUT_MS.intIn(settings.options());
+        this.threads = LongPollTransportProvider.THREADS.intIn(settings.options(), Runtime.getRuntime().availableProcessors());
         if (!base.startsWith("/")) {
-            throw new IllegalArgumentException("Transport option 'path' must start with '/', was '" + base + "'");
+            throw new IllegalArgumentException("Option 'path' must start with '/', was '" + base + "'");
         }
         long idleLimit = handler.idleLimitMs();
         if (idleLimit > 0 && pollTimeoutMs >= idleLimit) {
@@ -65,22 +66,8 @@ public final class LongPollServer implements TransportServer {
         }
     }
 
-    private long positive(String key, long fallback) {
-        String value = settings.option(key, Long.toString(fallback));
-        try {
-            long parsed = Long.parseLong(value);
-            if (parsed > 0) {
-                return parsed;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw new IllegalArgumentException("Transport option '" + key + "' must be a positive integer, was '" + value + "'");
-    }
-
     @Override
     public synchronized void start() {
-        int threads = Integer.parseInt(settings.option("threads", Integer.toString(Runtime.getRuntime().availableProcessors())));
         vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(threads).setWorkerPoolSize(1));
         Router router = Router.router(vertx);
         router.route().handler(cors());
@@ -97,8 +84,8 @@ public final class LongPollServer implements TransportServer {
             server.requestHandler(router).listen().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
             close();
-            throw new TransportException("Cannot listen for HTTP long polling on " + settings.host() + ":"
-                + settings.port() + ": " + e.getMessage(), e);
+            throw ListenException.of("HTTP long polling", settings.host(), settings.port(),
+                e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e);
         }
         address = URI.create("http://" + settings.host() + ":" + server.actualPort() + base);
         vertx.setPeriodic(1_000, t -> expire());
@@ -106,7 +93,7 @@ public final class LongPollServer implements TransportServer {
 
     private CorsHandler cors() {
         CorsHandler cors = CorsHandler.create();
-        for (String origin : settings.option("cors-origins", "*").split(",")) {
+        for (String origin : LongPollTransportProvider.CORS_ORIGINS.textIn(settings.options()).split(",")) {
             if (!origin.isBlank()) {
                 cors.addOrigin(origin.trim());
             }

@@ -6,6 +6,7 @@ import io.courier.transport.ClientListener;
 import io.courier.transport.TransportClient;
 import io.courier.transport.TransportException;
 import io.courier.transport.TransportSettings;
+import io.courier.transport.udp.UdpTransportProvider;
 import io.courier.transport.proto.Frame;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -23,6 +24,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.ByteBuffer;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -54,13 +56,15 @@ public final class UdpClient implements TransportClient {
 
     /** With a hook that may add handlers in front of the client's own (tests add a lossy link). */
     public UdpClient(TransportSettings settings, Consumer<ChannelPipeline> pipelineHook) {
-        this.group = new MultiThreadIoEventLoopGroup(Integer.parseInt(settings.option("threads", "2")),
+        Map<String, String> options = settings.options();
+        this.window = UdpTransportProvider.WINDOW.intIn(options);
+        this.minRtoNanos = TimeUnit.MILLISECONDS.toNanos(UdpTransportProvider.MIN_RTO_MS.intIn(options));
+        this.connectTimeoutMs = UdpTransportProvider.CONNECT_TIMEOUT_MS.intIn(options);
+        this.keepaliveMs = UdpTransportProvider.KEEPALIVE_MS.intIn(options);
+        this.idleTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(UdpTransportProvider.IDLE_TIMEOUT_MS.intIn(options));
+        // Options first: a malformed one must not leave threads behind.
+        this.group = new MultiThreadIoEventLoopGroup(UdpTransportProvider.CLIENT_THREADS.intIn(options),
             new DefaultThreadFactory("courier-udp-client", true), NioIoHandler.newFactory());
-        this.window = Integer.parseInt(settings.option("window", "64"));
-        this.minRtoNanos = TimeUnit.MILLISECONDS.toNanos(Long.parseLong(settings.option("min-rto-ms", "50")));
-        this.connectTimeoutMs = Long.parseLong(settings.option("connect-timeout-ms", "5000"));
-        this.keepaliveMs = Long.parseLong(settings.option("keepalive-ms", "2000"));
-        this.idleTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(Long.parseLong(settings.option("idle-timeout-ms", "30000")));
         this.pipelineHook = pipelineHook;
     }
 

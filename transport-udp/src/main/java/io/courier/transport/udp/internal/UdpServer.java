@@ -1,9 +1,10 @@
 package io.courier.transport.udp.internal;
 
 import io.courier.transport.ConnectionHandler;
-import io.courier.transport.TransportException;
+import io.courier.transport.ListenException;
 import io.courier.transport.TransportServer;
 import io.courier.transport.TransportSettings;
+import io.courier.transport.udp.UdpTransportProvider;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -64,11 +65,12 @@ public final class UdpServer implements TransportServer {
     public UdpServer(TransportSettings settings, ConnectionHandler handler) {
         this.settings = settings;
         this.handler = handler;
-        this.window = Integer.parseInt(settings.option("window", "64"));
-        this.minRtoNanos = TimeUnit.MILLISECONDS.toNanos(Long.parseLong(settings.option("min-rto-ms", "50")));
-        this.idleTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(Long.parseLong(settings.option("idle-timeout-ms", "30000")));
-        this.handshakesPerSecond = Double.parseDouble(settings.option("handshakes-per-second", "20"));
-        this.handshakeBurst = Double.parseDouble(settings.option("handshake-burst", "40"));
+        Map<String, String> options = settings.options();
+        this.window = UdpTransportProvider.WINDOW.intIn(options);
+        this.minRtoNanos = TimeUnit.MILLISECONDS.toNanos(UdpTransportProvider.MIN_RTO_MS.intIn(options));
+        this.idleTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(UdpTransportProvider.IDLE_TIMEOUT_MS.intIn(options));
+        this.handshakesPerSecond = UdpTransportProvider.HANDSHAKES_PER_SECOND.numberIn(options);
+        this.handshakeBurst = UdpTransportProvider.HANDSHAKE_BURST.numberIn(options);
     }
 
     @Override
@@ -77,10 +79,10 @@ public final class UdpServer implements TransportServer {
         try {
             channel = new Bootstrap().group(group).channel(NioDatagramChannel.class).handler(new Dispatcher())
                 .bind(settings.host(), settings.port()).syncUninterruptibly().channel();
-        } catch (RuntimeException e) {
+        } catch (Exception e) {
+            // Netty rethrows the bind's IOException unchecked (sneakily), so catch Exception.
             close();
-            throw new TransportException("Cannot listen for UDP on " + settings.host() + ":" + settings.port() + ": "
-                + e.getMessage(), e);
+            throw ListenException.of("UDP", settings.host(), settings.port(), e);
         }
         address = URI.create("udp://" + settings.host() + ":" + ((InetSocketAddress) channel.localAddress()).getPort());
         channel.eventLoop().scheduleAtFixedRate(this::tick, 5, 5, TimeUnit.MILLISECONDS);

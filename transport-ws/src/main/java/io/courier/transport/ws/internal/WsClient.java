@@ -53,7 +53,7 @@ public final class WsClient implements TransportClient {
         loops = new EventLoops(settings);
         group = loops.group(EventLoops.threads(settings, 2), "courier-ws-client");
         maxFrameBytes = settings.maxFrameBytes();
-        deflate = Boolean.parseBoolean(settings.option("permessage-deflate", "false"));
+        deflate = WsTransportProvider.PERMESSAGE_DEFLATE.booleanIn(settings.options());
     }
 
     @Override
