@@ -227,7 +227,7 @@ public final class StorageWriter implements Runnable, AutoCloseable {
             }
             StoredMessage message = entry.message();
             if (needsReceipts(owner, message)) {
-                batch.markDelivered(owner, serverId);
+                batch.markDelivered(owner, serverId, clock.millis());
                 entryOverlay.put(new EntryKey(owner, serverId), InboxEntry.State.DELIVERED);
                 routeReceipt(MessageKind.RECEIPT_DELIVERED, message, owner);
                 metrics.delivered();
