@@ -2,12 +2,14 @@ package io.courier.router;
 
 import io.courier.router.auth.AuthResult;
 import io.courier.router.auth.Authenticator;
+import io.courier.router.internal.RetentionSweeper;
 import io.courier.router.internal.RouterMetrics;
 import io.courier.router.internal.Session;
 import io.courier.router.internal.SessionTable;
 import io.courier.router.internal.StorageWriter;
 import io.courier.storage.DeviceId;
 import io.courier.storage.KeyBundle;
+import io.courier.storage.RetentionPolicy;
 import io.courier.storage.StorageBackend;
 import io.courier.storage.StoredMessage;
 import io.courier.transport.Connection;
@@ -65,6 +67,7 @@ public final class Router implements ConnectionHandler, AutoCloseable {
     private final StorageWriter writer;
     private final ExecutorService storageReaders;
     private final ScheduledExecutorService sweeper;
+    private final RetentionSweeper retention;
     private final AtomicInteger sessionIds = new AtomicInteger();
     private final Session.InboxReader inboxReader = this::readInboxPage;
     private volatile boolean closing;
@@ -85,19 +88,25 @@ public final class Router implements ConnectionHandler, AutoCloseable {
         this.clock = clock;
         this.metrics = new RouterMetrics(registry);
         this.writer = new StorageWriter(storage.messages(), storage.devices(), sessions::get, metrics, clock,
-            config.writerQueueCapacity(), config.maxBatch());
+            config.writerQueueCapacity(), config.maxBatch(), config.retention());
         this.storageReaders = Executors.newFixedThreadPool(2, daemon("courier-storage-reader"));
         this.sweeper = Executors.newSingleThreadScheduledExecutor(daemon("courier-sweeper"));
+        this.retention = new RetentionSweeper(storage.messages(), config.retention(), clock, config.expiryIntervalMs(),
+            registry);
         this.lastPresenceFlushMs = clock.millis();
         metrics.gauge("courier.sessions", "Live sessions (authenticated connections)", sessions, SessionTable::size);
         metrics.gauge("courier.mailbox.depth", "Entries waiting in session mailboxes", sessions, SessionTable::mailboxDepth);
     }
 
-    /** Starts the writer and the sweeper that enforces heartbeats and flushes last-seen times. */
+    /**
+     * Starts the writer, the sweeper that enforces heartbeats and flushes last-seen times, and
+     * storage expiry.
+     */
     public Router start() {
         writer.start();
         long period = Math.max(50, config.heartbeatIntervalMs() / 2);
         sweeper.scheduleWithFixedDelay(this::sweepSafely, period, period, TimeUnit.MILLISECONDS);
+        retention.start();
         return this;
     }
 
@@ -444,6 +453,15 @@ public final class Router implements ConnectionHandler, AutoCloseable {
         }
     }
 
+    /**
+     * Removes the de-duplication records and delivered entries that have expired by the router's
+     * clock; a timer does this every {@code router.expiry-interval-ms}. Blocks until done;
+     * public so tests with a fake clock can drive it.
+     */
+    public RetentionPolicy.Expired expire() {
+        return retention.expire();
+    }
+
     /** Writes the last activity of every online user and of everyone who left since the last flush. */
     public void flushPresence(long now) {
         lastPresenceFlushMs = now;
@@ -464,6 +482,7 @@ public final class Router implements ConnectionHandler, AutoCloseable {
     public void close() {
         closing = true;
         sweeper.shutdownNow();
+        retention.close();
         writer.close();
         storageReaders.shutdown();
         try {

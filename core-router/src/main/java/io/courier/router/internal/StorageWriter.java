@@ -7,6 +7,7 @@ import io.courier.storage.DeviceId;
 import io.courier.storage.InboxEntry;
 import io.courier.storage.MessageKind;
 import io.courier.storage.MessageStore;
+import io.courier.storage.RetentionPolicy;
 import io.courier.storage.StoredMessage;
 import io.courier.storage.WriteBatch;
 import io.courier.transport.Connection;
@@ -65,6 +66,7 @@ public final class StorageWriter implements Runnable, AutoCloseable {
     private final SessionLookup sessions;
     private final RouterMetrics metrics;
     private final Clock clock;
+    private final RetentionPolicy retention;
     private final int maxBatch;
     private final Thread thread;
 
@@ -95,13 +97,14 @@ public final class StorageWriter implements Runnable, AutoCloseable {
     }
 
     public StorageWriter(MessageStore store, DeviceDirectory directory, SessionLookup sessions, RouterMetrics metrics,
-                         Clock clock, int queueCapacity, int maxBatch) {
+                         Clock clock, int queueCapacity, int maxBatch, RetentionPolicy retention) {
         this.queue = new ManyToOneConcurrentArrayQueue<>(queueCapacity);
         this.store = store;
         this.directory = directory;
         this.sessions = sessions;
         this.metrics = metrics;
         this.clock = clock;
+        this.retention = retention;
         this.maxBatch = maxBatch;
         this.nextServerId = store.highestServerId();
         this.thread = new Thread(this, "courier-storage-writer");
@@ -179,8 +182,10 @@ public final class StorageWriter implements Runnable, AutoCloseable {
         String clientId = send.getClientMessageId();
         SendKey key = new SendKey(sender, clientId);
         AcceptedSend prior = sendOverlay.get(key);
+        long now = clock.millis();
         if (prior == null) {
-            prior = store.acceptedSend(sender, clientId).orElse(null);
+            // Outside its window (expiry runs periodically) a stored record no longer counts: new message.
+            prior = store.acceptedSend(sender, clientId).filter(a -> retention.isWithinDedupWindow(a, now)).orElse(null);
         }
         if (prior != null) {
             metrics.duplicate();
@@ -189,7 +194,6 @@ public final class StorageWriter implements Runnable, AutoCloseable {
             return;
         }
         long serverId = ++nextServerId;
-        long now = clock.millis();
         StoredMessage message = new StoredMessage(serverId, MessageKind.MESSAGE, sender, send.getRecipient(), clientId, 0,
             now, send.getContentType(), send.getPayload().toByteArray(),
             send.hasMedia() ? send.getMedia().toByteArray() : null);
