@@ -214,6 +214,10 @@ public final class ConfigLoader {
                 .maxBatch(integer(r, "router.max-batch"))
                 .drainPageSize(integer(r, "router.drain-page-size"))
                 .presenceFlushIntervalMs(integer(r, "router.presence-flush-interval-ms"))
+                .dedupWindowHours(integer(r, "router.dedup-window-hours"))
+                .deliveredRetentionHours(integer(r, "router.delivered-retention-hours"))
+                .expiryIntervalMs(integer(r, "router.expiry-interval-ms"))
+                .expiryBatch(integer(r, "router.expiry-batch"))
                 .build();
         } catch (IllegalArgumentException e) {
             throw new ConfigException(e.getMessage());
