@@ -4,6 +4,7 @@ import io.courier.router.auth.AuthResult;
 import io.courier.router.auth.Authenticator;
 import io.courier.router.internal.BatchStaging;
 import io.courier.router.internal.PresenceAndKeys;
+import io.courier.router.internal.RetentionSweeper;
 import io.courier.router.internal.RouterMetrics;
 import io.courier.router.internal.Session;
 import io.courier.router.internal.SessionTable;
@@ -12,6 +13,7 @@ import io.courier.router.internal.StorageWriter;
 import io.courier.router.internal.Sweeper;
 import io.courier.router.internal.WriterCommand;
 import io.courier.storage.DeviceId;
+import io.courier.storage.RetentionPolicy;
 import io.courier.storage.StorageBackend;
 import io.courier.transport.Connection;
 import io.courier.transport.ConnectionHandler;
@@ -68,6 +70,7 @@ public final class Router implements ConnectionHandler, AutoCloseable {
     private final StorageReader reader;
     private final Sweeper sweeper;
     private final PresenceAndKeys presenceAndKeys;
+    private final RetentionSweeper retention;
     private final AtomicInteger sessionIds = new AtomicInteger();
     private volatile boolean closing;
 
@@ -84,21 +87,37 @@ public final class Router implements ConnectionHandler, AutoCloseable {
         this.authenticator = authenticator;
         this.clock = clock;
         this.metrics = new RouterMetrics(registry);
-        this.writer = new StorageWriter(new BatchStaging(storage.messages(), storage.devices(), metrics, clock),
+        this.writer = new StorageWriter(new BatchStaging(storage.messages(), storage.devices(), metrics, clock,
+            config.retention()),
             sessions::get, metrics, config.writerQueueCapacity(), config.maxBatch());
         this.reader = new StorageReader(storage.messages(), config.drainPageSize(), metrics);
         this.sweeper = new Sweeper(config, sessions, storage.presence(), metrics, clock);
         this.presenceAndKeys = new PresenceAndKeys(sessions, sweeper, reader, storage.presence(), storage.keys(), metrics,
             clock);
+        this.retention = new RetentionSweeper(storage.messages(), config.retention(), clock, config.expiryIntervalMs(),
+            registry);
         metrics.gauge("courier.sessions", "Live sessions (authenticated connections)", sessions, SessionTable::size);
         metrics.gauge("courier.mailbox.depth", "Entries waiting in session mailboxes", sessions, SessionTable::mailboxDepth);
     }
 
-    /** Starts the writer and the sweeper that enforces heartbeats and flushes last-seen times. */
+    /**
+     * Starts the writer, the sweeper that enforces heartbeats and flushes last-seen times, and
+     * storage expiry.
+     */
     public Router start() {
         writer.start();
         sweeper.start();
+        retention.start();
         return this;
+    }
+
+    /**
+     * Removes the de-duplication records and delivered entries that have expired by the router's
+     * clock; a timer does this every {@code router.expiry-interval-ms}. Blocks until done;
+     * public so tests with a fake clock can drive it.
+     */
+    public RetentionPolicy.Expired expire() {
+        return retention.expire();
     }
 
     public RouterConfig config() {
@@ -338,6 +357,7 @@ public final class Router implements ConnectionHandler, AutoCloseable {
     @Override
     public void close() {
         closing = true;
+        retention.close();
         writer.close();
         reader.close();
         sweeper.close();

@@ -1,5 +1,9 @@
 package io.courier.router;
 
+import io.courier.storage.RetentionPolicy;
+import java.time.Duration;
+import java.util.Objects;
+
 /**
  * The router's limits and intervals. Immutable; build with {@link #builder()}. Every default is
  * here, in one place; {@link Builder#build()} validates and names the offending setting.
@@ -15,6 +19,13 @@ package io.courier.router;
  * @param maxBatch               most commands the writer group-commits at once.
  * @param drainPageSize          inbox entries read from storage per page on (re)connect.
  * @param presenceFlushIntervalMs how often last-seen times are written to the presence store.
+ * @param dedupWindow            a repeated send is answered with its first single tick for this
+ *                               long after it was accepted; later, it is a new message.
+ * @param deliveredRetention     a delivered message nobody read is kept this long (for a late
+ *                               read receipt), then expires; a read removes it at once.
+ * @param expiryIntervalMs       how often expired de-duplication records and delivered entries are
+ *                               removed from storage.
+ * @param expiryBatch            most records one storage call removes during expiry.
  */
 public record RouterConfig(
     int heartbeatIntervalMs,
@@ -25,7 +36,11 @@ public record RouterConfig(
     int writerQueueCapacity,
     int maxBatch,
     int drainPageSize,
-    int presenceFlushIntervalMs) {
+    int presenceFlushIntervalMs,
+    Duration dedupWindow,
+    Duration deliveredRetention,
+    int expiryIntervalMs,
+    int expiryBatch) {
 
     public static Builder builder() {
         return new Builder();
@@ -34,6 +49,11 @@ public record RouterConfig(
     /** The defaults. */
     public static RouterConfig defaults() {
         return builder().build();
+    }
+
+    /** The retention the storage layer enforces: the windows and the expiry batch size. */
+    public RetentionPolicy retention() {
+        return new RetentionPolicy(dedupWindow, deliveredRetention, expiryBatch);
     }
 
     /** Builder with documented defaults. */
@@ -47,6 +67,10 @@ public record RouterConfig(
         private int maxBatch = 1024;
         private int drainPageSize = 256;
         private int presenceFlushIntervalMs = 30_000;
+        private Duration dedupWindow = RetentionPolicy.DEFAULT_DEDUP_WINDOW;
+        private Duration deliveredRetention = RetentionPolicy.DEFAULT_DELIVERED_RETENTION;
+        private int expiryIntervalMs = 60_000;
+        private int expiryBatch = RetentionPolicy.DEFAULT_BATCH_SIZE;
 
         public Builder heartbeatIntervalMs(int v) {
             heartbeatIntervalMs = v;
@@ -93,6 +117,40 @@ public record RouterConfig(
             return this;
         }
 
+        /** {@code router.dedup-window-hours}: default 168 (seven days). */
+        public Builder dedupWindowHours(int v) {
+            dedupWindow = Duration.ofHours(v);
+            return this;
+        }
+
+        /** The de-duplication window as a duration, for embedders and tests. */
+        public Builder dedupWindow(Duration v) {
+            dedupWindow = Objects.requireNonNull(v, "dedupWindow");
+            return this;
+        }
+
+        /** {@code router.delivered-retention-hours}: default 720 (thirty days). */
+        public Builder deliveredRetentionHours(int v) {
+            deliveredRetention = Duration.ofHours(v);
+            return this;
+        }
+
+        /** The delivered retention as a duration, for embedders and tests. */
+        public Builder deliveredRetention(Duration v) {
+            deliveredRetention = Objects.requireNonNull(v, "deliveredRetention");
+            return this;
+        }
+
+        public Builder expiryIntervalMs(int v) {
+            expiryIntervalMs = v;
+            return this;
+        }
+
+        public Builder expiryBatch(int v) {
+            expiryBatch = v;
+            return this;
+        }
+
         /** @throws IllegalArgumentException naming the configuration key and the bad value. */
         public RouterConfig build() {
             positive("router.heartbeat-interval-ms", heartbeatIntervalMs);
@@ -104,8 +162,22 @@ public record RouterConfig(
             positive("router.max-batch", maxBatch);
             positive("router.drain-page-size", drainPageSize);
             positive("router.presence-flush-interval-ms", presenceFlushIntervalMs);
+            positive("router.dedup-window-hours", dedupWindow);
+            positive("router.delivered-retention-hours", deliveredRetention);
+            positive("router.expiry-interval-ms", expiryIntervalMs);
+            positive("router.expiry-batch", expiryBatch);
             return new RouterConfig(heartbeatIntervalMs, missedHeartbeats, helloTimeoutMs, mailboxCapacity,
-                maxPayloadBytes, writerQueueCapacity, maxBatch, drainPageSize, presenceFlushIntervalMs);
+                maxPayloadBytes, writerQueueCapacity, maxBatch, drainPageSize, presenceFlushIntervalMs, dedupWindow,
+                deliveredRetention, expiryIntervalMs, expiryBatch);
+        }
+
+        private static void positive(String key, Duration value) {
+            if (value.toMillis() <= 0) {
+                // Whole hours, as the key reads; a finer duration (set in code) as itself.
+                boolean wholeHours = value.equals(Duration.ofHours(value.toHours()));
+                throw new IllegalArgumentException(key + " must be positive, was "
+                    + (wholeHours ? Long.toString(value.toHours()) : value.toString()));
+            }
         }
 
         private static void positive(String key, int value) {

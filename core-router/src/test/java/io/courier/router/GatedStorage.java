@@ -68,6 +68,16 @@ final class GatedStorage implements StorageBackend {
             public long pendingCount(DeviceId owner) {
                 return inner.pendingCount(owner);
             }
+
+            @Override
+            public int expireSends(long acceptedBeforeMs, int limit) {
+                return inner.expireSends(acceptedBeforeMs, limit);
+            }
+
+            @Override
+            public int expireDelivered(long deliveredBeforeMs, int limit) {
+                return inner.expireDelivered(deliveredBeforeMs, limit);
+            }
         };
     }
 

@@ -59,6 +59,10 @@ public final class ConfigLoader {
         keys.put("max-batch", RouterConfig.Builder::maxBatch);
         keys.put("drain-page-size", RouterConfig.Builder::drainPageSize);
         keys.put("presence-flush-interval-ms", RouterConfig.Builder::presenceFlushIntervalMs);
+        keys.put("dedup-window-hours", RouterConfig.Builder::dedupWindowHours);
+        keys.put("delivered-retention-hours", RouterConfig.Builder::deliveredRetentionHours);
+        keys.put("expiry-interval-ms", RouterConfig.Builder::expiryIntervalMs);
+        keys.put("expiry-batch", RouterConfig.Builder::expiryBatch);
         return keys;
     }
 

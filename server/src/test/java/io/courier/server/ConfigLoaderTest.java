@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.courier.plugin.PluginOption;
+import io.courier.storage.RetentionPolicy;
 import io.courier.transport.TransportProviders;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -54,6 +56,21 @@ class ConfigLoaderTest {
             .hasMessageContaining("mailbox-capacity");
         assertThatThrownBy(() -> ConfigLoader.load(null, List.of("admin.prot=1")))
             .isInstanceOf(ConfigException.class).hasMessageContaining("admin.prot");
+    }
+
+    @Test
+    void shouldReadTheRetentionKeysUnderRouter() {
+        ServerConfig defaults = ConfigLoader.defaults();
+        assertThat(defaults.router().dedupWindow()).isEqualTo(Duration.ofDays(7));
+        assertThat(defaults.router().deliveredRetention()).isEqualTo(Duration.ofDays(30));
+
+        ServerConfig config = ConfigLoader.load(null, List.of("router.dedup-window-hours=24",
+            "router.delivered-retention-hours=48", "router.expiry-interval-ms=5000", "router.expiry-batch=200"));
+        assertThat(config.router().retention()).isEqualTo(new RetentionPolicy(
+            Duration.ofDays(1), Duration.ofDays(2), 200));
+        assertThat(config.router().expiryIntervalMs()).isEqualTo(5000);
+        assertThatThrownBy(() -> ConfigLoader.load(null, List.of("router.dedup-window-hours=0")))
+            .isInstanceOf(ConfigException.class).hasMessageContaining("router.dedup-window-hours");
     }
 
     @Test

@@ -76,7 +76,13 @@ class ConfigurationReferenceTest {
         expected.put("transports.NAME.host", defaults.transports().get("tcp").host());
         RouterConfig router = RouterConfig.defaults();
         for (RecordComponent component : RouterConfig.class.getRecordComponents()) {
-            expected.put("router." + kebab(component.getName()), String.valueOf(value(component, router)));
+            Object value = value(component, router);
+            if (value instanceof java.time.Duration duration) {
+                // Durations are configured in whole hours: router.dedup-window-hours and the like.
+                expected.put("router." + kebab(component.getName()) + "-hours", Long.toString(duration.toHours()));
+            } else {
+                expected.put("router." + kebab(component.getName()), String.valueOf(value));
+            }
         }
         expected.put("admin.enabled", Boolean.toString(defaults.admin().enabled()));
         expected.put("admin.host", defaults.admin().host());

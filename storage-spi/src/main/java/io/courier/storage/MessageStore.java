@@ -8,8 +8,17 @@ import java.util.Optional;
  *
  * <p>Threading: {@link #commit} is called by one writer thread at a time; the read methods may be
  * called from other threads concurrently with it and with each other, and must see every batch
- * whose commit has returned. All methods may block (disk, network); the router never calls them
- * on an event-loop thread.
+ * whose commit has returned. {@link #expireSends} and {@link #expireDelivered} are called from
+ * one housekeeping thread, concurrently with commits and reads (see their contract). All methods
+ * may block (disk, network); the router never calls them on an event-loop thread.
+ *
+ * <p>Retention: what the contract no longer needs expires, so the store stays bounded.
+ * De-duplication records expire by the time their send was accepted, delivered entries by the
+ * time they were marked delivered; pending entries never expire. The store keeps no policy and
+ * reads no clock: the caller passes the cutoff ({@link RetentionPolicy} computes it from its
+ * windows and the caller's clock), so an index by time (a key prefix, an indexed column, a
+ * sorted structure) makes each call a range scan and a bounded delete, never a scan of
+ * everything.
  *
  * <p>Errors: every method throws {@link StorageException} (unchecked) when the store cannot do
  * what was asked, including after {@link StorageBackend#close()}.
@@ -47,4 +56,33 @@ public interface MessageStore {
 
     /** Number of pending entries in {@code owner}'s inbox. May be slow; for tests and tools. */
     long pendingCount(DeviceId owner);
+
+    /**
+     * Removes up to {@code limit} de-duplication records whose send was accepted before
+     * {@code acceptedBeforeMs} ({@link AcceptedSend#acceptedAtMs()} strictly below it), as one
+     * bounded unit of work (one write, one transaction). Inbox entries are untouched.
+     *
+     * <p>May run concurrently with {@link #commit}; it must neither fail nor hold up a commit for
+     * longer than one such unit, and it removes a record only if the record's time, as stored
+     * when it is removed, is still before the cutoff: a send recorded again by a concurrent
+     * commit stays.
+     *
+     * @return how many records this call removed, at most {@code limit}. A backend that indexes by
+     *     time may count index entries of records already replaced or removed. A result below
+     *     {@code limit} means nothing accepted before the cutoff is left (as far as this call
+     *     could see: records a concurrent commit holds may wait for the next call).
+     * @throws IllegalArgumentException when {@code limit} is not positive.
+     */
+    int expireSends(long acceptedBeforeMs, int limit);
+
+    /**
+     * Removes up to {@code limit} {@link InboxEntry.State#DELIVERED delivered} entries, of any
+     * inbox, marked delivered before {@code deliveredBeforeMs}, as one bounded unit of work.
+     * Pending entries are never removed, however old. The same concurrency rules and result as
+     * {@link #expireSends}: an entry is removed only if it is still delivered, and was delivered
+     * before the cutoff, when it is removed.
+     *
+     * @throws IllegalArgumentException when {@code limit} is not positive.
+     */
+    int expireDelivered(long deliveredBeforeMs, int limit);
 }

@@ -20,14 +20,20 @@ public final class WriteBatch {
 
         /**
          * Mark the entry {@link InboxEntry.State#DELIVERED}: it leaves {@link MessageStore#pending}
-         * but stays findable by {@link MessageStore#entry}. No effect when absent.
+         * but stays findable by {@link MessageStore#entry} until it is removed or
+         * {@link MessageStore#expireDelivered expired} by its {@code deliveredAtMs}. No effect when
+         * absent or already delivered (the first delivery time stays).
          */
-        void markDelivered(DeviceId owner, long serverId);
+        void markDelivered(DeviceId owner, long serverId, long deliveredAtMs);
 
         /** Remove the entry entirely. No effect when absent. */
         void remove(DeviceId owner, long serverId);
 
-        /** Remember that {@code sender}'s {@code clientMessageId} was accepted as {@code accepted}. */
+        /**
+         * Remember that {@code sender}'s {@code clientMessageId} was accepted as {@code accepted},
+         * replacing an earlier record of it; it expires by {@link AcceptedSend#acceptedAtMs()}
+         * ({@link MessageStore#expireSends}).
+         */
         void recordSend(DeviceId sender, String clientMessageId, AcceptedSend accepted);
 
         /** Raise the store's {@link MessageStore#highestServerId()} to at least {@code serverId}. */
@@ -40,7 +46,7 @@ public final class WriteBatch {
     private record Append(DeviceId owner, StoredMessage message) implements Op {
     }
 
-    private record MarkDelivered(DeviceId owner, long serverId) implements Op {
+    private record MarkDelivered(DeviceId owner, long serverId, long deliveredAtMs) implements Op {
     }
 
     private record Remove(DeviceId owner, long serverId) implements Op {
@@ -59,8 +65,12 @@ public final class WriteBatch {
         return this;
     }
 
-    public WriteBatch markDelivered(DeviceId owner, long serverId) {
-        ops.add(new MarkDelivered(owner, serverId));
+    /**
+     * Marks an entry delivered at {@code deliveredAtMs} (ms since the epoch, from the caller's
+     * clock): the time its retention counts from.
+     */
+    public WriteBatch markDelivered(DeviceId owner, long serverId, long deliveredAtMs) {
+        ops.add(new MarkDelivered(owner, serverId, deliveredAtMs));
         return this;
     }
 
@@ -99,7 +109,7 @@ public final class WriteBatch {
             if (op instanceof Append a) {
                 visitor.append(a.owner(), a.message());
             } else if (op instanceof MarkDelivered m) {
-                visitor.markDelivered(m.owner(), m.serverId());
+                visitor.markDelivered(m.owner(), m.serverId(), m.deliveredAtMs());
             } else if (op instanceof Remove r) {
                 visitor.remove(r.owner(), r.serverId());
             } else if (op instanceof RecordSend s) {

@@ -82,7 +82,7 @@ public class StorageDrainBenchmark {
         List<StoredMessage> page = store.messages().pending(OWNER, 0, PAGE);
         writes.clear();
         for (StoredMessage m : page) {
-            writes.markDelivered(OWNER, m.serverId());
+            writes.markDelivered(OWNER, m.serverId(), m.timestampMs());
         }
         store.messages().commit(writes);
         refill(page.size());

@@ -10,6 +10,7 @@ import io.courier.storage.DeviceId;
 import io.courier.storage.InboxEntry;
 import io.courier.storage.MessageKind;
 import io.courier.storage.MessageStore;
+import io.courier.storage.RetentionPolicy;
 import io.courier.storage.StoredMessage;
 import io.courier.storage.WriteBatch;
 import io.courier.transport.Connection;
@@ -87,6 +88,7 @@ public final class BatchStaging {
     private final DeviceDirectory directory;
     private final RouterMetrics metrics;
     private final Clock clock;
+    private final RetentionPolicy retention;
 
     private final WriteBatch batch = new WriteBatch();
     private final List<WriterCommand> staged = new ArrayList<>();
@@ -103,11 +105,13 @@ public final class BatchStaging {
     private int readCount;
 
     /** Continues numbering after {@code store}'s highest server id (a storage read). */
-    public BatchStaging(MessageStore store, DeviceDirectory directory, RouterMetrics metrics, Clock clock) {
+    public BatchStaging(MessageStore store, DeviceDirectory directory, RouterMetrics metrics, Clock clock,
+                        RetentionPolicy retention) {
         this.store = store;
         this.directory = directory;
         this.metrics = metrics;
         this.clock = clock;
+        this.retention = retention;
         this.nextServerId = store.highestServerId();
     }
 
@@ -204,7 +208,11 @@ public final class BatchStaging {
         SendKey key = new SendKey(sender, clientId);
         AcceptedSend prior = sendOverlay.get(key);
         if (prior == null) {
-            prior = store.acceptedSend(sender, clientId).orElse(null);
+            // Outside its window (expiry runs periodically) a stored record no longer counts: new message.
+            AcceptedSend stored = store.acceptedSend(sender, clientId).orElse(null);
+            if (stored != null && retention.isWithinDedupWindow(stored, clock.millis())) {
+                prior = stored;
+            }
         }
         if (prior != null) {
             duplicateCount++;
@@ -252,7 +260,7 @@ public final class BatchStaging {
             }
             StoredMessage message = entry.message();
             if (needsReceipts(owner, message)) {
-                batch.markDelivered(owner, serverId);
+                batch.markDelivered(owner, serverId, clock.millis());
                 entryOverlay.put(new EntryKey(owner, serverId), InboxEntry.State.DELIVERED);
                 routeReceipt(MessageKind.RECEIPT_DELIVERED, message, owner);
                 deliveredCount++;

@@ -58,7 +58,7 @@ class BatchStagingTest {
 
     private BatchStaging newStaging() {
         return new BatchStaging(storage.messages(), storage.devices(), new RouterMetrics(registry),
-            Clock.fixed(NOW, ZoneOffset.UTC));
+            Clock.fixed(NOW, ZoneOffset.UTC), io.courier.router.RouterConfig.defaults().retention());
     }
 
     @Test

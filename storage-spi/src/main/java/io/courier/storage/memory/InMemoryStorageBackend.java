@@ -17,6 +17,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.ConcurrentSkipListMap;
@@ -34,6 +35,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * or not at all. Each inbox keeps its pending entries in a {@link TreeMap} by server id, so
  * {@link #pending} is a range scan that never walks over delivered entries, and
  * {@link #pendingCount} is O(1).
+ *
+ * <p>Retention: two sorted sets order de-duplication records by acceptance time and delivered
+ * entries by delivery time, kept in step with the maps by every operation, so expiry takes from
+ * the head of a set (O(log n) a record) and never looks at anything not yet due.
  *
  * <p>Where the SPI is silent: appending a server id the inbox already holds replaces that entry
  * (as a put would on disk), and recording a send again replaces the earlier record. A batch with a
@@ -53,6 +58,8 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
     // Guarded by lock.
     private final Map<DeviceId, Inbox> inboxes = new HashMap<>();
     private final Map<DeviceId, Map<String, AcceptedSend>> sends = new HashMap<>();
+    private final TreeSet<TimedSend> sendsByTime = new TreeSet<>();
+    private final TreeSet<TimedEntry> deliveredByTime = new TreeSet<>();
     private long highestServerId;
 
     // Each value set always holds DeviceId.PRIMARY, so devices(user) is a plain, sorted copy.
@@ -69,10 +76,38 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
     /** One device's inbox. Guarded by the backend's lock. */
     private static final class Inbox {
         final TreeMap<Long, StoredMessage> pending = new TreeMap<>();
-        final Map<Long, StoredMessage> delivered = new HashMap<>();
+        final Map<Long, Delivered> delivered = new HashMap<>();
 
         boolean isEmpty() {
             return pending.isEmpty() && delivered.isEmpty();
+        }
+    }
+
+    /** A delivered entry and when it was delivered. */
+    private record Delivered(StoredMessage message, long atMs) {
+    }
+
+    /** A de-duplication record's place in acceptance-time order. */
+    private record TimedSend(long atMs, DeviceId sender, String clientMessageId) implements Comparable<TimedSend> {
+        @Override
+        public int compareTo(TimedSend other) {
+            int c = Long.compare(atMs, other.atMs);
+            if (c == 0) {
+                c = sender.compareTo(other.sender);
+            }
+            return c != 0 ? c : clientMessageId.compareTo(other.clientMessageId);
+        }
+    }
+
+    /** A delivered entry's place in delivery-time order. */
+    private record TimedEntry(long atMs, DeviceId owner, long serverId) implements Comparable<TimedEntry> {
+        @Override
+        public int compareTo(TimedEntry other) {
+            int c = Long.compare(atMs, other.atMs);
+            if (c == 0) {
+                c = owner.compareTo(other.owner);
+            }
+            return c != 0 ? c : Long.compare(serverId, other.serverId);
         }
     }
 
@@ -137,9 +172,9 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
             if (pending != null) {
                 return Optional.of(new InboxEntry(pending, InboxEntry.State.PENDING));
             }
-            StoredMessage delivered = inbox.delivered.get(serverId);
+            Delivered delivered = inbox.delivered.get(serverId);
             return delivered == null ? Optional.empty()
-                : Optional.of(new InboxEntry(delivered, InboxEntry.State.DELIVERED));
+                : Optional.of(new InboxEntry(delivered.message(), InboxEntry.State.DELIVERED));
         } finally {
             lock.readLock().unlock();
         }
@@ -180,6 +215,56 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
         }
     }
 
+    @Override
+    public int expireSends(long acceptedBeforeMs, int limit) {
+        requirePositive(limit);
+        lock.writeLock().lock();
+        try {
+            checkOpen();
+            int removed = 0;
+            while (removed < limit && !sendsByTime.isEmpty() && sendsByTime.first().atMs() < acceptedBeforeMs) {
+                TimedSend due = sendsByTime.pollFirst();
+                Map<String, AcceptedSend> bySender = sends.get(due.sender());
+                bySender.remove(due.clientMessageId());
+                if (bySender.isEmpty()) {
+                    sends.remove(due.sender());
+                }
+                removed++;
+            }
+            return removed;
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    @Override
+    public int expireDelivered(long deliveredBeforeMs, int limit) {
+        requirePositive(limit);
+        lock.writeLock().lock();
+        try {
+            checkOpen();
+            int removed = 0;
+            while (removed < limit && !deliveredByTime.isEmpty() && deliveredByTime.first().atMs() < deliveredBeforeMs) {
+                TimedEntry due = deliveredByTime.pollFirst();
+                Inbox inbox = inboxes.get(due.owner());
+                inbox.delivered.remove(due.serverId());
+                if (inbox.isEmpty()) {
+                    inboxes.remove(due.owner());
+                }
+                removed++;
+            }
+            return removed;
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    private static void requirePositive(int limit) {
+        if (limit <= 0) {
+            throw new IllegalArgumentException("limit must be positive, was " + limit);
+        }
+    }
+
     /** Rejects, before anything is applied, an operation that could not be applied. */
     private static final class Validator implements WriteBatch.Visitor {
         int index;
@@ -192,7 +277,7 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
         }
 
         @Override
-        public void markDelivered(DeviceId owner, long serverId) {
+        public void markDelivered(DeviceId owner, long serverId, long deliveredAtMs) {
             require(owner, "markDelivered", "owner");
             index++;
         }
@@ -231,18 +316,19 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
         public void append(DeviceId owner, StoredMessage message) {
             Inbox inbox = inboxes.computeIfAbsent(owner, k -> new Inbox());
             // Appending an id the inbox already holds replaces that entry, as a put would on disk.
-            inbox.delivered.remove(message.serverId());
+            forgetDelivered(owner, message.serverId(), inbox.delivered.remove(message.serverId()));
             inbox.pending.put(message.serverId(), message);
             raise(message.serverId());
         }
 
         @Override
-        public void markDelivered(DeviceId owner, long serverId) {
+        public void markDelivered(DeviceId owner, long serverId, long deliveredAtMs) {
             Inbox inbox = inboxes.get(owner);
             if (inbox != null) {
                 StoredMessage message = inbox.pending.remove(serverId);
                 if (message != null) {
-                    inbox.delivered.put(serverId, withoutBody(message));
+                    inbox.delivered.put(serverId, new Delivered(withoutBody(message), deliveredAtMs));
+                    deliveredByTime.add(new TimedEntry(deliveredAtMs, owner, serverId));
                 }
             }
         }
@@ -252,7 +338,7 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
             Inbox inbox = inboxes.get(owner);
             if (inbox != null) {
                 inbox.pending.remove(serverId);
-                inbox.delivered.remove(serverId);
+                forgetDelivered(owner, serverId, inbox.delivered.remove(serverId));
                 if (inbox.isEmpty()) {
                     inboxes.remove(owner);
                 }
@@ -261,8 +347,18 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
 
         @Override
         public void recordSend(DeviceId sender, String clientMessageId, AcceptedSend accepted) {
-            sends.computeIfAbsent(sender, k -> new HashMap<>()).put(clientMessageId, accepted);
+            AcceptedSend replaced = sends.computeIfAbsent(sender, k -> new HashMap<>()).put(clientMessageId, accepted);
+            if (replaced != null) {
+                sendsByTime.remove(new TimedSend(replaced.acceptedAtMs(), sender, clientMessageId));
+            }
+            sendsByTime.add(new TimedSend(accepted.acceptedAtMs(), sender, clientMessageId));
             raise(accepted.serverId());
+        }
+
+        private void forgetDelivered(DeviceId owner, long serverId, Delivered removed) {
+            if (removed != null) {
+                deliveredByTime.remove(new TimedEntry(removed.atMs(), owner, serverId));
+            }
         }
 
         @Override
@@ -371,6 +467,8 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
             closed = true;
             inboxes.clear();
             sends.clear();
+            sendsByTime.clear();
+            deliveredByTime.clear();
             devices.clear();
             lastSeen.clear();
             keys.clear();

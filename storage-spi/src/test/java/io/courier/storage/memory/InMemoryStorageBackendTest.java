@@ -50,7 +50,7 @@ class InMemoryStorageBackendTest {
 
     @Test
     void shouldDropThePayloadAndMediaOfDeliveredEntries() {
-        backend.messages().commit(new WriteBatch().append(BOB, message(1)).markDelivered(BOB, 1));
+        backend.messages().commit(new WriteBatch().append(BOB, message(1)).markDelivered(BOB, 1, 2_000));
 
         InboxEntry entry = backend.messages().entry(BOB, 1).orElseThrow();
         assertThat(entry.state()).isEqualTo(InboxEntry.State.DELIVERED);
@@ -78,7 +78,7 @@ class InMemoryStorageBackendTest {
 
     @Test
     void shouldReplaceAnEntryAppendedAgainUnderTheSameId() {
-        backend.messages().commit(new WriteBatch().append(BOB, message(1)).markDelivered(BOB, 1));
+        backend.messages().commit(new WriteBatch().append(BOB, message(1)).markDelivered(BOB, 1, 2_000));
         backend.messages().commit(new WriteBatch().append(BOB, message(1)));
 
         assertThat(backend.messages().entry(BOB, 1).orElseThrow().state()).isEqualTo(InboxEntry.State.PENDING);

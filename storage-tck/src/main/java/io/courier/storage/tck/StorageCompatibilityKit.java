@@ -9,6 +9,7 @@ import io.courier.storage.DeviceId;
 import io.courier.storage.InboxEntry;
 import io.courier.storage.KeyBundle;
 import io.courier.storage.MessageKind;
+import io.courier.storage.RetentionPolicy;
 import io.courier.storage.StorageBackend;
 import io.courier.storage.StorageConfig;
 import io.courier.storage.StorageException;
@@ -16,6 +17,11 @@ import io.courier.storage.StoredMessage;
 import io.courier.storage.WriteBatch;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -72,8 +78,8 @@ import org.junit.jupiter.api.io.TempDir;
  * </ul>
  *
  * <p>The tests only use the SPI: {@link StorageBackend} and its stores, {@link WriteBatch}, the
- * records. They assert behaviour, never timing; concurrent tests wait with bounded latches and
- * futures. The largest test writes one message to each of 100,000 users in batches of 1,000 and
+ * records, and {@link RetentionPolicy} for expiry. They assert behaviour, never timing; concurrent
+ * tests wait with bounded latches and futures, and the retention tests move a clock by hand. The largest test writes one message to each of 100,000 users in batches of 1,000 and
  * 1 MiB payloads, so run with a heap of a few hundred MiB.
  */
 public abstract class StorageCompatibilityKit {
@@ -84,6 +90,9 @@ public abstract class StorageCompatibilityKit {
     private static final DeviceId BOB_LAPTOP = new DeviceId("bob", "laptop");
     private static final DeviceId CAROL = DeviceId.primary("carol");
     private static final long WAIT_SECONDS = 60;
+    private static final long DAY = 86_400_000L;
+    /** When the tests that are not about retention mark entries delivered. */
+    private static final long DELIVERED_AT = 5_000;
 
     /** The temporary directory of the current test; the backend under test is opened on it. */
     @TempDir
@@ -285,7 +294,7 @@ public abstract class StorageCompatibilityKit {
     void shouldSeeEveryAppendWhateverWasReadOrAcknowledgedBefore() {
         commit(new WriteBatch().append(BOB, message(10)).append(BOB, message(11)));
         assertThat(pendingIds(BOB)).containsExactly(10L, 11L);
-        commit(new WriteBatch().markDelivered(BOB, 10).remove(BOB, 11));
+        commit(new WriteBatch().markDelivered(BOB, 10, DELIVERED_AT).remove(BOB, 11));
         assertThat(pendingIds(BOB)).isEmpty();
         // A backend that caches where an inbox starts must not hide later appends, even lower ids.
         commit(new WriteBatch().append(BOB, message(5)).append(BOB, message(20)));
@@ -307,7 +316,8 @@ public abstract class StorageCompatibilityKit {
     @Test
     void shouldCountOnlyPendingEntriesTowardsTheLimit() {
         commit(batchOf(BOB, 1, 10));
-        commit(new WriteBatch().markDelivered(BOB, 2).markDelivered(BOB, 3).markDelivered(BOB, 4).remove(BOB, 6));
+        commit(new WriteBatch().markDelivered(BOB, 2, DELIVERED_AT).markDelivered(BOB, 3, DELIVERED_AT)
+            .markDelivered(BOB, 4, DELIVERED_AT).remove(BOB, 6));
 
         // Delivered and removed entries are skipped, never returned and never counted: a short
         // page would make the router believe the inbox is drained.
@@ -341,7 +351,7 @@ public abstract class StorageCompatibilityKit {
         // one server id: acknowledging or removing one copy must leave the others alone.
         StoredMessage m = message(7);
         commit(new WriteBatch().append(BOB, m).append(BOB_LAPTOP, m).append(ALICE_LAPTOP, m));
-        commit(new WriteBatch().markDelivered(BOB, 7).remove(ALICE_LAPTOP, 7));
+        commit(new WriteBatch().markDelivered(BOB, 7, DELIVERED_AT).remove(ALICE_LAPTOP, 7));
 
         assertThat(stateOf(BOB, 7)).isEqualTo(InboxEntry.State.DELIVERED);
         assertThat(stateOf(BOB_LAPTOP, 7)).isEqualTo(InboxEntry.State.PENDING);
@@ -354,7 +364,7 @@ public abstract class StorageCompatibilityKit {
     void shouldMarkDeliveredKeepingIdsAndSender() {
         StoredMessage m = message(1);
         commit(new WriteBatch().append(BOB, m).append(BOB, message(2)));
-        commit(new WriteBatch().markDelivered(BOB, 1));
+        commit(new WriteBatch().markDelivered(BOB, 1, DELIVERED_AT));
 
         assertThat(pendingIds(BOB)).containsExactly(2L);
         assertThat(backend.messages().pendingCount(BOB)).isEqualTo(1);
@@ -371,8 +381,9 @@ public abstract class StorageCompatibilityKit {
     @Test
     void shouldTreatMarkingDeliveredTwiceOrWhenAbsentAsNoOp() {
         commit(new WriteBatch().append(BOB, message(1)));
-        commit(new WriteBatch().markDelivered(BOB, 1));
-        commit(new WriteBatch().markDelivered(BOB, 1).markDelivered(BOB, 99).markDelivered(CAROL, 1));
+        commit(new WriteBatch().markDelivered(BOB, 1, DELIVERED_AT));
+        commit(new WriteBatch().markDelivered(BOB, 1, DELIVERED_AT).markDelivered(BOB, 99, DELIVERED_AT)
+            .markDelivered(CAROL, 1, DELIVERED_AT));
 
         assertThat(stateOf(BOB, 1)).isEqualTo(InboxEntry.State.DELIVERED);
         assertThat(backend.messages().entry(BOB, 99)).isEmpty();
@@ -383,7 +394,7 @@ public abstract class StorageCompatibilityKit {
     @Test
     void shouldRemoveEntriesAndIgnoreAbsentOnes() {
         commit(new WriteBatch().append(BOB, message(1)).append(BOB, message(2)).append(BOB, message(3)));
-        commit(new WriteBatch().markDelivered(BOB, 3));
+        commit(new WriteBatch().markDelivered(BOB, 3, DELIVERED_AT));
         commit(new WriteBatch().remove(BOB, 1).remove(BOB, 3).remove(BOB, 99).remove(ALICE, 2).remove(CAROL, 1));
 
         assertThat(backend.messages().entry(BOB, 1)).as("pending entry removed").isEmpty();
@@ -394,7 +405,8 @@ public abstract class StorageCompatibilityKit {
 
     @Test
     void shouldApplyOperationsOfOneBatchInOrder() {
-        commit(new WriteBatch().append(BOB, message(1)).markDelivered(BOB, 1).append(BOB, message(2)).remove(BOB, 2)
+        commit(new WriteBatch().append(BOB, message(1)).markDelivered(BOB, 1, DELIVERED_AT).append(BOB, message(2))
+            .remove(BOB, 2)
             .append(BOB, message(3)));
 
         assertThat(stateOf(BOB, 1)).isEqualTo(InboxEntry.State.DELIVERED);
@@ -523,11 +535,382 @@ public abstract class StorageCompatibilityKit {
         commit(new WriteBatch().advanceServerId(20));
         assertThat(backend.messages().highestServerId()).isEqualTo(20);
         // Never lowered: not by a smaller advance, an older append, nor by removing the entry.
-        commit(new WriteBatch().advanceServerId(3).append(BOB, message(4)).remove(BOB, 5).markDelivered(BOB, 4));
+        commit(new WriteBatch().advanceServerId(3).append(BOB, message(4)).remove(BOB, 5)
+            .markDelivered(BOB, 4, DELIVERED_AT));
         assertThat(backend.messages().highestServerId()).isEqualTo(20);
         commit(new WriteBatch().append(BOB_LAPTOP, message(21)).advanceServerId(22).recordSend(ALICE, "y",
             new AcceptedSend(21, 2)));
         assertThat(backend.messages().highestServerId()).isEqualTo(22);
+    }
+
+    // ---------------------------------------------------------------- retention
+
+    private static final long T0 = 1_700_000_000_000L;
+    private static final Duration DEDUP_WINDOW = Duration.ofDays(7);
+    private static final Duration RETENTION = Duration.ofDays(30);
+    private static final RetentionPolicy POLICY = new RetentionPolicy(DEDUP_WINDOW, RETENTION, 1_000);
+
+    /** The retention tests' clock: moved by hand, never read from the wall. */
+    private static final class ManualClock extends Clock {
+        private long millis;
+
+        ManualClock(long millis) {
+            this.millis = millis;
+        }
+
+        void advance(Duration by) {
+            millis += by.toMillis();
+        }
+
+        @Override
+        public long millis() {
+            return millis;
+        }
+
+        @Override
+        public Instant instant() {
+            return Instant.ofEpochMilli(millis);
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            throw new UnsupportedOperationException("the test clock has no zone");
+        }
+    }
+
+    private RetentionPolicy.Expired expireAt(Clock clock) {
+        return POLICY.expire(backend.messages(), clock.millis());
+    }
+
+    @Test
+    void shouldAnswerARepeatedSendWithTheSameIdWithinTheDedupWindow() {
+        ManualClock clock = new ManualClock(T0);
+        commit(new WriteBatch().append(BOB, message(7)).recordSend(ALICE, "c-7", new AcceptedSend(7, clock.millis())));
+
+        clock.advance(DEDUP_WINDOW.minusMillis(1));
+        expireAt(clock);
+
+        Optional<AcceptedSend> prior = backend.messages().acceptedSend(ALICE, "c-7");
+        assertThat(prior).as("the record, one millisecond before its window ends").contains(new AcceptedSend(7, T0));
+        assertThat(POLICY.isWithinDedupWindow(prior.orElseThrow(), clock.millis())).isTrue();
+    }
+
+    @Test
+    void shouldTreatASendAfterTheDedupWindowAsNew() {
+        ManualClock clock = new ManualClock(T0);
+        commit(new WriteBatch().recordSend(ALICE, "c-1", new AcceptedSend(1, clock.millis())));
+        clock.advance(Duration.ofDays(1));
+        commit(new WriteBatch().recordSend(ALICE, "c-2", new AcceptedSend(2, clock.millis())));
+
+        clock.advance(DEDUP_WINDOW.minusDays(1));
+        // Outside its window even before expiry has run: the router treats the send as new.
+        assertThat(POLICY.isWithinDedupWindow(backend.messages().acceptedSend(ALICE, "c-1").orElseThrow(), clock.millis()))
+            .isFalse();
+        assertThat(expireAt(clock).sends()).isEqualTo(1);
+        assertThat(backend.messages().acceptedSend(ALICE, "c-1")).as("expired").isEmpty();
+        assertThat(backend.messages().acceptedSend(ALICE, "c-2")).as("a day younger").contains(new AcceptedSend(2, T0 + DAY));
+
+        // The same client id again: a new message with a new id and a new window.
+        commit(new WriteBatch().recordSend(ALICE, "c-1", new AcceptedSend(3, clock.millis())));
+        clock.advance(Duration.ofDays(1));
+        expireAt(clock);
+        assertThat(backend.messages().acceptedSend(ALICE, "c-1")).contains(new AcceptedSend(3, T0 + 7 * DAY));
+        assertThat(backend.messages().acceptedSend(ALICE, "c-2")).isEmpty();
+    }
+
+    @Test
+    void shouldKeepASendRecordedAgainUntilItsOwnWindowEnds() {
+        ManualClock clock = new ManualClock(T0);
+        commit(new WriteBatch().recordSend(ALICE, "c-1", new AcceptedSend(1, clock.millis())));
+        clock.advance(DEDUP_WINDOW.plusDays(1));
+        // Recorded again before expiry ran: whatever index the backend keeps still has the first
+        // time, which is due; the record it points at is not.
+        commit(new WriteBatch().recordSend(ALICE, "c-1", new AcceptedSend(2, clock.millis())));
+        expireAt(clock);
+        assertThat(backend.messages().acceptedSend(ALICE, "c-1")).contains(new AcceptedSend(2, T0 + 8 * DAY));
+
+        clock.advance(DEDUP_WINDOW.minusMillis(1));
+        expireAt(clock);
+        assertThat(backend.messages().acceptedSend(ALICE, "c-1")).contains(new AcceptedSend(2, T0 + 8 * DAY));
+        clock.advance(Duration.ofMillis(1));
+        expireAt(clock);
+        assertThat(backend.messages().acceptedSend(ALICE, "c-1")).isEmpty();
+    }
+
+    @Test
+    void shouldRemoveDeliveredEntriesOnceRead() {
+        ManualClock clock = new ManualClock(T0);
+        commit(batchOf(BOB, 1, 3));
+        commit(new WriteBatch().markDelivered(BOB, 1, clock.millis()).markDelivered(BOB, 2, clock.millis()));
+        // A read receipt removes the entry, delivered (1) or still pending (3).
+        commit(new WriteBatch().remove(BOB, 1).remove(BOB, 3));
+
+        assertThat(backend.messages().entry(BOB, 1)).as("delivered, then read").isEmpty();
+        assertThat(backend.messages().entry(BOB, 3)).as("read before its ack").isEmpty();
+        assertThat(stateOf(BOB, 2)).as("delivered, never read").isEqualTo(InboxEntry.State.DELIVERED);
+
+        clock.advance(RETENTION);
+        expireAt(clock);
+        assertThat(backend.messages().entry(BOB, 1)).isEmpty();
+        assertThat(backend.messages().entry(BOB, 2)).isEmpty();
+        assertThat(pendingIds(BOB)).isEmpty();
+        assertThat(POLICY.expire(backend.messages(), clock.millis()))
+            .as("a second pass finds nothing").isEqualTo(new RetentionPolicy.Expired(0, 0, 2));
+    }
+
+    @Test
+    void shouldExpireDeliveredNeverReadEntriesAfterTheRetention() {
+        ManualClock clock = new ManualClock(T0);
+        commit(batchOf(BOB, 1, 3).append(BOB_LAPTOP, message(1)));
+        commit(new WriteBatch().markDelivered(BOB, 1, clock.millis()).markDelivered(BOB_LAPTOP, 1, clock.millis()));
+        clock.advance(Duration.ofDays(1));
+        commit(new WriteBatch().markDelivered(BOB, 2, clock.millis()));
+
+        clock.advance(RETENTION.minusDays(1).minusMillis(1));
+        expireAt(clock);
+        assertThat(stateOf(BOB, 1)).as("one millisecond before its retention ends").isEqualTo(InboxEntry.State.DELIVERED);
+        assertThat(backend.messages().entry(BOB, 1).orElseThrow().message().sender()).isEqualTo(ALICE);
+        assertThat(stateOf(BOB_LAPTOP, 1)).isEqualTo(InboxEntry.State.DELIVERED);
+
+        clock.advance(Duration.ofMillis(1));
+        assertThat(expireAt(clock).delivered()).isEqualTo(2);
+        assertThat(backend.messages().entry(BOB, 1)).isEmpty();
+        assertThat(backend.messages().entry(BOB_LAPTOP, 1)).as("every device's copy").isEmpty();
+        assertThat(stateOf(BOB, 2)).as("delivered a day later").isEqualTo(InboxEntry.State.DELIVERED);
+        assertThat(stateOf(BOB, 3)).as("pending").isEqualTo(InboxEntry.State.PENDING);
+
+        clock.advance(Duration.ofDays(1));
+        expireAt(clock);
+        assertThat(backend.messages().entry(BOB, 2)).isEmpty();
+        assertThat(pendingIds(BOB)).containsExactly(3L);
+    }
+
+    @Test
+    void shouldCountRetentionFromTheFirstDeliveryWhenMarkedAgain() {
+        ManualClock clock = new ManualClock(T0);
+        commit(new WriteBatch().append(BOB, message(1)).markDelivered(BOB, 1, clock.millis()));
+        clock.advance(Duration.ofDays(20));
+        commit(new WriteBatch().markDelivered(BOB, 1, clock.millis()));
+
+        clock.advance(RETENTION.minusDays(20));
+        expireAt(clock);
+        assertThat(backend.messages().entry(BOB, 1)).isEmpty();
+    }
+
+    @Test
+    void shouldNeverExpirePendingEntries() {
+        ManualClock clock = new ManualClock(T0);
+        StoredMessage old = message(1, ALICE, "bob", "c-1", "text/plain", new byte[] {1, 2, 3}, new byte[] {4});
+        StoredMessage receipt = StoredMessage.receipt(2, MessageKind.RECEIPT_READ, old, BOB, 1);
+        commit(new WriteBatch().append(BOB, old).append(BOB_LAPTOP, old).append(ALICE, receipt)
+            .recordSend(ALICE, "c-1", new AcceptedSend(1, clock.millis())));
+
+        clock.advance(Duration.ofDays(3650));
+        RetentionPolicy.Expired expired = expireAt(clock);
+
+        assertThat(expired.sends()).isEqualTo(1);
+        assertThat(expired.delivered()).isZero();
+        assertSameMessage(backend.messages().pending(BOB, 0, 10).get(0), old);
+        assertSameMessage(backend.messages().pending(BOB_LAPTOP, 0, 10).get(0), old);
+        assertSameMessage(backend.messages().pending(ALICE, 0, 10).get(0), receipt);
+        assertThat(stateOf(BOB, 1)).isEqualTo(InboxEntry.State.PENDING);
+        assertThat(backend.messages().pendingCount(BOB)).isEqualTo(1);
+        // And a pending entry delivered ten years on gets its retention from then.
+        commit(new WriteBatch().markDelivered(BOB, 1, clock.millis()));
+        clock.advance(RETENTION.minusMillis(1));
+        expireAt(clock);
+        assertThat(stateOf(BOB, 1)).isEqualTo(InboxEntry.State.DELIVERED);
+    }
+
+    @Test
+    void shouldExpireStrictlyBeforeTheCutoffPassedIn() {
+        commit(new WriteBatch().append(BOB, message(1)).markDelivered(BOB, 1, 5_000)
+            .recordSend(ALICE, "c-1", new AcceptedSend(1, 5_000)));
+
+        assertThat(backend.messages().expireSends(5_000, 10)).isZero();
+        assertThat(backend.messages().expireDelivered(5_000, 10)).isZero();
+        assertThat(backend.messages().acceptedSend(ALICE, "c-1")).isPresent();
+        assertThat(stateOf(BOB, 1)).isEqualTo(InboxEntry.State.DELIVERED);
+
+        assertThat(backend.messages().expireSends(5_001, 10)).isEqualTo(1);
+        assertThat(backend.messages().expireDelivered(5_001, 10)).isEqualTo(1);
+        assertThat(backend.messages().acceptedSend(ALICE, "c-1")).isEmpty();
+        assertThat(backend.messages().entry(BOB, 1)).isEmpty();
+    }
+
+    @Test
+    void shouldExpireInBoundedBatchesLeavingTheStoreConsistent() {
+        int due = 1_250;
+        int batch = 500;
+        List<DeviceId> owners = List.of(BOB, BOB_LAPTOP, CAROL, ALICE_LAPTOP);
+        WriteBatch old = new WriteBatch();
+        for (int i = 1; i <= due; i++) {
+            old.append(owners.get(i % owners.size()), message(i)).recordSend(ALICE, "old-" + i, new AcceptedSend(i, T0 + i));
+        }
+        commit(old);
+        WriteBatch deliver = new WriteBatch();
+        for (int i = 1; i <= due; i++) {
+            deliver.markDelivered(owners.get(i % owners.size()), i, T0 + i);
+        }
+        commit(deliver);
+        long now = T0 + RETENTION.toMillis() + due + 1; // everything above is due, for both kinds
+        WriteBatch recent = new WriteBatch();
+        for (int i = due + 1; i <= due + 20; i++) {
+            recent.append(BOB, message(i)).recordSend(ALICE, "new-" + i, new AcceptedSend(i, now));
+        }
+        commit(recent);
+        commit(new WriteBatch().markDelivered(BOB, due + 1, now).markDelivered(BOB, due + 2, now));
+
+        long sendsBefore = POLICY.sendsExpireBeforeMs(now);
+        int expired = 0;
+        for (int call = 0; call < 10 && expired < due; call++) {
+            int removed = backend.messages().expireSends(sendsBefore, batch);
+            assertThat(removed).as("one call removes at most its limit").isBetween(1, batch);
+            expired += removed;
+            assertThat(remainingSends("old-", 1, due)).as("records left after %d removed", expired).isEqualTo(due - expired);
+            assertThat(remainingSends("new-", due + 1, due + 20)).as("records not due").isEqualTo(20);
+        }
+        assertThat(expired).isEqualTo(due);
+        assertThat(backend.messages().expireSends(sendsBefore, batch)).isZero();
+
+        long deliveredBefore = POLICY.deliveredExpireBeforeMs(now);
+        expired = 0;
+        for (int call = 0; call < 10 && expired < due; call++) {
+            int removed = backend.messages().expireDelivered(deliveredBefore, batch);
+            assertThat(removed).isBetween(1, batch);
+            expired += removed;
+            long left = LongStream.rangeClosed(1, due)
+                .filter(i -> stateOf(owners.get((int) (i % owners.size())), i) != null).count();
+            assertThat(left).as("delivered entries left after %d removed", expired).isEqualTo(due - expired);
+        }
+        assertThat(expired).isEqualTo(due);
+        assertThat(backend.messages().expireDelivered(deliveredBefore, batch)).isZero();
+
+        assertThat(pendingIds(BOB)).as("pending entries").isEqualTo(range(due + 3, due + 20));
+        assertThat(stateOf(BOB, due + 1)).as("delivered, not due").isEqualTo(InboxEntry.State.DELIVERED);
+        for (DeviceId owner : owners) {
+            if (!owner.equals(BOB)) {
+                assertThat(pendingIds(owner)).as("inbox of %s", owner).isEmpty();
+            }
+        }
+        assertThat(backend.messages().highestServerId()).isEqualTo(due + 20);
+        // And the store goes on as before.
+        commit(new WriteBatch().append(CAROL, message(due + 21)).markDelivered(BOB, due + 3, now)
+            .recordSend(ALICE, "old-1", new AcceptedSend(due + 21, now)));
+        assertThat(pendingIds(CAROL)).containsExactly((long) due + 21);
+        assertThat(stateOf(BOB, due + 3)).isEqualTo(InboxEntry.State.DELIVERED);
+        assertThat(backend.messages().acceptedSend(ALICE, "old-1")).contains(new AcceptedSend(due + 21, now));
+    }
+
+    private long remainingSends(String prefix, int from, int to) {
+        return LongStream.rangeClosed(from, to).filter(i -> backend.messages().acceptedSend(ALICE, prefix + i).isPresent())
+            .count();
+    }
+
+    @Test
+    void shouldRemoveEverythingDueInOnePassOfBoundedCalls() {
+        int due = 1_050;
+        RetentionPolicy policy = new RetentionPolicy(DEDUP_WINDOW, RETENTION, 100);
+        WriteBatch batch = new WriteBatch();
+        for (int i = 1; i <= due; i++) {
+            batch.append(BOB, message(i)).recordSend(ALICE, "c-" + i, new AcceptedSend(i, T0));
+        }
+        commit(batch);
+        batch.clear();
+        for (int i = 1; i <= due; i++) {
+            batch.markDelivered(BOB, i, T0);
+        }
+        commit(batch);
+
+        RetentionPolicy.Expired expired = policy.expire(backend.messages(), T0 + RETENTION.toMillis());
+
+        assertThat(expired.sends()).isEqualTo(due);
+        assertThat(expired.delivered()).isEqualTo(due);
+        assertThat(expired.calls()).as("11 calls of at most 100 for each kind").isEqualTo(22);
+        assertThat(backend.messages().acceptedSend(ALICE, "c-1")).isEmpty();
+        assertThat(backend.messages().acceptedSend(ALICE, "c-" + due)).isEmpty();
+        assertThat(backend.messages().entry(BOB, due)).isEmpty();
+    }
+
+    @Test
+    void shouldNeverExpireWhatAConcurrentCommitWritesAgain() throws Exception {
+        // Each round rewrites every key, half of them with a due time (T0) and half with a time
+        // after the cutoff, alternating, while expiry runs: a record due when expiry read it may
+        // be rewritten before expiry deletes it, and a rewritten record must never be lost.
+        int keys = 100;
+        int rounds = 60;
+        long cutoff = T0 + 1;
+        AtomicBoolean stop = new AtomicBoolean();
+        long[] lastId = new long[keys + 1]; // written by the writer, read after it ended
+        long[] nextId = {0};
+        Callable<?> writer = () -> {
+            for (int r = 1; r <= rounds; r++) {
+                WriteBatch batch = new WriteBatch();
+                for (int k = 1; k <= keys; k++) {
+                    long id = ++nextId[0];
+                    boolean due = (k + r) % 2 == 0;
+                    batch.recordSend(ALICE, "k-" + k, new AcceptedSend(id, due ? T0 : cutoff + r));
+                    batch.append(BOB, message(id)).markDelivered(BOB, id, due ? T0 : cutoff + r);
+                    lastId[k] = id;
+                }
+                commit(batch);
+            }
+            return null;
+        };
+        Callable<?> expirer = () -> {
+            do {
+                backend.messages().expireSends(cutoff, 7);
+                backend.messages().expireDelivered(cutoff, 7);
+            } while (!stop.get());
+            return null;
+        };
+        runConcurrently(List.of(writer), List.of(expirer), stop);
+
+        for (int k = 1; k <= keys; k++) {
+            Optional<AcceptedSend> stored = backend.messages().acceptedSend(ALICE, "k-" + k);
+            if ((k + rounds) % 2 == 0) {
+                assertThat(stored.orElse(new AcceptedSend(lastId[k], T0))).as("key k-%d, last written due: expired or kept", k)
+                    .isEqualTo(new AcceptedSend(lastId[k], T0));
+            } else {
+                assertThat(stored).as("key k-%d, last written after the cutoff", k)
+                    .contains(new AcceptedSend(lastId[k], cutoff + rounds));
+            }
+        }
+        for (long id = 1; id <= nextId[0]; id++) {
+            long k = (id - 1) % keys + 1;
+            long r = (id - 1) / keys + 1;
+            if ((k + r) % 2 != 0) {
+                assertThat(stateOf(BOB, id)).as("entry %d, delivered after the cutoff", id).isEqualTo(InboxEntry.State.DELIVERED);
+            }
+        }
+    }
+
+    @Test
+    void shouldExpireWhatWasWrittenBeforeCloseAndReopen() {
+        assumeTrue(isDurable(), "the backend is not durable: nothing survives close");
+        commit(batchOf(BOB, 1, 2).recordSend(ALICE, "c-1", new AcceptedSend(1, T0)));
+        commit(new WriteBatch().markDelivered(BOB, 1, T0));
+        backend.close();
+
+        backend = open(config(dataDirectory));
+        RetentionPolicy.Expired expired = POLICY.expire(backend.messages(), T0 + RETENTION.toMillis());
+
+        assertThat(expired.sends()).isEqualTo(1);
+        assertThat(expired.delivered()).isEqualTo(1);
+        assertThat(backend.messages().acceptedSend(ALICE, "c-1")).isEmpty();
+        assertThat(backend.messages().entry(BOB, 1)).isEmpty();
+        assertThat(pendingIds(BOB)).containsExactly(2L);
+    }
+
+    @Test
+    void shouldRefuseANonPositiveExpiryLimit() {
+        assertThatThrownBy(() -> backend.messages().expireSends(T0, 0)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> backend.messages().expireDelivered(T0, -1)).isInstanceOf(IllegalArgumentException.class);
     }
 
     // ---------------------------------------------------------------- concurrency and scale
@@ -603,7 +986,7 @@ public abstract class StorageCompatibilityKit {
         AtomicBoolean stop = new AtomicBoolean();
         Callable<?> writer = () -> {
             for (long id = 11; id <= 2_000; id++) {
-                commit(new WriteBatch().append(BOB, message(id)).markDelivered(BOB, id - 10));
+                commit(new WriteBatch().append(BOB, message(id)).markDelivered(BOB, id - 10, DELIVERED_AT));
             }
             return null;
         };
@@ -751,7 +1134,7 @@ public abstract class StorageCompatibilityKit {
         StoredMessage big = message(3, ALICE_LAPTOP, "bob", "big", "image/png", new byte[256 * 1024], new byte[] {1});
         KeyBundle bundle = new KeyBundle(new byte[] {1, 2}, new byte[] {3, 4}, new byte[] {5, 6});
         commit(new WriteBatch().append(BOB, m1).append(BOB, message(2)).append(BOB, big).append(BOB, message(4))
-            .markDelivered(BOB, 2).remove(BOB, 4)
+            .markDelivered(BOB, 2, DELIVERED_AT).remove(BOB, 4)
             .recordSend(ALICE, "c-1", new AcceptedSend(1, 1001)).advanceServerId(40));
         backend.devices().register(BOB_LAPTOP);
         backend.presence().saveLastSeen(Map.of("alice", 77L));
@@ -774,7 +1157,7 @@ public abstract class StorageCompatibilityKit {
         assertSameBundle(backend.keys().bundles("bob").get("1"), bundle);
 
         // And it keeps working where it left off.
-        commit(new WriteBatch().append(BOB, message(41)).markDelivered(BOB, 1));
+        commit(new WriteBatch().append(BOB, message(41)).markDelivered(BOB, 1, DELIVERED_AT));
         assertThat(pendingIds(BOB)).containsExactly(3L, 41L);
         assertThat(backend.messages().highestServerId()).isEqualTo(41);
     }
@@ -796,7 +1179,9 @@ public abstract class StorageCompatibilityKit {
             () -> backend.presence().saveLastSeen(Map.of("alice", 1L)),
             () -> backend.presence().lastSeen("alice"),
             () -> backend.keys().publish(BOB, new KeyBundle(new byte[] {1}, new byte[] {2}, new byte[] {3})),
-            () -> backend.keys().bundles("bob"));
+            () -> backend.keys().bundles("bob"),
+            () -> backend.messages().expireSends(T0, 10),
+            () -> backend.messages().expireDelivered(T0, 10));
         for (int i = 0; i < calls.size(); i++) {
             assertThatThrownBy(calls.get(i)::run).as("call #%d after close", i)
                 .isInstanceOf(StorageException.class)

@@ -16,6 +16,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -28,6 +29,12 @@ import java.util.TreeSet;
  * is one JDBC batch (appends, delivered marks, removals, sends, the id counter) whenever that has
  * the same effect as the batch's own order — always, for the batches the router writes; otherwise
  * the batch's order is kept, a run of one kind at a time.
+ *
+ * <p>Retention: {@code sends.accepted_at_ms} and {@code inbox.delivered_at_ms} are indexed
+ * (migration V2), and each expiry call is one statement, in its own transaction, deleting at most
+ * {@code limit} rows, oldest first. It locks the rows it picks with {@code SKIP LOCKED}, so it
+ * never waits for (nor deadlocks with) a commit that holds one of them: such a row waits for the
+ * next call, and the commit waits at most for one bounded delete.
  */
 public final class PostgresBackend implements CombinedStorageBackend {
 
@@ -100,7 +107,7 @@ public final class PostgresBackend implements CombinedStorageBackend {
 
     /** One operation of a batch, as the visitor saw it. */
     private record Op(int kind, DeviceId owner, long serverId, StoredMessage message, String clientId,
-                      AcceptedSend accepted) {
+                      AcceptedSend accepted, long atMs) {
         static final int APPEND = 0;
         static final int MARK = 1;
         static final int REMOVE = 2;
@@ -110,27 +117,31 @@ public final class PostgresBackend implements CombinedStorageBackend {
     @Override
     public void commit(WriteBatch batch) {
         List<Op> ops = new ArrayList<>(batch.size());
+        // One row per send: recording one again replaces it, and one INSERT ... ON CONFLICT DO
+        // UPDATE may not touch a row twice, so only the last of a batch is written.
+        Map<String, Op> sends = new LinkedHashMap<>();
         long[] highest = {highestServerId};
         batch.forEach(new WriteBatch.Visitor() {
             @Override
             public void append(DeviceId owner, StoredMessage m) {
-                ops.add(new Op(Op.APPEND, owner, m.serverId(), m, null, null));
+                ops.add(new Op(Op.APPEND, owner, m.serverId(), m, null, null, 0));
                 highest[0] = Math.max(highest[0], m.serverId());
             }
 
             @Override
-            public void markDelivered(DeviceId owner, long serverId) {
-                ops.add(new Op(Op.MARK, owner, serverId, null, null, null));
+            public void markDelivered(DeviceId owner, long serverId, long deliveredAtMs) {
+                ops.add(new Op(Op.MARK, owner, serverId, null, null, null, deliveredAtMs));
             }
 
             @Override
             public void remove(DeviceId owner, long serverId) {
-                ops.add(new Op(Op.REMOVE, owner, serverId, null, null, null));
+                ops.add(new Op(Op.REMOVE, owner, serverId, null, null, null, 0));
             }
 
             @Override
             public void recordSend(DeviceId sender, String clientMessageId, AcceptedSend accepted) {
-                ops.add(new Op(Op.SEND, sender, accepted.serverId(), null, clientMessageId, accepted));
+                sends.put(sender.user() + '\u0000' + sender.device() + '\u0000' + clientMessageId,
+                    new Op(Op.SEND, sender, accepted.serverId(), null, clientMessageId, accepted, 0));
                 highest[0] = Math.max(highest[0], accepted.serverId());
             }
 
@@ -144,14 +155,19 @@ public final class PostgresBackend implements CombinedStorageBackend {
             try (PreparedStatement append = c.prepareStatement("INSERT INTO inbox (owner_user, owner_device, " + COLUMNS
                      + ") VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
                  PreparedStatement mark = c.prepareStatement("UPDATE inbox SET state = 1, payload = ''::bytea, "
-                     + "media = ''::bytea WHERE owner_user = ? AND owner_device = ? AND server_id = ?");
+                     + "media = ''::bytea, delivered_at_ms = ? WHERE owner_user = ? AND owner_device = ? "
+                     + "AND server_id = ? AND state = 0");
                  PreparedStatement remove = c.prepareStatement(
                      "DELETE FROM inbox WHERE owner_user = ? AND owner_device = ? AND server_id = ?");
                  PreparedStatement send = c.prepareStatement("INSERT INTO sends (sender_user, sender_device, client_id, "
-                     + "server_id, accepted_at_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+                     + "server_id, accepted_at_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT (sender_user, sender_device, "
+                     + "client_id) DO UPDATE SET server_id = EXCLUDED.server_id, accepted_at_ms = EXCLUDED.accepted_at_ms");
                  PreparedStatement counter = c.prepareStatement(
                      "UPDATE counters SET value = GREATEST(value, ?) WHERE name = 'highest_server_id'")) {
                 PreparedStatement[] statements = {append, mark, remove, send};
+                for (Op op : sends.values()) {
+                    add(send, op);
+                }
                 if (groupable(ops)) {
                     // Each statement once, as one JDBC batch: what the router's batches always allow.
                     for (Op op : ops) {
@@ -165,7 +181,7 @@ public final class PostgresBackend implements CombinedStorageBackend {
                     // sending each run of one kind of inbox operation as one JDBC batch.
                     int pending = -1;
                     for (Op op : ops) {
-                        if (op.kind() != Op.SEND && op.kind() != pending) {
+                        if (op.kind() != pending) {
                             if (pending >= 0) {
                                 statements[pending].executeBatch();
                             }
@@ -202,9 +218,6 @@ public final class PostgresBackend implements CombinedStorageBackend {
     private static boolean groupable(List<Op> ops) {
         Map<String, Integer> last = new java.util.HashMap<>();
         for (Op op : ops) {
-            if (op.kind() == Op.SEND) {
-                continue;
-            }
             Integer previous = last.put(op.owner() + "#" + op.serverId(), op.kind());
             if (previous != null && previous > op.kind()) {
                 return false;
@@ -236,6 +249,11 @@ public final class PostgresBackend implements CombinedStorageBackend {
                 statement.setString(3, op.clientId());
                 statement.setLong(4, op.accepted().serverId());
                 statement.setLong(5, op.accepted().acceptedAtMs());
+            } else if (op.kind() == Op.MARK) {
+                statement.setLong(1, op.atMs());
+                statement.setString(2, op.owner().user());
+                statement.setString(3, op.owner().device());
+                statement.setLong(4, op.serverId());
             } else {
                 statement.setString(1, op.owner().user());
                 statement.setString(2, op.owner().device());
@@ -327,6 +345,35 @@ public final class PostgresBackend implements CombinedStorageBackend {
                     rs.next();
                     return rs.getLong(1);
                 }
+            }
+        });
+    }
+
+    @Override
+    public int expireSends(long acceptedBeforeMs, int limit) {
+        return expire("expire de-duplication records", "DELETE FROM sends WHERE ctid = ANY(ARRAY(SELECT ctid FROM sends "
+            + "WHERE accepted_at_ms < ? ORDER BY accepted_at_ms LIMIT ? FOR UPDATE SKIP LOCKED)) AND accepted_at_ms < ?",
+            acceptedBeforeMs, limit);
+    }
+
+    @Override
+    public int expireDelivered(long deliveredBeforeMs, int limit) {
+        return expire("expire delivered entries", "DELETE FROM inbox WHERE ctid = ANY(ARRAY(SELECT ctid FROM inbox "
+            + "WHERE state = 1 AND delivered_at_ms < ? ORDER BY delivered_at_ms LIMIT ? FOR UPDATE SKIP LOCKED)) "
+            + "AND state = 1 AND delivered_at_ms < ?", deliveredBeforeMs, limit);
+    }
+
+    /** One bounded delete in its own transaction (the pool's connections are in auto-commit). */
+    private int expire(String what, String sql, long before, int limit) {
+        if (limit <= 0) {
+            throw new IllegalArgumentException("limit must be positive, was " + limit);
+        }
+        return query(what, c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                ps.setLong(1, before);
+                ps.setInt(2, limit);
+                ps.setLong(3, before);
+                return ps.executeUpdate();
             }
         });
     }

@@ -6,6 +6,7 @@ import io.courier.storage.MessageKind;
 import io.courier.storage.StoredMessage;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * Keys and values on disk.
@@ -16,12 +17,21 @@ import java.nio.charset.StandardCharsets;
  *  message value = version(1) kind(1) refServerId(8) timestamp(8)
  *                  str(sender user) str(sender device) str(recipient) str(client id)
  *                  str(content type) bytes(payload) bytes(media)
+ *  delivered value = 2 deliveredAt(8) then a message value from its kind on; or, written before
+ *                  retention existed, a message value (version 1), whose timestamp stands in for
+ *                  the delivery time
  *  str / bytes   = length (4, big-endian) then UTF-8 / raw bytes
+ *  send key      = owner prefix (of the sender), client message id (UTF-8)
+ *  send value    = server id (8) accepted at (8)
+ *  time key      = time (8, big-endian, sign bit flipped: byte order = time order), then the send
+ *                  key or inbox key it indexes
  * </pre>
  */
 final class Codec {
 
     private static final byte VERSION = 1;
+    private static final byte DELIVERED_VERSION = 2;
+    static final byte[] EMPTY = new byte[0];
     private static final MessageKind[] KINDS = MessageKind.values();
 
     private Codec() {
@@ -84,6 +94,42 @@ final class Codec {
         return ByteBuffer.allocate(16).putLong(a).putLong(b).array();
     }
 
+    /** {@code time} then {@code key}: index keys sort by time, then by what they index. */
+    static byte[] timeKey(long time, byte[] key) {
+        return ByteBuffer.allocate(8 + key.length).putLong(time ^ Long.MIN_VALUE).put(key).array();
+    }
+
+    /** The smallest time key at {@code time}: every index key of an earlier time sorts below it. */
+    static byte[] timeBound(long time) {
+        return ByteBuffer.allocate(8).putLong(time ^ Long.MIN_VALUE).array();
+    }
+
+    static long timeOf(byte[] timeKey) {
+        return ByteBuffer.wrap(timeKey, 0, 8).getLong() ^ Long.MIN_VALUE;
+    }
+
+    static byte[] indexedKeyOf(byte[] timeKey) {
+        return Arrays.copyOfRange(timeKey, 8, timeKey.length);
+    }
+
+    static long acceptedAtOf(byte[] sendValue) {
+        return ByteBuffer.wrap(sendValue, 8, 8).getLong();
+    }
+
+    /** A delivered entry: the message without its body, and when it was delivered. */
+    static byte[] encodeDelivered(StoredMessage m, long deliveredAtMs) {
+        byte[] message = encode(m);
+        ByteBuffer buf = ByteBuffer.allocate(message.length + 8);
+        buf.put(DELIVERED_VERSION).putLong(deliveredAtMs).put(message, 1, message.length - 1);
+        return buf.array();
+    }
+
+    /** When a delivered value was delivered; for one written before retention, its timestamp. */
+    static long deliveredAtOf(byte[] deliveredValue) {
+        ByteBuffer buf = ByteBuffer.wrap(deliveredValue);
+        return buf.get() == DELIVERED_VERSION ? buf.getLong() : buf.getLong(1 + 1 + 8);
+    }
+
     static byte[] encode(StoredMessage m) {
         byte[][] strings = {
             utf8(m.sender().user()), utf8(m.sender().device()), utf8(m.recipient()), utf8(m.clientMessageId()),
@@ -100,10 +146,13 @@ final class Codec {
         return buf.array();
     }
 
+    /** Decodes a message value, or a delivered value of either version. */
     static StoredMessage decode(long serverId, byte[] value) {
         ByteBuffer buf = ByteBuffer.wrap(value);
         byte version = buf.get();
-        if (version != VERSION) {
+        if (version == DELIVERED_VERSION) {
+            buf.getLong();
+        } else if (version != VERSION) {
             throw new IllegalStateException("Unknown message encoding version " + version);
         }
         MessageKind kind = KINDS[buf.get()];

@@ -21,6 +21,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.rocksdb.BlockBasedTableConfig;
 import org.rocksdb.ColumnFamilyDescriptor;
@@ -29,9 +30,11 @@ import org.rocksdb.ColumnFamilyOptions;
 import org.rocksdb.CompressionType;
 import org.rocksdb.DBOptions;
 import org.rocksdb.LRUCache;
+import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
+import org.rocksdb.Slice;
 import org.rocksdb.WriteOptions;
 
 /**
@@ -40,13 +43,27 @@ import org.rocksdb.WriteOptions;
  * {@link WriteBatch} becomes one atomic RocksDB write, fsynced or not as configured: the router
  * already groups many sessions' work into one batch, so this is group commit.
  *
+ * <p>Retention: two index families, {@code sends-by-time} and {@code delivered-by-time}, hold one
+ * empty-valued key per de-duplication record and per delivered entry, time first (see
+ * {@link Codec}), so expiry is a range scan from the start of an index up to the cutoff and a
+ * bounded write that deletes the records and, with one range tombstone, the scanned index keys
+ * (so the next scan does not walk over them). A delivered entry's index key is deleted with the
+ * entry (a read receipt removes both); a send recorded again gets a second index key and the
+ * stale one is only dropped by expiry, which checks the record's own time before deleting it —
+ * no read on the send path. Databases written before these families existed are indexed once
+ * when opened. Commits and expiry calls take one mutex, so an expiry never deletes what a
+ * commit has just written again; an expiry call is bounded, so a commit waits for at most one.
+ *
  * <p>A read-write lock guards the native handle: every call holds the read side, close takes
  * the write side, so no call can touch a closed database (which would crash the JVM).
  */
 public final class RocksDbBackend implements CombinedStorageBackend {
 
     private static final byte[] HIGHEST_SERVER_ID = "highest-server-id".getBytes(StandardCharsets.UTF_8);
-    private static final List<String> FAMILIES = List.of("inbox", "delivered", "sends", "devices", "presence", "keys");
+    private static final byte[] RETENTION_INDEXED = "retention-indexed".getBytes(StandardCharsets.UTF_8);
+    private static final List<String> FAMILIES = List.of("inbox", "delivered", "sends", "devices", "presence", "keys",
+        "sends-by-time", "delivered-by-time");
+    private static final int INDEXING_BATCH = 10_000;
 
     static {
         RocksDB.loadLibrary();
@@ -66,7 +83,13 @@ public final class RocksDbBackend implements CombinedStorageBackend {
     private final ColumnFamilyHandle devices;
     private final ColumnFamilyHandle presence;
     private final ColumnFamilyHandle keys;
+    private final ColumnFamilyHandle sendsByTime;
+    private final ColumnFamilyHandle deliveredByTime;
+    /** Expiry need not be fsynced: one lost to a crash is redone by the next pass. */
+    private final WriteOptions expiryWriteOptions = new WriteOptions().setSync(false);
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    /** Held by commit and by each expiry call: the one writer of the message families at a time. */
+    private final ReentrantLock writeMutex = new ReentrantLock();
     private final Object presenceLock = new Object();
     private volatile long highestServerId;
     private boolean closed;
@@ -96,8 +119,44 @@ public final class RocksDbBackend implements CombinedStorageBackend {
         this.devices = handles.get(4);
         this.presence = handles.get(5);
         this.keys = handles.get(6);
+        this.sendsByTime = handles.get(7);
+        this.deliveredByTime = handles.get(8);
         byte[] highest = db.get(meta, HIGHEST_SERVER_ID);
         this.highestServerId = highest == null ? 0 : Codec.longOf(highest);
+        if (db.get(meta, RETENTION_INDEXED) == null) {
+            indexForRetention();
+        }
+    }
+
+    /**
+     * Indexes the records of a database written before the retention indexes existed (for a new
+     * database, there are none), in bounded writes, then records that it was done. Delivered
+     * entries of that time carry no delivery time: their timestamp (acceptance) stands in.
+     */
+    private void indexForRetention() throws RocksDBException {
+        try (org.rocksdb.WriteBatch rocks = new org.rocksdb.WriteBatch()) {
+            try (RocksIterator it = db.newIterator(sends)) {
+                for (it.seekToFirst(); it.isValid(); it.next()) {
+                    rocks.put(sendsByTime, Codec.timeKey(Codec.acceptedAtOf(it.value()), it.key()), Codec.EMPTY);
+                    flushIfFull(rocks);
+                }
+            }
+            try (RocksIterator it = db.newIterator(delivered)) {
+                for (it.seekToFirst(); it.isValid(); it.next()) {
+                    rocks.put(deliveredByTime, Codec.timeKey(Codec.deliveredAtOf(it.value()), it.key()), Codec.EMPTY);
+                    flushIfFull(rocks);
+                }
+            }
+            rocks.put(meta, RETENTION_INDEXED, Codec.EMPTY);
+            db.write(writeOptions, rocks);
+        }
+    }
+
+    private void flushIfFull(org.rocksdb.WriteBatch rocks) throws RocksDBException {
+        if (rocks.count() >= INDEXING_BATCH) {
+            db.write(writeOptions, rocks);
+            rocks.clear();
+        }
     }
 
     /**
@@ -130,11 +189,15 @@ public final class RocksDbBackend implements CombinedStorageBackend {
             descriptors.add(new ColumnFamilyDescriptor(family.getBytes(StandardCharsets.UTF_8), cfOptions));
         }
         List<ColumnFamilyHandle> handles = new ArrayList<>();
+        RocksDB db = null;
         try {
-            RocksDB db = RocksDB.open(dbOptions, path.toString(), descriptors, handles);
+            db = RocksDB.open(dbOptions, path.toString(), descriptors, handles);
             return new RocksDbBackend(path, db, dbOptions, cfOptions, cache, new WriteOptions().setSync(sync), handles);
         } catch (RocksDBException e) {
             handles.forEach(ColumnFamilyHandle::close);
+            if (db != null) {
+                db.close();
+            }
             dbOptions.close();
             cfOptions.close();
             cache.close();
@@ -153,6 +216,7 @@ public final class RocksDbBackend implements CombinedStorageBackend {
     @Override
     public void commit(WriteBatch batch) {
         read(() -> {
+            writeMutex.lock();
             try (org.rocksdb.WriteBatch rocks = new org.rocksdb.WriteBatch()) {
                 BatchWriter writer = new BatchWriter(rocks);
                 batch.forEach(writer);
@@ -167,6 +231,8 @@ public final class RocksDbBackend implements CombinedStorageBackend {
                 // refuses to raise one, and a scan that raised one first is lowered again here.
                 commits.incrementAndGet();
                 writer.appendedOwners.forEach((owner, lowest) -> floors.computeIfPresent(owner, (k, f) -> Math.min(f, lowest)));
+            } finally {
+                writeMutex.unlock();
             }
             return null;
         });
@@ -177,6 +243,8 @@ public final class RocksDbBackend implements CombinedStorageBackend {
         private final org.rocksdb.WriteBatch rocks;
         // Entries appended earlier in this batch, so a later op in the same batch sees them.
         private final Map<ByteBuffer, StoredMessage> appended = new HashMap<>();
+        // Entries marked delivered earlier in this batch, and when, for a remove later in it.
+        private final Map<ByteBuffer, Long> deliveredAt = new HashMap<>();
         // The lowest id appended per inbox in this batch, to keep floors honest.
         final Map<DeviceId, Long> appendedOwners = new HashMap<>();
         long highest = highestServerId;
@@ -195,7 +263,7 @@ public final class RocksDbBackend implements CombinedStorageBackend {
         }
 
         @Override
-        public void markDelivered(DeviceId owner, long serverId) {
+        public void markDelivered(DeviceId owner, long serverId, long deliveredAtMs) {
             byte[] key = Codec.inboxKey(owner, serverId);
             StoredMessage message = appended.remove(ByteBuffer.wrap(key));
             if (message == null) {
@@ -206,20 +274,34 @@ public final class RocksDbBackend implements CombinedStorageBackend {
                 message = Codec.decode(serverId, value);
             }
             delete(inbox, key);
-            put(delivered, key, Codec.encode(withoutBody(message)));
+            put(delivered, key, Codec.encodeDelivered(withoutBody(message), deliveredAtMs));
+            put(deliveredByTime, Codec.timeKey(deliveredAtMs, key), Codec.EMPTY);
+            deliveredAt.put(ByteBuffer.wrap(key), deliveredAtMs);
         }
 
         @Override
         public void remove(DeviceId owner, long serverId) {
             byte[] key = Codec.inboxKey(owner, serverId);
-            appended.remove(ByteBuffer.wrap(key));
+            ByteBuffer wrapped = ByteBuffer.wrap(key);
+            appended.remove(wrapped);
+            // The delivered entry's index key goes with it: read messages leave nothing behind.
+            Long at = deliveredAt.remove(wrapped);
+            if (at == null) {
+                byte[] value = get(delivered, key);
+                at = value == null ? null : Codec.deliveredAtOf(value);
+            }
+            if (at != null) {
+                delete(deliveredByTime, Codec.timeKey(at, key));
+            }
             delete(inbox, key);
             delete(delivered, key);
         }
 
         @Override
         public void recordSend(DeviceId sender, String clientMessageId, AcceptedSend accepted) {
-            put(sends, Codec.sendKey(sender, clientMessageId), Codec.twoLongs(accepted.serverId(), accepted.acceptedAtMs()));
+            byte[] key = Codec.sendKey(sender, clientMessageId);
+            put(sends, key, Codec.twoLongs(accepted.serverId(), accepted.acceptedAtMs()));
+            put(sendsByTime, Codec.timeKey(accepted.acceptedAtMs(), key), Codec.EMPTY);
             highest = Math.max(highest, accepted.serverId());
         }
 
@@ -327,6 +409,95 @@ public final class RocksDbBackend implements CombinedStorageBackend {
         return pending(owner, 0, Integer.MAX_VALUE).size();
     }
 
+    @Override
+    public int expireSends(long acceptedBeforeMs, int limit) {
+        return expire(sendsByTime, sends, acceptedBeforeMs, limit, Codec::acceptedAtOf);
+    }
+
+    @Override
+    public int expireDelivered(long deliveredBeforeMs, int limit) {
+        return expire(deliveredByTime, delivered, deliveredBeforeMs, limit, Codec::deliveredAtOf);
+    }
+
+    /**
+     * Walks {@code index} from its start up to {@code before}, at most {@code limit} keys; deletes
+     * each indexed record whose own time is the index key's (else the record was written again
+     * later, and a later index key stands for it), then the walked index keys as one range.
+     */
+    private int expire(ColumnFamilyHandle index, ColumnFamilyHandle records, long before, int limit,
+                       java.util.function.ToLongFunction<byte[]> timeOfValue) {
+        if (limit <= 0) {
+            throw new IllegalArgumentException("limit must be positive, was " + limit);
+        }
+        return read(() -> {
+            writeMutex.lock();
+            try (Slice upper = new Slice(Codec.timeBound(before));
+                 ReadOptions options = new ReadOptions().setIterateUpperBound(upper);
+                 RocksIterator it = db.newIterator(index, options);
+                 org.rocksdb.WriteBatch rocks = new org.rocksdb.WriteBatch()) {
+                int walked = 0;
+                byte[] first = null;
+                byte[] last = null;
+                for (it.seekToFirst(); it.isValid() && walked < limit; it.next()) {
+                    byte[] timeKey = it.key();
+                    if (first == null) {
+                        first = timeKey;
+                    }
+                    last = timeKey;
+                    byte[] key = Codec.indexedKeyOf(timeKey);
+                    byte[] value = db.get(records, key);
+                    if (value != null && timeOfValue.applyAsLong(value) == Codec.timeOf(timeKey)) {
+                        rocks.delete(records, key);
+                    }
+                    walked++;
+                }
+                it.status();
+                if (walked > 0) {
+                    // [first, last + 0x00): exactly the keys walked, as no commit ran meanwhile.
+                    rocks.deleteRange(index, first, Arrays.copyOf(last, last.length + 1));
+                    db.write(expiryWriteOptions, rocks);
+                }
+                return walked;
+            } finally {
+                writeMutex.unlock();
+            }
+        });
+    }
+
+    /**
+     * Compacts every column family, so that what was deleted leaves the disk now rather than
+     * when RocksDB gets to it. Blocks; for tools and tests.
+     */
+    public void compact() {
+        read(() -> {
+            for (ColumnFamilyHandle handle : handles) {
+                db.compactRange(handle);
+            }
+            return null;
+        });
+    }
+
+    /**
+     * The number of keys in each column family, by name, counted by a full scan. Slow; for tools
+     * and tests that check nothing is left behind.
+     */
+    public Map<String, Long> keyCounts() {
+        return read(() -> {
+            Map<String, Long> counts = new TreeMap<>();
+            for (ColumnFamilyHandle handle : handles) {
+                long count = 0;
+                try (RocksIterator it = db.newIterator(handle)) {
+                    for (it.seekToFirst(); it.isValid(); it.next()) {
+                        count++;
+                    }
+                    it.status();
+                }
+                counts.put(new String(handle.getName(), StandardCharsets.UTF_8), count);
+            }
+            return counts;
+        });
+    }
+
     // ---------------------------------------------------------------- DeviceDirectory
 
     @Override
@@ -424,6 +595,7 @@ public final class RocksDbBackend implements CombinedStorageBackend {
             handles.forEach(ColumnFamilyHandle::close);
             db.close();
             writeOptions.close();
+            expiryWriteOptions.close();
             dbOptions.close();
             cfOptions.close();
             cache.close();
