@@ -42,6 +42,9 @@ public final class ConfigLoader {
     private static final String DEFAULTS_ORIGIN = "built-in defaults (courier-defaults.yaml)";
     private static final Pattern INTEGER = Pattern.compile("-?[0-9]+(_[0-9]+)*");
 
+    /** Keys that moved, so an older configuration file is told where. */
+    private static final Map<String, String> MOVED = Map.of("auth.secret-file", "auth.options.secret-file");
+
     /** The router's keys, each bound to its builder setter; the builder holds the defaults. */
     private static final Map<String, BiConsumer<RouterConfig.Builder, Integer>> ROUTER_KEYS = routerKeys();
 
@@ -256,8 +259,9 @@ public final class ConfigLoader {
             for (ConfigNode child : node.children().values()) {
                 if (!allowed.contains(child.name())) {
                     String under = node.key().isEmpty() ? "at the top level" : "under " + node.key();
-                    throw new ConfigException("Unknown configuration key " + child.key() + describe(child) + "; keys "
-                        + under + ": " + String.join(", ", new TreeSet<>(allowed)));
+                    String moved = MOVED.containsKey(child.key()) ? "; it is now " + MOVED.get(child.key()) : "";
+                    throw new ConfigException("Unknown configuration key " + child.key() + describe(child) + moved
+                        + "; keys " + under + ": " + String.join(", ", new TreeSet<>(allowed)));
                 }
             }
         }

@@ -227,6 +227,14 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void shouldSayWhereAMovedKeyWent() {
+        assertThatThrownBy(() -> ConfigLoader.load(null, List.of("auth.secret-file=k")))
+            .isInstanceOf(ConfigException.class)
+            .hasMessageStartingWith("Unknown configuration key auth.secret-file = 'k' (--set auth.secret-file=k); "
+                + "it is now auth.options.secret-file");
+    }
+
+    @Test
     void shouldGiveTheDataDirectoryAbsoluteAndNormalised() {
         ServerConfig config = ConfigLoader.load(null, List.of("data-dir=./x/../data"));
         assertThat(config.dataDirectory()).isEqualTo(Path.of("data").toAbsolutePath());

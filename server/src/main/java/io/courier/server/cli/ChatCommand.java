@@ -157,7 +157,7 @@ public final class ChatCommand implements Callable<Integer> {
             + Main.START_COMMAND + "`, or pass --server with the address of a running one", 1);
     }
 
-    private static String reason(Throwable failure) {
+    private String reason(Throwable failure) {
         String message = String.valueOf(failure.getMessage());
         for (Throwable t = failure; t != null; t = t.getCause()) {
             String text = String.valueOf(t.getMessage()).toLowerCase(java.util.Locale.ROOT);
@@ -169,7 +169,9 @@ public final class ChatCommand implements Callable<Integer> {
             }
             message = String.valueOf(t.getMessage());
         }
-        return message;
+        // Clients say "Cannot connect to ADDRESS: why"; the address is in our message already.
+        String prefix = "Cannot connect to " + server + ": ";
+        return message.startsWith(prefix) ? message.substring(prefix.length()) : message;
     }
 
     private void markRead(ClientConnection connection) {
