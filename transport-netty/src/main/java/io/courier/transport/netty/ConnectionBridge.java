@@ -7,6 +7,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.CorruptedFrameException;
+import io.netty.handler.codec.PrematureChannelClosureException;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.compression.DecompressionException;
 import java.io.IOException;
@@ -115,11 +116,11 @@ public final class ConnectionBridge extends SimpleChannelInboundHandler<Frame> {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (cause instanceof IOException) {
-            // The peer reset or vanished: ordinary on the internet, not worth a stack trace.
+        if (peerVanished(cause)) {
+            // The peer reset or vanished, maybe in the middle of a fragmented message: ordinary on
+            // the internet, not worth a stack trace.
             LOG.debug("Connection {} failed: {}", connection, cause.toString());
-        } else if (cause instanceof CorruptedFrameException || cause instanceof TooLongFrameException
-            || cause instanceof DecompressionException) {
+        } else if (peerSentBadInput(cause)) {
             // The peer sent bytes the codec refuses (invalid UTF-8 in a text message, a broken
             // WebSocket frame, permessage-deflate data that does not inflate): the client's
             // mistake, worth one line naming it, not a stack trace.
@@ -136,5 +137,22 @@ public final class ConnectionBridge extends SimpleChannelInboundHandler<Frame> {
             LOG.warn("Unexpected failure on connection {}; closing it", connection, cause);
         }
         ctx.close();
+    }
+
+    /**
+     * True for a failure the peer caused — it vanished, or sent input a codec refuses — which this
+     * bridge logs as one line and closes on; anything else is a bug, logged with its stack trace.
+     */
+    public static boolean causedByPeer(Throwable cause) {
+        return peerVanished(cause) || peerSentBadInput(cause);
+    }
+
+    private static boolean peerVanished(Throwable cause) {
+        return cause instanceof IOException || cause instanceof PrematureChannelClosureException;
+    }
+
+    private static boolean peerSentBadInput(Throwable cause) {
+        return cause instanceof CorruptedFrameException || cause instanceof TooLongFrameException
+            || cause instanceof DecompressionException;
     }
 }
