@@ -32,6 +32,7 @@ import java.net.SocketAddress;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
+import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -66,14 +67,16 @@ import java.util.concurrent.atomic.AtomicLong;
  * when the input says so, and at the end.
  *
  * <p>The input is a list of steps, read a byte at a time (past its end every byte reads as zero):
- * the connection (byte mod 3), the step (byte mod 16: 0 hello, 1-2 send, 3 delivery ack, 4 read
- * receipt, 5 heartbeat, 6 presence query, 7 key publish, 8 key fetch, 9 media slot request, 10 a
- * server's body, 11 no body, 12 a frame parsed from the next bytes, 13 the client closes, 14
- * writability flips, 15 the I/O thread runs what is queued), then for a frame a byte whose low bit
- * asks for a request id (the byte's value / 2 mod 4), then the frame's fields: choices from short
- * lists by a byte, and byte strings as a length byte and the bytes (a payload: two length bytes,
- * mod 601). See {@link #frame}.
- * Committed inputs: {@code RouterFrameFuzzTestInputs} beside this class under
+ * the connection (byte mod 3), then the step (byte mod 17): 0 hello, 1-2 send, 3 delivery ack, 4
+ * read receipt, 5 heartbeat, 6 presence query, 7 key publish, 8 key fetch, 9 media slot request,
+ * 10 a server's body, 11 no body, 12 a frame parsed from the next bytes, 13 the client closes, 14
+ * writability flips, 15 the I/O thread runs what is queued, 16 the clock moves on by the next
+ * byte's seconds and the router sweeps (heartbeats, hello timeouts, last-seen times). A frame
+ * step goes on with a byte whose low bit asks for a request id (the byte's value / 2 mod 4), then
+ * the frame's fields: choices from short lists by a byte, byte strings as a length byte and the
+ * bytes (a payload: two length bytes, mod 601). See {@link #frame}.
+ *
+ * <p>Committed inputs: {@code RouterFrameFuzzTestInputs} beside this class under
  * {@code src/test/resources}.
  */
 class RouterFrameFuzzTest {
@@ -83,7 +86,6 @@ class RouterFrameFuzzTest {
     private static final String[] DEVICES = {"", "1", "2", "tablet", "no/slash"};
     private static final String[] CLIENT_IDS = {"c1", "c2", "c3", "", "x".repeat(129)};
     private static final int MAX_FRAME_BYTES = 600;
-    private static final Clock CLOCK = Clock.fixed(Instant.parse("2026-01-01T00:00:00Z"), ZoneOffset.UTC);
 
     @FuzzTest(maxDuration = "20s")
     void shouldHoldTheDeliveryInvariantsWhateverTheClientsSend(byte[] input) throws Exception {
@@ -91,9 +93,10 @@ class RouterFrameFuzzTest {
         List<Throwable> threadFailures = new CopyOnWriteArrayList<>();
         Thread.UncaughtExceptionHandler previous = Thread.getDefaultUncaughtExceptionHandler();
         Thread.setDefaultUncaughtExceptionHandler((thread, failure) -> threadFailures.add(failure));
+        SteppedClock clock = new SteppedClock();
         StorageBackend storage = new InMemoryStorageProvider().open(new StorageConfig(Path.of("unused"), Map.of()));
         Router router = new Router(RouterConfig.builder().mailboxCapacity(4).drainPageSize(4).maxPayloadBytes(256)
-            .build(), storage, new InsecureAuthenticator(), new SimpleMeterRegistry(), CLOCK).start();
+            .build(), storage, new InsecureAuthenticator(), new SimpleMeterRegistry(), clock).start();
         IoThread io = new IoThread();
         List<InProcessConnection> all = new ArrayList<>();
         InProcessConnection[] slots = new InProcessConnection[CONNECTIONS];
@@ -106,11 +109,15 @@ class RouterFrameFuzzTest {
                     router.onOpen(slots[slot]);
                 }
                 InProcessConnection connection = slots[slot];
-                int op = data.pick(16);
+                int op = data.pick(17);
                 switch (op) {
                     case 13 -> connection.close();
                     case 14 -> connection.setWritable(!connection.isWritable());
                     case 15 -> io.runAll();
+                    case 16 -> {
+                        clock.advance(data.next() * 1000L);
+                        router.sweep();
+                    }
                     default -> connection.receive(frame(op, data, connection));
                 }
             }
@@ -263,6 +270,35 @@ class RouterFrameFuzzTest {
             }
         }
         return ids;
+    }
+
+    /** The router's time: it moves only when the input says so. */
+    private static final class SteppedClock extends Clock {
+        private final AtomicLong millis = new AtomicLong(Instant.parse("2026-01-01T00:00:00Z").toEpochMilli());
+
+        void advance(long ms) {
+            millis.addAndGet(ms);
+        }
+
+        @Override
+        public long millis() {
+            return millis.get();
+        }
+
+        @Override
+        public Instant instant() {
+            return Instant.ofEpochMilli(millis());
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
     }
 
     /** The fuzzer's bytes, front to back; past the end every byte reads as zero. */
