@@ -6,7 +6,9 @@ import io.courier.transport.proto.Frame;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.CodecException;
 import io.netty.handler.codec.CorruptedFrameException;
+import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.PrematureChannelClosureException;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.compression.DecompressionException;
@@ -153,6 +155,10 @@ public final class ConnectionBridge extends SimpleChannelInboundHandler<Frame> {
 
     private static boolean peerSentBadInput(Throwable cause) {
         return cause instanceof CorruptedFrameException || cause instanceof TooLongFrameException
-            || cause instanceof DecompressionException;
+            || cause instanceof DecompressionException
+            // a codec's own refusal, wrapped by the decoder that called it: permessage-deflate data
+            // that inflates to nothing ("cannot read uncompressed buffer"); a decoder exception
+            // around anything else (a NullPointerException, say) is a bug
+            || cause instanceof DecoderException && cause.getCause() instanceof CodecException;
     }
 }
