@@ -6,8 +6,12 @@ import io.courier.transport.proto.Frame;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.CodecException;
 import io.netty.handler.codec.CorruptedFrameException;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.PrematureChannelClosureException;
 import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.compression.DecompressionException;
 import java.io.IOException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -28,6 +32,7 @@ public final class ConnectionBridge extends SimpleChannelInboundHandler<Frame> {
     private final AtomicInteger open;
     private final Function<Channel, ChannelConnection> factory;
     private ChannelConnection connection;
+    private boolean closed;
 
     /**
      * @param handler the router.
@@ -86,21 +91,41 @@ public final class ConnectionBridge extends SimpleChannelInboundHandler<Frame> {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (connection != null) {
+        closed();
+        ctx.fireChannelInactive();
+    }
+
+    /**
+     * The channel is gone (its pipeline is emptied on deregistration). Usually channelInactive
+     * has told the router already; but a handler before this one may fail while the channel closes
+     * and not pass channelInactive on — Netty's permessage-deflate decoder does when the client's
+     * compressed data is corrupt — and the router must hear of the close all the same, or it keeps
+     * the session.
+     */
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        closed();
+    }
+
+    /** Tells the router the connection closed, once. */
+    private void closed() {
+        if (connection != null && !closed) {
+            closed = true;
             open.decrementAndGet();
             handler.onClose(connection);
         }
-        ctx.fireChannelInactive();
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (cause instanceof IOException) {
-            // The peer reset or vanished: ordinary on the internet, not worth a stack trace.
+        if (peerVanished(cause)) {
+            // The peer reset or vanished, maybe in the middle of a fragmented message: ordinary on
+            // the internet, not worth a stack trace.
             LOG.debug("Connection {} failed: {}", connection, cause.toString());
-        } else if (cause instanceof CorruptedFrameException || cause instanceof TooLongFrameException) {
+        } else if (peerSentBadInput(cause)) {
             // The peer sent bytes the codec refuses (invalid UTF-8 in a text message, a broken
-            // WebSocket frame): the client's mistake, worth one line naming it, not a stack trace.
+            // WebSocket frame, permessage-deflate data that does not inflate): the client's
+            // mistake, worth one line naming it, not a stack trace.
             // The handler logs and counts it, naming the connection and its user.
             if (connection != null) {
                 handler.onTransportError(connection, io.courier.transport.proto.Error.Code.MALFORMED_FRAME,
@@ -114,5 +139,26 @@ public final class ConnectionBridge extends SimpleChannelInboundHandler<Frame> {
             LOG.warn("Unexpected failure on connection {}; closing it", connection, cause);
         }
         ctx.close();
+    }
+
+    /**
+     * True for a failure the peer caused — it vanished, or sent input a codec refuses — which this
+     * bridge logs as one line and closes on; anything else is a bug, logged with its stack trace.
+     */
+    public static boolean causedByPeer(Throwable cause) {
+        return peerVanished(cause) || peerSentBadInput(cause);
+    }
+
+    private static boolean peerVanished(Throwable cause) {
+        return cause instanceof IOException || cause instanceof PrematureChannelClosureException;
+    }
+
+    private static boolean peerSentBadInput(Throwable cause) {
+        return cause instanceof CorruptedFrameException || cause instanceof TooLongFrameException
+            || cause instanceof DecompressionException
+            // a codec's own refusal, wrapped by the decoder that called it: permessage-deflate data
+            // that inflates to nothing ("cannot read uncompressed buffer"); a decoder exception
+            // around anything else (a NullPointerException, say) is a bug
+            || cause instanceof DecoderException && cause.getCause() instanceof CodecException;
     }
 }

@@ -8,6 +8,7 @@ import io.courier.transport.udp.UdpTransportProvider;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -52,6 +53,7 @@ public final class UdpServer implements TransportServer {
     private final ReadBurst burst = new ReadBurst();
     private final AtomicInteger open = new AtomicInteger();
     private final AtomicLong dropped = new AtomicLong();
+    private final AtomicLong failed = new AtomicLong();
     private final int window;
     private final long minRtoNanos;
     private final long idleTimeoutNanos;
@@ -98,6 +100,20 @@ public final class UdpServer implements TransportServer {
     /** Handshakes dropped by the per-address rate limit or for being too short. */
     public long droppedHandshakes() {
         return dropped.get();
+    }
+
+    /** Datagrams whose handling failed unexpectedly (each logged with its stack trace): a bug when not zero. */
+    public long failedDatagrams() {
+        return failed.get();
+    }
+
+    /**
+     * The server's datagram handler, answering on {@code on} instead of a socket of its own: for
+     * tests that drive it in an {@code EmbeddedChannel}, without {@link #start()}.
+     */
+    ChannelHandler dispatcherOn(Channel on) {
+        channel = on;
+        return new Dispatcher();
     }
 
     private final class Dispatcher extends SimpleChannelInboundHandler<DatagramPacket> {
@@ -152,6 +168,7 @@ public final class UdpServer implements TransportServer {
             if (cause instanceof java.io.IOException) {
                 LOG.debug("UDP server channel error: {}", cause.toString());
             } else {
+                failed.incrementAndGet();
                 LOG.warn("UDP server failed handling a datagram", cause);
             }
         }

@@ -6,6 +6,7 @@ import io.courier.transport.netty.ProtocolViolation;
 import io.courier.transport.proto.Error;
 import io.courier.transport.ws.WsTransportProvider;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -14,7 +15,6 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.group.ChannelGroup;
-import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -39,7 +39,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * permessage-deflate, the WebSocket handshake and frame codec, reassembly of fragmented messages (bounded), then —
  * once the handshake has chosen a sub-protocol — Courier frames and the bridge to the router.
  */
-public final class WsServerInitializer extends ChannelInitializer<SocketChannel> {
+public final class WsServerInitializer extends ChannelInitializer<Channel> {
 
     private final String path;
     private final int maxFrameBytes;
@@ -60,8 +60,9 @@ public final class WsServerInitializer extends ChannelInitializer<SocketChannel>
         this.channels = channels;
     }
 
+    /** Typed {@code Channel}, not {@code SocketChannel}, so tests can run it in an {@code EmbeddedChannel}. */
     @Override
-    protected void initChannel(SocketChannel channel) {
+    protected void initChannel(Channel channel) {
         channels.add(channel);
         ChannelPipeline pipeline = channel.pipeline();
         // Flushes asked for while the event loop has more tasks queued (replies from the storage
