@@ -22,14 +22,10 @@ import io.courier.transport.proto.Receipt;
 import io.courier.transport.proto.Send;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -46,7 +42,7 @@ class RouterRetentionTest {
     private static final Duration RETENTION = Duration.ofDays(30);
     private static final DeviceId BOB = DeviceId.primary("bob");
 
-    private final TestClock clock = new TestClock(Instant.parse("2030-01-01T00:00:00Z"));
+    private final MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
     private StorageBackend storage;
     private Router router;
     private SimpleMeterRegistry registry;
@@ -153,38 +149,5 @@ class RouterRetentionTest {
     private List<Long> receipts(Receipt.Status status) {
         return alice.written.stream().filter(f -> f.hasReceipt() && f.getReceipt().getStatus() == status)
             .map(f -> f.getReceipt().getMessageServerId()).toList();
-    }
-
-    /** A clock the test moves; read by the router's threads. */
-    private static final class TestClock extends Clock {
-        private final AtomicLong millis;
-
-        TestClock(Instant start) {
-            millis = new AtomicLong(start.toEpochMilli());
-        }
-
-        void advance(Duration by) {
-            millis.addAndGet(by.toMillis());
-        }
-
-        @Override
-        public long millis() {
-            return millis.get();
-        }
-
-        @Override
-        public Instant instant() {
-            return Instant.ofEpochMilli(millis.get());
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            throw new UnsupportedOperationException("the test clock has one zone");
-        }
     }
 }
