@@ -16,6 +16,13 @@ import org.slf4j.LoggerFactory;
  * (single ticks, errors) to their connections, committed entries to the live sessions of their
  * owners. A full queue is refused at once ({@code OVERLOADED} at the caller), never waited on.
  *
+ * <p>The queue is shared fairly: each session may have at most {@code share} units of work
+ * waiting in it ({@link WriterCommand#units()}: a command, or an acknowledgement's ids), taken
+ * when its command is queued and given back once the writer has answered it. A session over its
+ * share is refused on its own connection while others still find room, and since the queue is
+ * drained in arrival order no session's command waits behind more than {@code share} units of
+ * any other session's work.
+ *
  * <p>Everything this class does is the thread: draining, parking when idle, and handing out
  * what a batch produced. What a command means is {@link BatchStaging}'s business.
  */
@@ -28,18 +35,31 @@ public final class StorageWriter implements Runnable, AutoCloseable {
         Session session(DeviceId device);
     }
 
+    /** What became of an {@link #offer}. */
+    public enum Offered {
+        /** Queued: the writer will answer it. */
+        QUEUED,
+        /** Refused: its session has its whole share of the queue waiting already. */
+        SHARE_FULL,
+        /** Refused: the queue is full, or the writer is closing. */
+        QUEUE_FULL
+    }
+
     private final ManyToOneConcurrentArrayQueue<WriterCommand> queue;
     private final BatchStaging staging;
     private final SessionLookup sessions;
     private final RouterMetrics metrics;
     private final int maxBatch;
+    private final int share;
     private final Thread thread;
     private final Consumer<WriterCommand> stager;
     private volatile boolean running = true;
     private volatile boolean parked;
 
+    /** @param share the units of work one session may have waiting ({@code router.writer-share}). */
     public StorageWriter(BatchStaging staging, SessionLookup sessions, RouterMetrics metrics, int queueCapacity,
-                         int maxBatch) {
+                         int maxBatch, int share) {
+        this.share = share;
         this.queue = new ManyToOneConcurrentArrayQueue<>(queueCapacity);
         this.staging = staging;
         this.sessions = sessions;
@@ -57,19 +77,34 @@ public final class StorageWriter implements Runnable, AutoCloseable {
     }
 
     /**
-     * Queues a command. Never blocks; any thread.
+     * Queues a command, counting it against its session's share. Never blocks; the I/O thread of
+     * the command's session (or any thread for a command without one).
      *
-     * @return false when the queue is full or the writer is closing: the caller answers
+     * @return {@link Offered#QUEUED}, or why not: then nothing was queued and the caller answers
      *         OVERLOADED, nothing was stored.
      */
-    public boolean offer(WriterCommand command) {
+    public Offered offer(WriterCommand command) {
+        Session session = command.session();
+        int units = command.units();
+        if (session != null && !session.tryTakeWriterUnits(units, share)) {
+            metrics.writerShareFull();
+            return Offered.SHARE_FULL;
+        }
         if (!running || !queue.offer(command)) {
-            return false;
+            if (session != null) {
+                session.releaseWriterUnits(units);
+            }
+            return Offered.QUEUE_FULL;
         }
         if (parked) {
             LockSupport.unpark(thread);
         }
-        return true;
+        return Offered.QUEUED;
+    }
+
+    /** The units of work one session may have waiting ({@code router.writer-share}). */
+    public int share() {
+        return share;
     }
 
     @Override
@@ -99,20 +134,35 @@ public final class StorageWriter implements Runnable, AutoCloseable {
         }
     }
 
-    /** Sends what the last batch produced (replies first, then offers), then resets the staging. */
+    /**
+     * Sends what the last batch produced (replies first, then welcomes, then offers), gives the
+     * batch's units back to their sessions, then resets the staging.
+     */
     private void answer() {
         for (BatchStaging.Reply reply : staging.replies()) {
             Frame frame = reply.frame();
-            reply.connection().send(frame);
+            if (frame.hasError() && frame.getError().getFatal()) {
+                reply.connection().closeWithError(frame.getError());
+            } else {
+                reply.connection().send(frame);
+            }
             if (frame.hasError()) {
                 metrics.error(frame.getError().getCode());
             }
         }
         metrics.framesOut(staging.replies().size());
+        for (BatchStaging.Welcome welcome : staging.welcomes()) {
+            welcome.session().welcome(welcome.frame());
+        }
         for (BatchStaging.Offer offer : staging.offers()) {
             Session session = sessions.session(offer.owner());
             if (session != null) {
                 session.offer(offer.message());
+            }
+        }
+        for (WriterCommand command : staging.staged()) {
+            if (command.session() != null) {
+                command.session().releaseWriterUnits(command.units());
             }
         }
         staging.reset();

@@ -5,6 +5,7 @@ import io.courier.transport.Connection;
 import io.courier.transport.Frames;
 import io.courier.transport.proto.DeliveryAck;
 import io.courier.transport.proto.Error;
+import io.courier.transport.proto.Frame;
 import io.courier.transport.proto.ReadReceipt;
 import io.courier.transport.proto.Send;
 
@@ -21,6 +22,21 @@ import io.courier.transport.proto.Send;
  * compile until it says how it is staged and refused, and no class outside this file can be one.
  */
 public sealed interface WriterCommand {
+
+    /**
+     * The session whose share of the writer's queue this command counts against, or null when it
+     * counts against none (commands built by tests). The I/O thread takes {@link #units()} of the
+     * share before queuing the command; the writer gives them back once it has answered it.
+     */
+    Session session();
+
+    /**
+     * What this command counts for in its session's share: one, or for an ack or read receipt
+     * one per id it names, since each id is a storage read for the writer.
+     */
+    default int units() {
+        return 1;
+    }
 
     /** Adds this command's work to the batch {@code staging} is building. Writer thread only. */
     void stageInto(BatchStaging staging);
@@ -44,7 +60,11 @@ public sealed interface WriterCommand {
     }
 
     /** A chat message from {@code sender}: stored, then answered with a single tick. */
-    record SendCommand(DeviceId sender, Connection connection, Send send) implements WriterCommand {
+    record SendCommand(DeviceId sender, Connection connection, Send send, Session session) implements WriterCommand {
+        public SendCommand(DeviceId sender, Connection connection, Send send) {
+            this(sender, connection, send, null);
+        }
+
         @Override
         public void stageInto(BatchStaging staging) {
             staging.stageSend(this);
@@ -65,8 +85,17 @@ public sealed interface WriterCommand {
      * @param sentUpTo     the highest id written to the connection when the ack arrived
      *                     ({@link Session#lastSentId()}).
      */
-    record AckCommand(DeviceId owner, Connection connection, DeliveryAck ack, long resumedAfter, long sentUpTo)
-        implements WriterCommand {
+    record AckCommand(DeviceId owner, Connection connection, DeliveryAck ack, long resumedAfter, long sentUpTo,
+                      Session session) implements WriterCommand {
+
+        public AckCommand(DeviceId owner, Connection connection, DeliveryAck ack, long resumedAfter, long sentUpTo) {
+            this(owner, connection, ack, resumedAfter, sentUpTo, null);
+        }
+
+        @Override
+        public int units() {
+            return Math.max(1, ack.getServerMessageIdsCount());
+        }
 
         /** True when pending entry {@code serverId} of {@code owner}'s inbox was written to this connection. */
         boolean wasSent(long serverId) {
@@ -90,8 +119,17 @@ public sealed interface WriterCommand {
      * Only entries this device has count: acknowledged ones, and pending ones this connection was
      * sent (the parameters as for {@link AckCommand}).
      */
-    record ReadCommand(DeviceId owner, Connection connection, ReadReceipt read, long resumedAfter, long sentUpTo)
-        implements WriterCommand {
+    record ReadCommand(DeviceId owner, Connection connection, ReadReceipt read, long resumedAfter, long sentUpTo,
+                       Session session) implements WriterCommand {
+
+        public ReadCommand(DeviceId owner, Connection connection, ReadReceipt read, long resumedAfter, long sentUpTo) {
+            this(owner, connection, read, resumedAfter, sentUpTo, null);
+        }
+
+        @Override
+        public int units() {
+            return Math.max(1, read.getServerMessageIdsCount());
+        }
 
         /** True when pending entry {@code serverId} of {@code owner}'s inbox was written to this connection. */
         boolean wasSent(long serverId) {
@@ -110,8 +148,20 @@ public sealed interface WriterCommand {
         }
     }
 
-    /** A device other than the primary said hello: from now on it gets its own copy of its user's messages. */
-    record RegisterCommand(DeviceId device) implements WriterCommand {
+    /**
+     * A device other than the primary said hello: from now on it gets its own copy of its user's
+     * messages, unless its user has too many devices already. Its hello is answered from here:
+     * {@code welcome} once it is registered (the session then starts draining), or a fatal error.
+     *
+     * @param session the session the hello opened; null for a registration that answers nobody.
+     * @param welcome the Welcome to send once registered; null with a null session.
+     */
+    record RegisterCommand(DeviceId device, Session session, Frame welcome) implements WriterCommand {
+
+        public RegisterCommand(DeviceId device) {
+            this(device, null, null);
+        }
+
         @Override
         public void stageInto(BatchStaging staging) {
             staging.stageRegister(this);
@@ -120,8 +170,13 @@ public sealed interface WriterCommand {
         @Override
         public void refuseInto(BatchStaging staging) {
             // Registration writes the device directory at once, not the batch, so a refused batch
-            // took nothing of it back, and a registration that failed itself answers nobody: the
-            // device registers again on its next hello, as it does on every hello.
+            // took nothing of it back; but the hello was not answered, so it is now, and the
+            // device registers again on its next hello.
+            if (session != null) {
+                session.refuseHello();
+                staging.reply(session.connection(), Frame.newBuilder().setError(Frames.errorBody(Error.Code.INTERNAL,
+                    "Storage failed while registering device " + device + "; reconnect", true)).build());
+            }
         }
     }
 }
