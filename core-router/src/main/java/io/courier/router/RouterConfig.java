@@ -41,9 +41,10 @@ import java.util.Objects;
  *                               one largest frame. 16 MiB: fifteen largest frames back to back.
  * @param writerShare            work a session may have waiting for the storage writer, in
  *                               commands (an ack or read receipt counts one per id), before its
- *                               next is refused OVERLOADED on its own connection. 4,096: two
- *                               largest batches; no session can hold more than 1/16 of the
- *                               writer's queue, nor delay another's command by more.
+ *                               next is refused OVERLOADED on its own connection. 4,096: an
+ *                               honest burst of a few thousand sends fits, and no session can
+ *                               hold more than 1/16 of the writer's capacity. (How long others
+ *                               wait behind it is bounded by the writer's turns, not by this.)
  * @param inboxMaxMessages       pending entries a device inbox may hold before sends to it are
  *                               refused with INBOX_FULL. 100,000: a month of 3,000 messages a day
  *                               for a device that never connects.

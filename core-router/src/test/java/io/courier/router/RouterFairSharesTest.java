@@ -185,6 +185,35 @@ class RouterFairSharesTest {
         assertThat(registry.get("courier.storage.share.full").counter().count()).isEqualTo(4);
     }
 
+    @Test
+    void shouldTakeEachSessionsWorkInTurnSoAnotherSessionWaitsBehindOneQuantumNotAWholeBacklog() throws Exception {
+        GatedStorage gated = new GatedStorage(memory());
+        Router router = router(RouterConfig.builder().maxBatch(4).build(), gated);
+        RecordingConnection alice = connect(router, "alice", "1");
+        RecordingConnection carol = connect(router, "carol", "1");
+
+        // alice's backlog builds up behind a held commit; carol's one send comes after all of it.
+        alice.receive(send("bob", "a-0"));
+        await().atMost(10, SECONDS).until(gated::commitWaiting);
+        for (int i = 1; i <= 20; i++) {
+            alice.receive(send("bob", "a-" + i));
+        }
+        alice.sync();
+        carol.receive(send("bob", "c-0"));
+        carol.sync();
+        gated.open();
+        await().atMost(10, SECONDS).until(() -> accepted(alice).size() == 21 && accepted(carol).size() == 1);
+
+        // Batches of four: a-0; a-1 to a-4 (alice's turn); then carol's turn comes, before most of alice's.
+        long carols = accepted(carol).get(0).getServerMessageId();
+        List<Long> alices = accepted(alice).stream().map(Accepted::getServerMessageId).toList();
+        assertThat(alices).isSorted();
+        assertThat(alices.stream().filter(id -> id < carols)).hasSizeLessThanOrEqualTo(8);
+        assertThat(accepted(alice)).extracting(Accepted::getClientMessageId)
+            .as("each session's commands still in the order they arrived")
+            .containsExactlyElementsOf(IntStream.rangeClosed(0, 20).mapToObj(i -> "a-" + i).toList());
+    }
+
     // ---------------------------------------------------------------- ids per ack
 
     @Test

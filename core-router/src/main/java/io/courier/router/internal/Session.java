@@ -5,6 +5,8 @@ import io.courier.storage.StoredMessage;
 import io.courier.transport.Connection;
 import io.courier.transport.proto.Frame;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
@@ -33,6 +35,8 @@ public final class Session implements Runnable {
     private static final int DRAIN_LIMIT = 256;
     private static final AtomicIntegerFieldUpdater<Session> WRITER_UNITS =
         AtomicIntegerFieldUpdater.newUpdater(Session.class, "writerUnits");
+    private static final AtomicIntegerFieldUpdater<Session> IN_WRITER_ROUND =
+        AtomicIntegerFieldUpdater.newUpdater(Session.class, "inWriterRound");
 
     private final DeviceId device;
     private final Connection connection;
@@ -50,6 +54,11 @@ public final class Session implements Runnable {
     private volatile boolean helloRefused;
     // Work waiting for the storage writer: taken on the I/O thread, given back by the writer.
     private volatile int writerUnits;
+    // This session's commands waiting for the writer, made on its first; 1 while in the writer's round.
+    private volatile Queue<WriterCommand> writerCommands;
+    private volatile int inWriterRound;
+    /** The writer's number of the batch in which this session last had a turn. Writer thread only. */
+    long writerBatch;
     // Touched only on the connection's I/O thread.
     private long lastSentId;
     private boolean reading;
@@ -131,6 +140,29 @@ public final class Session implements Runnable {
     /** Gives back what {@link #tryTakeWriterUnits} took, once the writer has answered that work. Any thread. */
     void releaseWriterUnits(int units) {
         WRITER_UNITS.addAndGet(this, -units);
+    }
+
+    /**
+     * This session's commands waiting for the storage writer, in arrival order; made on first use
+     * (by the I/O thread, which offers; the writer polls once the session is in its round).
+     */
+    Queue<WriterCommand> writerCommands() {
+        Queue<WriterCommand> commands = writerCommands;
+        if (commands == null) {
+            commands = new ConcurrentLinkedQueue<>();
+            writerCommands = commands;
+        }
+        return commands;
+    }
+
+    /** True when this call put the session in the writer's round (it was in none). */
+    boolean enterWriterRound() {
+        return IN_WRITER_ROUND.compareAndSet(this, 0, 1);
+    }
+
+    /** The writer took the session out of its round (it found nothing more waiting). */
+    void leaveWriterRound() {
+        inWriterRound = 0;
     }
 
     /** Work this session has waiting for the storage writer, in units. */
