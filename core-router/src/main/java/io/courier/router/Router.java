@@ -85,6 +85,7 @@ public final class Router implements ConnectionHandler, AutoCloseable {
     private final PresenceAndKeys presenceAndKeys;
     private final RetentionSweeper retention;
     private final AtomicInteger sessionIds = new AtomicInteger();
+    private final RateLimiter.Limits rateLimits;
     private volatile boolean closing;
 
     /**
@@ -100,6 +101,8 @@ public final class Router implements ConnectionHandler, AutoCloseable {
         this.authenticator = authenticator;
         this.clock = clock;
         this.metrics = new RouterMetrics(registry);
+        this.rateLimits = new RateLimiter.Limits(config.framesPerSecond(), config.frameBurst(), config.bytesPerSecond(),
+            config.byteBurst(), (long) RATE_LIMIT_CLOSE_FACTOR * config.frameBurst());
         this.writer = new StorageWriter(new BatchStaging(storage.messages(), storage.devices(), metrics, clock, config),
             sessions::get, metrics, config.writerQueueCapacity(), config.maxBatch(), config.writerShare());
         this.reader = new StorageReader(storage.messages(), config.drainPageSize(), metrics);
@@ -277,8 +280,7 @@ public final class Router implements ConnectionHandler, AutoCloseable {
         DeviceId id = new DeviceId(hello.getUser(), device);
         sweeper.helloAccepted(connection);
         Session session = new Session(id, connection, config.mailboxCapacity(), hello.getResumeAfterServerId(), now,
-            reader, metrics, new RateLimiter(config.framesPerSecond(), config.frameBurst(), config.bytesPerSecond(),
-                config.byteBurst(), (long) RATE_LIMIT_CLOSE_FACTOR * config.frameBurst(), now));
+            reader, metrics, new RateLimiter(rateLimits, now));
         connection.attach(session);
         Frame welcome = Frame.newBuilder().setRequestId(frame.getRequestId()).setWelcome(Welcome.newBuilder()
             .setSessionId(id + "#" + sessionIds.incrementAndGet())

@@ -17,11 +17,17 @@ public final class RateLimiter {
 
     private static final long MILLI = 1_000;
 
-    private final int framesPerSecond;
-    private final int frameBurst;
-    private final int bytesPerSecond;
-    private final int byteBurst;
-    private final long closeAfter;
+    /**
+     * The rates and bursts, shared by every connection's limiter so that each holds only its
+     * buckets' levels.
+     *
+     * @param closeAfter refused frames, since both buckets were last full, after which a
+     *                   connection is {@link #exhausted()}.
+     */
+    public record Limits(int framesPerSecond, int frameBurst, int bytesPerSecond, int byteBurst, long closeAfter) {
+    }
+
+    private final Limits limits;
     // Thousandths of a frame and of a byte.
     private long frames;
     private long bytes;
@@ -29,21 +35,17 @@ public final class RateLimiter {
     private long refusedSinceFull;
     private boolean bytesWereShort;
 
-    /**
-     * @param closeAfter refused frames, since both buckets were last full, after which the
-     *                   connection is {@link #exhausted()}.
-     * @param nowMs      the caller's clock now: both buckets start full.
-     */
-    public RateLimiter(int framesPerSecond, int frameBurst, int bytesPerSecond, int byteBurst, long closeAfter,
-                       long nowMs) {
-        this.framesPerSecond = framesPerSecond;
-        this.frameBurst = frameBurst;
-        this.bytesPerSecond = bytesPerSecond;
-        this.byteBurst = byteBurst;
-        this.closeAfter = closeAfter;
-        this.frames = frameBurst * MILLI;
-        this.bytes = byteBurst * MILLI;
+    /** @param nowMs the caller's clock now: both buckets start full. */
+    public RateLimiter(Limits limits, long nowMs) {
+        this.limits = limits;
+        this.frames = limits.frameBurst() * MILLI;
+        this.bytes = limits.byteBurst() * MILLI;
         this.lastMs = nowMs;
+    }
+
+    /** A limiter with its own limits (tests). */
+    RateLimiter(int framesPerSecond, int frameBurst, int bytesPerSecond, int byteBurst, long closeAfter, long nowMs) {
+        this(new Limits(framesPerSecond, frameBurst, bytesPerSecond, byteBurst, closeAfter), nowMs);
     }
 
     /**
@@ -64,9 +66,10 @@ public final class RateLimiter {
         }
         refusedSinceFull++;
         bytesWereShort = bytesShort;
-        long wait = framesShort ? ceilDiv(MILLI - frames, framesPerSecond) : 0;
+        long wait = framesShort ? ceilDiv(MILLI - frames, limits.framesPerSecond()) : 0;
         if (bytesShort) {
-            wait = Math.max(wait, ceilDiv(Math.min(byteCost, byteBurst * MILLI) - bytes, bytesPerSecond));
+            wait = Math.max(wait, ceilDiv(Math.min(byteCost, limits.byteBurst() * MILLI) - bytes,
+                limits.bytesPerSecond()));
         }
         return Math.max(1, wait);
     }
@@ -78,7 +81,7 @@ public final class RateLimiter {
 
     /** True once {@code closeAfter} frames have been refused since both buckets were last full. */
     public boolean exhausted() {
-        return refusedSinceFull >= closeAfter;
+        return refusedSinceFull >= limits.closeAfter();
     }
 
     /** Frames refused since both buckets were last full. */
@@ -93,9 +96,11 @@ public final class RateLimiter {
             return;
         }
         lastMs = nowMs;
-        frames = fill(frames, frameBurst * MILLI, framesPerSecond, elapsed);
-        bytes = fill(bytes, byteBurst * MILLI, bytesPerSecond, elapsed);
-        if (frames == frameBurst * MILLI && bytes == byteBurst * MILLI) {
+        long frameCapacity = limits.frameBurst() * MILLI;
+        long byteCapacity = limits.byteBurst() * MILLI;
+        frames = fill(frames, frameCapacity, limits.framesPerSecond(), elapsed);
+        bytes = fill(bytes, byteCapacity, limits.bytesPerSecond(), elapsed);
+        if (frames == frameCapacity && bytes == byteCapacity) {
             refusedSinceFull = 0;
         }
     }
