@@ -289,11 +289,10 @@ public final class Router implements ConnectionHandler, AutoCloseable {
             .setMaxFrameBytes(connection.maxFrameBytes())
             .setUser(id.user())
             .setDevice(id.device())).build();
-        // Another device is answered by the writer once it is registered, or refused if its user
-        // has too many; it takes no frames of the writer's share until then, and its session
-        // drains nothing before its Welcome.
+        // Another device is registered by the writer, which refuses it (and closes this connection,
+        // taking nothing it sent) if its user has too many devices already.
         if (!DeviceId.PRIMARY.equals(device)
-            && writer.offer(new WriterCommand.RegisterCommand(id, session, welcome)) != StorageWriter.Offered.QUEUED) {
+            && writer.offer(new WriterCommand.RegisterCommand(id, session)) != StorageWriter.Offered.QUEUED) {
             fatal(connection, Error.Code.OVERLOADED, "Server is overloaded; try again shortly", frame.getRequestId());
             return;
         }
@@ -304,9 +303,7 @@ public final class Router implements ConnectionHandler, AutoCloseable {
                 "Device " + id + " connected again on another connection", true));
             metrics.error(Error.Code.SESSION_REPLACED);
         }
-        if (DeviceId.PRIMARY.equals(device)) {
-            session.welcome(welcome);
-        }
+        session.welcome(welcome);
     }
 
     private void send(Session session, Send send) {

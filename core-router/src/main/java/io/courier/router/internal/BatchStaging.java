@@ -79,9 +79,6 @@ public final class BatchStaging {
     public record Offer(DeviceId owner, StoredMessage message) {
     }
 
-    /** A hello answered once its device is registered: {@code session} writes {@code frame}, then drains. */
-    public record Welcome(Session session, Frame frame) {
-    }
 
     /** A storage read failed while staging; the caller refuses the batch with {@link #refuse()}. */
     public static final class StagingFailedException extends RuntimeException {
@@ -111,7 +108,6 @@ public final class BatchStaging {
     private final List<WriterCommand> staged = new ArrayList<>();
     private final List<Offer> offers = new ArrayList<>();
     private final List<Reply> replies = new ArrayList<>();
-    private final List<Welcome> welcomes = new ArrayList<>();
     // The ids of the frame being staged that were refused, by reason; reused frame after frame.
     private final RefusedIds notInInbox = new RefusedIds();
     private final RefusedIds notSent = new RefusedIds();
@@ -226,10 +222,6 @@ public final class BatchStaging {
         return Collections.unmodifiableList(offers);
     }
 
-    /** Hellos to answer with Welcome, after {@link #replies()}; empty after a refusal. */
-    public List<Welcome> welcomes() {
-        return Collections.unmodifiableList(welcomes);
-    }
 
     /** Forgets the cycle (the device cache stays), ready for the next batch. */
     public void reset() {
@@ -242,7 +234,6 @@ public final class BatchStaging {
         quota.discarded();
         offers.clear();
         replies.clear();
-        welcomes.clear();
         entryOverlay.clear();
         sendOverlay.clear();
         acceptedCount = 0;
@@ -398,9 +389,6 @@ public final class BatchStaging {
             }
             directory.register(device);
             deviceCache.remove(device.user());
-        }
-        if (command.session() != null) {
-            welcomes.add(new Welcome(command.session(), command.welcome()));
         }
     }
 

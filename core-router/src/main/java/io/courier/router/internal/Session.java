@@ -180,8 +180,8 @@ public final class Session implements Runnable {
     }
 
     /**
-     * Writes the Welcome that completes this session's hello, then starts draining its inbox.
-     * Nothing is written to the connection before it. Any thread: it runs on the I/O thread.
+     * Writes the Welcome that completes this session's hello, then starts draining its inbox:
+     * no entry is written before it. Any thread: it runs on the I/O thread.
      */
     public void welcome(Frame welcome) {
         if (!connection.inExecutor()) {

@@ -228,7 +228,7 @@ public final class StorageWriter implements Runnable, AutoCloseable {
     }
 
     /**
-     * Sends what the last batch produced (replies first, then welcomes, then offers), gives the
+     * Sends what the last batch produced (replies first, then offers), gives the
      * batch's units back to their sessions and its commands to the capacity, then resets the staging.
      */
     private void answer() {
@@ -244,9 +244,6 @@ public final class StorageWriter implements Runnable, AutoCloseable {
             }
         }
         metrics.framesOut(staging.replies().size());
-        for (BatchStaging.Welcome welcome : staging.welcomes()) {
-            welcome.session().welcome(welcome.frame());
-        }
         for (BatchStaging.Offer offer : staging.offers()) {
             Session session = sessions.session(offer.owner());
             if (session != null) {

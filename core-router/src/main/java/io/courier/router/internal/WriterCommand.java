@@ -5,7 +5,6 @@ import io.courier.transport.Connection;
 import io.courier.transport.Frames;
 import io.courier.transport.proto.DeliveryAck;
 import io.courier.transport.proto.Error;
-import io.courier.transport.proto.Frame;
 import io.courier.transport.proto.ReadReceipt;
 import io.courier.transport.proto.Send;
 
@@ -150,16 +149,15 @@ public sealed interface WriterCommand {
 
     /**
      * A device other than the primary said hello: from now on it gets its own copy of its user's
-     * messages, unless its user has too many devices already. Its hello is answered from here:
-     * {@code welcome} once it is registered (the session then starts draining), or a fatal error.
+     * messages, unless its user has too many devices already; then its session is refused (what
+     * it sent after its hello is not taken) and its connection closed with TOO_MANY_DEVICES.
      *
      * @param session the session the hello opened; null for a registration that answers nobody.
-     * @param welcome the Welcome to send once registered; null with a null session.
      */
-    record RegisterCommand(DeviceId device, Session session, Frame welcome) implements WriterCommand {
+    record RegisterCommand(DeviceId device, Session session) implements WriterCommand {
 
         public RegisterCommand(DeviceId device) {
-            this(device, null, null);
+            this(device, null);
         }
 
         @Override
@@ -170,13 +168,8 @@ public sealed interface WriterCommand {
         @Override
         public void refuseInto(BatchStaging staging) {
             // Registration writes the device directory at once, not the batch, so a refused batch
-            // took nothing of it back; but the hello was not answered, so it is now, and the
-            // device registers again on its next hello.
-            if (session != null) {
-                session.refuseHello();
-                staging.reply(session.connection(), Frame.newBuilder().setError(Frames.errorBody(Error.Code.INTERNAL,
-                    "Storage failed while registering device " + device + "; reconnect", true)).build());
-            }
+            // took nothing of it back, and a registration that failed itself answers nobody: the
+            // device registers again on its next hello, as it does on every hello.
         }
     }
 }
