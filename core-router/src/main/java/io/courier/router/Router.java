@@ -5,6 +5,7 @@ import io.courier.router.auth.Authenticator;
 import io.courier.router.internal.BatchStaging;
 import io.courier.router.internal.PresenceAndKeys;
 import io.courier.router.internal.RetentionSweeper;
+import io.courier.router.internal.RateLimiter;
 import io.courier.router.internal.RouterMetrics;
 import io.courier.router.internal.Session;
 import io.courier.router.internal.SessionTable;
@@ -50,6 +51,12 @@ import org.slf4j.LoggerFactory;
  * leaves the inbox only when the device acknowledges or reads it, and only once it was sent to
  * that device; receipts are inbox entries too; repeated sends are answered with the original
  * single tick; per-recipient order is commit order across drain and live.
+ *
+ * <p>Fair shares (README, "Inside the router"): every frame after hello passes its connection's
+ * rate limits here first ({@code RATE_LIMITED}, and a connection that goes on far beyond them is
+ * closed); sends, acks and reads then take their session's share of the writer's queue
+ * ({@code OVERLOADED} on that connection only when it is used up); an ack or read receipt names
+ * at most {@code router.max-ids-per-ack} ids. Inbox quotas and the device limit are the writer's.
  */
 public final class Router implements ConnectionHandler, AutoCloseable {
 
@@ -60,6 +67,12 @@ public final class Router implements ConnectionHandler, AutoCloseable {
      * the sender and its device (66 each), and the frame's own tag and length (6), rounded up.
      */
     static final int DELIVER_OVERHEAD_BYTES = 160;
+    /**
+     * A connection is closed once this many times {@code router.frame-burst} of its frames have
+     * been refused by its rate limits since it last kept within them (its buckets were full):
+     * a client that reads its RATE_LIMITED answers never gets there.
+     */
+    static final int RATE_LIMIT_CLOSE_FACTOR = 10;
 
     private final RouterConfig config;
     private final Authenticator authenticator;
@@ -72,6 +85,7 @@ public final class Router implements ConnectionHandler, AutoCloseable {
     private final PresenceAndKeys presenceAndKeys;
     private final RetentionSweeper retention;
     private final AtomicInteger sessionIds = new AtomicInteger();
+    private final RateLimiter.Limits rateLimits;
     private volatile boolean closing;
 
     /**
@@ -87,9 +101,10 @@ public final class Router implements ConnectionHandler, AutoCloseable {
         this.authenticator = authenticator;
         this.clock = clock;
         this.metrics = new RouterMetrics(registry);
-        this.writer = new StorageWriter(new BatchStaging(storage.messages(), storage.devices(), metrics, clock,
-            config.retention()),
-            sessions::get, metrics, config.writerQueueCapacity(), config.maxBatch());
+        this.rateLimits = new RateLimiter.Limits(config.framesPerSecond(), config.frameBurst(), config.bytesPerSecond(),
+            config.byteBurst(), (long) RATE_LIMIT_CLOSE_FACTOR * config.frameBurst());
+        this.writer = new StorageWriter(new BatchStaging(storage.messages(), storage.devices(), metrics, clock, config),
+            sessions::get, metrics, config.writerQueueCapacity(), config.maxBatch(), config.writerShare());
         this.reader = new StorageReader(storage.messages(), config.drainPageSize(), metrics);
         this.sweeper = new Sweeper(config, sessions, storage.presence(), metrics, clock);
         this.presenceAndKeys = new PresenceAndKeys(sessions, sweeper, reader, storage.presence(), storage.keys(), metrics,
@@ -164,14 +179,31 @@ public final class Router implements ConnectionHandler, AutoCloseable {
             }
             return;
         }
-        session.touchNow(clock.millis());
+        long now = clock.millis();
+        session.touchNow(now);
+        if (session.helloRefused()) {
+            return; // the writer refused its hello and is closing the connection
+        }
+        long waitMs = session.limiter().admit(now, frame.getSerializedSize());
+        if (waitMs > 0) {
+            rateLimited(session, frame, waitMs);
+            return;
+        }
         switch (frame.getBodyCase()) {
             case SEND -> send(session, frame.getSend());
             // Both carry what this connection was sent so far: only that may be acknowledged or read.
-            case DELIVERY_ACK -> toWriter(session, new WriterCommand.AckCommand(session.device(), connection,
-                frame.getDeliveryAck(), session.resumedAfter(), session.lastSentId()), frame);
-            case READ_RECEIPT -> toWriter(session, new WriterCommand.ReadCommand(session.device(), connection,
-                frame.getReadReceipt(), session.resumedAfter(), session.lastSentId()), frame);
+            case DELIVERY_ACK -> {
+                if (withinIdCap(session, frame, frame.getDeliveryAck().getServerMessageIdsCount())) {
+                    toWriter(session, new WriterCommand.AckCommand(session.device(), connection,
+                        frame.getDeliveryAck(), session.resumedAfter(), session.lastSentId(), session), frame);
+                }
+            }
+            case READ_RECEIPT -> {
+                if (withinIdCap(session, frame, frame.getReadReceipt().getServerMessageIdsCount())) {
+                    toWriter(session, new WriterCommand.ReadCommand(session.device(), connection,
+                        frame.getReadReceipt(), session.resumedAfter(), session.lastSentId(), session), frame);
+                }
+            }
             case HEARTBEAT -> {
                 // touchNow() above is all a heartbeat does.
             }
@@ -248,28 +280,30 @@ public final class Router implements ConnectionHandler, AutoCloseable {
         DeviceId id = new DeviceId(hello.getUser(), device);
         sweeper.helloAccepted(connection);
         Session session = new Session(id, connection, config.mailboxCapacity(), hello.getResumeAfterServerId(), now,
-            reader, metrics);
+            reader, metrics, new RateLimiter(rateLimits, now));
         connection.attach(session);
-        if (!DeviceId.PRIMARY.equals(device) && !writer.offer(new WriterCommand.RegisterCommand(id))) {
+        Frame welcome = Frame.newBuilder().setRequestId(frame.getRequestId()).setWelcome(Welcome.newBuilder()
+            .setSessionId(id + "#" + sessionIds.incrementAndGet())
+            .setServerTimeMs(now)
+            .setHeartbeatIntervalMs(config.heartbeatIntervalMs())
+            .setMaxFrameBytes(connection.maxFrameBytes())
+            .setUser(id.user())
+            .setDevice(id.device())).build();
+        // Another device is registered by the writer, which refuses it (and closes this connection,
+        // taking nothing it sent) if its user has too many devices already.
+        if (!DeviceId.PRIMARY.equals(device)
+            && writer.offer(new WriterCommand.RegisterCommand(id, session)) != StorageWriter.Offered.QUEUED) {
             fatal(connection, Error.Code.OVERLOADED, "Server is overloaded; try again shortly", frame.getRequestId());
             return;
         }
+        // In the table before the first read: anything committed from here on is also offered live.
         Session replaced = sessions.put(session);
         if (replaced != null) {
             replaced.connection().closeWithError(Frames.errorBody(Error.Code.SESSION_REPLACED,
                 "Device " + id + " connected again on another connection", true));
             metrics.error(Error.Code.SESSION_REPLACED);
         }
-        connection.send(Frame.newBuilder().setRequestId(frame.getRequestId()).setWelcome(Welcome.newBuilder()
-            .setSessionId(id + "#" + sessionIds.incrementAndGet())
-            .setServerTimeMs(now)
-            .setHeartbeatIntervalMs(config.heartbeatIntervalMs())
-            .setMaxFrameBytes(connection.maxFrameBytes())
-            .setUser(id.user())
-            .setDevice(id.device())).build());
-        metrics.frameOut();
-        // Registered before the first read: anything committed from here on is also offered live.
-        session.schedule();
+        session.welcome(welcome);
     }
 
     private void send(Session session, Send send) {
@@ -299,17 +333,77 @@ public final class Router implements ConnectionHandler, AutoCloseable {
                 + DELIVER_OVERHEAD_BYTES + " bytes below it", clientId);
             return;
         }
-        if (!writer.offer(new WriterCommand.SendCommand(session.device(), session.connection(), send))) {
-            sendError(session, Error.Code.OVERLOADED, "Server is overloaded; the message was not stored, send it again",
-                clientId);
+        switch (writer.offer(new WriterCommand.SendCommand(session.device(), session.connection(), send, session))) {
+            case QUEUED -> {
+            }
+            case SHARE_FULL -> sendError(session, Error.Code.OVERLOADED, shareFull(session)
+                + "; the message was not stored, send it again once earlier frames are answered", clientId);
+            case QUEUE_FULL -> sendError(session, Error.Code.OVERLOADED,
+                "Server is overloaded; the message was not stored, send it again", clientId);
         }
     }
 
     private void toWriter(Session session, WriterCommand command, Frame frame) {
-        if (!writer.offer(command)) {
-            reply(session.connection(), Error.Code.OVERLOADED, "Server is overloaded; send the "
+        switch (writer.offer(command)) {
+            case QUEUED -> {
+            }
+            case SHARE_FULL -> reply(session.connection(), Error.Code.OVERLOADED, shareFull(session) + "; send the "
+                + bodyName(frame) + " again once earlier frames are answered", frame.getRequestId());
+            case QUEUE_FULL -> reply(session.connection(), Error.Code.OVERLOADED, "Server is overloaded; send the "
                 + bodyName(frame) + " again", frame.getRequestId());
         }
+    }
+
+    private String shareFull(Session session) {
+        return "This connection has " + session.writerUnits() + " units of work waiting for storage, its share"
+            + " (router.writer-share = " + writer.share() + ")";
+    }
+
+    /** An ack or read receipt may name at most router.max-ids-per-ack ids; a larger one is refused whole. */
+    private boolean withinIdCap(Session session, Frame frame, int ids) {
+        if (ids <= config.maxIdsPerAck()) {
+            return true;
+        }
+        reply(session.connection(), Error.Code.INVALID_ARGUMENT, bodyName(frame) + " names " + ids
+            + " server ids, above router.max-ids-per-ack = " + config.maxIdsPerAck() + "; nothing was taken: send them"
+            + " again in frames of at most " + config.maxIdsPerAck(), frame.getRequestId());
+        return false;
+    }
+
+    /**
+     * Answers a frame the connection's rate limits refused, or closes a connection that went on
+     * far beyond them. A heartbeat is not answered: it asked for nothing, and it still showed
+     * that the client is alive.
+     */
+    private void rateLimited(Session session, Frame frame, long waitMs) {
+        RateLimiter limiter = session.limiter();
+        boolean bytes = limiter.bytesWereShort();
+        metrics.rateLimited(bytes);
+        String limit = bytes ? "router.bytes-per-second = " + config.bytesPerSecond() + " (burst "
+            + config.byteBurst() + " bytes)" : "router.frames-per-second = " + config.framesPerSecond() + " (burst "
+            + config.frameBurst() + " frames)";
+        if (limiter.exhausted()) {
+            metrics.rateLimitClosed();
+            LOG.info("Closing {} of {}: {} frames refused above {} since it last kept within it", session,
+                session.connection().remoteAddress(), limiter.refusedSinceFull(), limit);
+            fatal(session.connection(), Error.Code.RATE_LIMITED, "Closed: " + limiter.refusedSinceFull()
+                + " frames were refused for going above " + limit + " since this connection last kept within it",
+                frame.getRequestId());
+            return;
+        }
+        if (frame.getBodyCase() == Frame.BodyCase.HEARTBEAT) {
+            return;
+        }
+        String clientId = "";
+        String refused = "this " + bodyName(frame) + " was not taken";
+        if (frame.getBodyCase() == Frame.BodyCase.SEND) {
+            String id = frame.getSend().getClientMessageId();
+            clientId = id.length() > MAX_CLIENT_MESSAGE_ID ? "" : id;
+            refused = "the message was not stored";
+        }
+        session.connection().send(Frames.retryAfter(Error.Code.RATE_LIMITED, "Above " + limit + "; " + refused
+            + ", send it again in " + waitMs + " ms", waitMs, frame.getRequestId(), clientId));
+        metrics.error(Error.Code.RATE_LIMITED);
     }
 
     // ---------------------------------------------------------------- errors

@@ -26,6 +26,35 @@ import java.util.Objects;
  * @param expiryIntervalMs       how often expired de-duplication records and delivered entries are
  *                               removed from storage.
  * @param expiryBatch            most records one storage call removes during expiry.
+ * @param framesPerSecond        frames a connection may send per second once its burst is spent
+ *                               (every frame after hello counts). 500: a person chatting, with
+ *                               every tick and receipt acknowledged, sends a few frames a second;
+ *                               500 is two orders of magnitude above that, and a device that
+ *                               acknowledges a large drain does so in frames of many ids.
+ * @param frameBurst             frames a connection may send at once above that rate. 2,000: a
+ *                               reconnecting device that acknowledges a drain of 2,000 entries one
+ *                               frame per entry stays within it.
+ * @param bytesPerSecond         encoded frame bytes a connection may send per second once its
+ *                               burst is spent. 4 MiB: 40,000 text messages a second, or a
+ *                               largest payload every quarter second.
+ * @param byteBurst              bytes a connection may send at once above that rate; at least
+ *                               one largest frame. 16 MiB: fifteen largest frames back to back.
+ * @param writerShare            work a session may have waiting for the storage writer, in
+ *                               commands (an ack or read receipt counts one per id), before its
+ *                               next is refused OVERLOADED on its own connection. 4,096: an
+ *                               honest burst of a few thousand sends fits, and no session can
+ *                               hold more than 1/16 of the writer's capacity. (How long others
+ *                               wait behind it is bounded by the writer's turns, not by this.)
+ * @param inboxMaxMessages       pending entries a device inbox may hold before sends to it are
+ *                               refused with INBOX_FULL. 100,000: a month of 3,000 messages a day
+ *                               for a device that never connects.
+ * @param inboxMaxBytes          pending content bytes a device inbox may hold before sends to it
+ *                               are refused with INBOX_FULL. 1 GiB: a thousand largest payloads,
+ *                               ten million text messages.
+ * @param maxDevicesPerUser      devices a user may have, the primary included, before the hello
+ *                               of another is refused with TOO_MANY_DEVICES. 16.
+ * @param maxIdsPerAck           server ids one DeliveryAck or ReadReceipt may name before it is
+ *                               refused with INVALID_ARGUMENT. 1,024: four drain pages.
  */
 public record RouterConfig(
     int heartbeatIntervalMs,
@@ -40,7 +69,16 @@ public record RouterConfig(
     Duration dedupWindow,
     Duration deliveredRetention,
     int expiryIntervalMs,
-    int expiryBatch) {
+    int expiryBatch,
+    int framesPerSecond,
+    int frameBurst,
+    int bytesPerSecond,
+    int byteBurst,
+    int writerShare,
+    int inboxMaxMessages,
+    int inboxMaxBytes,
+    int maxDevicesPerUser,
+    int maxIdsPerAck) {
 
     public static Builder builder() {
         return new Builder();
@@ -71,6 +109,15 @@ public record RouterConfig(
         private Duration deliveredRetention = RetentionPolicy.DEFAULT_DELIVERED_RETENTION;
         private int expiryIntervalMs = 60_000;
         private int expiryBatch = RetentionPolicy.DEFAULT_BATCH_SIZE;
+        private int framesPerSecond = 500;
+        private int frameBurst = 2_000;
+        private int bytesPerSecond = 4 * 1024 * 1024;
+        private int byteBurst = 16 * 1024 * 1024;
+        private int writerShare = 4_096;
+        private int inboxMaxMessages = 100_000;
+        private int inboxMaxBytes = 1024 * 1024 * 1024;
+        private int maxDevicesPerUser = 16;
+        private int maxIdsPerAck = 1_024;
 
         public Builder heartbeatIntervalMs(int v) {
             heartbeatIntervalMs = v;
@@ -151,6 +198,51 @@ public record RouterConfig(
             return this;
         }
 
+        public Builder framesPerSecond(int v) {
+            framesPerSecond = v;
+            return this;
+        }
+
+        public Builder frameBurst(int v) {
+            frameBurst = v;
+            return this;
+        }
+
+        public Builder bytesPerSecond(int v) {
+            bytesPerSecond = v;
+            return this;
+        }
+
+        public Builder byteBurst(int v) {
+            byteBurst = v;
+            return this;
+        }
+
+        public Builder writerShare(int v) {
+            writerShare = v;
+            return this;
+        }
+
+        public Builder inboxMaxMessages(int v) {
+            inboxMaxMessages = v;
+            return this;
+        }
+
+        public Builder inboxMaxBytes(int v) {
+            inboxMaxBytes = v;
+            return this;
+        }
+
+        public Builder maxDevicesPerUser(int v) {
+            maxDevicesPerUser = v;
+            return this;
+        }
+
+        public Builder maxIdsPerAck(int v) {
+            maxIdsPerAck = v;
+            return this;
+        }
+
         /** @throws IllegalArgumentException naming the configuration key and the bad value. */
         public RouterConfig build() {
             positive("router.heartbeat-interval-ms", heartbeatIntervalMs);
@@ -166,9 +258,24 @@ public record RouterConfig(
             positive("router.delivered-retention-hours", deliveredRetention);
             positive("router.expiry-interval-ms", expiryIntervalMs);
             positive("router.expiry-batch", expiryBatch);
+            positive("router.frames-per-second", framesPerSecond);
+            positive("router.frame-burst", frameBurst);
+            positive("router.bytes-per-second", bytesPerSecond);
+            positive("router.byte-burst", byteBurst);
+            positive("router.writer-share", writerShare);
+            positive("router.inbox-max-messages", inboxMaxMessages);
+            positive("router.inbox-max-bytes", inboxMaxBytes);
+            positive("router.max-devices-per-user", maxDevicesPerUser);
+            positive("router.max-ids-per-ack", maxIdsPerAck);
+            if (writerShare < maxIdsPerAck) {
+                // An ack counts one unit per id: a full one must fit a session's share.
+                throw new IllegalArgumentException("router.writer-share must be at least router.max-ids-per-ack ("
+                    + maxIdsPerAck + "), was " + writerShare);
+            }
             return new RouterConfig(heartbeatIntervalMs, missedHeartbeats, helloTimeoutMs, mailboxCapacity,
                 maxPayloadBytes, writerQueueCapacity, maxBatch, drainPageSize, presenceFlushIntervalMs, dedupWindow,
-                deliveredRetention, expiryIntervalMs, expiryBatch);
+                deliveredRetention, expiryIntervalMs, expiryBatch, framesPerSecond, frameBurst, bytesPerSecond, byteBurst,
+                writerShare, inboxMaxMessages, inboxMaxBytes, maxDevicesPerUser, maxIdsPerAck);
         }
 
         private static void positive(String key, Duration value) {

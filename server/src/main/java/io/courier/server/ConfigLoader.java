@@ -66,6 +66,15 @@ public final class ConfigLoader {
         keys.put("delivered-retention-hours", RouterConfig.Builder::deliveredRetentionHours);
         keys.put("expiry-interval-ms", RouterConfig.Builder::expiryIntervalMs);
         keys.put("expiry-batch", RouterConfig.Builder::expiryBatch);
+        keys.put("frames-per-second", RouterConfig.Builder::framesPerSecond);
+        keys.put("frame-burst", RouterConfig.Builder::frameBurst);
+        keys.put("bytes-per-second", RouterConfig.Builder::bytesPerSecond);
+        keys.put("byte-burst", RouterConfig.Builder::byteBurst);
+        keys.put("writer-share", RouterConfig.Builder::writerShare);
+        keys.put("inbox-max-messages", RouterConfig.Builder::inboxMaxMessages);
+        keys.put("inbox-max-bytes", RouterConfig.Builder::inboxMaxBytes);
+        keys.put("max-devices-per-user", RouterConfig.Builder::maxDevicesPerUser);
+        keys.put("max-ids-per-ack", RouterConfig.Builder::maxIdsPerAck);
         return keys;
     }
 
@@ -198,6 +207,12 @@ public final class ConfigLoader {
         if (router.maxPayloadBytes() >= maxFrame) {
             throw new ConfigException("router.max-payload-bytes (" + router.maxPayloadBytes()
                 + ") must be below max-frame-bytes (" + maxFrame + ") to leave room for the envelope");
+        }
+        if (router.byteBurst() < maxFrame) {
+            // Else a frame of the largest allowed size could never pass the byte limit.
+            throw new ConfigException("router.byte-burst (" + router.byteBurst() + ") must be at least max-frame-bytes ("
+                + maxFrame + ")" + Optional.ofNullable(routerValues.get("router.byte-burst")).map(v -> " (" + v.origin + ")")
+                .orElse(""));
         }
 
         Section admin = top.section("admin");

@@ -85,6 +85,25 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void shouldRefuseFairShareLimitsThatCouldNeverBeMetNamingKeyAndOrigin() {
+        // A largest frame must fit the byte burst, and a largest ack a session's writer share.
+        assertThatThrownBy(() -> ConfigLoader.load(null, List.of("router.byte-burst=1000000")))
+            .isInstanceOf(ConfigException.class)
+            .hasMessageContaining("router.byte-burst (1000000) must be at least max-frame-bytes (1052672)")
+            .hasMessageContaining("--set");
+        assertThatThrownBy(() -> ConfigLoader.load(null, List.of("router.writer-share=100")))
+            .isInstanceOf(ConfigException.class)
+            .hasMessageContaining("router.writer-share must be at least router.max-ids-per-ack (1024), was 100");
+        assertThatThrownBy(() -> ConfigLoader.load(null, List.of("router.inbox-max-messages=0")))
+            .isInstanceOf(ConfigException.class).hasMessageContaining("router.inbox-max-messages must be positive");
+        assertThat(ConfigLoader.load(null, List.of("router.max-devices-per-user=3", "router.frames-per-second=50"))
+            .router()).satisfies(r -> {
+                assertThat(r.maxDevicesPerUser()).isEqualTo(3);
+                assertThat(r.framesPerSecond()).isEqualTo(50);
+            });
+    }
+
+    @Test
     void shouldFailStartUpListingAvailablePluginsForUnknownNames() {
         assertThatThrownBy(() -> CourierServer.start(ConfigLoader.load(null,
             List.of("data-dir=" + dir, "storage.backend=cassandra", "transports.tcp.port=0", "transports.ws.port=0", "transports.longpoll.port=0", "transports.udp.port=0", "admin.port=0"))))

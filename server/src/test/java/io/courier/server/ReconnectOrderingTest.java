@@ -29,7 +29,10 @@ class ReconnectOrderingTest {
 
     @Test
     void shouldDeliverTenThousandInOrderAcrossThreeReconnects() throws Exception {
-        try (ServerFixture fixture = new ServerFixture(dataDir)) {
+        // The sender puts all ten thousand on the wire at once, and this test is about order, not
+        // about how much one connection may ask at once: its rate limits and writer share are lifted.
+        try (ServerFixture fixture = new ServerFixture(dataDir, "router.frames-per-second=1000000",
+            "router.frame-burst=1000000", "router.writer-share=65536")) {
             TestClient alice = fixture.user("alice").connect();
             TestClient bob = fixture.user("bob").connect();
             List<String> ids = IntStream.range(0, MESSAGES).mapToObj(i -> "a-" + i).toList();

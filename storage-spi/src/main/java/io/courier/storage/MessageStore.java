@@ -85,4 +85,26 @@ public interface MessageStore {
      * @throws IllegalArgumentException when {@code limit} is not positive.
      */
     int expireDelivered(long deliveredBeforeMs, int limit);
+
+    /**
+     * How many entries {@code owner}'s inbox holds pending and how many bytes of content they
+     * carry ({@link InboxUsage#bytesOf}), as of the last returned commit. The router calls it
+     * from its writer thread once per inbox it has not counted yet, then counts what it commits
+     * itself, so it may take time in proportion to the inbox; a backend that keeps the figures
+     * can answer at once. The default reads the pending entries page by page.
+     */
+    default InboxUsage pendingUsage(DeviceId owner) {
+        InboxUsage usage = InboxUsage.EMPTY;
+        long after = 0;
+        while (true) {
+            List<StoredMessage> page = pending(owner, after, 1024);
+            for (StoredMessage message : page) {
+                usage = usage.plus(message);
+                after = message.serverId();
+            }
+            if (page.size() < 1024) {
+                return usage;
+            }
+        }
+    }
 }

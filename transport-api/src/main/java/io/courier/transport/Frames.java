@@ -42,6 +42,17 @@ public final class Frames {
             .setServerMessageId(serverMessageId)).build();
     }
 
+    /**
+     * A non-fatal error that says when to try again ({@code retry_after_ms}): it answers the Send
+     * {@code clientMessageId} when that is not empty, else the frame whose {@code request_id} was
+     * {@code requestId}.
+     */
+    public static Frame retryAfter(Error.Code code, String text, long retryAfterMs, long requestId,
+                                   String clientMessageId) {
+        return Frame.newBuilder().setError(Error.newBuilder().setCode(code).setText(text).setRequestId(requestId)
+            .setClientMessageId(clientMessageId).setRetryAfterMs(retryAfterMs)).build();
+    }
+
     /** The error body, for {@link Connection#closeWithError} ({@code fatal} set there). */
     public static Error errorBody(Error.Code code, String text, boolean fatal) {
         return Error.newBuilder().setCode(code).setText(text).setFatal(fatal).build();

@@ -67,7 +67,10 @@ public final class AcceptLatencyProbe {
         AtomicLong errors = new AtomicLong();
 
         try (StorageBackend store = StorageProviders.find(backend).open(new StorageConfig(dir, options))) {
-            Router router = new Router(RouterConfig.defaults(), store, new InsecureAuthenticator(),
+            // Each connection sends thousands a second: no rate limit, as in a benchmark server.
+            Router router = new Router(RouterConfig.builder().framesPerSecond(Integer.MAX_VALUE)
+                .frameBurst(Integer.MAX_VALUE).bytesPerSecond(Integer.MAX_VALUE).byteBurst(Integer.MAX_VALUE).build(),
+                store, new InsecureAuthenticator(),
                 new SimpleMeterRegistry(), Clock.systemUTC()).start();
             InProcessConnection[] connections = new InProcessConnection[CONNECTIONS];
             for (int c = 0; c < CONNECTIONS; c++) {

@@ -58,7 +58,10 @@ public class RouterRouteBenchmark {
     @Setup(Level.Trial)
     public void start() throws Exception {
         store = StorageProviders.find("memory").open(new StorageConfig(Path.of("unused"), Map.of()));
-        router = new Router(RouterConfig.builder().mailboxCapacity(1024).build(), store, new InsecureAuthenticator(),
+        // One connection sends as fast as the router takes: no rate limit, as in a benchmark server.
+        router = new Router(RouterConfig.builder().mailboxCapacity(1024).framesPerSecond(Integer.MAX_VALUE)
+            .frameBurst(Integer.MAX_VALUE).bytesPerSecond(Integer.MAX_VALUE).byteBurst(Integer.MAX_VALUE).build(), store,
+            new InsecureAuthenticator(),
             new SimpleMeterRegistry(), Clock.systemUTC()).start();
         alice = new InProcessConnection(1, router, frame -> { });
         bob = new InProcessConnection(2, router, frame -> {

@@ -43,7 +43,13 @@ public final class CourierServerProcess extends ChildJvmSystem {
             "admin.port=0",
             // Idle benchmark connections send no heartbeats; the router must not evict them.
             "router.heartbeat-interval-ms=3600000",
-            "router.hello-timeout-ms=3600000"));
+            "router.hello-timeout-ms=3600000",
+            // A load generator's connection sends thousands of frames a second: lift the per-connection
+            // rate limits, which are for people's devices.
+            "router.frames-per-second=2147483647",
+            "router.frame-burst=2147483647",
+            "router.bytes-per-second=2147483647",
+            "router.byte-burst=2147483647"));
         for (String name : TRANSPORTS) {
             overrides.add("transports." + name + (name.equals(transport) ? ".port=" + port : ".enabled=false"));
         }

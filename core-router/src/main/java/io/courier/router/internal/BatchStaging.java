@@ -1,5 +1,6 @@
 package io.courier.router.internal;
 
+import io.courier.router.RouterConfig;
 import io.courier.router.internal.WriterCommand.AckCommand;
 import io.courier.router.internal.WriterCommand.ReadCommand;
 import io.courier.router.internal.WriterCommand.RegisterCommand;
@@ -56,7 +57,14 @@ import org.slf4j.LoggerFactory;
  * the entry stays pending, so it is still delivered, and the sender gets no tick for it. The
  * resume point does not count as possession: it asks for less, it proves nothing, so a device
  * that resumed past an entry it never acknowledged takes that entry on a connection that is sent
- * it again. Acknowledged entries can be read on any connection: the device had them.
+ * it again. Acknowledged entries can be read on any connection: the device had them. A frame's
+ * refused ids are answered with one error per kind of refusal, naming the first and counting the
+ * rest, however many ids it named.
+ *
+ * <p>Limits decided here, on what the store holds: a send that would take a recipient device's
+ * inbox above its quota is refused with INBOX_FULL ({@link InboxQuota}; receipts and copies on the
+ * sender's own devices are never refused, so they may take an inbox past it), and the hello of a
+ * device beyond {@code router.max-devices-per-user} with a fatal TOO_MANY_DEVICES.
  */
 public final class BatchStaging {
 
@@ -71,6 +79,7 @@ public final class BatchStaging {
     public record Offer(DeviceId owner, StoredMessage message) {
     }
 
+
     /** A storage read failed while staging; the caller refuses the batch with {@link #refuse()}. */
     public static final class StagingFailedException extends RuntimeException {
         StagingFailedException(RuntimeException cause) {
@@ -84,16 +93,25 @@ public final class BatchStaging {
     private record SendKey(DeviceId sender, String clientMessageId) {
     }
 
+    /** How many refused ids an error text lists before it only counts the rest. */
+    static final int LISTED_IDS = 5;
+
     private final MessageStore store;
     private final DeviceDirectory directory;
     private final RouterMetrics metrics;
     private final Clock clock;
     private final RetentionPolicy retention;
+    private final int maxDevicesPerUser;
+    private final InboxQuota quota;
 
     private final WriteBatch batch = new WriteBatch();
     private final List<WriterCommand> staged = new ArrayList<>();
     private final List<Offer> offers = new ArrayList<>();
     private final List<Reply> replies = new ArrayList<>();
+    // The ids of the frame being staged that were refused, by reason; reused frame after frame.
+    private final RefusedIds notInInbox = new RefusedIds();
+    private final RefusedIds notSent = new RefusedIds();
+    private final RefusedIds receiptsRead = new RefusedIds();
     private final Map<EntryKey, InboxEntry.State> entryOverlay = new HashMap<>();
     private final Map<SendKey, AcceptedSend> sendOverlay = new HashMap<>();
     private final Map<String, List<DeviceId>> deviceCache = new HashMap<>();
@@ -104,14 +122,31 @@ public final class BatchStaging {
     private int deliveredCount;
     private int readCount;
 
-    /** Continues numbering after {@code store}'s highest server id (a storage read). */
+    /** Continues numbering after {@code store}'s highest server id (a storage read); the default limits. */
     public BatchStaging(MessageStore store, DeviceDirectory directory, RouterMetrics metrics, Clock clock,
                         RetentionPolicy retention) {
+        this(store, directory, metrics, clock, retention, RouterConfig.defaults());
+    }
+
+    /**
+     * Continues numbering after {@code store}'s highest server id (a storage read).
+     *
+     * @param config where retention, the inbox quota and the device limit come from.
+     */
+    public BatchStaging(MessageStore store, DeviceDirectory directory, RouterMetrics metrics, Clock clock,
+                        RouterConfig config) {
+        this(store, directory, metrics, clock, config.retention(), config);
+    }
+
+    private BatchStaging(MessageStore store, DeviceDirectory directory, RouterMetrics metrics, Clock clock,
+                         RetentionPolicy retention, RouterConfig limits) {
         this.store = store;
         this.directory = directory;
         this.metrics = metrics;
         this.clock = clock;
         this.retention = retention;
+        this.maxDevicesPerUser = limits.maxDevicesPerUser();
+        this.quota = new InboxQuota(store, limits.inboxMaxMessages(), limits.inboxMaxBytes());
         this.nextServerId = store.highestServerId();
     }
 
@@ -122,6 +157,10 @@ public final class BatchStaging {
      */
     public void stage(WriterCommand command) {
         staged.add(command);
+        if (command.session() != null && command.session().helloRefused()) {
+            // Sent after a hello the writer refused: its connection is being closed; take nothing.
+            return;
+        }
         try {
             command.stageInto(this);
         } catch (RuntimeException e) {
@@ -132,6 +171,11 @@ public final class BatchStaging {
     /** Commands staged since the last {@link #reset()}. */
     public int stagedCount() {
         return staged.size();
+    }
+
+    /** The commands staged since the last {@link #reset()}, in order. */
+    public List<WriterCommand> staged() {
+        return Collections.unmodifiableList(staged);
     }
 
     /**
@@ -152,6 +196,7 @@ public final class BatchStaging {
             refuse();
             return false;
         }
+        quota.committed();
         metrics.accepted(acceptedCount);
         metrics.duplicates(duplicateCount);
         metrics.delivered(deliveredCount);
@@ -177,6 +222,7 @@ public final class BatchStaging {
         return Collections.unmodifiableList(offers);
     }
 
+
     /** Forgets the cycle (the device cache stays), ready for the next batch. */
     public void reset() {
         clearStaging();
@@ -185,6 +231,7 @@ public final class BatchStaging {
 
     private void clearStaging() {
         batch.clear();
+        quota.discarded();
         offers.clear();
         replies.clear();
         entryOverlay.clear();
@@ -219,12 +266,21 @@ public final class BatchStaging {
             reply(command.connection(), MessageFrames.accepted(clientId, prior.serverId(), prior.acceptedAtMs()));
             return;
         }
-        long serverId = ++nextServerId;
         long now = clock.millis();
-        StoredMessage message = new StoredMessage(serverId, MessageKind.MESSAGE, sender, send.getRecipient(), clientId, 0,
-            now, send.getContentType(), send.getPayload().toByteArray(),
+        StoredMessage message = new StoredMessage(nextServerId + 1, MessageKind.MESSAGE, sender, send.getRecipient(),
+            clientId, 0, now, send.getContentType(), send.getPayload().toByteArray(),
             send.hasMedia() ? send.getMedia().toByteArray() : null);
         List<DeviceId> recipients = devices(send.getRecipient());
+        for (DeviceId owner : recipients) {
+            String full = quota.refusal(owner, message);
+            if (full != null) {
+                // Refused before it has an id: nothing of it is stored, and ids stay in order.
+                reply(command.connection(), Frames.sendError(Error.Code.INBOX_FULL, "Not stored: " + full
+                    + "; send it again once " + send.getRecipient() + " has caught up", clientId));
+                return;
+            }
+        }
+        long serverId = ++nextServerId;
         for (DeviceId owner : recipients) {
             append(owner, message);
         }
@@ -244,21 +300,23 @@ public final class BatchStaging {
     void stageAck(AckCommand command) {
         DeviceId owner = command.owner();
         DeliveryAck ack = command.ack();
+        clearRefused();
         for (int i = 0; i < ack.getServerMessageIdsCount(); i++) {
             long serverId = ack.getServerMessageIds(i);
             InboxEntry entry = entry(owner, serverId);
             if (entry == null) {
-                notInInbox(command.connection(), owner, serverId);
+                notInInbox.add(serverId, i);
                 continue;
             }
             if (entry.state() == InboxEntry.State.DELIVERED) {
                 continue; // a repeated ack changes nothing
             }
             if (!command.wasSent(serverId)) {
-                notSent(command.connection(), owner, serverId);
+                notSent.add(serverId, i);
                 continue;
             }
             StoredMessage message = entry.message();
+            quota.taken(owner, message);
             if (needsReceipts(owner, message)) {
                 batch.markDelivered(owner, serverId, clock.millis());
                 entryOverlay.put(new EntryKey(owner, serverId), InboxEntry.State.DELIVERED);
@@ -269,29 +327,33 @@ public final class BatchStaging {
                 entryOverlay.put(new EntryKey(owner, serverId), null);
             }
         }
+        answerRefused(command.connection(), owner);
     }
 
     void stageRead(ReadCommand command) {
         DeviceId owner = command.owner();
         ReadReceipt read = command.read();
+        clearRefused();
         for (int i = 0; i < read.getServerMessageIdsCount(); i++) {
             long serverId = read.getServerMessageIds(i);
             InboxEntry entry = entry(owner, serverId);
             if (entry == null) {
-                notInInbox(command.connection(), owner, serverId);
+                notInInbox.add(serverId, i);
                 continue;
             }
             StoredMessage message = entry.message();
             if (message.isReceipt()) {
-                reply(command.connection(), Frames.messageError(Error.Code.INVALID_ARGUMENT, "Server message id "
-                    + serverId + " is a receipt, not a chat message; receipts cannot be read", serverId));
+                receiptsRead.add(serverId, i);
                 continue;
             }
             if (entry.state() == InboxEntry.State.PENDING && !command.wasSent(serverId)) {
                 // Removing it would lose it: the device never had it, and the sender would see a
                 // blue tick for a message that is nowhere.
-                notSent(command.connection(), owner, serverId);
+                notSent.add(serverId, i);
                 continue;
+            }
+            if (entry.state() == InboxEntry.State.PENDING) {
+                quota.taken(owner, message);
             }
             batch.remove(owner, serverId);
             entryOverlay.put(new EntryKey(owner, serverId), null);
@@ -305,11 +367,29 @@ public final class BatchStaging {
                 readCount++;
             }
         }
+        answerRefused(command.connection(), owner);
     }
 
     void stageRegister(RegisterCommand command) {
-        directory.register(command.device());
-        deviceCache.remove(command.device().user());
+        DeviceId device = command.device();
+        List<DeviceId> known = devices(device.user());
+        if (!known.contains(device)) {
+            if (known.size() >= maxDevicesPerUser) {
+                LOG.info("Refused a new device {}: user {} has {} devices (router.max-devices-per-user = {})", device,
+                    device.user(), known.size(), maxDevicesPerUser);
+                Session session = command.session();
+                if (session != null) {
+                    session.refuseHello();
+                    reply(session.connection(), Frame.newBuilder().setError(Frames.errorBody(
+                        Error.Code.TOO_MANY_DEVICES, "User " + device.user() + " has " + known.size()
+                            + " devices, the most router.max-devices-per-user allows; device " + Frames.quote(device.device())
+                            + " was not added: connect as one of them", true)).build());
+                }
+                return;
+            }
+            directory.register(device);
+            deviceCache.remove(device.user());
+        }
     }
 
     // ---------------------------------------------------------------- helpers
@@ -321,6 +401,7 @@ public final class BatchStaging {
 
     private void append(DeviceId owner, StoredMessage message) {
         batch.append(owner, message);
+        quota.added(owner, message);
         offers.add(new Offer(owner, message));
     }
 
@@ -331,15 +412,41 @@ public final class BatchStaging {
         }
     }
 
-    private void notInInbox(Connection connection, DeviceId owner, long serverId) {
-        reply(connection, Frames.messageError(Error.Code.UNKNOWN_MESSAGE,
-            "Server message id " + serverId + " is not in the inbox of " + owner, serverId));
+    private void clearRefused() {
+        notInInbox.clear();
+        notSent.clear();
+        receiptsRead.clear();
     }
 
-    private void notSent(Connection connection, DeviceId owner, long serverId) {
-        reply(connection, Frames.messageError(Error.Code.UNKNOWN_MESSAGE, "Server message id " + serverId
-            + " has not been sent to " + owner + " on this connection; it stays in the inbox, acknowledge or read it"
-            + " once it arrives", serverId));
+    /**
+     * Answers the refused ids of one ack or read receipt: at most one UNKNOWN_MESSAGE (ids not in
+     * the inbox, and pending ids not sent yet) and one INVALID_ARGUMENT (receipts read), each
+     * naming the first refused id in {@code server_message_id}, listing the first few in its
+     * text and counting all.
+     */
+    private void answerRefused(Connection connection, DeviceId owner) {
+        if (notInInbox.count() + notSent.count() > 0) {
+            StringBuilder text = new StringBuilder();
+            if (notInInbox.count() > 0) {
+                text.append(notInInbox.describe("is", "are")).append(" not in the inbox of ").append(owner);
+            }
+            if (notSent.count() > 0) {
+                text.append(text.length() > 0 ? "; " : "").append(notSent.describe("has", "have"))
+                    .append(" not been sent to ").append(owner).append(" on this connection; ")
+                    .append(notSent.count() == 1 ? "it stays" : "they stay")
+                    .append(" in the inbox, acknowledge or read ").append(notSent.count() == 1 ? "it" : "them")
+                    .append(" once ").append(notSent.count() == 1 ? "it arrives" : "they arrive");
+            }
+            long first = notSent.count() == 0
+                || notInInbox.count() > 0 && notInInbox.firstIndex() < notSent.firstIndex()
+                ? notInInbox.first() : notSent.first();
+            reply(connection, Frames.messageError(Error.Code.UNKNOWN_MESSAGE, text.toString(), first));
+        }
+        if (receiptsRead.count() > 0) {
+            reply(connection, Frames.messageError(Error.Code.INVALID_ARGUMENT, receiptsRead.describe("is", "are")
+                + (receiptsRead.count() == 1 ? " a receipt" : " receipts") + ", not chat messages; receipts cannot be"
+                + " read, acknowledge them instead", receiptsRead.first()));
+        }
     }
 
     /** The entry as it will be after this batch: the overlay first, then the store. */

@@ -22,6 +22,10 @@ public final class RouterMetrics {
     private final Counter read;
     private final Counter mailboxFull;
     private final Counter writerBatches;
+    private final Counter writerShareFull;
+    private final Counter rateLimitedFrames;
+    private final Counter rateLimitedBytes;
+    private final Counter rateLimitClosed;
     private final Map<Error.Code, Counter> errors = new EnumMap<>(Error.Code.class);
     private final Map<String, AtomicInteger> connections = new ConcurrentHashMap<>();
 
@@ -37,6 +41,15 @@ public final class RouterMetrics {
         mailboxFull = Counter.builder("courier.mailbox.full")
             .description("Live offers refused by a full session mailbox (the session re-reads its inbox)").register(registry);
         writerBatches = Counter.builder("courier.storage.batches").description("Group commits by the storage writer").register(registry);
+        writerShareFull = Counter.builder("courier.storage.share.full")
+            .description("Commands refused because their session had its whole share of the writer's queue waiting")
+            .register(registry);
+        rateLimitedFrames = Counter.builder("courier.rate.limited").tag("limit", "frames")
+            .description("Frames refused by a connection's rate limits, by the limit reached").register(registry);
+        rateLimitedBytes = Counter.builder("courier.rate.limited").tag("limit", "bytes")
+            .description("Frames refused by a connection's rate limits, by the limit reached").register(registry);
+        rateLimitClosed = Counter.builder("courier.rate.limit.closed")
+            .description("Connections closed for going on far beyond their rate limits").register(registry);
         for (Error.Code code : Error.Code.values()) {
             if (code != Error.Code.UNRECOGNIZED && code != Error.Code.CODE_UNSPECIFIED) {
                 errors.put(code, Counter.builder("courier.errors").tag("code", code.name())
@@ -87,6 +100,24 @@ public final class RouterMetrics {
 
     public void writerBatch() {
         writerBatches.increment();
+    }
+
+    public void writerShareFull() {
+        writerShareFull.increment();
+    }
+
+    /** A frame was refused by its connection's rate limits: the byte limit when {@code bytes}, else the frame limit. */
+    public void rateLimited(boolean bytes) {
+        (bytes ? rateLimitedBytes : rateLimitedFrames).increment();
+    }
+
+    public void rateLimitClosed() {
+        rateLimitClosed.increment();
+    }
+
+    /** Count of {@link #rateLimited} refusals so far, both limits (tests and tools). */
+    public double rateLimitedCount() {
+        return rateLimitedFrames.count() + rateLimitedBytes.count();
     }
 
     public void error(Error.Code code) {

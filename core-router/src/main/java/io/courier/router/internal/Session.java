@@ -3,8 +3,12 @@ package io.courier.router.internal;
 import io.courier.storage.DeviceId;
 import io.courier.storage.StoredMessage;
 import io.courier.transport.Connection;
+import io.courier.transport.proto.Frame;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 
 /**
@@ -18,11 +22,21 @@ import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
  * flagged is dropped rather than written, since an entry before it may be the one that did not fit. Because ids increase in commit order and
  * every offered entry was committed before it was offered, this sends every pending entry once
  * per connection, in order.
+ *
+ * <p>A session also carries what bounds its connection's claim on shared resources: its
+ * {@link RateLimiter} (I/O thread only) and its share of the storage writer's queue (the work it
+ * has waiting there, taken by the I/O thread and given back by the writer). Nothing is drained
+ * before its {@link #welcome} is written; a session whose hello the writer refused is
+ * {@link #helloRefused()}: what it still sends is ignored.
  */
 public final class Session implements Runnable {
 
     /** How many mailbox entries one drain writes before yielding the I/O thread to others. */
     private static final int DRAIN_LIMIT = 256;
+    private static final AtomicIntegerFieldUpdater<Session> WRITER_UNITS =
+        AtomicIntegerFieldUpdater.newUpdater(Session.class, "writerUnits");
+    private static final AtomicIntegerFieldUpdater<Session> IN_WRITER_ROUND =
+        AtomicIntegerFieldUpdater.newUpdater(Session.class, "inWriterRound");
 
     private final DeviceId device;
     private final Connection connection;
@@ -33,20 +47,33 @@ public final class Session implements Runnable {
     private final long openedAtMs;
     private final long resumedAfter;
 
+    private final RateLimiter limiter;
+
     private volatile boolean resync = true;
     private volatile long lastActivityMs;
+    private volatile boolean helloRefused;
+    // Work waiting for the storage writer: taken on the I/O thread, given back by the writer.
+    private volatile int writerUnits;
+    // This session's commands waiting for the writer, made on its first; 1 while in the writer's round.
+    private volatile Queue<WriterCommand> writerCommands;
+    private volatile int inWriterRound;
+    /** The writer's number of the batch in which this session last had a turn. Writer thread only. */
+    long writerBatch;
     // Touched only on the connection's I/O thread.
     private long lastSentId;
     private boolean reading;
     private boolean closed;
+    private boolean welcomed;
 
     /** Reads a page of a device's pending inbox off the I/O thread and hands it back. */
     public interface InboxReader {
         void readPage(Session session, long afterServerId);
     }
 
+    /** @param limiter this connection's rate limits, fresh (full). */
     public Session(DeviceId device, Connection connection, int mailboxCapacity, long resumeAfter, long nowMs,
-            InboxReader reader, RouterMetrics metrics) {
+            InboxReader reader, RouterMetrics metrics, RateLimiter limiter) {
+        this.limiter = limiter;
         this.device = device;
         this.connection = connection;
         this.mailbox = new ManyToOneConcurrentArrayQueue<>(mailboxCapacity);
@@ -92,6 +119,85 @@ public final class Session implements Runnable {
         lastActivityMs = nowMs;
     }
 
+    /** This connection's rate limits. I/O thread only. */
+    public RateLimiter limiter() {
+        return limiter;
+    }
+
+    /**
+     * Takes {@code units} of this session's share of the writer's queue, if the work it has
+     * waiting there stays within {@code share}. Only the I/O thread takes (so the check and the
+     * add cannot race with another taker); the writer gives back with {@link #releaseWriterUnits}.
+     */
+    boolean tryTakeWriterUnits(int units, int share) {
+        if (writerUnits + units > share) {
+            return false;
+        }
+        WRITER_UNITS.addAndGet(this, units);
+        return true;
+    }
+
+    /** Gives back what {@link #tryTakeWriterUnits} took, once the writer has answered that work. Any thread. */
+    void releaseWriterUnits(int units) {
+        WRITER_UNITS.addAndGet(this, -units);
+    }
+
+    /**
+     * This session's commands waiting for the storage writer, in arrival order; made on first use
+     * (by the I/O thread, which offers; the writer polls once the session is in its round).
+     */
+    Queue<WriterCommand> writerCommands() {
+        Queue<WriterCommand> commands = writerCommands;
+        if (commands == null) {
+            commands = new ConcurrentLinkedQueue<>();
+            writerCommands = commands;
+        }
+        return commands;
+    }
+
+    /** True when this call put the session in the writer's round (it was in none). */
+    boolean enterWriterRound() {
+        return IN_WRITER_ROUND.compareAndSet(this, 0, 1);
+    }
+
+    /** The writer took the session out of its round (it found nothing more waiting). */
+    void leaveWriterRound() {
+        inWriterRound = 0;
+    }
+
+    /** Work this session has waiting for the storage writer, in units. */
+    public int writerUnits() {
+        return writerUnits;
+    }
+
+    /** The writer refused this session's hello (and closes its connection): ignore what it sends. */
+    void refuseHello() {
+        helloRefused = true;
+    }
+
+    public boolean helloRefused() {
+        return helloRefused;
+    }
+
+    /**
+     * Writes the Welcome that completes this session's hello, then starts draining its inbox:
+     * no entry is written before it. Any thread: it runs on the I/O thread.
+     */
+    public void welcome(Frame welcome) {
+        if (!connection.inExecutor()) {
+            connection.executor().execute(() -> welcome(welcome));
+            return;
+        }
+        if (closed || helloRefused) {
+            return;
+        }
+        connection.write(welcome);
+        connection.flush();
+        metrics.frameOut();
+        welcomed = true;
+        drain();
+    }
+
     /** Entries waiting in the mailbox (for the mailbox-depth gauge). */
     public int mailboxDepth() {
         return mailbox.size();
@@ -124,8 +230,9 @@ public final class Session implements Runnable {
 
     /** I/O thread only. */
     private void drain() {
-        if (closed || reading || !connection.isWritable()) {
+        if (closed || reading || !welcomed || !connection.isWritable()) {
             // Not writable: onWritabilityChanged schedules us again. Reading: onPage does.
+            // Not welcomed: welcome() drains.
             return;
         }
         if (resync) {

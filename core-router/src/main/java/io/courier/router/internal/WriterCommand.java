@@ -22,6 +22,21 @@ import io.courier.transport.proto.Send;
  */
 public sealed interface WriterCommand {
 
+    /**
+     * The session whose share of the writer's queue this command counts against, or null when it
+     * counts against none (commands built by tests). The I/O thread takes {@link #units()} of the
+     * share before queuing the command; the writer gives them back once it has answered it.
+     */
+    Session session();
+
+    /**
+     * What this command counts for in its session's share: one, or for an ack or read receipt
+     * one per id it names, since each id is a storage read for the writer.
+     */
+    default int units() {
+        return 1;
+    }
+
     /** Adds this command's work to the batch {@code staging} is building. Writer thread only. */
     void stageInto(BatchStaging staging);
 
@@ -44,7 +59,11 @@ public sealed interface WriterCommand {
     }
 
     /** A chat message from {@code sender}: stored, then answered with a single tick. */
-    record SendCommand(DeviceId sender, Connection connection, Send send) implements WriterCommand {
+    record SendCommand(DeviceId sender, Connection connection, Send send, Session session) implements WriterCommand {
+        public SendCommand(DeviceId sender, Connection connection, Send send) {
+            this(sender, connection, send, null);
+        }
+
         @Override
         public void stageInto(BatchStaging staging) {
             staging.stageSend(this);
@@ -65,8 +84,17 @@ public sealed interface WriterCommand {
      * @param sentUpTo     the highest id written to the connection when the ack arrived
      *                     ({@link Session#lastSentId()}).
      */
-    record AckCommand(DeviceId owner, Connection connection, DeliveryAck ack, long resumedAfter, long sentUpTo)
-        implements WriterCommand {
+    record AckCommand(DeviceId owner, Connection connection, DeliveryAck ack, long resumedAfter, long sentUpTo,
+                      Session session) implements WriterCommand {
+
+        public AckCommand(DeviceId owner, Connection connection, DeliveryAck ack, long resumedAfter, long sentUpTo) {
+            this(owner, connection, ack, resumedAfter, sentUpTo, null);
+        }
+
+        @Override
+        public int units() {
+            return Math.max(1, ack.getServerMessageIdsCount());
+        }
 
         /** True when pending entry {@code serverId} of {@code owner}'s inbox was written to this connection. */
         boolean wasSent(long serverId) {
@@ -90,8 +118,17 @@ public sealed interface WriterCommand {
      * Only entries this device has count: acknowledged ones, and pending ones this connection was
      * sent (the parameters as for {@link AckCommand}).
      */
-    record ReadCommand(DeviceId owner, Connection connection, ReadReceipt read, long resumedAfter, long sentUpTo)
-        implements WriterCommand {
+    record ReadCommand(DeviceId owner, Connection connection, ReadReceipt read, long resumedAfter, long sentUpTo,
+                       Session session) implements WriterCommand {
+
+        public ReadCommand(DeviceId owner, Connection connection, ReadReceipt read, long resumedAfter, long sentUpTo) {
+            this(owner, connection, read, resumedAfter, sentUpTo, null);
+        }
+
+        @Override
+        public int units() {
+            return Math.max(1, read.getServerMessageIdsCount());
+        }
 
         /** True when pending entry {@code serverId} of {@code owner}'s inbox was written to this connection. */
         boolean wasSent(long serverId) {
@@ -110,8 +147,19 @@ public sealed interface WriterCommand {
         }
     }
 
-    /** A device other than the primary said hello: from now on it gets its own copy of its user's messages. */
-    record RegisterCommand(DeviceId device) implements WriterCommand {
+    /**
+     * A device other than the primary said hello: from now on it gets its own copy of its user's
+     * messages, unless its user has too many devices already; then its session is refused (what
+     * it sent after its hello is not taken) and its connection closed with TOO_MANY_DEVICES.
+     *
+     * @param session the session the hello opened; null for a registration that answers nobody.
+     */
+    record RegisterCommand(DeviceId device, Session session) implements WriterCommand {
+
+        public RegisterCommand(DeviceId device) {
+            this(device, null);
+        }
+
         @Override
         public void stageInto(BatchStaging staging) {
             staging.stageRegister(this);

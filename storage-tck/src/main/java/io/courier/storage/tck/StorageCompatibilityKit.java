@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.courier.storage.AcceptedSend;
 import io.courier.storage.DeviceId;
 import io.courier.storage.InboxEntry;
+import io.courier.storage.InboxUsage;
 import io.courier.storage.KeyBundle;
 import io.courier.storage.MessageKind;
 import io.courier.storage.RetentionPolicy;
@@ -324,6 +325,30 @@ public abstract class StorageCompatibilityKit {
         assertThat(ids(backend.messages().pending(BOB, 0, 3))).containsExactly(1L, 5L, 7L);
         assertThat(ids(backend.messages().pending(BOB, 1, 2))).containsExactly(5L, 7L);
         assertThat(backend.messages().pendingCount(BOB)).isEqualTo(6);
+    }
+
+    @Test
+    void shouldCountPendingEntriesAndTheirContentBytes() {
+        // More entries than one page of the SPI's default, content of every kind, a receipt (no
+        // content), and entries that leave the pending inbox: only what is pending counts.
+        WriteBatch batch = new WriteBatch();
+        long bytes = 0;
+        for (long id = 1; id <= 2_500; id++) {
+            StoredMessage m = message(id, ALICE, "bob", "c-" + id, id % 2 == 0 ? "text/plain" : "text/é",
+                new byte[(int) (id % 7)], id % 3 == 0 ? new byte[5] : null);
+            batch.append(BOB, m);
+            if (id > 4) {
+                bytes += m.payload().length + m.media().length + (id % 2 == 0 ? 10 : 7);
+            }
+        }
+        batch.append(BOB, StoredMessage.receipt(2_501, MessageKind.RECEIPT_DELIVERED, message(1), BOB, 5_000));
+        commit(batch);
+        commit(new WriteBatch().markDelivered(BOB, 1, DELIVERED_AT).markDelivered(BOB, 2, DELIVERED_AT).remove(BOB, 3)
+            .remove(BOB, 4));
+
+        assertThat(backend.messages().pendingUsage(BOB)).isEqualTo(new InboxUsage(2_497, bytes));
+        assertThat(backend.messages().pendingUsage(BOB).entries()).isEqualTo(backend.messages().pendingCount(BOB));
+        assertThat(backend.messages().pendingUsage(CAROL)).isEqualTo(InboxUsage.EMPTY);
     }
 
     @Test

@@ -4,6 +4,7 @@ import io.courier.transport.ListenException;
 import io.courier.transport.TransportServer;
 import io.courier.transport.TransportSettings;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelOption;
@@ -19,10 +20,14 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A listening Netty server for a stream transport: one acceptor thread, a group of I/O threads
- * (epoll or NIO), TCP_NODELAY, write-buffer water marks from the options, and every accepted
- * channel tracked so {@link #close()} reaches it. The transport supplies the pipeline.
+ * (epoll or NIO), TCP_NODELAY, write-buffer water marks from the options, one bounded read per
+ * connection per turn of its event loop (so no connection's input holds up the others'), and
+ * every accepted channel tracked so {@link #close()} reaches it. The transport supplies the pipeline.
  */
 public final class NettyServer implements TransportServer {
+
+    /** The most bytes read from one connection per turn of its event loop. */
+    static final int READ_BYTES = 16 * 1024;
 
     /** Makes the transport's channel initializer. */
     public interface Initializer {
@@ -87,6 +92,12 @@ public final class NettyServer implements TransportServer {
             .option(ChannelOption.SO_REUSEADDR, true)
             .childOption(ChannelOption.TCP_NODELAY, true)
             .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(low, high))
+            // One read of at most READ_BYTES per connection per turn of its event loop: with Netty's
+            // default (16 reads of up to 64 KiB), one client streaming small frames had up to 1 MiB
+            // (100,000 acknowledgements) decoded and handled before the loop's other connections
+            // were read, and they waited seconds behind it.
+            .childOption(ChannelOption.RCVBUF_ALLOCATOR,
+                new AdaptiveRecvByteBufAllocator(64, 2048, READ_BYTES).maxMessagesPerRead(1))
             .childHandler(initializer.create(open, channels));
         try {
             listener = bootstrap.bind(settings.host(), settings.port()).syncUninterruptibly().channel();
