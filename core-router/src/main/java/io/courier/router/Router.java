@@ -19,12 +19,14 @@ import io.courier.storage.StorageBackend;
 import io.courier.transport.Connection;
 import io.courier.transport.ConnectionHandler;
 import io.courier.transport.Frames;
+import io.courier.transport.IoThreadErrors;
 import io.courier.transport.proto.Error;
 import io.courier.transport.proto.Frame;
 import io.courier.transport.proto.Hello;
 import io.courier.transport.proto.Send;
 import io.courier.transport.proto.Welcome;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.net.SocketAddress;
 import java.time.Clock;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -244,8 +246,36 @@ public final class Router implements ConnectionHandler, AutoCloseable {
     public void onTransportError(Connection connection, Error.Code code, String detail) {
         metrics.error(code);
         Session session = (Session) connection.attachment();
-        LOG.info("Transport refused input from {} ({}): {} {}", connection.remoteAddress(),
+        LOG.info("Transport closing {} from {} ({}): {} {}", connection.transport(), connection.remoteAddress(),
             session == null ? "unauthenticated" : session.device(), code, detail);
+    }
+
+    @Override
+    public void onIoThreadError(String transport, SocketAddress remote, Connection connection, Throwable error) {
+        IoThreadErrors.Kind kind = IoThreadErrors.classify(error);
+        metrics.ioThreadError(kind);
+        Session session = connection == null ? null : (Session) connection.attachment();
+        LOG.error("{} while serving {} connection {} from {} ({}); closing that connection{}",
+            error.getClass().getSimpleName(), transport, connection == null ? "(not yet open)" : "#" + connection.id(),
+            remote, session == null ? "unauthenticated" : session.device(),
+            kind.recoverable() ? "; the server goes on" : "; not recoverable, the process stops", error);
+    }
+
+    @Override
+    public void onTransportTimeout(String transport, SocketAddress remote, String detail) {
+        metrics.transportTimeout(transport);
+        // Debug: the peer decides how often this happens; the metric counts it.
+        LOG.debug("Transport '{}' closed {}: {}", transport, remote, detail);
+    }
+
+    /** Count of connections {@code transport} closed for taking too long before they opened (tests and tools). */
+    public double transportTimeoutCount(String transport) {
+        return metrics.transportTimeoutCount(transport);
+    }
+
+    /** Count of Errors of {@code kind} that closed a connection on an I/O thread (tests and tools). */
+    public double ioThreadErrorCount(IoThreadErrors.Kind kind) {
+        return metrics.ioThreadErrorCount(kind);
     }
 
     @Override

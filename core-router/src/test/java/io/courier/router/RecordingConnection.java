@@ -27,6 +27,8 @@ final class RecordingConnection implements Connection {
     private final ConnectionHandler handler;
     private final AtomicBoolean open = new AtomicBoolean(true);
     private volatile boolean writable = true;
+    private volatile int highWaterDelivers;
+    private int deliversSinceWritable;
     private volatile Thread ioThread;
     private Object attachment;
     final List<Frame> written = new CopyOnWriteArrayList<>();
@@ -54,8 +56,18 @@ final class RecordingConnection implements Connection {
     void setWritable(boolean value) {
         thread.execute(() -> {
             writable = value;
+            deliversSinceWritable = 0;
             handler.onWritabilityChanged(this);
         });
+    }
+
+    /**
+     * From now on the connection turns unwritable once {@code delivers} Deliver frames were written
+     * since it was last made writable: at once, during the write, with the callback, as a Netty
+     * channel past its high-water mark does.
+     */
+    void highWaterEvery(int delivers) {
+        highWaterDelivers = delivers;
     }
 
     @Override
@@ -83,6 +95,10 @@ final class RecordingConnection implements Connection {
     @Override
     public void write(Frame frame) {
         send(frame);
+        if (frame.hasDeliver() && highWaterDelivers > 0 && ++deliversSinceWritable >= highWaterDelivers && writable) {
+            writable = false;
+            handler.onWritabilityChanged(this);
+        }
     }
 
     @Override

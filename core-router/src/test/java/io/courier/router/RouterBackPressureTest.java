@@ -70,6 +70,32 @@ class RouterBackPressureTest {
         bob.shutdown();
     }
 
+    @Test
+    void shouldWriteNoEntryPastTheHighWaterMarkUntilWritableAgainAcrossInboxPages() throws Exception {
+        RecordingConnection alice = connect("alice");
+        int count = 40;
+        IntStream.range(0, count).forEach(i -> alice.receive(send("bob", "m" + i)));
+        await().atMost(30, SECONDS).until(() -> accepted(alice) == count);
+
+        // Bob comes back to 40 waiting (three inbox pages of 16) on a connection whose high-water
+        // mark one Deliver passes: a drain writes one, then waits for the transport to drain.
+        RecordingConnection bob = new RecordingConnection(router);
+        bob.highWaterEvery(1);
+        bob.receive(Frame.newBuilder().setHello(Hello.newBuilder().setUser("bob")).build());
+        for (int written = 1; written <= count; written++) {
+            int expected = written;
+            await().atMost(10, SECONDS).until(() -> deliveries(bob).size() == expected);
+            bob.sync();
+            assertThat(deliveries(bob)).as("nothing past the high-water mark while unwritable").hasSize(expected);
+            bob.setWritable(true);
+        }
+        assertThat(deliveries(bob)).extracting(Deliver::getClientMessageId)
+            .containsExactlyElementsOf(IntStream.range(0, count).mapToObj(i -> "m" + i).toList());
+
+        alice.shutdown();
+        bob.shutdown();
+    }
+
     private RecordingConnection connect(String user) {
         RecordingConnection connection = new RecordingConnection(router);
         connection.receive(Frame.newBuilder().setHello(Hello.newBuilder().setUser(user)).build());

@@ -16,6 +16,7 @@ import io.courier.transport.TransportProvider;
 import io.courier.transport.TransportProviders;
 import io.courier.transport.TransportServer;
 import io.courier.transport.TransportSettings;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.UncheckedIOException;
@@ -114,6 +115,10 @@ public final class CourierServer implements AutoCloseable {
                     new TransportSettings(t.host(), t.port(), config.maxFrameBytes(), t.options()), router);
                 transports.put(name, server);
                 server.start();
+                Gauge.builder("courier.unread.output.bytes", server, TransportServer::unreadOutputBytes)
+                    .tag("transport", name).baseUnit("bytes")
+                    .description("Bytes waiting to be sent to clients (bounded per connection by max-unread-output-bytes)")
+                    .register(registry);
                 listening.add(name + " " + shown(server.address()));
             } catch (ListenException failed) {
                 throw new ConfigException(cannotListen("transport '" + name + "'", "transports." + name, failed));
@@ -184,6 +189,15 @@ public final class CourierServer implements AutoCloseable {
             throw new IllegalArgumentException("Transport '" + name + "' is not running; running: " + transports.keySet());
         }
         return server.address();
+    }
+
+    /** Bytes waiting to be sent to the clients of transport {@code name}, summed over its connections. */
+    public long unreadOutputBytes(String name) {
+        TransportServer server = transports.get(name);
+        if (server == null) {
+            throw new IllegalArgumentException("Transport '" + name + "' is not running; running: " + transports.keySet());
+        }
+        return server.unreadOutputBytes();
     }
 
     /** The admin endpoint's port, or -1 when disabled. */

@@ -16,6 +16,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -29,6 +31,16 @@ public final class Main implements Callable<Integer> {
 
     /** Exit status of a configuration or start-up mistake (as for a bad command line). */
     static final int BAD_CONFIGURATION = 2;
+
+    /**
+     * Exit status when an Error the process cannot recover from (the heap exhausted, say) reached a
+     * thread's uncaught-exception handler: the server stops at once rather than serve half-alive,
+     * for its supervisor to restart it. Nothing acknowledged is lost: single ticks go out only after
+     * their commit.
+     */
+    static final int FATAL_ERROR = 70;
+
+    private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 
     /** How a person starts the server from the repository, for messages that tell them to. */
     public static final String START_COMMAND = "java -jar server/target/courier-server.jar";
@@ -59,6 +71,7 @@ public final class Main implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
+        stopOnFatalErrors();
         ServerConfig serverConfig = ConfigLoader.load(config, overrides);
         CourierServer server = CourierServer.start(serverConfig);
         CountDownLatch stopped = new CountDownLatch(1);
@@ -68,6 +81,27 @@ public final class Main implements Callable<Integer> {
         }, "courier-shutdown"));
         stopped.await();
         return 0;
+    }
+
+    /**
+     * Makes an Error that no one handled stop the process ({@link #FATAL_ERROR}): the transports
+     * hand those they cannot recover from here ({@link io.courier.transport.IoThreadErrors}), and an
+     * Error that ends any other thread (the storage writer's, say) would leave the server running
+     * without it. An exception that ends a thread is logged.
+     */
+    private static void stopOnFatalErrors() {
+        Thread.setDefaultUncaughtExceptionHandler((thread, failure) -> {
+            if (!(failure instanceof Error)) {
+                LOG.error("Uncaught exception on thread {}", thread.getName(), failure);
+                return;
+            }
+            try {
+                LOG.error("{} on thread {} cannot be recovered from; stopping the server (exit status {})",
+                    failure.getClass().getSimpleName(), thread.getName(), FATAL_ERROR, failure);
+            } finally {
+                Runtime.getRuntime().halt(FATAL_ERROR);
+            }
+        });
     }
 
     /** Mints an HMAC token for a user with the server's secret. */

@@ -156,7 +156,7 @@ class ConfigLoaderTest {
             .isInstanceOf(ConfigException.class)
             .hasMessage("Unknown option transports.udp.options.windw = '32' (" + file + " line 4): transport 'udp' has "
                 + "no option 'windw'; its options: handshake-burst, handshakes-per-second, idle-timeout-ms, "
-                + "min-rto-ms, window");
+                + "max-unread-output-bytes, min-rto-ms, window");
         assertThatThrownBy(() -> ConfigLoader.load(null, List.of("storage.backend=postgres", "storage.options.host=db")))
             .isInstanceOf(ConfigException.class)
             .hasMessage("Unknown option storage.options.host = 'db' (--set storage.options.host=db): storage backend "

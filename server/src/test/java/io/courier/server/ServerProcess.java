@@ -19,6 +19,7 @@ final class ServerProcess implements AutoCloseable {
     final Path dataDir;
     final Path log;
     private final List<String> overrides;
+    private final List<String> jvmOptions = new ArrayList<>();
     private Process process;
     private int starts;
 
@@ -71,9 +72,16 @@ final class ServerProcess implements AutoCloseable {
             Main.class.getName()));
     }
 
+    /** Adds options for the server's JVM, e.g. {@code -XX:MaxDirectMemorySize=48m}; call before {@link #start()}. */
+    ServerProcess jvm(String... options) {
+        jvmOptions.addAll(List.of(options));
+        return this;
+    }
+
     /** Starts the server and waits until it serves. */
     ServerProcess start() throws IOException {
         List<String> command = javaCommand();
+        command.addAll(1, jvmOptions);
         command.addAll(List.of(
             "--set", "data-dir=" + dataDir,
             "--set", "transports.tcp.port=" + tcpPort,

@@ -2,6 +2,7 @@ package io.courier.transport;
 
 import io.courier.transport.proto.Error;
 import io.courier.transport.proto.Frame;
+import java.net.SocketAddress;
 
 /**
  * What a transport calls as connections come, speak and go; the router implements it.
@@ -40,10 +41,40 @@ public interface ConnectionHandler {
     }
 
     /**
-     * The transport refused input on its own (undecodable bytes, an oversized frame) and is about
-     * to send {@code code} to the peer and close. For metrics and logs; the transport does the rest.
+     * The transport refused input on its own (undecodable bytes, an oversized frame), or found the
+     * peer stopped reading ({@code SLOW_CONSUMER}: more than {@code max-unread-output-bytes} wait
+     * for it), and is about to send {@code code} to the peer and close. For metrics and logs; the transport does the rest.
      */
     default void onTransportError(Connection connection, Error.Code code, String detail) {
+    }
+
+    /**
+     * A {@link java.lang.Error} was thrown while the transport served a connection on its I/O
+     * thread (out of direct memory, a stack overflow, …). The transport closes the connection right
+     * after this call and, when the error is not recoverable, escalates it: see
+     * {@link IoThreadErrors}. Called at most once per connection; for metrics and the log.
+     *
+     * @param transport  the transport's name.
+     * @param remote     the peer's address, or null when the failure is not one peer's (the UDP
+     *                   server's shared socket).
+     * @param connection the connection, or null when it had not opened yet (a WebSocket upgrade
+     *                   in progress, a datagram handshake); then {@code onClose} does not follow.
+     * @param error      what was thrown.
+     */
+    default void onIoThreadError(String transport, SocketAddress remote, Connection connection, Throwable error) {
+    }
+
+    /**
+     * The transport closed a network connection that is not, or not yet, a {@link Connection}
+     * because it took too long to do what it must first: a WebSocket upgrade not completed within
+     * its deadline, an HTTP request not received in time, an idle HTTP keep-alive connection. For
+     * metrics and logs; the transport has closed it. The peer controls how often this happens.
+     *
+     * @param transport the transport's name.
+     * @param remote    the peer's address.
+     * @param detail    what took too long, naming the limit.
+     */
+    default void onTransportTimeout(String transport, SocketAddress remote, String detail) {
     }
 
     /** The connection is closed, by either side. Called exactly once, last. */

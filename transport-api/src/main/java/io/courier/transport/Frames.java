@@ -64,6 +64,19 @@ public final class Frames {
     }
 
     /**
+     * The fatal error for a client that stopped reading: {@code waitingBytes} were queued toward it,
+     * above {@code limitBytes}, the transport's {@code max-unread-output-bytes}.
+     *
+     * @param transport the transport's name, so the text names the key to change.
+     */
+    public static Error slowConsumer(String transport, long waitingBytes, long limitBytes) {
+        return errorBody(Error.Code.SLOW_CONSUMER, "You stopped reading: " + waitingBytes
+            + " bytes waiting to be sent to you, above the limit of " + limitBytes + " (transports." + transport
+            + ".options." + TransportOptions.MAX_UNREAD_OUTPUT_BYTES.name() + "); reconnect and read what you are sent",
+            true);
+    }
+
+    /**
      * Client-supplied text as an error text may quote it: in single quotes, and when longer than
      * {@value #QUOTE_LIMIT} characters cut there (never inside a surrogate pair) and followed by
      * {@code "… (N chars)"}, N being the whole length. {@code null} reads as empty.

@@ -22,6 +22,15 @@ public interface TransportServer extends AutoCloseable {
     int connectionCount();
 
     /**
+     * Bytes waiting to be sent to clients, summed over open connections: what each connection's
+     * {@link TransportOptions#MAX_UNREAD_OUTPUT_BYTES} bounds. A snapshot for metrics, read from
+     * any thread without stopping the I/O threads; 0 when the transport does not say.
+     */
+    default long unreadOutputBytes() {
+        return 0;
+    }
+
+    /**
      * Stops accepting, closes every connection (each gets {@link ConnectionHandler#onClose}) and
      * releases threads. Blocks until done. Idempotent.
      */

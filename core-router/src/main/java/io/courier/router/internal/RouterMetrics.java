@@ -1,5 +1,6 @@
 package io.courier.router.internal;
 
+import io.courier.transport.IoThreadErrors;
 import io.courier.transport.proto.Error;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -28,6 +29,8 @@ public final class RouterMetrics {
     private final Counter rateLimitClosed;
     private final Map<Error.Code, Counter> errors = new EnumMap<>(Error.Code.class);
     private final Map<String, AtomicInteger> connections = new ConcurrentHashMap<>();
+    private final Map<IoThreadErrors.Kind, Counter> ioThreadErrors = new EnumMap<>(IoThreadErrors.Kind.class);
+    private final Map<String, Counter> transportTimeouts = new ConcurrentHashMap<>();
 
     public RouterMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -50,6 +53,11 @@ public final class RouterMetrics {
             .description("Frames refused by a connection's rate limits, by the limit reached").register(registry);
         rateLimitClosed = Counter.builder("courier.rate.limit.closed")
             .description("Connections closed for going on far beyond their rate limits").register(registry);
+        for (IoThreadErrors.Kind kind : IoThreadErrors.Kind.values()) {
+            ioThreadErrors.put(kind, Counter.builder("courier.io.thread.errors").tag("kind", kind.label())
+                .description("Errors (out of direct memory, stack overflow, fatal) that closed a connection on an I/O thread")
+                .register(registry));
+        }
         for (Error.Code code : Error.Code.values()) {
             if (code != Error.Code.UNRECOGNIZED && code != Error.Code.CODE_UNSPECIFIED) {
                 errors.put(code, Counter.builder("courier.errors").tag("code", code.name())
@@ -130,6 +138,30 @@ public final class RouterMetrics {
     /** Count of errors sent with {@code code} so far (tests and tools). */
     public double errorCount(Error.Code code) {
         Counter counter = errors.get(code);
+        return counter == null ? 0 : counter.count();
+    }
+
+    /** Counts an Error that closed a connection on its I/O thread, by {@link IoThreadErrors.Kind}. */
+    public void ioThreadError(IoThreadErrors.Kind kind) {
+        ioThreadErrors.get(kind).increment();
+    }
+
+    /** Count of {@link #ioThreadError}s of {@code kind} so far (tests and tools). */
+    public double ioThreadErrorCount(IoThreadErrors.Kind kind) {
+        return ioThreadErrors.get(kind).count();
+    }
+
+    /** Counts a connection a transport closed before it was a Courier connection, for taking too long. */
+    public void transportTimeout(String transport) {
+        transportTimeouts.computeIfAbsent(transport, t -> Counter.builder("courier.transport.timeouts").tag("transport", t)
+            .description("Connections closed before they were Courier connections, for taking too long "
+                + "(a WebSocket upgrade, an HTTP request, an idle HTTP keep-alive connection)")
+            .register(registry)).increment();
+    }
+
+    /** Count of {@link #transportTimeout}s of {@code transport} so far (tests and tools). */
+    public double transportTimeoutCount(String transport) {
+        Counter counter = transportTimeouts.get(transport);
         return counter == null ? 0 : counter.count();
     }
 

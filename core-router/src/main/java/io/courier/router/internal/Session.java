@@ -64,6 +64,10 @@ public final class Session implements Runnable {
     private boolean reading;
     private boolean closed;
     private boolean welcomed;
+    /** The last inbox page read, written up to {@link #pageNext}: the rest waits for writability. */
+    private List<StoredMessage> page = List.of();
+    private int pageNext;
+    private boolean pageFull;
 
     /** Reads a page of a device's pending inbox off the I/O thread and hands it back. */
     public interface InboxReader {
@@ -228,22 +232,40 @@ public final class Session implements Runnable {
         drain();
     }
 
-    /** I/O thread only. */
+    /**
+     * I/O thread only. Writes while the connection is writable, checked before every entry: a
+     * drain never queues more than one entry past the transport's high-water mark, so what waits
+     * for a device that reads slowly stays small however large its entries are (the rest stays in
+     * the inbox and the mailbox until the connection drains).
+     */
     private void drain() {
         if (closed || reading || !welcomed || !connection.isWritable()) {
-            // Not writable: onWritabilityChanged schedules us again. Reading: onPage does.
+            // Not writable: onWritabilityChanged schedules us again. Reading: onPageArrived does.
             // Not welcomed: welcome() drains.
             return;
         }
+        int written = 0;
+        while (pageNext < page.size() && connection.isWritable()) {
+            written += writeIfNew(page.get(pageNext++));
+        }
+        if (pageNext < page.size()) {
+            flush(written);
+            return;
+        }
+        if (!page.isEmpty()) {
+            resync |= pageFull;
+            page = List.of();
+            pageNext = 0;
+        }
         if (resync) {
+            flush(written);
             resync = false;
             reading = true;
             reader.readPage(this, lastSentId);
             return;
         }
-        int written = 0;
         StoredMessage message;
-        while (written < DRAIN_LIMIT && (message = mailbox.poll()) != null) {
+        while (written < DRAIN_LIMIT && connection.isWritable() && (message = mailbox.poll()) != null) {
             if (resync) {
                 // An offer failed, so entries after it may be missing from the mailbox: what we
                 // polled may come after a gap. Drop it (it is in the inbox) and re-read the inbox.
@@ -252,13 +274,14 @@ public final class Session implements Runnable {
             written += writeIfNew(message);
         }
         flush(written);
-        if (resync || !mailbox.isEmpty()) {
+        if (connection.isWritable() && (resync || !mailbox.isEmpty())) {
             schedule();
         }
     }
 
     /**
-     * A page read from storage after {@code afterServerId}; called on the I/O thread.
+     * A page read from storage after {@code afterServerId}; called on the I/O thread. It is written
+     * as far as the connection is writable, the rest when it is writable again.
      *
      * @param full true when the page was full, so more may follow.
      */
@@ -267,14 +290,9 @@ public final class Session implements Runnable {
         if (closed) {
             return;
         }
-        int written = 0;
-        for (StoredMessage message : page) {
-            written += writeIfNew(message);
-        }
-        flush(written);
-        if (full) {
-            resync = true;
-        }
+        this.page = page;
+        this.pageNext = 0;
+        this.pageFull = full;
         drain();
     }
 
@@ -304,6 +322,7 @@ public final class Session implements Runnable {
     public void markClosed() {
         closed = true;
         mailbox.clear();
+        page = List.of();
     }
 
     @Override

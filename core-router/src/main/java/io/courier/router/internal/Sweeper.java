@@ -15,10 +15,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Housekeeping on a timer thread of its own, every half heartbeat interval: closes connections
- * that said no hello within {@code router.hello-timeout-ms} and sessions silent for
- * {@code router.missed-heartbeats} intervals, and writes last-seen times to the presence store at
- * the coalesced {@code router.presence-flush-interval-ms}, never once per beat.
+ * Housekeeping on a timer thread of its own, every half heartbeat interval (or half hello timeout,
+ * if shorter): closes connections that said no hello within {@code router.hello-timeout-ms} and
+ * sessions silent for {@code router.missed-heartbeats} intervals, and writes last-seen times to
+ * the presence store at the coalesced {@code router.presence-flush-interval-ms}, never once per beat.
  *
  * <p>It keeps what that needs: when each unauthenticated connection opened, and the last-seen
  * times not yet written. Any thread may report to it; time comes from the injected clock, so
@@ -52,9 +52,12 @@ public final class Sweeper implements AutoCloseable {
         });
     }
 
-    /** Starts sweeping every half heartbeat interval (at least every 50 ms). */
+    /**
+     * Starts sweeping every half heartbeat interval, or every half hello timeout when that is
+     * shorter (but not more often than every 50 ms), so neither limit is overshot by more than half.
+     */
     public void start() {
-        long period = Math.max(50, config.heartbeatIntervalMs() / 2);
+        long period = Math.max(50, Math.min(config.heartbeatIntervalMs(), config.helloTimeoutMs()) / 2);
         timer.scheduleWithFixedDelay(this::sweepSafely, period, period, TimeUnit.MILLISECONDS);
     }
 

@@ -4,6 +4,7 @@ import io.courier.plugin.PluginOption;
 import io.courier.transport.ConnectionHandler;
 import io.courier.transport.TransportClient;
 import io.courier.transport.TransportProvider;
+import io.courier.transport.TransportOptions;
 import io.courier.transport.TransportServer;
 import io.courier.transport.TransportSettings;
 import io.courier.transport.longpoll.internal.LongPollClient;
@@ -35,7 +36,11 @@ import java.util.List;
  *
  * <p>Server options ({@link #options()}, defaults there): {@code path}, {@code poll-timeout-ms},
  * {@code session-timeout-ms} (a session with no poll for this long is closed),
- * {@code cors-origins}, {@code threads} (event loops).
+ * {@code cors-origins}, {@code threads} (event loops), {@code request-timeout-ms} and
+ * {@code keep-alive-timeout-ms} (total deadlines on each HTTP connection: a slowly dribbled request
+ * or an idle keep-alive connection is closed, whatever session it carries), and
+ * {@code max-unread-output-bytes} (frames no poll has acknowledged; a client that stops collecting
+ * them is closed with {@code SLOW_CONSUMER}).
  *
  * <p>Client options: {@code threads} (event loops the sessions share; 2) and
  * {@code max-connections} (pooled keep-alive HTTP connections per server; 32768). A session uses up
@@ -69,9 +74,17 @@ public final class LongPollTransportProvider implements TransportProvider {
         "comma-separated browser origins allowed by CORS (`*`: any)");
     /** {@code threads}: Vert.x event loops of the server. */
     public static final PluginOption THREADS = PluginOption.positiveInt("threads", "Vert.x event loops; CPU cores");
+    /** {@code request-timeout-ms}: the total time a request may take to arrive. */
+    public static final PluginOption REQUEST_TIMEOUT_MS = PluginOption.positiveInt("request-timeout-ms", 10_000,
+        "a new HTTP connection must deliver a request head this soon, and every request its body this soon after "
+            + "its head, however slowly the bytes trickle in; else 408 (body) or closed");
+    /** {@code keep-alive-timeout-ms}: how long an idle keep-alive connection stays open. */
+    public static final PluginOption KEEP_ALIVE_TIMEOUT_MS = PluginOption.positiveInt("keep-alive-timeout-ms", 15_000,
+        "an HTTP connection with no request in progress and no answer pending is closed after this long "
+            + "(its sessions live on)");
 
-    private static final List<PluginOption> OPTIONS =
-        List.of(PATH, POLL_TIMEOUT_MS, SESSION_TIMEOUT_MS, CORS_ORIGINS, THREADS);
+    private static final List<PluginOption> OPTIONS = List.of(PATH, POLL_TIMEOUT_MS, SESSION_TIMEOUT_MS, CORS_ORIGINS,
+        THREADS, REQUEST_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, TransportOptions.MAX_UNREAD_OUTPUT_BYTES);
 
     @Override
     public String name() {

@@ -8,6 +8,7 @@ import io.netty.channel.ChannelFutureListener;
 import java.net.SocketAddress;
 import io.netty.channel.socket.SocketChannel;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -20,12 +21,18 @@ public class ChannelConnection implements Connection {
 
     private static final AtomicLong IDS = new AtomicLong();
     private static final long LINGER_SECONDS = 2;
+    /**
+     * The latest a connection closes after {@link #closeWithError}: a peer that reads nothing never
+     * lets the error be written, and must not hold the connection (and what waits on it) for ever.
+     */
+    static final long CLOSE_DEADLINE_SECONDS = 5;
 
     private final long id = IDS.incrementAndGet();
     private final Channel channel;
     private final String transport;
     private final int maxFrameBytes;
     private final AtomicBoolean closing = new AtomicBoolean();
+    private final Executor executor;
     private Object attachment;
 
     /**
@@ -37,6 +44,15 @@ public class ChannelConnection implements Connection {
         this.channel = channel;
         this.transport = transport;
         this.maxFrameBytes = maxFrameBytes;
+        // A task that throws (an Error above all) is this connection's failure: the bridge closes
+        // it, rather than the event loop logging it and serving a connection whose work was lost.
+        this.executor = task -> channel.eventLoop().execute(() -> {
+            try {
+                task.run();
+            } catch (Throwable failure) {
+                channel.pipeline().fireExceptionCaught(failure);
+            }
+        });
     }
 
     /** The channel, for subclasses. */
@@ -101,11 +117,17 @@ public class ChannelConnection implements Connection {
         }
     }
 
-    /** Sends the error, then closes the way {@link #closeAfterError()} says. */
+    /**
+     * Sends the error, then closes the way {@link #closeAfterError()} says, and in any case within
+     * {@link #CLOSE_DEADLINE_SECONDS}: a peer that does not read may never get the error.
+     */
     @Override
     public void closeWithError(Error error) {
         if (closing.compareAndSet(false, true)) {
             Frame frame = Frame.newBuilder().setError(error.toBuilder().setFatal(true)).build();
+            ScheduledFuture<?> deadline = channel.eventLoop().schedule(() -> channel.close(), CLOSE_DEADLINE_SECONDS,
+                TimeUnit.SECONDS);
+            channel.closeFuture().addListener(closed -> deadline.cancel(false));
             channel.writeAndFlush(frame).addListener((ChannelFutureListener) written -> {
                 if (written.isSuccess()) {
                     closeAfterError();
@@ -136,9 +158,15 @@ public class ChannelConnection implements Connection {
         return closing.get();
     }
 
+    /** Bytes written to this connection and not yet taken by the kernel: what {@link UnreadOutputLimit} bounds. */
+    public long unreadOutputBytes() {
+        return UnreadOutputLimit.pendingBytes(channel);
+    }
+
+    /** The channel's event loop; a task that throws closes this connection (see {@link ConnectionBridge}). */
     @Override
     public Executor executor() {
-        return channel.eventLoop();
+        return executor;
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.courier.transport.netty;
 
 import io.courier.transport.ConnectionHandler;
 import io.courier.transport.Frames;
+import io.courier.transport.IoThreadErrors;
 import io.courier.transport.proto.Frame;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -21,7 +22,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Bridges one channel's events to the {@link ConnectionHandler} (the router): decoded
  * {@link Frame}s in, {@link ProtocolViolation} events answered with a fatal error, writability and
- * close passed on. The connection opens when this handler is added to an active channel (a
+ * close passed on. Whatever fails while the connection is served — an exception from a handler or a
+ * task on its {@link ChannelConnection#executor()}, an {@link Error} such as running out of direct
+ * memory — closes this connection and no other ({@link IoThreadErrors} says which Errors also
+ * stop the process). The connection opens when this handler is added to an active channel (a
  * WebSocket adds it after the handshake) or when the channel becomes active.
  */
 public final class ConnectionBridge extends SimpleChannelInboundHandler<Frame> {
@@ -33,6 +37,7 @@ public final class ConnectionBridge extends SimpleChannelInboundHandler<Frame> {
     private final Function<Channel, ChannelConnection> factory;
     private ChannelConnection connection;
     private boolean closed;
+    private boolean errorReported;
 
     /**
      * @param handler the router.
@@ -134,7 +139,8 @@ public final class ConnectionBridge extends SimpleChannelInboundHandler<Frame> {
                 LOG.info("{} sent invalid input, closing: {}", ctx.channel().remoteAddress(), cause.getMessage());
             }
         } else if (cause instanceof Error error) {
-            throw error;
+            ioThreadError(ctx, error);
+            return;
         } else {
             LOG.warn("Unexpected failure on connection {}; closing it", connection, cause);
         }
@@ -160,5 +166,19 @@ public final class ConnectionBridge extends SimpleChannelInboundHandler<Frame> {
             // that inflates to nothing ("cannot read uncompressed buffer"); a decoder exception
             // around anything else (a NullPointerException, say) is a bug
             || cause instanceof DecoderException && cause.getCause() instanceof CodecException;
+    }
+
+    /**
+     * An Error while serving this connection (see {@link IoThreadErrors}): reported once, the
+     * connection closed — which returns its buffers — and, when not recoverable, escalated.
+     */
+    private void ioThreadError(ChannelHandlerContext ctx, Error error) {
+        if (!errorReported) {
+            errorReported = true;
+            handler.onIoThreadError(connection == null ? "netty" : connection.transport(), ctx.channel().remoteAddress(),
+                connection, error);
+        }
+        ctx.close();
+        IoThreadErrors.escalate(error);
     }
 }

@@ -1,6 +1,7 @@
 package io.courier.transport.netty;
 
 import io.courier.plugin.PluginOption;
+import io.courier.transport.TransportOptions;
 import io.courier.transport.TransportSettings;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
@@ -19,7 +20,9 @@ import java.util.List;
 
 /**
  * Chooses epoll when the native library loads and the {@code epoll} option allows, NIO otherwise,
- * and reads the thread and buffer options every Netty transport shares.
+ * and reads the thread and buffer options every Netty transport shares (with
+ * {@link TransportOptions#MAX_UNREAD_OUTPUT_BYTES}, which {@link NettyServer} checks against
+ * {@code write-buffer-high}).
  */
 public final class EventLoops {
 
@@ -35,7 +38,8 @@ public final class EventLoops {
     public static final PluginOption WRITE_BUFFER_LOW = PluginOption.positiveInt("write-buffer-low", 32 * 1024,
         "bytes below which an unwritable connection is writable again");
     /** The options {@link NettyServer} reads, for a provider's {@code options()}. */
-    public static final List<PluginOption> SERVER_OPTIONS = List.of(EPOLL, THREADS, WRITE_BUFFER_HIGH, WRITE_BUFFER_LOW);
+    public static final List<PluginOption> SERVER_OPTIONS = List.of(EPOLL, THREADS, WRITE_BUFFER_HIGH, WRITE_BUFFER_LOW,
+        TransportOptions.MAX_UNREAD_OUTPUT_BYTES);
 
     private final boolean epoll;
 

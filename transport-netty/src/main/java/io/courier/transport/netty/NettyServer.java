@@ -1,6 +1,7 @@
 package io.courier.transport.netty;
 
 import io.courier.transport.ListenException;
+import io.courier.transport.TransportOptions;
 import io.courier.transport.TransportServer;
 import io.courier.transport.TransportSettings;
 import io.netty.bootstrap.ServerBootstrap;
@@ -20,9 +21,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A listening Netty server for a stream transport: one acceptor thread, a group of I/O threads
- * (epoll or NIO), TCP_NODELAY, write-buffer water marks from the options, one bounded read per
- * connection per turn of its event loop (so no connection's input holds up the others'), and
- * every accepted channel tracked so {@link #close()} reaches it. The transport supplies the pipeline.
+ * (epoll or NIO), TCP_NODELAY, write-buffer water marks and the unread-output limit from the
+ * options, one bounded read per connection per turn of its event loop (so no connection's input
+ * holds up the others'), and every accepted channel tracked so {@link #close()} reaches it. The
+ * transport supplies the pipeline.
  */
 public final class NettyServer implements TransportServer {
 
@@ -32,10 +34,12 @@ public final class NettyServer implements TransportServer {
     /** Makes the transport's channel initializer. */
     public interface Initializer {
         /**
-         * @param open     the count of open connections the bridge keeps.
-         * @param channels every accepted channel must be added here.
+         * @param open                  the count of open connections the bridge keeps.
+         * @param channels              every accepted channel must be added here.
+         * @param maxUnreadOutputBytes  {@code max-unread-output-bytes}, checked: each channel's
+         *                              {@link UnreadOutputLimit}.
          */
-        ChannelHandler create(AtomicInteger open, ChannelGroup channels);
+        ChannelHandler create(AtomicInteger open, ChannelGroup channels, int maxUnreadOutputBytes);
     }
 
     private final TransportSettings settings;
@@ -83,6 +87,7 @@ public final class NettyServer implements TransportServer {
             throw new IllegalArgumentException("Option 'write-buffer-low' (" + low + ") must not be above 'write-buffer-high' ("
                 + high + ")");
         }
+        int maxUnreadOutput = TransportOptions.maxUnreadOutputBytes(settings, high);
         boss = loops.group(1, "courier-" + scheme + "-accept");
         workers = loops.group(threads, "courier-" + scheme + "-io");
         ServerBootstrap bootstrap = new ServerBootstrap()
@@ -98,7 +103,7 @@ public final class NettyServer implements TransportServer {
             // were read, and they waited seconds behind it.
             .childOption(ChannelOption.RCVBUF_ALLOCATOR,
                 new AdaptiveRecvByteBufAllocator(64, 2048, READ_BYTES).maxMessagesPerRead(1))
-            .childHandler(initializer.create(open, channels));
+            .childHandler(initializer.create(open, channels, maxUnreadOutput));
         try {
             listener = bootstrap.bind(settings.host(), settings.port()).syncUninterruptibly().channel();
         } catch (Exception e) {
@@ -122,6 +127,16 @@ public final class NettyServer implements TransportServer {
     @Override
     public int connectionCount() {
         return open.get();
+    }
+
+    /** What the accepted channels' outbound buffers hold, summed; each counter is read as it stands. */
+    @Override
+    public long unreadOutputBytes() {
+        long sum = 0;
+        for (Channel channel : channels) {
+            sum += UnreadOutputLimit.pendingBytes(channel);
+        }
+        return sum;
     }
 
     @Override

@@ -10,6 +10,7 @@ import io.courier.transport.proto.Frame;
 import io.courier.transport.proto.Hello;
 import io.courier.transport.proto.Send;
 import io.courier.transport.proto.Welcome;
+import java.net.SocketAddress;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -27,12 +28,15 @@ import java.util.concurrent.atomic.AtomicLong;
  *       as a {@code Deliver} to every open connection whose hello named the recipient;</li>
  *   <li>any frame before hello is answered with a fatal {@code NOT_AUTHENTICATED}, a frame with no
  *       body with a fatal {@code MALFORMED_FRAME}, as the real router does; anything else is
- *       ignored.</li>
+ *       ignored;</li>
+ *   <li>a {@code Send} whose content type is {@link #THROW_OUT_OF_DIRECT_MEMORY},
+ *       {@link #THROW_STACK_OVERFLOW} or {@link #THROW_OUT_OF_HEAP} makes it throw that Error on the
+ *       I/O thread.</li>
  * </ul>
  *
  * <p>It records what the transport told it ({@link #opened()}, {@link #closed()},
- * {@link #transportErrors()}) and every breach of the {@link ConnectionHandler} contract it can
- * see ({@link #violations()}): a callback for which {@link Connection#inExecutor()} is false, or
+ * {@link #transportErrors()}, {@link #transportTimeouts()}, {@link #ioThreadErrors()}) and every
+ * breach of the {@link ConnectionHandler} contract it can see ({@link #violations()}): a callback for which {@link Connection#inExecutor()} is false, or
  * that runs on another thread than the connection's {@code onOpen} ("every connection is served by
  * one I/O thread"), a task given to {@link Connection#executor()} that runs elsewhere, a callback
  * before {@code onOpen} or after {@code onClose}, a second {@code onOpen} or {@code onClose}.
@@ -41,6 +45,17 @@ import java.util.concurrent.atomic.AtomicLong;
  * concurrently, and tests read the records from yet another thread.
  */
 public final class EchoRouter implements ConnectionHandler {
+
+    /**
+     * A {@code Send} with this content type makes the router throw, on the I/O thread, the
+     * {@code OutOfMemoryError} the JDK throws when direct memory is exhausted: for tests of what a
+     * transport does with an Error while it serves a connection.
+     */
+    public static final String THROW_OUT_OF_DIRECT_MEMORY = "courier-tck/throw-out-of-direct-memory";
+    /** As {@link #THROW_OUT_OF_DIRECT_MEMORY}, with a {@code StackOverflowError}. */
+    public static final String THROW_STACK_OVERFLOW = "courier-tck/throw-stack-overflow";
+    /** As {@link #THROW_OUT_OF_DIRECT_MEMORY}, with the heap's {@code OutOfMemoryError}, which is not recoverable. */
+    public static final String THROW_OUT_OF_HEAP = "courier-tck/throw-out-of-heap";
 
     private enum State { OPEN, CLOSED }
 
@@ -53,6 +68,8 @@ public final class EchoRouter implements ConnectionHandler {
     private final List<Connection> closed = new CopyOnWriteArrayList<>();
     private final List<Error.Code> transportErrors = new CopyOnWriteArrayList<>();
     private final List<String> violations = new CopyOnWriteArrayList<>();
+    private final List<String> transportTimeouts = new CopyOnWriteArrayList<>();
+    private final List<Throwable> ioThreadErrors = new CopyOnWriteArrayList<>();
 
     /** Creates a router with no connections and nothing recorded. */
     public EchoRouter() {
@@ -84,12 +101,25 @@ public final class EchoRouter implements ConnectionHandler {
             }
             return;
         }
+        throwIfAsked(frame);
         switch (frame.getBodyCase()) {
             case SEND -> send(connection, user, frame.getSend());
             case BODY_NOT_SET -> connection.closeWithError(Frames.errorBody(Error.Code.MALFORMED_FRAME,
                 "Frame has no body", true).toBuilder().setRequestId(frame.getRequestId()).build());
             default -> {
                 // The kit sends nothing else; a real router would answer heartbeats, acks, ...
+            }
+        }
+    }
+
+    private static void throwIfAsked(Frame frame) {
+        switch (frame.getSend().getContentType()) {
+            case THROW_OUT_OF_DIRECT_MEMORY -> throw new OutOfMemoryError(
+                "Cannot reserve 1048576 bytes of direct buffer memory (allocated: 67108864, limit: 67108864)");
+            case THROW_STACK_OVERFLOW -> throw new StackOverflowError();
+            case THROW_OUT_OF_HEAP -> throw new OutOfMemoryError("Java heap space");
+            default -> {
+                // an ordinary frame
             }
         }
     }
@@ -141,6 +171,20 @@ public final class EchoRouter implements ConnectionHandler {
     }
 
     @Override
+    public void onTransportTimeout(String transport, SocketAddress remote, String detail) {
+        transportTimeouts.add(detail);
+    }
+
+    @Override
+    public void onIoThreadError(String transport, SocketAddress remote, Connection connection, Throwable error) {
+        if (connection != null) {
+            checkThread(connection, "onIoThreadError");
+            checkOpen(connection, "onIoThreadError");
+        }
+        ioThreadErrors.add(error);
+    }
+
+    @Override
     public void onClose(Connection connection) {
         checkThread(connection, "onClose");
         if (!states.replace(connection, State.OPEN, State.CLOSED)) {
@@ -182,6 +226,16 @@ public final class EchoRouter implements ConnectionHandler {
     /** The codes of every {@code onTransportError}, in order. */
     public List<Error.Code> transportErrors() {
         return List.copyOf(transportErrors);
+    }
+
+    /** The details of every {@code onTransportTimeout}, in order. */
+    public List<String> transportTimeouts() {
+        return List.copyOf(transportTimeouts);
+    }
+
+    /** What every {@code onIoThreadError} reported, in order. */
+    public List<Throwable> ioThreadErrors() {
+        return List.copyOf(ioThreadErrors);
     }
 
     /** Breaches of the {@link ConnectionHandler} contract seen so far; empty for a conforming transport. */

@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.google.protobuf.ByteString;
 import io.courier.transport.Connection;
+import io.courier.transport.IoThreadErrors;
 import io.courier.transport.TransportClient;
 import io.courier.transport.TransportException;
 import io.courier.transport.TransportProvider;
@@ -21,6 +22,7 @@ import java.net.URI;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -251,6 +253,65 @@ public abstract class TransportConformanceKit {
         anonymous.send(send("bob", "c-1", ByteString.copyFromUtf8("who am I")));
         anonymous.nextFatalError(Error.Code.NOT_AUTHENTICATED);
         anonymous.awaitClosed();
+    }
+
+    // ---------------------------------------------------------------- Errors on the I/O thread
+
+    @Test
+    void shouldCloseOnlyTheConnectionWhoseHandlingRanOutOfDirectMemory() throws Exception {
+        assertAnErrorClosesOnlyItsConnection(EchoRouter.THROW_OUT_OF_DIRECT_MEMORY,
+            IoThreadErrors.Kind.OUT_OF_DIRECT_MEMORY);
+    }
+
+    @Test
+    void shouldCloseOnlyTheConnectionWhoseHandlingOverflowedTheStack() throws Exception {
+        assertAnErrorClosesOnlyItsConnection(EchoRouter.THROW_STACK_OVERFLOW, IoThreadErrors.Kind.STACK_OVERFLOW);
+    }
+
+    /**
+     * An Error that is not recoverable closes its connection too, and then goes to the thread's
+     * uncaught-exception handler, which decides for the process (the Courier server's stops it).
+     */
+    @Test
+    void shouldCloseTheConnectionAndEscalateAnErrorThatIsNotRecoverable() throws Exception {
+        Thread.UncaughtExceptionHandler previous = Thread.getDefaultUncaughtExceptionHandler();
+        CompletableFuture<Throwable> escalated = new CompletableFuture<>();
+        Thread.setDefaultUncaughtExceptionHandler((thread, error) -> escalated.complete(error));
+        try {
+            assertAnErrorClosesOnlyItsConnection(EchoRouter.THROW_OUT_OF_HEAP, IoThreadErrors.Kind.FATAL, escalated);
+            assertThat(escalated.get()).isInstanceOf(OutOfMemoryError.class).hasMessage("Java heap space");
+        } finally {
+            Thread.setDefaultUncaughtExceptionHandler(previous);
+        }
+    }
+
+    private void assertAnErrorClosesOnlyItsConnection(String contentType, IoThreadErrors.Kind kind) throws Exception {
+        assertAnErrorClosesOnlyItsConnection(contentType, kind, CompletableFuture.completedFuture(null));
+    }
+
+    /** @param escalated completes once the error has been escalated, if it is to be. */
+    private void assertAnErrorClosesOnlyItsConnection(String contentType, IoThreadErrors.Kind kind,
+                                                      CompletableFuture<Throwable> escalated) throws Exception {
+        TckClient alice = TckClient.hello(client, address, "alice");
+        TckClient bob = TckClient.hello(client, address, "bob");
+        TckClient mallory = TckClient.hello(client, address, "mallory");
+        Connection malloryServerSide = router.connectionsOf("mallory").iterator().next();
+
+        mallory.send(Frame.newBuilder().setSend(Send.newBuilder().setClientMessageId("boom").setRecipient("bob")
+            .setContentType(contentType)).build());
+        mallory.awaitClosed();
+        // Before any await: Awaitility swaps the default uncaught-exception handler while it waits,
+        // and would take the escalated error for a failure of the test.
+        escalated.get(TckClient.TIMEOUT_SECONDS, SECONDS);
+        await().atMost(TckClient.TIMEOUT_SECONDS, SECONDS).until(() -> router.closed().contains(malloryServerSide));
+        assertThat(router.ioThreadErrors()).as("reported once").singleElement()
+            .satisfies(error -> assertThat(IoThreadErrors.classify(error)).isEqualTo(kind));
+
+        alice.send(send("bob", "after", ByteString.copyFromUtf8("still working")));
+        assertThat(bob.next(Frame.BodyCase.DELIVER).getDeliver().getPayload().toStringUtf8()).isEqualTo("still working");
+        TckClient again = TckClient.hello(client, address, "mallory");
+        again.send(send("alice", "back", ByteString.copyFromUtf8("a new connection works")));
+        assertThat(again.next(Frame.BodyCase.ACCEPTED).getAccepted().getClientMessageId()).isEqualTo("back");
     }
 
     // ---------------------------------------------------------------- closing

@@ -37,6 +37,9 @@ import java.util.List;
  *   <li>{@code write-buffer-high}, {@code write-buffer-low}: bytes, 64 KiB and 32 KiB by default.
  *       Above the high mark a connection reports itself unwritable and the router pauses its
  *       mailbox until the buffer drains below the low mark.</li>
+ *   <li>{@code max-unread-output-bytes}: 4 MiB by default, at least {@code write-buffer-high} +
+ *       {@code max-frame-bytes}. A connection whose outbound buffer holds more — a peer that keeps
+ *       sending and stopped reading — is closed with a fatal {@code SLOW_CONSUMER}.</li>
  * </ul>
  * The server sets {@code TCP_NODELAY} on every connection and {@code SO_REUSEADDR} on the listener.
  *
@@ -57,7 +60,7 @@ public final class TcpTransportProvider implements TransportProvider {
         return NAME;
     }
 
-    /** {@code epoll}, {@code threads}, {@code write-buffer-high}, {@code write-buffer-low}. */
+    /** {@code epoll}, {@code threads}, {@code write-buffer-high}, {@code write-buffer-low}, {@code max-unread-output-bytes}. */
     @Override
     public List<PluginOption> options() {
         return EventLoops.SERVER_OPTIONS;
@@ -71,7 +74,8 @@ public final class TcpTransportProvider implements TransportProvider {
     @Override
     public TransportServer createServer(TransportSettings settings, ConnectionHandler handler) {
         return new NettyServer(settings, NAME, "", "TCP",
-            (open, channels) -> new TcpServerInitializer(settings.maxFrameBytes(), handler, open, channels));
+            (open, channels, maxUnreadOutput) -> new TcpServerInitializer(settings.maxFrameBytes(), handler, open, channels,
+                maxUnreadOutput));
     }
 
     /**

@@ -4,6 +4,7 @@ import io.courier.plugin.PluginOption;
 import io.courier.transport.ConnectionHandler;
 import io.courier.transport.TransportClient;
 import io.courier.transport.TransportProvider;
+import io.courier.transport.TransportOptions;
 import io.courier.transport.TransportServer;
 import io.courier.transport.TransportSettings;
 import io.courier.transport.udp.internal.UdpClient;
@@ -19,7 +20,9 @@ import java.util.List;
  * layout and these rules are specified in {@code docs/PROTOCOL.md}, section 5 (UDP).
  *
  * <p>Server options ({@link #options()}): {@link #WINDOW}, {@link #MIN_RTO_MS},
- * {@link #IDLE_TIMEOUT_MS}, {@link #HANDSHAKES_PER_SECOND} and {@link #HANDSHAKE_BURST}. A client
+ * {@link #IDLE_TIMEOUT_MS}, {@link #HANDSHAKES_PER_SECOND}, {@link #HANDSHAKE_BURST} and
+ * {@link TransportOptions#MAX_UNREAD_OUTPUT_BYTES} (DATA sent and not acknowledged plus DATA queued
+ * behind the window; a client that stops acknowledging is closed with {@code SLOW_CONSUMER}). A client
  * reads {@code window}, {@code min-rto-ms} and {@code idle-timeout-ms} too, and
  * {@link #KEEPALIVE_MS}, {@link #CONNECT_TIMEOUT_MS} and {@link #CLIENT_THREADS}.
  */
@@ -52,15 +55,15 @@ public final class UdpTransportProvider implements TransportProvider {
     /** Client: event-loop threads. */
     public static final PluginOption CLIENT_THREADS = PluginOption.positiveInt("threads", 2, "client: I/O threads");
 
-    private static final List<PluginOption> SERVER_OPTIONS =
-        List.of(WINDOW, MIN_RTO_MS, IDLE_TIMEOUT_MS, HANDSHAKES_PER_SECOND, HANDSHAKE_BURST);
+    private static final List<PluginOption> SERVER_OPTIONS = List.of(WINDOW, MIN_RTO_MS, IDLE_TIMEOUT_MS,
+        HANDSHAKES_PER_SECOND, HANDSHAKE_BURST, TransportOptions.MAX_UNREAD_OUTPUT_BYTES);
 
     @Override
     public String name() {
         return NAME;
     }
 
-    /** What the server reads: window, retransmission floor, idle timeout, handshake rate limit. */
+    /** What the server reads: window, retransmission floor, idle timeout, handshake rate limit, unread output. */
     @Override
     public List<PluginOption> options() {
         return SERVER_OPTIONS;

@@ -2,6 +2,7 @@ package io.courier.transport.udp;
 
 import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.google.protobuf.ByteString;
 import io.courier.transport.ClientConnection;
@@ -134,6 +135,25 @@ class UdpBadInputTest {
             // server, only the burst (40) plus the refill (20/s) are answered, the rest counted.
             assertThat(cookies).as("answered only up to the burst and refill").isPositive().isLessThan(100);
             assertThat(server.droppedHandshakes()).as("the short hello and the rate-limited ones").isGreaterThan(1);
+        }
+    }
+
+    /**
+     * The handshake is stateless: a HELLO is answered with a cookie and nothing is kept for it — no
+     * connection, and the source's rate-limit bucket, its one trace, is forgotten once it refills.
+     * A client that never sends HELLO2 therefore costs the server nothing that lasts.
+     */
+    @Test
+    void shouldHoldNothingForAHelloNeverFollowedByHello2() throws Exception {
+        try (DatagramSocket socket = socket()) {
+            byte[] hello = new byte[1_200];
+            hello[0] = 1;
+            hello[1] = 1;
+            assertThat(exchange(socket, hello)[0]).as("COOKIE").isEqualTo((byte) 2);
+            assertThat(server.connectionCount()).as("no connection before HELLO2").isZero();
+            await().atMost(10, SECONDS).until(() -> server.trackedSources() == 0);
+            assertThat(server.connectionCount()).isZero();
+            assertThat(server.unreadOutputBytes()).isZero();
         }
     }
 

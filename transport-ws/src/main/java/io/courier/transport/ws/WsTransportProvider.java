@@ -28,8 +28,10 @@ import java.util.stream.Collectors;
  *
  * <p>Options ({@link #options()}, defaults there): {@code path}, {@code allowed-origins}
  * (comma-separated; {@code *} allows any; requests without an Origin header, i.e. not from a
- * browser, are always allowed), {@code permessage-deflate}, and Netty's {@code threads},
- * {@code epoll}, {@code write-buffer-high} and {@code write-buffer-low}.
+ * browser, are always allowed), {@code permessage-deflate}, {@code upgrade-timeout-ms} (a
+ * connection must complete its upgrade this long after it opened, however slowly it sends; then
+ * the router's hello timeout starts), and Netty's {@code threads}, {@code epoll},
+ * {@code write-buffer-high}, {@code write-buffer-low} and {@code max-unread-output-bytes}.
  */
 public final class WsTransportProvider implements TransportProvider {
 
@@ -51,10 +53,15 @@ public final class WsTransportProvider implements TransportProvider {
     public static final PluginOption PERMESSAGE_DEFLATE = PluginOption.flag("permessage-deflate", false,
         "negotiate compression");
 
+    /** {@code upgrade-timeout-ms}: the time a new connection has to complete its upgrade. */
+    public static final PluginOption UPGRADE_TIMEOUT_MS = PluginOption.positiveInt("upgrade-timeout-ms", 10_000,
+        "a connection that has not completed its WebSocket upgrade this long after opening is closed; "
+            + "router.hello-timeout-ms starts after it");
+
     private static final List<PluginOption> OPTIONS;
 
     static {
-        List<PluginOption> options = new ArrayList<>(List.of(PATH, ALLOWED_ORIGINS, PERMESSAGE_DEFLATE));
+        List<PluginOption> options = new ArrayList<>(List.of(PATH, ALLOWED_ORIGINS, PERMESSAGE_DEFLATE, UPGRADE_TIMEOUT_MS));
         options.addAll(EventLoops.SERVER_OPTIONS);
         OPTIONS = List.copyOf(options);
     }
@@ -64,7 +71,7 @@ public final class WsTransportProvider implements TransportProvider {
         return NAME;
     }
 
-    /** {@code path}, {@code allowed-origins}, {@code permessage-deflate} and the Netty options. */
+    /** {@code path}, {@code allowed-origins}, {@code permessage-deflate}, {@code upgrade-timeout-ms} and the Netty options. */
     @Override
     public List<PluginOption> options() {
         return OPTIONS;
@@ -80,8 +87,10 @@ public final class WsTransportProvider implements TransportProvider {
         Set<String> origins = Arrays.stream(ALLOWED_ORIGINS.textIn(settings.options()).split(","))
             .map(String::trim).filter(s -> !s.isEmpty()).collect(Collectors.toUnmodifiableSet());
         boolean deflate = PERMESSAGE_DEFLATE.booleanIn(settings.options());
-        return new NettyServer(settings, NAME, path, "WebSocket", (open, channels) ->
-            new WsServerInitializer(path, settings.maxFrameBytes(), origins, deflate, handler, open, channels));
+        int upgradeTimeoutMs = UPGRADE_TIMEOUT_MS.intIn(settings.options());
+        return new NettyServer(settings, NAME, path, "WebSocket", (open, channels, maxUnreadOutput) ->
+            new WsServerInitializer(path, settings.maxFrameBytes(), origins, deflate, handler, open, channels,
+                upgradeTimeoutMs, maxUnreadOutput));
     }
 
     @Override

@@ -2,8 +2,10 @@ package io.courier.transport.longpoll.internal;
 
 import io.courier.transport.ConnectionHandler;
 import io.courier.transport.Frames;
+import io.courier.transport.IoThreadErrors;
 import io.courier.transport.ListenException;
 import io.courier.transport.TransportException;
+import io.courier.transport.TransportOptions;
 import io.courier.transport.TransportServer;
 import io.courier.transport.TransportSettings;
 import io.courier.transport.longpoll.LongPollTransportProvider;
@@ -40,6 +42,9 @@ public final class LongPollServer implements TransportServer {
     private final long pollTimeoutMs;
     private final long sessionTimeoutMs;
     private final int threads;
+    private final long requestTimeoutMs;
+    private final long keepAliveTimeoutMs;
+    private final int maxUnreadOutputBytes;
     private final Map<String, LongPollSession> sessions = new ConcurrentHashMap<>();
     private final AtomicInteger open = new AtomicInteger();
     private Vertx vertx;
@@ -54,6 +59,9 @@ public final class LongPollServer implements TransportServer {
         this.pollTimeoutMs = LongPollTransportProvider.POLL_TIMEOUT_MS.intIn(settings.options());
         this.sessionTimeoutMs = LongPollTransportProvider.SESSION_TIMEOUT_MS.intIn(settings.options());
         this.threads = LongPollTransportProvider.THREADS.intIn(settings.options(), Runtime.getRuntime().availableProcessors());
+        this.requestTimeoutMs = LongPollTransportProvider.REQUEST_TIMEOUT_MS.intIn(settings.options());
+        this.keepAliveTimeoutMs = LongPollTransportProvider.KEEP_ALIVE_TIMEOUT_MS.intIn(settings.options());
+        this.maxUnreadOutputBytes = TransportOptions.maxUnreadOutputBytes(settings, LongPollSession.HIGH_WATER_BYTES);
         if (!base.startsWith("/")) {
             throw new IllegalArgumentException("Option 'path' must start with '/', was '" + base + "'");
         }
@@ -70,6 +78,9 @@ public final class LongPollServer implements TransportServer {
     public synchronized void start() {
         vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(threads).setWorkerPoolSize(1));
         Router router = Router.router(vertx);
+        HttpDeadlines deadlines = new HttpDeadlines(vertx, handler, requestTimeoutMs, keepAliveTimeoutMs);
+        // First, for every request: its deadlines, and what an Error thrown by any handler does.
+        router.route().handler(deadlines::requestHead).failureHandler(this::ioThreadError);
         router.route().handler(cors());
         router.post(base + "/sessions").handler(this::open);
         router.post(base + "/sessions/:id/frames")
@@ -79,7 +90,11 @@ public final class LongPollServer implements TransportServer {
         router.get(base + "/sessions/:id/poll").handler(this::poll);
         router.delete(base + "/sessions/:id").handler(this::delete);
         server = vertx.createHttpServer(new HttpServerOptions().setHost(settings.host()).setPort(settings.port())
-            .setTcpNoDelay(true));
+            .setTcpNoDelay(true)
+            // HTTP/1.1 only: with h2c detection Vert.x makes no connection, and so starts no
+            // deadline, until a client has sent bytes, which a silent one never does.
+            .setHttp2ClearTextEnabled(false));
+        server.connectionHandler(deadlines::opened);
         try {
             server.requestHandler(router).listen().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
@@ -111,7 +126,8 @@ public final class LongPollServer implements TransportServer {
         String key = Base64.getUrlEncoder().withoutPadding().encodeToString(keyBytes);
         io.vertx.core.net.SocketAddress peer = ctx.request().remoteAddress();
         LongPollSession session = new LongPollSession(key, json, vertx.getOrCreateContext(), vertx, handler,
-            new InetSocketAddress(peer.host(), peer.port()), pollTimeoutMs, settings.maxFrameBytes(), () -> {
+            new InetSocketAddress(peer.host(), peer.port()), pollTimeoutMs, settings.maxFrameBytes(), maxUnreadOutputBytes,
+            () -> {
                 sessions.remove(key);
                 open.decrementAndGet();
             });
@@ -154,6 +170,31 @@ public final class LongPollServer implements TransportServer {
             error(ctx, 413, Error.Code.FRAME_TOO_LARGE, text, session != null && session.json);
         } else {
             ctx.next();
+        }
+    }
+
+    /**
+     * A handler threw an {@link java.lang.Error} (out of direct memory, …): the request's session, if
+     * it names one, ends and its HTTP connection closes; the error is reported and, when not
+     * recoverable, escalated ({@link IoThreadErrors}). Anything else goes to the next failure handler.
+     */
+    private void ioThreadError(RoutingContext ctx) {
+        if (!(ctx.failure() instanceof java.lang.Error error)) {
+            ctx.next();
+            return;
+        }
+        String id = ctx.pathParam("id");
+        LongPollSession session = id == null ? null : sessions.get(id);
+        io.vertx.core.net.SocketAddress peer = ctx.request().remoteAddress();
+        if (session != null) {
+            session.executor().execute(() -> session.failed(error));
+        } else {
+            handler.onIoThreadError(LongPollTransportProvider.NAME, peer == null ? null
+                : new InetSocketAddress(peer.host(), peer.port()), null, error);
+        }
+        ctx.request().connection().close();
+        if (session == null) {
+            IoThreadErrors.escalate(error);
         }
     }
 
@@ -242,6 +283,16 @@ public final class LongPollServer implements TransportServer {
     @Override
     public int connectionCount() {
         return open.get();
+    }
+
+    /** What the sessions' outboxes hold that no poll has acknowledged, summed. */
+    @Override
+    public long unreadOutputBytes() {
+        long sum = 0;
+        for (LongPollSession session : sessions.values()) {
+            sum += session.unreadOutputBytes();
+        }
+        return sum;
     }
 
     @Override

@@ -2,6 +2,8 @@ package io.courier.transport.longpoll.internal;
 
 import io.courier.transport.Connection;
 import io.courier.transport.ConnectionHandler;
+import io.courier.transport.Frames;
+import io.courier.transport.IoThreadErrors;
 import io.courier.transport.longpoll.LongPollTransportProvider;
 import io.courier.transport.proto.Error;
 import io.courier.transport.proto.Frame;
@@ -15,6 +17,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One long-polling session: the router's {@link Connection}. Frames for the client wait in an
@@ -24,14 +28,18 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class LongPollSession implements Connection {
 
+    private static final Logger LOG = LoggerFactory.getLogger(LongPollSession.class);
     private static final AtomicLong IDS = new AtomicLong();
-    /** Above this many unacknowledged frames the session reports itself unwritable. */
+    /** Above this many unacknowledged frames, or bytes of them, the session reports itself unwritable. */
     private static final int HIGH_WATER = 4096;
+    static final int HIGH_WATER_BYTES = 256 * 1024;
+    /** At or below this many frames and bytes it is writable again. */
     private static final int LOW_WATER = 1024;
+    private static final int LOW_WATER_BYTES = 64 * 1024;
     /** At most this many frames per poll response. */
     private static final int MAX_PER_POLL = 1024;
 
-    record Entry(long seq, Frame frame) {
+    record Entry(long seq, Frame frame, int bytes) {
     }
 
     private final long id = IDS.incrementAndGet();
@@ -44,7 +52,11 @@ final class LongPollSession implements Connection {
     private final long pollTimeoutMs;
     private final int maxFrameBytes;
     private final Runnable onFinished;
+    private final long maxUnreadOutputBytes;
     private final ArrayDeque<Entry> outbox = new ArrayDeque<>();
+    /** Bytes of the frames in {@link #outbox}; written on the context, read by metrics from anywhere. */
+    private volatile long outboxBytes;
+    private boolean errorReported;
     private long nextSeq = 1;
     private RoutingContext heldPoll;
     private long heldPollCursor;
@@ -58,7 +70,8 @@ final class LongPollSession implements Connection {
     private final Executor executor;
 
     LongPollSession(String key, boolean json, Context context, Vertx vertx, ConnectionHandler handler,
-                    SocketAddress remote, long pollTimeoutMs, int maxFrameBytes, Runnable onFinished) {
+                    SocketAddress remote, long pollTimeoutMs, int maxFrameBytes, long maxUnreadOutputBytes,
+                    Runnable onFinished) {
         this.key = key;
         this.json = json;
         this.context = context;
@@ -68,8 +81,41 @@ final class LongPollSession implements Connection {
         this.pollTimeoutMs = pollTimeoutMs;
         this.maxFrameBytes = maxFrameBytes;
         this.onFinished = onFinished;
+        this.maxUnreadOutputBytes = maxUnreadOutputBytes;
         this.lastPollEndMs = System.currentTimeMillis();
-        this.executor = task -> context.runOnContext(v -> task.run());
+        this.executor = task -> context.runOnContext(v -> guarded(task));
+    }
+
+    /** Runs {@code task} on the context as this session's work: if it throws, the session ends ({@link #failed}). */
+    void guarded(Runnable task) {
+        try {
+            task.run();
+        } catch (Throwable failure) {
+            failed(failure);
+        }
+    }
+
+    /**
+     * Serving this session threw: it ends. An Error is reported once and, when not recoverable,
+     * escalated ({@link IoThreadErrors}); an exception is logged. Context thread only.
+     */
+    void failed(Throwable failure) {
+        if (failure instanceof java.lang.Error error) {
+            if (!errorReported) {
+                errorReported = true;
+                handler.onIoThreadError(transport(), remote, this, error);
+            }
+            finish();
+            IoThreadErrors.escalate(error);
+        } else {
+            LOG.warn("Unexpected failure on connection {}; closing it", this, failure);
+            finish();
+        }
+    }
+
+    /** Bytes of the frames no poll has acknowledged yet: what {@code max-unread-output-bytes} bounds. */
+    long unreadOutputBytes() {
+        return outboxBytes;
     }
 
     // ---------------------------------------------------------------- HTTP side (context thread)
@@ -94,17 +140,18 @@ final class LongPollSession implements Connection {
         }
         heldPoll = ctx;
         heldPollCursor = cursor;
-        heldPollTimer = vertx.setTimer(pollTimeoutMs, t -> {
+        heldPollTimer = vertx.setTimer(pollTimeoutMs, t -> guarded(() -> {
             heldPollTimer = -1;
             answerHeld();
-        });
-        ctx.request().connection().closeHandler(v -> {
+        }));
+        // The response's close handler, not the connection's: that one belongs to the server's deadlines.
+        ctx.response().closeHandler(v -> guarded(() -> {
             if (heldPoll == ctx) {
                 cancelTimer();
                 heldPoll = null;
                 lastPollEndMs = System.currentTimeMillis();
             }
-        });
+        }));
     }
 
     /** Frames POSTed by the client, decoded; handed to the router in order. */
@@ -132,6 +179,7 @@ final class LongPollSession implements Connection {
             gone(ctx);
         }
         outbox.clear();
+        outboxBytes = 0;
         onFinished.run();
         handler.onClose(this);
     }
@@ -145,10 +193,12 @@ final class LongPollSession implements Connection {
     }
 
     private void acknowledge(long cursor) {
+        long bytes = outboxBytes;
         while (!outbox.isEmpty() && outbox.peekFirst().seq() <= cursor) {
-            outbox.pollFirst();
+            bytes -= outbox.pollFirst().bytes();
         }
-        if (!writable && outbox.size() <= LOW_WATER) {
+        outboxBytes = bytes;
+        if (!writable && outbox.size() <= LOW_WATER && bytes <= LOW_WATER_BYTES) {
             writable = true;
             handler.onWritabilityChanged(this);
         }
@@ -226,11 +276,40 @@ final class LongPollSession implements Connection {
         if (closing) {
             return;
         }
-        outbox.addLast(new Entry(nextSeq++, frame));
-        if (writable && outbox.size() >= HIGH_WATER) {
+        enqueue(frame);
+        if (outboxBytes > maxUnreadOutputBytes) {
+            slowConsumer(Frames.slowConsumer(transport(), outboxBytes, maxUnreadOutputBytes));
+            return;
+        }
+        if (writable && (outbox.size() >= HIGH_WATER || outboxBytes >= HIGH_WATER_BYTES)) {
             writable = false;
             handler.onWritabilityChanged(this);
         }
+    }
+
+    private void enqueue(Frame frame) {
+        int bytes = frame.getSerializedSize();
+        outbox.addLast(new Entry(nextSeq++, frame, bytes));
+        outboxBytes += bytes;
+    }
+
+    /**
+     * The client does not collect what it is sent (it stopped polling, or polls without moving its
+     * cursor): what waits for it is dropped — nothing in it was
+     * acknowledged, and the router's inbox keeps the messages — and the fatal error takes its place,
+     * so the next poll gets it, and the one after that 410. Context thread only.
+     */
+    private void slowConsumer(Error error) {
+        if (closing) {
+            return;
+        }
+        handler.onTransportError(this, Error.Code.SLOW_CONSUMER, error.getText());
+        outbox.clear();
+        outboxBytes = 0;
+        enqueue(Frame.newBuilder().setError(error.toBuilder().setFatal(true)).build());
+        closing = true;
+        closingFlag = true;
+        answerHeld();
     }
 
     @Override
@@ -264,14 +343,15 @@ final class LongPollSession implements Connection {
 
     @Override
     public void closeWithError(Error error) {
-        context.runOnContext(v -> {
+        context.runOnContext(v -> guarded(() -> {
             if (!closing) {
-                write(Frame.newBuilder().setError(error.toBuilder().setFatal(true)).build());
+                // Past the limit checks: the error always goes in, behind what waits.
+                enqueue(Frame.newBuilder().setError(error.toBuilder().setFatal(true)).build());
                 closing = true;
                 closingFlag = true;
                 answerHeld();
             }
-        });
+        }));
     }
 
     @Override

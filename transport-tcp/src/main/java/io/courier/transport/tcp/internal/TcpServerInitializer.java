@@ -1,8 +1,10 @@
 package io.courier.transport.tcp.internal;
 
 import io.courier.transport.ConnectionHandler;
+import io.courier.transport.TransportOptions;
 import io.courier.transport.netty.ChannelConnection;
 import io.courier.transport.netty.ConnectionBridge;
+import io.courier.transport.netty.UnreadOutputLimit;
 import io.courier.transport.tcp.TcpTransportProvider;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -22,19 +24,28 @@ public final class TcpServerInitializer extends ChannelInitializer<Channel> {
     private final ConnectionHandler handler;
     private final AtomicInteger open;
     private final ChannelGroup channels;
+    private final int maxUnreadOutputBytes;
+
+    /** As the full constructor, with the default {@code max-unread-output-bytes} (embedded channels in tests). */
+    public TcpServerInitializer(int maxFrameBytes, ConnectionHandler handler, AtomicInteger open, ChannelGroup channels) {
+        this(maxFrameBytes, handler, open, channels, Integer.parseInt(TransportOptions.MAX_UNREAD_OUTPUT_BYTES.defaultValue()));
+    }
 
     /**
-     * @param maxFrameBytes the largest encoded frame accepted or sent.
-     * @param handler       receives every connection's events: the router.
-     * @param open          the server's count of open connections, kept by the bridge.
-     * @param channels      every accepted channel is added here, so the server can close them all.
+     * @param maxFrameBytes        the largest encoded frame accepted or sent.
+     * @param handler              receives every connection's events: the router.
+     * @param open                 the server's count of open connections, kept by the bridge.
+     * @param channels             every accepted channel is added here, so the server can close them all.
+     * @param maxUnreadOutputBytes what may wait to be sent to a peer before it is closed as a slow consumer.
      */
-    public TcpServerInitializer(int maxFrameBytes, ConnectionHandler handler, AtomicInteger open, ChannelGroup channels) {
+    public TcpServerInitializer(int maxFrameBytes, ConnectionHandler handler, AtomicInteger open, ChannelGroup channels,
+                                int maxUnreadOutputBytes) {
         this.maxFrameBytes = maxFrameBytes;
         this.encoder = new FrameEncoder(maxFrameBytes);
         this.handler = handler;
         this.open = open;
         this.channels = channels;
+        this.maxUnreadOutputBytes = maxUnreadOutputBytes;
     }
 
     /** Typed {@code Channel}, not {@code SocketChannel}, so tests can run it in an {@code EmbeddedChannel}. */
@@ -42,6 +53,8 @@ public final class TcpServerInitializer extends ChannelInitializer<Channel> {
     protected void initChannel(Channel channel) {
         channels.add(channel);
         ChannelPipeline pipeline = channel.pipeline();
+        // outbound, next to the socket: a peer that lets more than the limit wait is a slow consumer
+        pipeline.addLast("unread-output-limit", new UnreadOutputLimit(TcpTransportProvider.NAME, maxUnreadOutputBytes));
         // outbound: flushes asked for while the event loop has more tasks queued (replies from the
         // storage writer, a mailbox drain) become one write system call when those tasks are done
         pipeline.addLast("flush-consolidation", new FlushConsolidationHandler(

@@ -70,6 +70,8 @@ public final class ReliableStream {
     private int nextSeq = 1;
     private final Map<Integer, Segment> unacked = new TreeMap<>();
     private final ArrayDeque<Segment> waiting = new ArrayDeque<>();
+    /** Bytes of DATA bodies in {@link #unacked} and {@link #waiting}. */
+    private long backlogBytes;
     private long srttNanos = -1;
     private long rttvarNanos;
     private long rtoNanos;
@@ -104,6 +106,7 @@ public final class ReliableStream {
             ByteBuffer body = ByteBuffer.allocate(8 + length);
             body.putInt(nextSeq).putShort((short) i).putShort((short) count).put(message, from, length).flip();
             waiting.addLast(new Segment(nextSeq++, body));
+            backlogBytes += body.capacity();
         }
         pump(nowNanos);
     }
@@ -137,6 +140,7 @@ public final class ReliableStream {
                 if (segment.transmissions == 1 && (sample == null || segment.seq > sample.seq)) {
                     sample = segment;
                 }
+                backlogBytes -= segment.body.capacity();
                 it.remove();
             }
         }
@@ -170,6 +174,43 @@ public final class ReliableStream {
     /** Datagrams sent but not acknowledged, plus those waiting for window space. */
     int backlog() {
         return unacked.size() + waiting.size();
+    }
+
+    /**
+     * Bytes of DATA bodies sent and not acknowledged, plus those waiting for window space: what
+     * waits to be taken by a peer that does not acknowledge. A snapshot any thread may read.
+     */
+    long backlogBytes() {
+        return backlogBytes;
+    }
+
+    /**
+     * Forgets the messages not yet sent at all — those whose first fragment still waits for window
+     * space — and gives their sequence numbers to what is sent next, so a frame sent now follows
+     * what is in flight. A message partly in flight is kept whole. Returns the bytes dropped.
+     */
+    long discardUnsent() {
+        Segment first = null;
+        for (Segment segment : waiting) {
+            if (segment.body.getShort(4) == 0) {
+                first = segment;
+                break;
+            }
+        }
+        if (first == null) {
+            return 0;
+        }
+        long dropped = 0;
+        while (waiting.peekLast() != null) {
+            Segment last = waiting.pollLast();
+            dropped += last.body.capacity();
+            if (last == first) {
+                break;
+            }
+        }
+        backlogBytes -= dropped;
+        nextSeq = first.seq;
+        return dropped;
     }
 
     long retransmissions() {

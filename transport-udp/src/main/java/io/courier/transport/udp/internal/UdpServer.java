@@ -1,7 +1,9 @@
 package io.courier.transport.udp.internal;
 
 import io.courier.transport.ConnectionHandler;
+import io.courier.transport.IoThreadErrors;
 import io.courier.transport.ListenException;
+import io.courier.transport.TransportOptions;
 import io.courier.transport.TransportServer;
 import io.courier.transport.TransportSettings;
 import io.courier.transport.udp.UdpTransportProvider;
@@ -26,6 +28,7 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -42,12 +45,22 @@ public final class UdpServer implements TransportServer {
 
     private static final Logger LOG = LoggerFactory.getLogger(UdpServer.class);
     private static final SecureRandom RANDOM = new SecureRandom();
+    /**
+     * Source addresses whose handshake rate is tracked at most. A source's entry goes once its
+     * bucket has refilled (a second or two after its last handshake), so a HELLO that is never
+     * followed up leaves nothing behind; under a flood from more sources than this, handshakes from
+     * sources not yet tracked are dropped until entries expire.
+     */
+    static final int MAX_TRACKED_SOURCES = 65_536;
+    private static final long TICK_MS = 5;
+    private static final int TICKS_PER_PRUNE = 200;
 
     private final TransportSettings settings;
     private final ConnectionHandler handler;
     private final Wire.Cookies cookies = new Wire.Cookies();
+    // Changed on the event loop only; concurrent so that metrics may read it from elsewhere.
+    private final Map<Long, UdpServerConnection> connections = new ConcurrentHashMap<>();
     // Event loop only.
-    private final Map<Long, UdpServerConnection> connections = new HashMap<>();
     private final Map<ByteBuffer, Long> accepted = new HashMap<>();
     private final Map<InetAddress, double[]> handshakeBuckets = new HashMap<>();
     private final ReadBurst burst = new ReadBurst();
@@ -59,6 +72,8 @@ public final class UdpServer implements TransportServer {
     private final long idleTimeoutNanos;
     private final double handshakesPerSecond;
     private final double handshakeBurst;
+    private final int maxUnreadOutputBytes;
+    private int ticksSincePrune;
     private EventLoopGroup group;
     private Channel channel;
     private volatile URI address;
@@ -73,6 +88,7 @@ public final class UdpServer implements TransportServer {
         this.idleTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(UdpTransportProvider.IDLE_TIMEOUT_MS.intIn(options));
         this.handshakesPerSecond = UdpTransportProvider.HANDSHAKES_PER_SECOND.numberIn(options);
         this.handshakeBurst = UdpTransportProvider.HANDSHAKE_BURST.numberIn(options);
+        this.maxUnreadOutputBytes = TransportOptions.maxUnreadOutputBytes(settings, UdpServerConnection.HIGH_WATER_BYTES);
     }
 
     @Override
@@ -87,14 +103,47 @@ public final class UdpServer implements TransportServer {
             throw ListenException.of("UDP", settings.host(), settings.port(), e);
         }
         address = URI.create("udp://" + settings.host() + ":" + ((InetSocketAddress) channel.localAddress()).getPort());
-        channel.eventLoop().scheduleAtFixedRate(this::tick, 5, 5, TimeUnit.MILLISECONDS);
+        channel.eventLoop().scheduleAtFixedRate(this::tick, TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
     }
 
     private void tick() {
         long now = System.nanoTime();
         for (UdpServerConnection connection : new ArrayList<>(connections.values())) {
-            connection.tick(now);
+            try {
+                connection.tick(now);
+            } catch (Throwable failure) {
+                connection.failed(failure);
+            }
         }
+        if (++ticksSincePrune >= TICKS_PER_PRUNE) {
+            ticksSincePrune = 0;
+            pruneHandshakeBuckets(now);
+        }
+    }
+
+    /** Forgets the sources whose bucket has refilled: an entry made now would be the same. */
+    private void pruneHandshakeBuckets(long now) {
+        handshakeBuckets.values().removeIf(bucket ->
+            bucket[0] + (now - (long) bucket[1]) / 1e9 * handshakesPerSecond >= handshakeBurst);
+    }
+
+    /** Source addresses whose handshake rate is being tracked now (for tests: a lone HELLO leaves none for long). */
+    public int trackedSources() {
+        try {
+            return channel.eventLoop().submit(handshakeBuckets::size).get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException("The UDP server's event loop did not answer", e);
+        }
+    }
+
+    /** What waits to be acknowledged by clients, summed; each connection's count read as it stands. */
+    @Override
+    public long unreadOutputBytes() {
+        long sum = 0;
+        for (UdpServerConnection connection : connections.values()) {
+            sum += connection.unreadOutputBytes();
+        }
+        return sum;
     }
 
     /** Handshakes dropped by the per-address rate limit or for being too short. */
@@ -148,6 +197,9 @@ public final class UdpServer implements TransportServer {
                 // lost datagram (the reliable stream recovers), worth one line and no stack trace.
                 LOG.info("Connection {} from {} sent a truncated datagram of type {} ({} bytes); dropped it", id, from,
                     type, size);
+            } catch (Throwable failure) {
+                // Every connection shares this channel: what failed serving one closes that one only.
+                connection.failed(failure);
             }
         }
 
@@ -162,7 +214,11 @@ public final class UdpServer implements TransportServer {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             if (cause instanceof Error error) {
-                throw error;
+                // Not one connection's (a read buffer, a handshake answer): the shared channel stays
+                // open for everyone; an unrecoverable error stops the process (IoThreadErrors).
+                handler.onIoThreadError(UdpTransportProvider.NAME, null, null, error);
+                IoThreadErrors.escalate(error);
+                return;
             }
             // A datagram socket stays usable after an ICMP error or a bad packet: log and go on.
             if (cause instanceof java.io.IOException) {
@@ -203,7 +259,7 @@ public final class UdpServer implements TransportServer {
                     connections.remove(id);
                     accepted.remove(key);
                     open.decrementAndGet();
-                });
+                }, maxUnreadOutputBytes);
             connections.put(id, connection);
             accepted.put(key, id);
             open.incrementAndGet();
@@ -214,9 +270,16 @@ public final class UdpServer implements TransportServer {
         channel.writeAndFlush(Datagrams.header(channel, Wire.ACCEPT, existing, 0, from));
     }
 
-    /** A token bucket per source address for handshakes. */
+    /** A token bucket per source address for handshakes; at most {@link #MAX_TRACKED_SOURCES} of them. */
     private boolean allow(InetAddress source, long now) {
-        double[] bucket = handshakeBuckets.computeIfAbsent(source, a -> new double[] {handshakeBurst, now});
+        double[] bucket = handshakeBuckets.get(source);
+        if (bucket == null) {
+            if (handshakeBuckets.size() >= MAX_TRACKED_SOURCES) {
+                return false;
+            }
+            bucket = new double[] {handshakeBurst, now};
+            handshakeBuckets.put(source, bucket);
+        }
         bucket[0] = Math.min(handshakeBurst, bucket[0] + (now - (long) bucket[1]) / 1e9 * handshakesPerSecond);
         bucket[1] = now;
         if (bucket[0] < 1) {

@@ -4,6 +4,8 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import io.courier.transport.Connection;
 import io.courier.transport.ConnectionHandler;
 import io.courier.transport.Frames;
+import io.courier.transport.IoThreadErrors;
+import io.courier.transport.TransportOptions;
 import io.courier.transport.proto.Error;
 import io.courier.transport.proto.Frame;
 import io.netty.buffer.ByteBuf;
@@ -13,6 +15,8 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One client of the UDP server: a reliable stream, driven by the server channel's event loop. DATA
@@ -21,7 +25,11 @@ import java.util.concurrent.Executor;
  */
 final class UdpServerConnection implements Connection, ReliableStream.Sink {
 
-    private static final int HIGH_WATER = 1_024;
+    /** Datagrams waiting (unacknowledged or queued) above which the connection reports itself unwritable. */
+    static final int HIGH_WATER = 1_024;
+    /** {@link #HIGH_WATER} in bytes of DATA bodies, at most: the least {@code max-unread-output-bytes} builds on. */
+    static final long HIGH_WATER_BYTES = (long) HIGH_WATER * (8 + ReliableStream.FRAGMENT_BYTES);
+    private static final Logger LOG = LoggerFactory.getLogger(UdpServerConnection.class);
     private static final long LINGER_NANOS = 2_000_000_000L;
 
     private final long id;
@@ -33,16 +41,27 @@ final class UdpServerConnection implements Connection, ReliableStream.Sink {
     private final Runnable onFinished;
     private final ReadBurst burst;
     private final int maxFrameBytes;
+    private final long maxUnreadOutputBytes;
+    private final Executor executor;
     private long lastHeardNanos;
     private long lingerDeadline;
     private volatile boolean closing;
     private boolean finished;
     private boolean writable = true;
     private boolean ackListed;
+    private boolean errorReported;
     private Object attachment;
 
     UdpServerConnection(long id, InetSocketAddress remote, Channel channel, ConnectionHandler handler, int window,
                         int maxFrameBytes, long minRtoNanos, long idleTimeoutNanos, ReadBurst burst, Runnable onFinished) {
+        this(id, remote, channel, handler, window, maxFrameBytes, minRtoNanos, idleTimeoutNanos, burst, onFinished,
+            Long.parseLong(TransportOptions.MAX_UNREAD_OUTPUT_BYTES.defaultValue()));
+    }
+
+    /** @param maxUnreadOutputBytes what may wait unacknowledged or queued before the client is a slow consumer. */
+    UdpServerConnection(long id, InetSocketAddress remote, Channel channel, ConnectionHandler handler, int window,
+                        int maxFrameBytes, long minRtoNanos, long idleTimeoutNanos, ReadBurst burst, Runnable onFinished,
+                        long maxUnreadOutputBytes) {
         this.id = id;
         this.remote = remote;
         this.channel = channel;
@@ -52,7 +71,16 @@ final class UdpServerConnection implements Connection, ReliableStream.Sink {
         this.onFinished = onFinished;
         this.burst = burst;
         this.maxFrameBytes = maxFrameBytes;
+        this.maxUnreadOutputBytes = maxUnreadOutputBytes;
         this.lastHeardNanos = System.nanoTime();
+        // A task that throws is this connection's failure, not the event loop's: see failed().
+        this.executor = task -> channel.eventLoop().execute(() -> {
+            try {
+                task.run();
+            } catch (Throwable failure) {
+                failed(failure);
+            }
+        });
     }
 
     @Override
@@ -132,6 +160,30 @@ final class UdpServerConnection implements Connection, ReliableStream.Sink {
         finish(true);
     }
 
+    /**
+     * Serving this connection threw: it is closed (CLOSE sent, forgotten). An Error is reported once
+     * and, when not recoverable, escalated ({@link IoThreadErrors}); an exception is logged.
+     * Event loop only.
+     */
+    void failed(Throwable failure) {
+        if (failure instanceof java.lang.Error error) {
+            if (!errorReported) {
+                errorReported = true;
+                handler.onIoThreadError(transport(), remote, this, error);
+            }
+            finish(true);
+            IoThreadErrors.escalate(error);
+        } else {
+            LOG.warn("Unexpected failure on connection {}; closing it", this, failure);
+            finish(true);
+        }
+    }
+
+    /** What waits to be acknowledged by the client, in bytes (for metrics; read from any thread). */
+    long unreadOutputBytes() {
+        return finished ? 0 : stream.backlogBytes();
+    }
+
     private static ByteBuffer copy(ByteBuf content) {
         byte[] bytes = new byte[content.readableBytes()];
         content.readBytes(bytes);
@@ -204,8 +256,24 @@ final class UdpServerConnection implements Connection, ReliableStream.Sink {
     public void write(Frame frame) {
         if (!closing) {
             stream.send(frame.toByteArray(), System.nanoTime());
+            if (stream.backlogBytes() > maxUnreadOutputBytes) {
+                slowConsumer();
+                return;
+            }
             updateWritability();
         }
+    }
+
+    /**
+     * More than the limit waits for a client that does not acknowledge: the messages not sent at
+     * all are dropped (whatever was acknowledged stays acknowledged; the router's inbox keeps the
+     * rest), and the error goes out right behind what is in flight, then CLOSE.
+     */
+    private void slowConsumer() {
+        Error error = Frames.slowConsumer(transport(), stream.backlogBytes(), maxUnreadOutputBytes);
+        handler.onTransportError(this, Error.Code.SLOW_CONSUMER, error.getText());
+        stream.discardUnsent();
+        sendErrorAndLinger(error);
     }
 
     @Override
@@ -238,20 +306,27 @@ final class UdpServerConnection implements Connection, ReliableStream.Sink {
 
     @Override
     public void closeWithError(Error error) {
-        channel.eventLoop().execute(() -> {
-            if (!closing) {
-                stream.send(Frame.newBuilder().setError(error.toBuilder().setFatal(true)).build().toByteArray(),
-                    System.nanoTime());
-                channel.flush();
-                closing = true;
-                lingerDeadline = System.nanoTime() + LINGER_NANOS;
-            }
-        });
+        if (channel.eventLoop().inEventLoop()) {
+            sendErrorAndLinger(error);
+        } else {
+            channel.eventLoop().execute(() -> sendErrorAndLinger(error));
+        }
     }
 
+    private void sendErrorAndLinger(Error error) {
+        if (!closing) {
+            stream.send(Frame.newBuilder().setError(error.toBuilder().setFatal(true)).build().toByteArray(),
+                System.nanoTime());
+            channel.flush();
+            closing = true;
+            lingerDeadline = System.nanoTime() + LINGER_NANOS;
+        }
+    }
+
+    /** The server channel's event loop; a task that throws closes this connection ({@link #failed}). */
     @Override
     public Executor executor() {
-        return channel.eventLoop();
+        return executor;
     }
 
     @Override

@@ -1,8 +1,11 @@
 package io.courier.transport.ws.internal;
 
 import io.courier.transport.ConnectionHandler;
+import io.courier.transport.IoThreadErrors;
+import io.courier.transport.TransportOptions;
 import io.courier.transport.netty.ConnectionBridge;
 import io.courier.transport.netty.ProtocolViolation;
+import io.courier.transport.netty.UnreadOutputLimit;
 import io.courier.transport.proto.Error;
 import io.courier.transport.ws.WsTransportProvider;
 import io.netty.buffer.Unpooled;
@@ -32,14 +35,21 @@ import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
 import io.netty.handler.codec.http.websocketx.extensions.compression.WebSocketServerCompressionHandler;
 import java.nio.charset.StandardCharsets;
 import java.util.Set;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The server pipeline, top to bottom: flush consolidation, HTTP, the origin allow-list, optional
- * permessage-deflate, the WebSocket handshake and frame codec, reassembly of fragmented messages (bounded), then —
- * once the handshake has chosen a sub-protocol — Courier frames and the bridge to the router.
+ * The server pipeline, top to bottom: the unread-output limit, flush consolidation, HTTP, the origin
+ * allow-list, optional permessage-deflate, the WebSocket handshake and frame codec, the upgrade
+ * deadline, reassembly of fragmented messages (bounded), then — once the handshake has chosen a
+ * sub-protocol — Courier frames and the bridge to the router.
  */
 public final class WsServerInitializer extends ChannelInitializer<Channel> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(WsServerInitializer.class);
 
     private final String path;
     private final int maxFrameBytes;
@@ -48,9 +58,23 @@ public final class WsServerInitializer extends ChannelInitializer<Channel> {
     private final ConnectionHandler handler;
     private final AtomicInteger open;
     private final ChannelGroup channels;
+    private final int upgradeTimeoutMs;
+    private final int maxUnreadOutputBytes;
 
+    /** As the full constructor, with the default upgrade deadline and unread-output limit (embedded channels in tests). */
     public WsServerInitializer(String path, int maxFrameBytes, Set<String> origins, boolean deflate, ConnectionHandler handler,
                         AtomicInteger open, ChannelGroup channels) {
+        this(path, maxFrameBytes, origins, deflate, handler, open, channels,
+            Integer.parseInt(WsTransportProvider.UPGRADE_TIMEOUT_MS.defaultValue()),
+            Integer.parseInt(TransportOptions.MAX_UNREAD_OUTPUT_BYTES.defaultValue()));
+    }
+
+    /**
+     * @param upgradeTimeoutMs     how long after opening a connection must have completed its upgrade.
+     * @param maxUnreadOutputBytes what may wait to be sent to a peer before it is closed as a slow consumer.
+     */
+    public WsServerInitializer(String path, int maxFrameBytes, Set<String> origins, boolean deflate, ConnectionHandler handler,
+                        AtomicInteger open, ChannelGroup channels, int upgradeTimeoutMs, int maxUnreadOutputBytes) {
         this.path = path;
         this.maxFrameBytes = maxFrameBytes;
         this.origins = origins;
@@ -58,6 +82,8 @@ public final class WsServerInitializer extends ChannelInitializer<Channel> {
         this.handler = handler;
         this.open = open;
         this.channels = channels;
+        this.upgradeTimeoutMs = upgradeTimeoutMs;
+        this.maxUnreadOutputBytes = maxUnreadOutputBytes;
     }
 
     /** Typed {@code Channel}, not {@code SocketChannel}, so tests can run it in an {@code EmbeddedChannel}. */
@@ -65,6 +91,8 @@ public final class WsServerInitializer extends ChannelInitializer<Channel> {
     protected void initChannel(Channel channel) {
         channels.add(channel);
         ChannelPipeline pipeline = channel.pipeline();
+        // Outbound, next to the socket: a peer that lets more than the limit wait is a slow consumer.
+        pipeline.addLast("unread-output-limit", new UnreadOutputLimit(WsTransportProvider.NAME, maxUnreadOutputBytes));
         // Flushes asked for while the event loop has more tasks queued (replies from the storage
         // writer, a mailbox drain) become one write system call when those tasks are done.
         pipeline.addLast("flush-consolidation", new FlushConsolidationHandler(
@@ -80,14 +108,79 @@ public final class WsServerInitializer extends ChannelInitializer<Channel> {
             .subprotocols(WsTransportProvider.PROTO + "," + WsTransportProvider.JSON)
             .handleCloseFrames(true)
             .dropPongFrames(true)
-            .handshakeTimeoutMillis(10_000)
+            .handshakeTimeoutMillis(upgradeTimeoutMs)
             // One byte over the limit still reaches our codec, which answers FRAME_TOO_LARGE with a
             // Courier error; anything larger is refused by Netty with close code 1009.
             .decoderConfig(WebSocketDecoderConfig.newBuilder().maxFramePayloadLength(maxFrameBytes + 1)
                 .allowExtensions(deflate).withUTF8Validator(true).build())
             .build()));
+        // After the WebSocket handler, so it hears that the upgrade completed.
+        pipeline.addLast("upgrade-deadline", new UpgradeDeadline());
         pipeline.addLast("not-found", new NotFound(path));
         pipeline.addLast("handshake", new Handshake());
+    }
+
+    /**
+     * Closes a connection that has not completed its upgrade {@code upgradeTimeoutMs} after it
+     * opened: one that sends nothing, half a request, or dribbles its headers. The deadline is total,
+     * not an idle timer, so bytes trickling in do not extend it. The connection is answered 408 and
+     * closed. Removed once the upgrade completes; the router's hello timeout takes over.
+     */
+    private final class UpgradeDeadline extends ChannelInboundHandlerAdapter {
+        private ScheduledFuture<?> timer;
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            if (ctx.channel().isActive()) {
+                arm(ctx);
+            }
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            arm(ctx);
+            ctx.fireChannelActive();
+        }
+
+        private void arm(ChannelHandlerContext ctx) {
+            if (timer == null) {
+                timer = ctx.executor().schedule(() -> expire(ctx), upgradeTimeoutMs, TimeUnit.MILLISECONDS);
+            }
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+            ctx.fireUserEventTriggered(event);
+            if (event instanceof WebSocketServerProtocolHandler.HandshakeComplete) {
+                cancel();
+                ctx.pipeline().remove(this);
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            cancel();
+            ctx.fireChannelInactive();
+        }
+
+        private void cancel() {
+            if (timer != null) {
+                timer.cancel(false);
+            }
+        }
+
+        private void expire(ChannelHandlerContext ctx) {
+            if (!ctx.channel().isActive()) {
+                return;
+            }
+            String detail = "No WebSocket upgrade within " + upgradeTimeoutMs + " ms of connecting"
+                + " (transports.ws.options." + WsTransportProvider.UPGRADE_TIMEOUT_MS.name() + ")";
+            handler.onTransportTimeout(WsTransportProvider.NAME, ctx.channel().remoteAddress(), detail);
+            // 408, then the close once it is written; and the close regardless soon after, so that
+            // the deadline, not the peer, decides when the connection ends.
+            respond(ctx, HttpResponseStatus.REQUEST_TIMEOUT, detail + "\n");
+            ctx.executor().schedule(() -> ctx.channel().close(), 1, TimeUnit.SECONDS);
+        }
     }
 
     /** Installs the Courier codec for the negotiated sub-protocol, or refuses an unknown one. */
@@ -112,6 +205,29 @@ public final class WsServerInitializer extends ChannelInitializer<Channel> {
             pipeline.addAfter("courier-codec", "connection", new ConnectionBridge(handler, open,
                 ch -> new WsConnection(ch, maxFrameBytes)));
             pipeline.remove(this);
+        }
+
+        /**
+         * Before the upgrade no {@link ConnectionBridge} is in the pipeline: whatever fails here
+         * closes the connection, and an Error is reported and escalated as {@link IoThreadErrors}
+         * says. After the upgrade this handler is gone and the bridge does the same.
+         */
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (cause instanceof java.lang.Error error) {
+                handler.onIoThreadError(WsTransportProvider.NAME, ctx.channel().remoteAddress(), null, error);
+                ctx.close();
+                IoThreadErrors.escalate(error);
+                return;
+            }
+            if (ConnectionBridge.causedByPeer(cause)) {
+                LOG.debug("WebSocket connection from {} failed before its upgrade: {}", ctx.channel().remoteAddress(),
+                    cause.toString());
+            } else {
+                LOG.info("WebSocket connection from {} failed before its upgrade, closing it: {}",
+                    ctx.channel().remoteAddress(), cause.toString());
+            }
+            ctx.close();
         }
     }
 
