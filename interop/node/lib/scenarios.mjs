@@ -4,7 +4,7 @@ import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { encodeRecord, encodeVarint32, frameToJson, mintToken } from './codec.mjs';
 import { ProtocolError } from './connection.mjs';
-import { JSON_TYPE, LongPollConnection, PROTOBUF_TYPE, readFrames, request } from './longpoll.mjs';
+import { JSON_TYPE, LongPollConnection, PROTOBUF_TYPE, SECRET_HEADER, readFrames, request } from './longpoll.mjs';
 import { TcpConnection } from './tcp.mjs';
 import { DATA, PING, REJECT, UdpConnection, header } from './udp.mjs';
 import { JSON_TEXT, PROTO, WsConnection } from './ws.mjs';
@@ -403,14 +403,48 @@ const badInput = {
 
     async 'longpoll-json'(ctx, name, { eve }) {
         await unknownSession(ctx, name, true);
+        await sessionNeedsItsSecret(ctx, name, eve, true);
         const c = await expectUnknownFieldsIgnored(ctx, name, eve, (lp, text) => lp.postBody(`[${text}]`, JSON_TYPE));
         await c.close();
     },
 
-    async 'longpoll-proto'(ctx, name) {
+    async 'longpoll-proto'(ctx, name, { eve }) {
         await unknownSession(ctx, name, false);
+        await sessionNeedsItsSecret(ctx, name, eve, false);
     },
 };
+
+/**
+ * Section 6.1: a request for a session without its secret, or with another, is 403 with one
+ * AUTH_FAILED error in the session's encoding, and the session carries on for its owner.
+ */
+async function sessionNeedsItsSecret(ctx, name, user, json) {
+    ctx.step(name, 'requests without the session secret or with a wrong one -> 403, the owner unaffected');
+    const conn = await hello(ctx, name, user);
+    const wrong = randomBytes(32).toString('base64url');
+    const attempts = [
+        ['GET', `${conn.url}/poll?cursor=0`, {}],
+        ['GET', `${conn.url}/poll?cursor=0`, { [SECRET_HEADER]: wrong }],
+        ['POST', `${conn.url}/frames`, { [SECRET_HEADER]: wrong, 'content-type': json ? JSON_TYPE : PROTOBUF_TYPE }],
+        ['DELETE', conn.url, {}],
+    ];
+    let text;
+    for (const [method, url, headers] of attempts) {
+        const body = method === 'POST' ? (json ? '[{"heartbeat":{}}]' : Buffer.alloc(0)) : undefined;
+        const response = await request(method, url, { body, headers, timeoutMs: ctx.timeoutMs, label: name });
+        const which = headers[SECRET_HEADER] ? 'a wrong secret' : 'no secret';
+        check(response.status === 403, `${method} ${url} with ${which} answered ${response.status}`);
+        const type = response.headers.get('content-type') ?? '';
+        check(type.startsWith(json ? JSON_TYPE : PROTOBUF_TYPE), `the 403 body has Content-Type '${type}'`);
+        const frames = await readFrames(response);
+        check(frames.length === 1 && frames[0].error?.code === 'AUTH_FAILED', `the 403 body holds ${JSON.stringify(frames)}`);
+        text = frames[0].error.text;
+    }
+    // The owner's poll is still held and its frames still flow: a send is accepted on it.
+    await sendAccepted(conn, `after-403-${name}`, `nobody-${ctx.run}`, Buffer.from('still mine'));
+    await conn.close();
+    ctx.pass(`"${text}"`);
+}
 
 /** Section 6.7: an unknown session is 404 with one NOT_AUTHENTICATED error in the asked-for encoding. */
 async function unknownSession(ctx, name, json) {
