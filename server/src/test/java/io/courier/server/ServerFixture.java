@@ -45,7 +45,19 @@ final class ServerFixture implements AutoCloseable {
     }
 
     String token(String user) {
-        return Main.mint(server.config(), user, Duration.ofHours(1));
+        return Main.mint(server.config(), user, "*", Duration.ofHours(1));
+    }
+
+    /** A token as the server's keys sign it, with any times: expired, too long, issued long ago. */
+    String token(String user, String device, long issuedMs, long expiresMs) {
+        return io.courier.router.auth.HmacTokenAuthenticator.mint(
+            io.courier.router.auth.HmacKeyring.read(io.courier.server.cli.HmacAdmin.keyDirectory(server.config())),
+            user, device, issuedMs, expiresMs);
+    }
+
+    /** The data directory the server runs on. */
+    Path dataDir() {
+        return server.config().dataDirectory();
     }
 
     TestClient user(String user) {
