@@ -2,6 +2,7 @@ package io.courier.router;
 
 import io.courier.router.auth.AuthResult;
 import io.courier.router.auth.Authenticator;
+import io.courier.router.auth.SignedInSessions;
 import io.courier.router.internal.BatchStaging;
 import io.courier.router.internal.PresenceAndKeys;
 import io.courier.router.internal.RetentionSweeper;
@@ -51,7 +52,7 @@ import org.slf4j.LoggerFactory;
  * that device; receipts are inbox entries too; repeated sends are answered with the original
  * single tick; per-recipient order is commit order across drain and live.
  */
-public final class Router implements ConnectionHandler, AutoCloseable {
+public final class Router implements ConnectionHandler, SignedInSessions, AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Router.class);
     private static final int MAX_CLIENT_MESSAGE_ID = 128;
@@ -249,6 +250,7 @@ public final class Router implements ConnectionHandler, AutoCloseable {
         sweeper.helloAccepted(connection);
         Session session = new Session(id, connection, config.mailboxCapacity(), hello.getResumeAfterServerId(), now,
             reader, metrics);
+        session.credentialsIssuedAtMs(auth.issuedAtMs());
         connection.attach(session);
         if (!DeviceId.PRIMARY.equals(device) && !writer.offer(new WriterCommand.RegisterCommand(id))) {
             fatal(connection, Error.Code.OVERLOADED, "Server is overloaded; try again shortly", frame.getRequestId());
@@ -322,6 +324,24 @@ public final class Router implements ConnectionHandler, AutoCloseable {
     private void reply(Connection connection, Error.Code code, String text, long requestId) {
         connection.send(Frames.error(code, text, requestId));
         metrics.error(code);
+    }
+
+    /**
+     * Closes the sessions of {@code user} whose credentials were issued before
+     * {@code issuedBeforeMs}, or at an unknown time, with a fatal {@code AUTH_FAILED}: what a
+     * revocation does to connections already open. Walks every session; revocations are rare.
+     */
+    @Override
+    public int signOut(String user, long issuedBeforeMs, String text) {
+        int[] closed = {0};
+        sessions.forEach(session -> {
+            if (session.device().user().equals(user) && session.credentialsIssuedAtMs() < issuedBeforeMs) {
+                LOG.info("Closing {} on {}: its credentials were revoked", session.device(), session.connection());
+                fatal(session.connection(), Error.Code.AUTH_FAILED, text, 0);
+                closed[0]++;
+            }
+        });
+        return closed[0];
     }
 
     private void fatal(Connection connection, Error.Code code, String text, long requestId) {

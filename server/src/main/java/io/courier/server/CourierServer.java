@@ -3,6 +3,7 @@ package io.courier.server;
 import io.courier.router.Router;
 import io.courier.router.auth.Authenticator;
 import io.courier.router.auth.AuthenticatorContext;
+import io.courier.router.auth.SignedInSessions;
 import io.courier.router.auth.AuthenticatorProvider;
 import io.courier.router.auth.AuthenticatorProviders;
 import io.courier.server.internal.AdminServer;
@@ -45,7 +46,7 @@ public final class CourierServer implements AutoCloseable {
     private final Map<String, TransportServer> transports = new LinkedHashMap<>();
     private StorageBackend storage;
     private Authenticator authenticator;
-    private Router router;
+    private volatile Router router;
     private AdminServer admin;
     private boolean ready;
     private boolean closed;
@@ -112,7 +113,10 @@ public final class CourierServer implements AutoCloseable {
         }
         LOG.info("Storage backend '{}' open", storage.name());
         // After storage: an authenticator may keep what it needs there (the hmac one, its revocations).
-        authenticator = authenticator(authProvider, config, storage);
+        // It may sign sessions out once the router runs; none are open before.
+        SignedInSessions signedIn = (user, issuedBeforeMs, text) -> router == null ? 0
+            : router.signOut(user, issuedBeforeMs, text);
+        authenticator = authenticator(authProvider, config, storage, signedIn);
         router = new Router(config.router(), storage, authenticator, registry, clock).start();
         List<String> listening = new ArrayList<>();
         for (Map.Entry<String, TransportProvider> e : providers.entrySet()) {
@@ -163,11 +167,12 @@ public final class CourierServer implements AutoCloseable {
         };
     }
 
-    private static Authenticator authenticator(AuthenticatorProvider provider, ServerConfig config, StorageBackend storage) {
+    private static Authenticator authenticator(AuthenticatorProvider provider, ServerConfig config, StorageBackend storage,
+                                               SignedInSessions signedIn) {
         Authenticator authenticator;
         try {
             authenticator = provider.create(new AuthenticatorContext(config.dataDirectory(), config.auth().options(),
-                storage.revocations()));
+                storage.revocations(), signedIn));
         } catch (IllegalArgumentException | IllegalStateException | UncheckedIOException e) {
             throw new ConfigException("auth.mode '" + provider.name() + "': " + e.getMessage());
         }

@@ -72,13 +72,23 @@ class IdentityTest {
              TransportClient tcp = TransportProviders.find("tcp").createClient(TransportSettings.of(0))) {
             String alices = mintedByTheCommand(server, "alice");
             String bobs = mintedByTheCommand(server, "bob");
-            new TestClient(tcp, server.address(), "alice", "1", alices).connect().disconnect();
+            TestClient phone = new TestClient(tcp, server.address(), "alice", "phone", alices).connect();
+            TestClient bob = new TestClient(tcp, server.address(), "bob", "1", bobs).connect();
 
             try (Bystanders bystanders = bystanders(tcp, server.address(), server.config())) {
                 ServerProcess.Result revoke = cli(dir, server, "token", "revoke", "alice");
                 assertThat(revoke.exitStatus()).as(revoke.stderr()).isZero();
                 assertThat(revoke.stdout().strip()).startsWith("Tokens of alice issued before ")
                     .endsWith("are refused. The server running on " + server.dataDir + " has done so.");
+
+                // Signed out everywhere: the connection her token opened is closed, bob's is not.
+                Error signedOut = phone.nextError();
+                assertThat(signedOut.getCode()).isEqualTo(Code.AUTH_FAILED);
+                assertThat(signedOut.getText()).startsWith("Your token was revoked: tokens of 'alice' issued before ");
+                assertThat(signedOut.getFatal()).isTrue();
+                phone.closedFuture().get(TestClient.TIMEOUT_SECONDS, SECONDS);
+                assertThat(bob.isOpen()).isTrue();
+                assertThat(bob.errors).isEmpty();
 
                 Error error = refused(tcp, server.address(), "alice", "1", alices);
                 assertThat(error.getCode()).isEqualTo(Code.AUTH_FAILED);
@@ -87,9 +97,11 @@ class IdentityTest {
                 // A token minted since the revocation lets alice in; bob's, minted before, is his own.
                 new TestClient(tcp, server.address(), "alice", "1", mintedByTheCommand(server, "alice")).connect()
                     .disconnect();
+                bob.disconnect();
                 new TestClient(tcp, server.address(), "bob", "1", bobs).connect().disconnect();
             }
-            assertThat(server.logText()).contains("Tokens of 'alice' issued before ");
+            assertThat(server.logText()).containsPattern("Tokens of 'alice' issued before \\S+ are refused from now on; "
+                + "1 open session closed");
         }
     }
 

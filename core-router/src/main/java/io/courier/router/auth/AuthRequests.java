@@ -189,13 +189,15 @@ public final class AuthRequests implements AutoCloseable {
         try (WatchService watcher = file.getFileSystem().newWatchService()) {
             file.getParent().register(watcher, StandardWatchEventKinds.ENTRY_DELETE, StandardWatchEventKinds.ENTRY_CREATE);
             while (true) {
+                // The server places NAME.failed before it deletes NAME: with NAME gone, look again.
+                boolean gone = !Files.exists(file);
                 if (Files.exists(failed)) {
                     String text = Files.readString(failed, StandardCharsets.UTF_8);
                     Files.deleteIfExists(failed);
                     String[] lines = text.strip().split("\n", 2);
                     return Optional.of(lines.length > 1 ? lines[1].strip() : "no reason given");
                 }
-                if (!Files.exists(file)) {
+                if (gone) {
                     return Optional.empty();
                 }
                 long left = deadline - System.nanoTime();
@@ -261,7 +263,10 @@ public final class AuthRequests implements AutoCloseable {
         Path failed = file.resolveSibling(file.getFileName() + FAILED);
         try {
             String text = Files.readString(file, StandardCharsets.UTF_8).strip();
-            Files.writeString(failed, text + "\n" + reason + "\n", StandardCharsets.UTF_8);
+            // Written aside and renamed, so the command waiting for it never reads half of it.
+            Path temporary = failed.resolveSibling("." + failed.getFileName() + ".tmp");
+            Files.writeString(temporary, text + "\n" + reason + "\n", StandardCharsets.UTF_8);
+            Files.move(temporary, failed, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             Files.deleteIfExists(file);
         } catch (NoSuchFileException gone) {
             // Taken already.

@@ -13,12 +13,16 @@ import java.util.Objects;
  *                      provider and checked).
  * @param revocations   the storage backend's token revocations, for authenticators whose tokens
  *                      can be revoked; open for as long as the authenticator.
+ * @param sessions      the sessions the router let in, to close those whose credentials are
+ *                      revoked; none are open yet while {@code create} runs.
  */
-public record AuthenticatorContext(Path dataDirectory, Map<String, String> options, RevocationStore revocations) {
+public record AuthenticatorContext(Path dataDirectory, Map<String, String> options, RevocationStore revocations,
+                                   SignedInSessions sessions) {
 
     public AuthenticatorContext {
         Objects.requireNonNull(dataDirectory, "dataDirectory");
         options = Map.copyOf(options);
         Objects.requireNonNull(revocations, "revocations");
+        Objects.requireNonNull(sessions, "sessions");
     }
 }

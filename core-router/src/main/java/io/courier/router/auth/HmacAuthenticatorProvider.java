@@ -63,7 +63,7 @@ public final class HmacAuthenticatorProvider implements AuthenticatorProvider {
         AuthRequests requests = AuthRequests.claim(dataDirectory, LOCK_PATIENCE);
         HmacUpkeep upkeep;
         try {
-            upkeep = new HmacUpkeep(prepared.keys(), context.revocations(), requests);
+            upkeep = new HmacUpkeep(prepared.keys(), context.revocations(), context.sessions(), requests);
         } catch (RuntimeException e) {
             requests.close();
             throw e;

@@ -169,7 +169,7 @@ public final class HmacTokenAuthenticator implements Authenticator {
             return AuthResult.failed(Error.Code.AUTH_FAILED, "Token was revoked: tokens of '" + user + "' issued before "
                 + Instant.ofEpochMilli(cutoff) + " are refused; mint a new one");
         }
-        return AuthResult.success();
+        return AuthResult.success(issuedMs);
     }
 
     private AuthResult version1(String[] fields, String token, String user, long nowMs) {

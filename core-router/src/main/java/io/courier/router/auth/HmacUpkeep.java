@@ -24,6 +24,7 @@ final class HmacUpkeep implements AutoCloseable {
 
     private final Path keyDirectory;
     private final RevocationStore store;
+    private final SignedInSessions sessions;
     private final AuthRequests requests;
     private final Map<String, Long> revokedBefore = new ConcurrentHashMap<>();
     private final ScheduledExecutorService thread;
@@ -34,11 +35,12 @@ final class HmacUpkeep implements AutoCloseable {
      * Reads every revocation from the store and does the requests already waiting, before it
      * returns: a server accepts no hello with a revoked token, even one revoked while it was down.
      */
-    HmacUpkeep(HmacKeyring keys, RevocationStore store, AuthRequests requests) {
+    HmacUpkeep(HmacKeyring keys, RevocationStore store, SignedInSessions sessions, AuthRequests requests) {
         this.keyDirectory = keys.directory();
         this.keys = keys;
         this.fingerprint = HmacKeyring.fingerprint(keyDirectory);
         this.store = store;
+        this.sessions = sessions;
         this.requests = requests;
         revokedBefore.putAll(store.allTokenRevocations());
         takeRequests();
@@ -110,8 +112,12 @@ final class HmacUpkeep implements AutoCloseable {
                 if (pending.request() instanceof AuthRequests.Request.Revoke r) {
                     store.revokeTokensBefore(r.user(), r.beforeMs());
                     revokedBefore.merge(r.user(), r.beforeMs(), Math::max);
-                    LOG.info("Tokens of '{}' issued before {} are refused from now on", r.user(),
-                        java.time.Instant.ofEpochMilli(r.beforeMs()));
+                    java.time.Instant before = java.time.Instant.ofEpochMilli(r.beforeMs());
+                    // Hellos are refused from here on; connections that said hello with such a token go too.
+                    int closed = sessions.signOut(r.user(), r.beforeMs(), "Your token was revoked: tokens of '"
+                        + r.user() + "' issued before " + before + " are refused; sign in again with a new one");
+                    LOG.info("Tokens of '{}' issued before {} are refused from now on; {} open session{} closed",
+                        r.user(), before, closed, closed == 1 ? "" : "s");
                 } else {
                     reloadKeys();
                 }

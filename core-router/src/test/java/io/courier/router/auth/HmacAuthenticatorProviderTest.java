@@ -10,7 +10,9 @@ import io.courier.transport.proto.Error.Code;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -30,6 +32,13 @@ class HmacAuthenticatorProviderTest {
 
     private StorageBackend storage;
     private HmacTokenAuthenticator hmac;
+    /** What the router was asked to close, as "user cutoff". */
+    private final List<String> signedOut = new CopyOnWriteArrayList<>();
+    private final SignedInSessions signedIn = (user, issuedBeforeMs, text) -> {
+        signedOut.add(user + " " + issuedBeforeMs);
+        assertThat(text).contains("Your token was revoked");
+        return 1;
+    };
 
     @BeforeEach
     void openStorage() {
@@ -45,7 +54,8 @@ class HmacAuthenticatorProviderTest {
     }
 
     private HmacTokenAuthenticator start() {
-        hmac = new HmacAuthenticatorProvider().create(new AuthenticatorContext(dataDir, Map.of(), storage.revocations()));
+        hmac = new HmacAuthenticatorProvider().create(new AuthenticatorContext(dataDir, Map.of(), storage.revocations(),
+            signedIn));
         return hmac;
     }
 
@@ -73,6 +83,7 @@ class HmacAuthenticatorProviderTest {
         assertThat(AuthRequests.awaitTaken(request, PATIENCE)).as("done, no failure").isEmpty();
 
         assertThat(storage.revocations().tokensRevokedBefore("alice")).hasValue(now);
+        assertThat(signedOut).as("alice's open sessions are closed too").containsExactly("alice " + now);
         AuthResult refused = hello("alice", old);
         assertThat(refused.code()).isEqualTo(Code.AUTH_FAILED);
         assertThat(refused.reason()).contains("revoked");
