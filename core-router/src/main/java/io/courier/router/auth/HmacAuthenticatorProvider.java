@@ -35,7 +35,7 @@ public final class HmacAuthenticatorProvider implements AuthenticatorProvider {
     public static final String LEGACY_SECRET_FILE = "auth.key";
 
     /** How long a starting server waits for a command that holds the requests' lock for a moment. */
-    private static final Duration LOCK_PATIENCE = Duration.ofSeconds(10);
+    private static final Duration LOCK_PATIENCE = Duration.ofSeconds(2);
 
     @Override
     public String name() {

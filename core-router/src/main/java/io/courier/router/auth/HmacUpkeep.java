@@ -27,6 +27,8 @@ final class HmacUpkeep implements AutoCloseable {
     private final SignedInSessions sessions;
     private final AuthRequests requests;
     private final Map<String, Long> revokedBefore = new ConcurrentHashMap<>();
+    /** Revocations to sign out once more on the next tick (touched by the upkeep thread only). */
+    private java.util.List<AuthRequests.Request.Revoke> signOutAgain = new java.util.ArrayList<>();
     private final ScheduledExecutorService thread;
     private volatile HmacKeyring keys;
     private String fingerprint;
@@ -63,6 +65,17 @@ final class HmacUpkeep implements AutoCloseable {
 
     private void tick() {
         try {
+            // A hello checked just before a cutoff took effect may put its session in the table
+            // just after the sign-out walked it; a second walk, a tick later, closes that one too.
+            java.util.List<AuthRequests.Request.Revoke> again = signOutAgain;
+            signOutAgain = new java.util.ArrayList<>();
+            for (AuthRequests.Request.Revoke r : again) {
+                int closed = sessions.signOut(r.user(), r.beforeMs(), signOutText(r));
+                if (closed > 0) {
+                    LOG.info("{} more open session{} of '{}' closed, checked just before the revocation", closed,
+                        closed == 1 ? "" : "s", r.user());
+                }
+            }
             if (!HmacKeyring.fingerprint(keyDirectory).equals(fingerprint)) {
                 try {
                     reloadKeys();
@@ -112,12 +125,11 @@ final class HmacUpkeep implements AutoCloseable {
                 if (pending.request() instanceof AuthRequests.Request.Revoke r) {
                     store.revokeTokensBefore(r.user(), r.beforeMs());
                     revokedBefore.merge(r.user(), r.beforeMs(), Math::max);
-                    java.time.Instant before = java.time.Instant.ofEpochMilli(r.beforeMs());
                     // Hellos are refused from here on; connections that said hello with such a token go too.
-                    int closed = sessions.signOut(r.user(), r.beforeMs(), "Your token was revoked: tokens of '"
-                        + r.user() + "' issued before " + before + " are refused; sign in again with a new one");
+                    int closed = sessions.signOut(r.user(), r.beforeMs(), signOutText(r));
+                    signOutAgain.add(r);
                     LOG.info("Tokens of '{}' issued before {} are refused from now on; {} open session{} closed",
-                        r.user(), before, closed, closed == 1 ? "" : "s");
+                        r.user(), java.time.Instant.ofEpochMilli(r.beforeMs()), closed, closed == 1 ? "" : "s");
                 } else {
                     reloadKeys();
                 }
@@ -127,6 +139,11 @@ final class HmacUpkeep implements AutoCloseable {
                 requests.failed(pending, e.getMessage());
             }
         }
+    }
+
+    private static String signOutText(AuthRequests.Request.Revoke r) {
+        return "Your token was revoked: tokens of '" + r.user() + "' issued before "
+            + java.time.Instant.ofEpochMilli(r.beforeMs()) + " are refused; sign in again with a new one";
     }
 
     /** Stops the thread and releases the requests' lock. */
