@@ -5,25 +5,25 @@
 // the step and what went wrong, and exits 1. Exit 2 is a usage error.
 //
 //   node interop/node/interop.mjs --tcp 127.0.0.1:7100 --udp 127.0.0.1:7101 \
-//     --ws ws://127.0.0.1:7102/ws --longpoll http://127.0.0.1:7103/lp --secret-file data/auth.key
+//     --ws ws://127.0.0.1:7102/ws --longpoll http://127.0.0.1:7103/lp --key-dir data/auth-keys
 
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { FrameConnection, ProtocolError } from './lib/connection.mjs';
-import { schemaPath } from './lib/codec.mjs';
+import { activeKey, schemaPath } from './lib/codec.mjs';
 import { selfChecks, scenarioFor } from './lib/scenarios.mjs';
 
 const ALL = ['tcp', 'udp', 'ws-proto', 'ws-json', 'longpoll-json', 'longpoll-proto'];
 const NEEDS = { tcp: 'tcp', udp: 'udp', 'ws-proto': 'ws', 'ws-json': 'ws', 'longpoll-json': 'longpoll', 'longpoll-proto': 'longpoll' };
 
 const USAGE = `usage: node interop/node/interop.mjs --tcp HOST:PORT --udp HOST:PORT --ws URL --longpoll URL
-                                    [--secret-file FILE] [--only NAMES] [--timeout-ms N]
+                                    [--key-dir DIR] [--only NAMES] [--timeout-ms N]
 
   --tcp HOST:PORT        the server's TCP transport (tcp://HOST:PORT works too)
   --udp HOST:PORT        the server's UDP transport (udp://HOST:PORT works too)
   --ws URL               the WebSocket endpoint, e.g. ws://127.0.0.1:7102/ws (HOST:PORT means /ws)
   --longpoll URL         the long-polling base, e.g. http://127.0.0.1:7103/lp (HOST:PORT means /lp)
-  --secret-file FILE     the server's HMAC secret, to mint tokens with (default data/auth.key)
+  --key-dir DIR          the server's HMAC key directory, to mint tokens with its active key
+                         (default data/auth-keys)
   --only NAMES           comma-separated subset of ${ALL.join(', ')}
                          (default: all; only the addresses they need are then required)
   --timeout-ms N         how long each wait for a frame may take (default 10000)
@@ -66,7 +66,7 @@ try {
             udp: { type: 'string' },
             ws: { type: 'string' },
             longpoll: { type: 'string' },
-            'secret-file': { type: 'string', default: 'data/auth.key' },
+            'key-dir': { type: 'string', default: 'data/auth-keys' },
             only: { type: 'string' },
             'timeout-ms': { type: 'string', default: '10000' },
             help: { type: 'boolean', short: 'h' },
@@ -96,14 +96,14 @@ if (!Number.isInteger(timeoutMs) || timeoutMs < 100) {
     usage(`--timeout-ms ${args['timeout-ms']} is not a whole number of milliseconds of at least 100`);
 }
 
-let secret;
+let signingKey;
 try {
-    secret = readFileSync(args['secret-file']);
+    signingKey = activeKey(args['key-dir']);
 } catch (e) {
-    usage(`cannot read the secret file ${args['secret-file']} (${e.code ?? e.message}): pass the server's DATA_DIR/auth.key with --secret-file`);
+    usage(`cannot read a key from ${args['key-dir']} (${e.code ?? e.message}): pass the server's DATA_DIR/auth-keys with --key-dir`);
 }
-if (secret.length < 32) {
-    usage(`the secret file ${args['secret-file']} has ${secret.length} bytes; a server's secret has at least 32`);
+if (signingKey.key.length < 32) {
+    usage(`the key ${args['key-dir']}/${signingKey.keyId}.key has ${signingKey.key.length} bytes; a server's key has at least 32`);
 }
 
 const addresses = {
@@ -115,7 +115,7 @@ const addresses = {
 
 // Names unique to this run, so a run against a server that keeps its data starts clean.
 const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 3).toString(36)}`;
-const context = { secret, timeoutMs, run, addresses, devices: new Map() };
+const context = { signingKey, timeoutMs, run, addresses, devices: new Map() };
 
 let current = { transport: 'self-check', step: 'start' };
 const open = new Set();

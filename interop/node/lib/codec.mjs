@@ -6,6 +6,8 @@
 // that is set ({body: 'send', send: {...}, requestId: '0'}).
 
 import { createHmac } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import protojson from 'protobufjs/ext/protojson.js';
@@ -111,8 +113,32 @@ export function decodeRecords(body) {
     return frames;
 }
 
-/** `user:expiry:signature`, HMAC-SHA256 over `user:expiry` with every byte of the secret file as key. */
-export function mintToken(key, user, expirySeconds) {
+/**
+ * `v2:KEY:USER:DEVICE:ISSUED:EXPIRES:SIGNATURE` (PROTOCOL.md 1.12): HMAC-SHA256 over everything
+ * before the last colon, with every byte of key file KEY.key as the key; times in ms since the
+ * epoch; device `*` for any device of the user.
+ */
+export function mintToken({ keyId, key }, user, { device = '*', issuedMs, expiresMs }) {
+    const body = `v2:${keyId}:${user}:${device}:${issuedMs}:${expiresMs}`;
+    return `${body}:${createHmac('sha256', key).update(body, 'utf8').digest('base64url')}`;
+}
+
+/** A token of the first format, `user:expiry:signature` with expiry in seconds, which servers still accept. */
+export function mintFirstFormatToken(key, user, expirySeconds) {
     const body = `${user}:${expirySeconds}`;
     return `${body}:${createHmac('sha256', key).update(body, 'utf8').digest('base64url')}`;
+}
+
+/**
+ * The active key of a server's key directory (PROTOCOL.md 1.12): the file `N.key` with the
+ * highest N; its bytes, all of them, are the key. Throws naming the directory when it has none.
+ */
+export function activeKey(directory) {
+    const ids = readdirSync(directory).map((name) => /^([1-9][0-9]*)\.key$/.exec(name)).filter(Boolean)
+        .map((m) => Number(m[1]));
+    if (ids.length === 0) {
+        throw new Error(`no key file N.key in ${directory}`);
+    }
+    const keyId = Math.max(...ids);
+    return { keyId, key: readFileSync(join(directory, `${keyId}.key`)) };
 }

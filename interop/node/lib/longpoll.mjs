@@ -1,12 +1,14 @@
-// HTTP long polling (docs/PROTOCOL.md section 6): POST BASE/sessions opens a session, frames go up
-// in POSTs (one in flight at a time, so their order holds), and one GET poll is kept outstanding;
-// its cursor acknowledges what the previous answers carried.
+// HTTP long polling (docs/PROTOCOL.md section 6): POST BASE/sessions opens a session and answers
+// its id and secret, frames go up in POSTs (one in flight at a time, so their order holds), and one
+// GET poll is kept outstanding; its cursor acknowledges what the previous answers carried. Every
+// request on the session carries the secret in the X-Courier-Session-Secret header (6.1).
 
 import { decodeRecords, encodeRecord, frameFromJsonValue, frameToJsonValue } from './codec.mjs';
 import { FrameConnection, ProtocolError } from './connection.mjs';
 
 export const PROTOBUF_TYPE = 'application/x-courier-frames';
 export const JSON_TYPE = 'application/json';
+export const SECRET_HEADER = 'x-courier-session-secret';
 
 /** A request with a deadline; the error names the method and the URL. */
 export async function request(method, url, { body, headers = {}, timeoutMs, label }) {
@@ -44,17 +46,19 @@ export class LongPollConnection extends FrameConnection {
         if (response.status !== 201) {
             throw new ProtocolError(`${label}: POST ${url} answered ${response.status}, not 201: ${text.slice(0, 200)}`);
         }
-        const session = JSON.parse(text).session;
-        if (typeof session !== 'string' || !/^[A-Za-z0-9_-]{24}$/.test(session)) {
-            throw new ProtocolError(`${label}: POST ${url} answered ${text}, not {"session": 24 base64url characters}`);
+        const { session, secret } = JSON.parse(text);
+        if (typeof session !== 'string' || !/^[A-Za-z0-9_-]{24}$/.test(session)
+            || typeof secret !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(secret)) {
+            throw new ProtocolError(`${label}: POST ${url} answered ${text}, not {"session": 24 and "secret": 43 base64url characters}`);
         }
-        return new LongPollConnection(base, session, json, label, timeoutMs);
+        return new LongPollConnection(base, session, secret, json, label, timeoutMs);
     }
 
-    constructor(base, session, json, label, timeoutMs) {
+    constructor(base, session, secret, json, label, timeoutMs) {
         super(label, timeoutMs);
         this.base = base;
         this.session = session;
+        this.secret = secret;
         this.json = json;
         this.url = `${base}/sessions/${session}`;
         this.cursor = 0;
@@ -70,7 +74,8 @@ export class LongPollConnection extends FrameConnection {
         while (!this.closed) {
             let response;
             try {
-                response = await request('GET', `${this.url}/poll?cursor=${this.cursor}`, { timeoutMs: holdMs, label: this.label });
+                response = await request('GET', `${this.url}/poll?cursor=${this.cursor}`,
+                    { headers: this.secretHeader(), timeoutMs: holdMs, label: this.label });
             } catch (e) {
                 this.onClosed(e.message);
                 return;
@@ -112,6 +117,11 @@ export class LongPollConnection extends FrameConnection {
         }
     }
 
+    /** The header that proves a request comes from whoever opened the session. */
+    secretHeader() {
+        return { [SECRET_HEADER]: this.secret };
+    }
+
     write(frame) {
         return new Promise((resolve, reject) => {
             this.outbox.push({ frame, resolve, reject });
@@ -141,7 +151,8 @@ export class LongPollConnection extends FrameConnection {
     /** One POST of a body as given; fails unless it is answered 204. */
     async postBody(body, contentType) {
         const url = `${this.url}/frames`;
-        const response = await request('POST', url, { body, headers: { 'content-type': contentType }, timeoutMs: this.defaultTimeoutMs, label: this.label });
+        const headers = { 'content-type': contentType, ...this.secretHeader() };
+        const response = await request('POST', url, { body, headers, timeoutMs: this.defaultTimeoutMs, label: this.label });
         const text = await response.text();
         if (response.status !== 204) {
             throw new ProtocolError(`${this.label}: POST ${url} answered ${response.status}, not 204: ${text.slice(0, 300)}`);
@@ -153,7 +164,7 @@ export class LongPollConnection extends FrameConnection {
         if (this.closed) {
             return;
         }
-        const response = await request('DELETE', this.url, { timeoutMs: this.defaultTimeoutMs, label: this.label });
+        const response = await request('DELETE', this.url, { headers: this.secretHeader(), timeoutMs: this.defaultTimeoutMs, label: this.label });
         await response.arrayBuffer();
         if (response.status !== 204) {
             throw new ProtocolError(`${this.label}: DELETE ${this.url} answered ${response.status}, not 204`);

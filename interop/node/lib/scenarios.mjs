@@ -2,9 +2,9 @@
 
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import { encodeRecord, encodeVarint32, frameToJson, mintToken } from './codec.mjs';
+import { encodeRecord, encodeVarint32, frameToJson, mintFirstFormatToken, mintToken } from './codec.mjs';
 import { ProtocolError } from './connection.mjs';
-import { JSON_TYPE, LongPollConnection, PROTOBUF_TYPE, readFrames, request } from './longpoll.mjs';
+import { JSON_TYPE, LongPollConnection, PROTOBUF_TYPE, SECRET_HEADER, readFrames, request } from './longpoll.mjs';
 import { TcpConnection } from './tcp.mjs';
 import { DATA, PING, REJECT, UdpConnection, header } from './udp.mjs';
 import { JSON_TEXT, PROTO, WsConnection } from './ws.mjs';
@@ -23,16 +23,21 @@ function equalBytes(a, b) {
 
 /** Worked examples of the document, reproduced by this client's own code before any traffic. */
 export async function selfChecks(ctx) {
-    ctx.step('self-check', 'the token of PROTOCOL.md 1.12 is reproduced');
+    ctx.step('self-check', 'the tokens of PROTOCOL.md 1.12 are reproduced');
     const key = Buffer.from([...Array(32).keys()]);
-    check(mintToken(key, 'alice', 4102444800) === 'alice:4102444800:zGaJgaNICafli5rfRcnSWdDzbgdiCLRF2BDHyxmejYI', 'alice token differs');
-    check(mintToken(key, 'bob', 4102444800) === 'bob:4102444800:Yn_HWSqyPWDOMeUBCUv1gTwOydoX8CAUSk55gL8LNVo', 'bob token differs');
+    const times = { issuedMs: 4102358400000, expiresMs: 4102444800000 };
+    check(mintToken({ keyId: 1, key }, 'alice', times)
+        === 'v2:1:alice:*:4102358400000:4102444800000:dIjGOE0E5YF3kLnuZntsp8pbYAfITClz5Uhj9TMEamQ', 'alice token differs');
+    check(mintToken({ keyId: 1, key }, 'bob', { device: 'phone', ...times })
+        === 'v2:1:bob:phone:4102358400000:4102444800000:VjRK_YU80NsX2xoqYyR8kP4gwrX0ioPQgUFlAybBr7w', 'bob token differs');
+    check(mintFirstFormatToken(key, 'alice', 4102444800) === 'alice:4102444800:zGaJgaNICafli5rfRcnSWdDzbgdiCLRF2BDHyxmejYI',
+        'first-format alice token differs');
     ctx.pass();
 
     ctx.step('self-check', 'the bytes of PROTOCOL.md 3.1 and 3.4 are reproduced');
     check(encodeVarint32(2).toString('hex') === '02' && encodeVarint32(300).toString('hex') === 'ac02'
         && encodeVarint32(1052672).toString('hex') === '80a040', 'varint32 examples differ');
-    const hello = encodeRecord({ requestId: '1', hello: { user: 'alice', token: mintToken(key, 'alice', 4102444800) } });
+    const hello = encodeRecord({ requestId: '1', hello: { user: 'alice', token: mintFirstFormatToken(key, 'alice', 4102444800) } });
     check(hello.length === 74 && hello.subarray(0, 3).toString('hex') === '492a45' && hello.subarray(-2).toString('hex') === '7801',
         `hello record is ${hello.length} bytes ${hello.toString('hex')}`);
     const send = encodeRecord({ send: { clientMessageId: 'm1', recipient: 'bob', contentType: 'text/plain', payload: Buffer.from('hi') } });
@@ -68,7 +73,8 @@ let requestIds = 100;
 async function hello(ctx, name, user) {
     const conn = await opener(name, ctx)(`${name} ${user}`);
     const requestId = String(++requestIds);
-    const token = mintToken(ctx.secret, user, Math.floor(Date.now() / 1000) + 3600);
+    const now = Date.now();
+    const token = mintToken(ctx.signingKey, user, { issuedMs: now, expiresMs: now + 3_600_000 });
     if (!ctx.devices.has(user)) {
         ctx.devices.set(user, new Set());
     }
@@ -403,14 +409,48 @@ const badInput = {
 
     async 'longpoll-json'(ctx, name, { eve }) {
         await unknownSession(ctx, name, true);
+        await sessionNeedsItsSecret(ctx, name, eve, true);
         const c = await expectUnknownFieldsIgnored(ctx, name, eve, (lp, text) => lp.postBody(`[${text}]`, JSON_TYPE));
         await c.close();
     },
 
-    async 'longpoll-proto'(ctx, name) {
+    async 'longpoll-proto'(ctx, name, { eve }) {
         await unknownSession(ctx, name, false);
+        await sessionNeedsItsSecret(ctx, name, eve, false);
     },
 };
+
+/**
+ * Section 6.1: a request for a session without its secret, or with another, is 403 with one
+ * AUTH_FAILED error in the session's encoding, and the session carries on for its owner.
+ */
+async function sessionNeedsItsSecret(ctx, name, user, json) {
+    ctx.step(name, 'requests without the session secret or with a wrong one -> 403, the owner unaffected');
+    const conn = await hello(ctx, name, user);
+    const wrong = randomBytes(32).toString('base64url');
+    const attempts = [
+        ['GET', `${conn.url}/poll?cursor=0`, {}],
+        ['GET', `${conn.url}/poll?cursor=0`, { [SECRET_HEADER]: wrong }],
+        ['POST', `${conn.url}/frames`, { [SECRET_HEADER]: wrong, 'content-type': json ? JSON_TYPE : PROTOBUF_TYPE }],
+        ['DELETE', conn.url, {}],
+    ];
+    let text;
+    for (const [method, url, headers] of attempts) {
+        const body = method === 'POST' ? (json ? '[{"heartbeat":{}}]' : Buffer.alloc(0)) : undefined;
+        const response = await request(method, url, { body, headers, timeoutMs: ctx.timeoutMs, label: name });
+        const which = headers[SECRET_HEADER] ? 'a wrong secret' : 'no secret';
+        check(response.status === 403, `${method} ${url} with ${which} answered ${response.status}`);
+        const type = response.headers.get('content-type') ?? '';
+        check(type.startsWith(json ? JSON_TYPE : PROTOBUF_TYPE), `the 403 body has Content-Type '${type}'`);
+        const frames = await readFrames(response);
+        check(frames.length === 1 && frames[0].error?.code === 'AUTH_FAILED', `the 403 body holds ${JSON.stringify(frames)}`);
+        text = frames[0].error.text;
+    }
+    // The owner's poll is still held and its frames still flow: a send is accepted on it.
+    await sendAccepted(conn, `after-403-${name}`, `nobody-${ctx.run}`, Buffer.from('still mine'));
+    await conn.close();
+    ctx.pass(`"${text}"`);
+}
 
 /** Section 6.7: an unknown session is 404 with one NOT_AUTHENTICATED error in the asked-for encoding. */
 async function unknownSession(ctx, name, json) {

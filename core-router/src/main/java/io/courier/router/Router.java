@@ -2,6 +2,7 @@ package io.courier.router;
 
 import io.courier.router.auth.AuthResult;
 import io.courier.router.auth.Authenticator;
+import io.courier.router.auth.SignedInSessions;
 import io.courier.router.internal.BatchStaging;
 import io.courier.router.internal.PresenceAndKeys;
 import io.courier.router.internal.RetentionSweeper;
@@ -60,7 +61,7 @@ import org.slf4j.LoggerFactory;
  * ({@code OVERLOADED} on that connection only when it is used up); an ack or read receipt names
  * at most {@code router.max-ids-per-ack} ids. Inbox quotas and the device limit are the writer's.
  */
-public final class Router implements ConnectionHandler, AutoCloseable {
+public final class Router implements ConnectionHandler, SignedInSessions, AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Router.class);
     private static final int MAX_CLIENT_MESSAGE_ID = 128;
@@ -311,6 +312,7 @@ public final class Router implements ConnectionHandler, AutoCloseable {
         sweeper.helloAccepted(connection);
         Session session = new Session(id, connection, config.mailboxCapacity(), hello.getResumeAfterServerId(), now,
             reader, metrics, new RateLimiter(rateLimits, now));
+        session.credentialsIssuedAtMs(auth.issuedAtMs());
         connection.attach(session);
         Frame welcome = Frame.newBuilder().setRequestId(frame.getRequestId()).setWelcome(Welcome.newBuilder()
             .setSessionId(id + "#" + sessionIds.incrementAndGet())
@@ -446,6 +448,24 @@ public final class Router implements ConnectionHandler, AutoCloseable {
     private void reply(Connection connection, Error.Code code, String text, long requestId) {
         connection.send(Frames.error(code, text, requestId));
         metrics.error(code);
+    }
+
+    /**
+     * Closes the sessions of {@code user} whose credentials were issued before
+     * {@code issuedBeforeMs}, or at an unknown time, with a fatal {@code AUTH_FAILED}: what a
+     * revocation does to connections already open. Walks every session; revocations are rare.
+     */
+    @Override
+    public int signOut(String user, long issuedBeforeMs, String text) {
+        int[] closed = {0};
+        sessions.forEach(session -> {
+            if (session.device().user().equals(user) && session.credentialsIssuedAtMs() < issuedBeforeMs) {
+                LOG.info("Closing {} on {}: its credentials were revoked", session.device(), session.connection());
+                fatal(session.connection(), Error.Code.AUTH_FAILED, text, 0);
+                closed[0]++;
+            }
+        });
+        return closed[0];
     }
 
     private void fatal(Connection connection, Error.Code code, String text, long requestId) {

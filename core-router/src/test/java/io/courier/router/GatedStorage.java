@@ -117,6 +117,11 @@ final class GatedStorage implements StorageBackend {
     }
 
     @Override
+    public io.courier.storage.RevocationStore revocations() {
+        return backend.revocations();
+    }
+
+    @Override
     public void close() {
         open();
         backend.close();

@@ -1,6 +1,8 @@
 package io.courier.plugin;
 
 import java.math.BigDecimal;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
 import java.util.Collection;
 import java.util.Map;
 import java.util.Objects;
@@ -19,7 +21,8 @@ import java.util.stream.Collectors;
  * <p>Values arrive as strings and are parsed strictly: a {@link Type#BOOLEAN} is exactly
  * {@code true} or {@code false} (not {@code yes}, {@code on} or {@code 1}); a
  * {@link Type#POSITIVE_INTEGER} is decimal digits, optionally grouped with underscores
- * ({@code 65_536}), above zero.
+ * ({@code 65_536}), above zero; a {@link Type#DURATION} is an ISO-8601 duration above zero
+ * ({@code P30D}, {@code PT12H}).
  *
  * @param name         the key under the plug-in's {@code options} section, e.g. {@code window}.
  * @param type         what values it takes.
@@ -38,6 +41,8 @@ public record PluginOption(String name, Type type, String defaultValue, String d
         POSITIVE_INTEGER("a positive integer"),
         /** A decimal number above zero, e.g. {@code 20} or {@code 0.5}. */
         POSITIVE_NUMBER("a positive number"),
+        /** An ISO-8601 duration above zero as {@link Duration#parse} reads it, e.g. {@code P30D} or {@code PT12H}. */
+        DURATION("an ISO-8601 duration above zero, e.g. P30D or PT12H"),
         /** Any text. */
         TEXT("text");
 
@@ -96,6 +101,11 @@ public record PluginOption(String name, Type type, String defaultValue, String d
     public static PluginOption positiveNumber(String name, double defaultValue, String description) {
         return new PluginOption(name, Type.POSITIVE_NUMBER,
             BigDecimal.valueOf(defaultValue).stripTrailingZeros().toPlainString(), description);
+    }
+
+    /** A {@link Type#DURATION} option; the default as it would be written, e.g. {@code "P30D"}. */
+    public static PluginOption duration(String name, String defaultValue, String description) {
+        return new PluginOption(name, Type.DURATION, Objects.requireNonNull(defaultValue, "defaultValue"), description);
     }
 
     /** A {@link Type#TEXT} option with a fixed default. */
@@ -164,6 +174,12 @@ public record PluginOption(String name, Type type, String defaultValue, String d
         return Double.parseDouble(required(valueIn(options)));
     }
 
+    /** As {@link #valueIn}, for a {@link Type#DURATION} option with a fixed default. */
+    public Duration durationIn(Map<String, String> options) {
+        expect(Type.DURATION);
+        return Duration.parse(required(valueIn(options)));
+    }
+
     /** As {@link #valueIn}, for a {@link Type#TEXT} option; {@code computed} when absent and computed. */
     public String textIn(Map<String, String> options, String computed) {
         expect(Type.TEXT);
@@ -206,9 +222,19 @@ public record PluginOption(String name, Type type, String defaultValue, String d
             case BOOLEAN -> value.equals("true") || value.equals("false");
             case POSITIVE_INTEGER -> isPositiveInt(value);
             case POSITIVE_NUMBER -> DECIMAL.matcher(value).matches() && Double.parseDouble(value) > 0;
+            case DURATION -> isPositiveDuration(value);
             case TEXT -> true;
         };
         return valid ? Optional.empty() : Optional.of("must be " + type.expected());
+    }
+
+    private static boolean isPositiveDuration(String value) {
+        try {
+            Duration duration = Duration.parse(value);
+            return !duration.isNegative() && !duration.isZero();
+        } catch (DateTimeParseException e) {
+            return false;
+        }
     }
 
     private static boolean isPositiveInt(String value) {

@@ -60,6 +60,18 @@ class PluginOptionTest {
     }
 
     @Test
+    void shouldReadIsoDurationsAndRefuseOthersNamingTheOption() {
+        PluginOption ttl = PluginOption.duration("max-token-ttl", "P30D", "longest token lifetime");
+        assertThat(ttl.durationIn(Map.of())).isEqualTo(java.time.Duration.ofDays(30));
+        assertThat(ttl.durationIn(Map.of("max-token-ttl", "PT12H"))).isEqualTo(java.time.Duration.ofHours(12));
+        for (String bad : List.of("30d", "P0D", "-P1D", "PT-5S", "30", "")) {
+            assertThat(ttl.problem(bad)).as(bad).contains("must be an ISO-8601 duration above zero, e.g. P30D or PT12H");
+        }
+        assertThatThrownBy(() -> ttl.durationIn(Map.of("max-token-ttl", "a month")))
+            .hasMessage("Option 'max-token-ttl' must be an ISO-8601 duration above zero, e.g. P30D or PT12H, was 'a month'");
+    }
+
+    @Test
     void shouldRefuseAnInvalidDefaultInTheDeclarationItself() {
         assertThatThrownBy(() -> new PluginOption("sync", PluginOption.Type.BOOLEAN, "yes", "fsync"))
             .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("sync").hasMessageContaining("yes");

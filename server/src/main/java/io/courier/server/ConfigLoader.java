@@ -43,7 +43,10 @@ public final class ConfigLoader {
     private static final Pattern INTEGER = Pattern.compile("-?[0-9]+(_[0-9]+)*");
 
     /** Keys that moved, so an older configuration file is told where. */
-    private static final Map<String, String> MOVED = Map.of("auth.secret-file", "auth.options.secret-file");
+    private static final Map<String, String> MOVED = Map.of(
+        "auth.secret-file", "auth.options.key-dir, a directory of keys (an existing DATA_DIR/auth.key becomes its key 1)",
+        "auth.options.secret-file",
+        "auth.options.key-dir, a directory of keys (an existing DATA_DIR/auth.key becomes its key 1)");
 
     /** The router's keys, each bound to its builder setter; the builder holds the defaults. */
     private static final Map<String, BiConsumer<RouterConfig.Builder, Integer>> ROUTER_KEYS = routerKeys();
@@ -239,8 +242,9 @@ public final class ConfigLoader {
         for (ConfigNode node : options.node.children().values()) {
             Optional<PluginOption> option = PluginOption.find(declared, node.name());
             if (option.isEmpty()) {
+                String moved = MOVED.containsKey(node.key()) ? "; it is now " + MOVED.get(node.key()) : "";
                 throw new ConfigException("Unknown option " + node.key() + describe(node) + ": " + owner
-                    + " has no option '" + node.name() + "'; its options: " + PluginOption.names(declared));
+                    + " has no option '" + node.name() + "'" + moved + "; its options: " + PluginOption.names(declared));
             }
             Value value = new Value(node);
             String text = value.required();

@@ -2,6 +2,8 @@ package io.courier.server;
 
 import io.courier.router.Router;
 import io.courier.router.auth.Authenticator;
+import io.courier.router.auth.AuthenticatorContext;
+import io.courier.router.auth.SignedInSessions;
 import io.courier.router.auth.AuthenticatorProvider;
 import io.courier.router.auth.AuthenticatorProviders;
 import io.courier.server.internal.AdminServer;
@@ -44,7 +46,8 @@ public final class CourierServer implements AutoCloseable {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final Map<String, TransportServer> transports = new LinkedHashMap<>();
     private StorageBackend storage;
-    private Router router;
+    private Authenticator authenticator;
+    private volatile Router router;
     private AdminServer admin;
     private boolean ready;
     private boolean closed;
@@ -84,7 +87,12 @@ public final class CourierServer implements AutoCloseable {
     private void startAll() {
         LOG.info("Courier {} starting; data directory {}", Version.current(), config.dataDirectory());
         DataDirectory.prepare(config.dataDirectory());
-        Authenticator authenticator = authenticator(config);
+        AuthenticatorProvider authProvider;
+        try {
+            authProvider = AuthenticatorProviders.find(config.auth().mode());
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage());
+        }
         Map<String, TransportProvider> providers = new LinkedHashMap<>();
         for (String name : config.transports().keySet()) {
             try {
@@ -105,6 +113,11 @@ public final class CourierServer implements AutoCloseable {
             throw new ConfigException("storage.backend '" + storageProvider.name() + "': " + e.getMessage());
         }
         LOG.info("Storage backend '{}' open", storage.name());
+        // After storage: an authenticator may keep what it needs there (the hmac one, its revocations).
+        // It may sign sessions out once the router runs; none are open before.
+        SignedInSessions signedIn = (user, issuedBeforeMs, text) -> router == null ? 0
+            : router.signOut(user, issuedBeforeMs, text);
+        authenticator = authenticator(authProvider, config, storage, signedIn);
         router = new Router(config.router(), storage, authenticator, registry, clock).start();
         List<String> listening = new ArrayList<>();
         for (Map.Entry<String, TransportProvider> e : providers.entrySet()) {
@@ -159,17 +172,13 @@ public final class CourierServer implements AutoCloseable {
         };
     }
 
-    private static Authenticator authenticator(ServerConfig config) {
-        AuthenticatorProvider provider;
-        try {
-            provider = AuthenticatorProviders.find(config.auth().mode());
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException(e.getMessage());
-        }
+    private static Authenticator authenticator(AuthenticatorProvider provider, ServerConfig config, StorageBackend storage,
+                                               SignedInSessions signedIn) {
         Authenticator authenticator;
         try {
-            authenticator = provider.create(config.dataDirectory(), config.auth().options());
-        } catch (IllegalArgumentException | UncheckedIOException e) {
+            authenticator = provider.create(new AuthenticatorContext(config.dataDirectory(), config.auth().options(),
+                storage.revocations(), signedIn));
+        } catch (IllegalArgumentException | IllegalStateException | UncheckedIOException e) {
             throw new ConfigException("auth.mode '" + provider.name() + "': " + e.getMessage());
         }
         LOG.info("Authentication: auth.mode '{}', {}", provider.name(),
@@ -233,6 +242,9 @@ public final class CourierServer implements AutoCloseable {
         }
         if (router != null) {
             run(router::close, failures);
+        }
+        if (authenticator != null) {
+            run(authenticator::close, failures);
         }
         if (storage != null) {
             run(storage::close, failures);

@@ -1,17 +1,19 @@
 package io.courier.server;
 
 import io.courier.router.auth.HmacAuthenticatorProvider;
+import io.courier.router.auth.HmacKeyring;
 import io.courier.router.auth.HmacTokenAuthenticator;
 import io.courier.server.cli.ChatCommand;
 import io.courier.server.cli.CliFailure;
+import io.courier.server.cli.HmacAdmin;
+import io.courier.server.cli.KeyCommand;
+import io.courier.server.cli.RevokeCommand;
 import io.courier.server.internal.Version;
 import io.courier.storage.DeviceId;
 import io.courier.storage.StorageException;
 import io.courier.transport.TransportException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -26,7 +28,7 @@ import picocli.CommandLine.Parameters;
 /** The {@code courier-server} executable: run the server (default), mint tokens, chat. */
 @Command(name = "courier-server", mixinStandardHelpOptions = true, versionProvider = Version.class,
     description = "Courier messaging server. With no sub-command, runs the server.",
-    subcommands = {Main.TokenCommand.class, ChatCommand.class})
+    subcommands = {Main.TokenCommand.class, KeyCommand.class, ChatCommand.class})
 public final class Main implements Callable<Integer> {
 
     /** Exit status of a configuration or start-up mistake (as for a bad command line). */
@@ -104,18 +106,26 @@ public final class Main implements Callable<Integer> {
         });
     }
 
-    /** Mints an HMAC token for a user with the server's secret. */
+    /** Mints an HMAC token for a user with the server's active key; {@code token revoke} signs a user out. */
     @Command(name = "token", mixinStandardHelpOptions = true, versionProvider = Version.class,
-        description = "Print a signed token that lets USER say hello to this server.")
+        description = "Print a signed token that lets USER say hello to this server.",
+        subcommands = {RevokeCommand.class})
     static final class TokenCommand implements Callable<Integer> {
 
-        @Parameters(index = "0", description = "The user id (1-64 characters of [A-Za-z0-9._-]).")
+        // Optional to picocli, so that 'token revoke USER' need not name a user for 'token' too.
+        @Parameters(index = "0", arity = "0..1", paramLabel = "USER", description = "The user id ("
+            + DeviceId.SYNTAX + ").")
         String user;
 
-        @Option(names = "--ttl", defaultValue = "P30D", description = "Validity as an ISO-8601 duration (default ${DEFAULT-VALUE}).")
+        @Option(names = "--ttl", defaultValue = "P30D", description = "Validity as an ISO-8601 duration (default "
+            + "${DEFAULT-VALUE}), at most auth.options.max-token-ttl.")
         Duration ttl;
 
-        @Option(names = {"-c", "--config"}, description = "The server's YAML configuration (for data-dir and auth.options.secret-file).")
+        @Option(names = "--device", paramLabel = "DEVICE", description = "Bind the token to this device of USER: it "
+            + "works for no other. By default it works for any.")
+        String device;
+
+        @Option(names = {"-c", "--config"}, description = "The server's YAML configuration (for data-dir and auth.options).")
         Path config;
 
         @Option(names = {"-s", "--set"}, description = "Override one configuration key. Repeatable.")
@@ -123,39 +133,49 @@ public final class Main implements Callable<Integer> {
 
         @Override
         public Integer call() {
+            if (user == null) {
+                throw new ConfigException("token needs the USER to mint a token for, e.g. 'courier-server token alice'; "
+                    + "'courier-server token revoke USER' signs one out");
+            }
             if (!DeviceId.isValidId(user)) {
-                throw new ConfigException("'" + user + "' is not a user id: 1-64 characters of [A-Za-z0-9._-]");
+                throw new ConfigException("'" + user + "' is not a user id: " + DeviceId.SYNTAX);
             }
-            ServerConfig serverConfig = ConfigLoader.load(config, overrides);
-            if (!serverConfig.auth().mode().equals("hmac")) {
-                throw new ConfigException("auth.mode is '" + serverConfig.auth().mode() + "', not 'hmac': this server "
-                    + "does not check HMAC tokens, so there is none to mint");
+            if (device != null && !DeviceId.isValidId(device)) {
+                throw new ConfigException("--device '" + device + "' is not a device id: " + DeviceId.SYNTAX);
             }
-            System.out.println(mint(serverConfig, user, ttl));
+            ServerConfig serverConfig = HmacAdmin.load(config, overrides, "tokens to mint");
+            System.out.println(mint(serverConfig, user, device == null ? HmacTokenAuthenticator.ANY_DEVICE : device, ttl));
             return 0;
         }
     }
 
     /**
-     * A token for {@code user} signed with the secret {@code config} names, valid for {@code ttl}.
-     * The secret must exist: the server creates it when it first starts, and a token signed with a
-     * secret of our own making would be refused by it.
+     * A token for {@code user} on {@code device} ({@link HmacTokenAuthenticator#ANY_DEVICE} for
+     * any), issued now and valid for {@code ttl}, signed with the active key of the keys
+     * {@code config} names. The keys must exist: the server creates them when it first starts, and
+     * a token signed with a key of our own making would be refused by it.
      *
-     * @throws ConfigException naming the secret file when it does not exist.
+     * @throws ConfigException when {@code ttl} is not above zero or is above
+     *     {@code auth.options.max-token-ttl}, or naming the key directory when it holds no key.
      */
-    public static String mint(ServerConfig config, String user, Duration ttl) {
-        Path secret = HmacAuthenticatorProvider.secretFile(config.dataDirectory(), config.auth().options());
-        if (!Files.exists(secret)) {
-            throw new ConfigException("no HMAC secret at " + secret + " to sign a token with; the server creates it "
-                + "when it first starts: start it (" + START_COMMAND + "), or point at its configuration with "
-                + "--config FILE or --set data-dir=DIR");
+    public static String mint(ServerConfig config, String user, String device, Duration ttl) {
+        Duration max = HmacAuthenticatorProvider.MAX_TOKEN_TTL.durationIn(config.auth().options());
+        if (ttl.isNegative() || ttl.isZero()) {
+            throw new ConfigException("--ttl " + ttl + " must be above zero, e.g. P7D or PT12H");
         }
-        HmacTokenAuthenticator hmac;
-        try {
-            hmac = new HmacAuthenticatorProvider().create(config.dataDirectory(), config.auth().options());
-        } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
-            throw new ConfigException(e.getMessage());
+        if (ttl.compareTo(max) > 0) {
+            String longest = HmacTokenAuthenticator.describe(max);
+            throw new ConfigException("--ttl " + HmacTokenAuthenticator.describe(ttl) + " is longer than tokens may live, "
+                + longest + " (auth.options.max-token-ttl): the server would refuse it; ask for " + longest
+                + " or less, or raise auth.options.max-token-ttl");
         }
-        return hmac.mint(user, Instant.now().plus(ttl).getEpochSecond());
+        HmacKeyring keys = HmacAdmin.keys(config);
+        if (keys.isEmpty()) {
+            throw new ConfigException("no HMAC key in " + keys.directory() + " to sign a token with; the server "
+                + "creates one when it first starts: start it (" + START_COMMAND + "), or point at its configuration "
+                + "with --config FILE or --set data-dir=DIR");
+        }
+        long now = System.currentTimeMillis();
+        return HmacTokenAuthenticator.mint(keys, user, device, now, now + ttl.toMillis());
     }
 }

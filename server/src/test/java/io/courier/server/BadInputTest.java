@@ -4,6 +4,7 @@ import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.courier.router.auth.HmacKeyring;
 import io.courier.router.auth.HmacTokenAuthenticator;
 import io.courier.transport.proto.Error;
 import io.courier.transport.proto.Error.Code;
@@ -16,8 +17,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
@@ -107,7 +106,9 @@ class BadInputTest {
 
     @Test
     void shouldRefuseHelloWithForgedToken() throws Exception {
-        String forged = new HmacTokenAuthenticator(new byte[32]).mint("mallory", Instant.now().plusSeconds(600).getEpochSecond());
+        long now = System.currentTimeMillis();
+        HmacKeyring elsewhere = HmacKeyring.prepare(fixture.dataDir().resolveSibling("another-server-keys"), null).keys();
+        String forged = HmacTokenAuthenticator.mint(elsewhere, "mallory", "*", now, now + 600_000);
         TestClient mallory = fixture.user("mallory").connectOnly();
         mallory.sendHello(forged);
         assertThat(mallory.nextError().getCode()).isEqualTo(Code.AUTH_FAILED);
@@ -122,7 +123,8 @@ class BadInputTest {
 
     @Test
     void shouldRefuseHelloWithExpiredToken() throws Exception {
-        String expired = Main.mint(fixture.server.config(), "mallory", Duration.ofSeconds(-60));
+        long now = System.currentTimeMillis();
+        String expired = fixture.token("mallory", "*", now - 120_000, now - 60_000);
         TestClient mallory = fixture.user("mallory").connectOnly();
         mallory.sendHello(expired);
         Error error = mallory.nextError();

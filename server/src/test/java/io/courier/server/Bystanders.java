@@ -16,6 +16,7 @@ import io.courier.transport.proto.Frame;
 import io.courier.transport.proto.Hello;
 import io.courier.transport.proto.Send;
 import io.courier.transport.proto.Welcome;
+import java.net.URI;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Queue;
@@ -26,6 +27,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 /**
  * A pair of users who keep chatting while a test does its worst to the server: a message every
@@ -62,11 +64,16 @@ final class Bystanders implements AutoCloseable {
      * another test client's in the same process: what they measure is the server.
      */
     Bystanders(ServerFixture fixture, long intervalMs) throws Exception {
+        this(fixture.tcp, fixture::token, intervalMs);
+    }
+
+    /** The pair on the TCP transport at {@code tcp}, each saying hello with {@code tokenFor} its user. */
+    Bystanders(URI tcp, Function<String, String> tokenFor, long intervalMs) throws Exception {
         this.intervalMs = intervalMs;
         this.warmUp = (int) Math.max(WARM_UP, 2_000 / intervalMs);
         this.transport = TransportProviders.find("tcp").createClient(TransportSettings.of(0));
-        this.dave = new Peer(fixture, "dave");
-        this.erin = new Peer(fixture, "erin");
+        this.dave = new Peer(tcp, tokenFor.apply("dave"), "dave");
+        this.erin = new Peer(tcp, tokenFor.apply("erin"), "erin");
     }
 
     /**
@@ -156,11 +163,11 @@ final class Bystanders implements AutoCloseable {
         private final CompletableFuture<Welcome> welcome = new CompletableFuture<>();
         private final ConcurrentHashMap<Long, Boolean> seen = new ConcurrentHashMap<>();
 
-        Peer(ServerFixture fixture, String user) throws Exception {
+        Peer(URI tcp, String token, String user) throws Exception {
             this.user = user;
-            this.connection = transport.connect(fixture.tcp, this).get(30, SECONDS);
+            this.connection = transport.connect(tcp, this).get(30, SECONDS);
             connection.send(Frame.newBuilder().setHello(Hello.newBuilder().setUser(user)
-                .setToken(fixture.token(user))).build());
+                .setToken(token)).build());
             welcome.get(30, SECONDS);
         }
 

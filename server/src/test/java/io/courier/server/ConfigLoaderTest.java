@@ -164,7 +164,7 @@ class ConfigLoaderTest {
                 + "user");
         assertThatThrownBy(() -> ConfigLoader.load(null, List.of("auth.options.secret=x")))
             .isInstanceOf(ConfigException.class)
-            .hasMessageContaining("auth.options.secret").hasMessageContaining("'x'").hasMessageContaining("secret-file");
+            .hasMessageContaining("auth.options.secret").hasMessageContaining("'x'").hasMessageContaining("key-dir");
         // An option another plug-in declares is still unknown to this one.
         assertThatThrownBy(() -> ConfigLoader.load(null, List.of("storage.backend=memory", "storage.options.sync=false")))
             .isInstanceOf(ConfigException.class).hasMessageContaining("its options: none");
@@ -176,11 +176,11 @@ class ConfigLoaderTest {
     void shouldAcceptEveryDeclaredOption() {
         ServerConfig config = ConfigLoader.load(null, List.of("transports.ws.options.permessage-deflate=true",
             "transports.udp.options.handshakes-per-second=0.5", "transports.tcp.options.threads=2",
-            "storage.options.sync=false", "auth.options.secret-file=other.key"));
+            "storage.options.sync=false", "auth.options.key-dir=other-keys", "auth.options.max-token-ttl=PT12H"));
         assertThat(config.transports().get("ws").options()).containsEntry("permessage-deflate", "true");
         assertThat(config.transports().get("udp").options()).containsEntry("handshakes-per-second", "0.5");
         assertThat(config.storage().options()).containsEntry("sync", "false");
-        assertThat(config.auth().options()).containsEntry("secret-file", "other.key");
+        assertThat(config.auth().options()).containsEntry("key-dir", "other-keys").containsEntry("max-token-ttl", "PT12H");
     }
 
     @Test
@@ -250,7 +250,20 @@ class ConfigLoaderTest {
         assertThatThrownBy(() -> ConfigLoader.load(null, List.of("auth.secret-file=k")))
             .isInstanceOf(ConfigException.class)
             .hasMessageStartingWith("Unknown configuration key auth.secret-file = 'k' (--set auth.secret-file=k); "
-                + "it is now auth.options.secret-file");
+                + "it is now auth.options.key-dir, a directory of keys (an existing DATA_DIR/auth.key becomes its key 1)");
+        assertThatThrownBy(() -> ConfigLoader.load(null, List.of("auth.options.secret-file=k")))
+            .isInstanceOf(ConfigException.class)
+            .hasMessage("Unknown option auth.options.secret-file = 'k' (--set auth.options.secret-file=k): auth.mode "
+                + "'hmac' has no option 'secret-file'; it is now auth.options.key-dir, a directory of keys (an existing "
+                + "DATA_DIR/auth.key becomes its key 1); its options: key-dir, max-token-ttl");
+    }
+
+    @Test
+    void shouldRefuseAMaximumTokenLifetimeThatIsNoPositiveDuration() {
+        assertThatThrownBy(() -> ConfigLoader.load(null, List.of("auth.options.max-token-ttl=30d")))
+            .isInstanceOf(ConfigException.class)
+            .hasMessageContaining("auth.options.max-token-ttl").hasMessageContaining("'30d'")
+            .hasMessageContaining("ISO-8601 duration above zero, e.g. P30D or PT12H");
     }
 
     @Test

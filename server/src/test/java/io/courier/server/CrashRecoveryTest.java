@@ -131,7 +131,7 @@ class CrashRecoveryTest {
     }
 
     private static TestClient client(TransportClient transport, ServerProcess server, String user) {
-        return new TestClient(transport, server.address(), user, "1", Main.mint(server.config(), user, Duration.ofHours(1)));
+        return new TestClient(transport, server.address(), user, "1", Main.mint(server.config(), user, "*", Duration.ofHours(1)));
     }
 
     private static boolean allDelivered(TestClient sender) {

@@ -60,7 +60,7 @@ class DirectMemoryExhaustionTest {
                 OutputStream out = new BufferedOutputStream(mallory.getOutputStream(), 64 * 1024);
                 InputStream in = mallory.getInputStream();
                 Frame.newBuilder().setHello(Hello.newBuilder().setUser("mallory")
-                    .setToken(Main.mint(server.config(), "mallory", Duration.ofHours(1)))).build().writeDelimitedTo(out);
+                    .setToken(Main.mint(server.config(), "mallory", "*", Duration.ofHours(1)))).build().writeDelimitedTo(out);
                 Frame.newBuilder().setKeyBundlePublish(KeyBundlePublish.newBuilder()
                     .setIdentityKey(ByteString.copyFrom(new byte[900_000])).setAgreementKey(ByteString.copyFrom(new byte[32])))
                     .build().writeDelimitedTo(out);
@@ -98,7 +98,7 @@ class DirectMemoryExhaustionTest {
     }
 
     private static TestClient user(ServerProcess server, TransportClient tcp, String user) {
-        return new TestClient(tcp, server.address(), user, "1", Main.mint(server.config(), user, Duration.ofHours(1)));
+        return new TestClient(tcp, server.address(), user, "1", Main.mint(server.config(), user, "*", Duration.ofHours(1)));
     }
 
     private static long outOfDirectMemory(ServerProcess server) throws Exception {

@@ -47,7 +47,7 @@ class NodeClientInteropTest {
                 "--udp", fixture.server.address("udp").toString(),
                 "--ws", fixture.server.address("ws").toString(),
                 "--longpoll", fixture.server.address("longpoll").toString(),
-                "--secret-file", dataDir.resolve("auth.key").toString());
+                "--key-dir", dataDir.resolve("auth-keys").toString());
             System.out.println("Node.js " + node + ": " + String.join(" ", command));
             List<String> output = run(command, client, RUN_MINUTES, "the Node.js interop client");
             assertThat(output).as("its summary line")

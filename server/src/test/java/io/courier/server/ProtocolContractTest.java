@@ -25,6 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 class ProtocolContractTest {
 
     private static final Pattern SESSION = Pattern.compile("\"session\"\\s*:\\s*\"([^\"]+)\"");
+    private static final Pattern SECRET = Pattern.compile("\"secret\"\\s*:\\s*\"([^\"]+)\"");
 
     @TempDir
     Path dataDir;
@@ -93,7 +94,7 @@ class ProtocolContractTest {
             "router.missed-heartbeats=3", "transports.longpoll.options.poll-timeout-ms=300")) {
             URI base = fixture.server.address("longpoll");
             HttpClient http = HttpClient.newHttpClient();
-            String id = open(http, base);
+            Opened id = open(http, base);
             String hello = "[{\"hello\":{\"user\":\"alice\",\"token\":\"" + fixture.token("alice") + "\"}}]";
             assertThat(post(http, base, id, hello).statusCode()).isEqualTo(204);
             long cursor = 0;
@@ -102,7 +103,8 @@ class ProtocolContractTest {
             // 8 empty polls of 300 ms each span four idle limits of 600 ms.
             for (int polls = 0; emptyPolls < 8 && polls < 100; polls++) {
                 HttpResponse<String> poll = http.send(HttpRequest.newBuilder(
-                    URI.create(base + "/sessions/" + id + "/poll?cursor=" + cursor)).GET().build(),
+                    URI.create(base + "/sessions/" + id.id() + "/poll?cursor=" + cursor))
+                    .header(SECRET_HEADER, id.secret()).GET().build(),
                     HttpResponse.BodyHandlers.ofString());
                 assertThat(poll.statusCode()).as("poll %d: %s", polls, poll.body()).isEqualTo(200);
                 List<Frame> frames = parse(poll.body());
@@ -118,7 +120,8 @@ class ProtocolContractTest {
             String send = "[{\"send\":{\"clientMessageId\":\"after-idle\",\"recipient\":\"bob\",\"payload\":\"aGk=\"}}]";
             assertThat(post(http, base, id, send).statusCode()).as("the session is still there").isEqualTo(204);
             HttpResponse<String> accepted = http.send(HttpRequest.newBuilder(
-                URI.create(base + "/sessions/" + id + "/poll?cursor=" + cursor)).GET().build(),
+                URI.create(base + "/sessions/" + id.id() + "/poll?cursor=" + cursor))
+                .header(SECRET_HEADER, id.secret()).GET().build(),
                 HttpResponse.BodyHandlers.ofString());
             assertThat(parse(accepted.body())).singleElement()
                 .satisfies(f -> assertThat(f.getAccepted().getClientMessageId()).isEqualTo("after-idle"));
@@ -132,16 +135,24 @@ class ProtocolContractTest {
             .hasMessageContaining("router.heartbeat-interval-ms");
     }
 
-    private static String open(HttpClient http, URI base) throws Exception {
-        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(base + "/sessions?format=json"))
-            .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
-        Matcher m = SESSION.matcher(response.body());
-        assertThat(m.find()).as(response.body()).isTrue();
-        return m.group(1);
+    private static final String SECRET_HEADER = "X-Courier-Session-Secret";
+
+    /** A long-polling session: its id, for URLs, and its secret, for the header every request carries. */
+    private record Opened(String id, String secret) {
     }
 
-    private static HttpResponse<String> post(HttpClient http, URI base, String id, String json) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create(base + "/sessions/" + id + "/frames"))
+    private static Opened open(HttpClient http, URI base) throws Exception {
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(base + "/sessions?format=json"))
+            .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        Matcher id = SESSION.matcher(response.body());
+        Matcher secret = SECRET.matcher(response.body());
+        assertThat(id.find() && secret.find()).as(response.body()).isTrue();
+        return new Opened(id.group(1), secret.group(1));
+    }
+
+    private static HttpResponse<String> post(HttpClient http, URI base, Opened id, String json) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(base + "/sessions/" + id.id() + "/frames"))
+            .header(SECRET_HEADER, id.secret())
             .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json)).build(),
             HttpResponse.BodyHandlers.ofString());
     }

@@ -15,6 +15,8 @@ final class ServerFixture implements AutoCloseable {
     final CourierServer server;
     final TransportClient client;
     final URI tcp;
+    /** The server's clock: tokens are minted by it, since the server checks them by it. */
+    private final java.time.Clock clock;
     private final List<TestClient> users = new ArrayList<>();
     private final java.util.Map<String, TransportClient> clients = new java.util.TreeMap<>();
 
@@ -23,6 +25,7 @@ final class ServerFixture implements AutoCloseable {
     }
 
     ServerFixture(Path dataDir, java.time.Clock clock, String... extraOverrides) {
+        this.clock = clock;
         List<String> overrides = new ArrayList<>(List.of(
             "data-dir=" + dataDir,
             "transports.tcp.port=0",
@@ -44,8 +47,22 @@ final class ServerFixture implements AutoCloseable {
         return new TestClient(clients.get(transport), server.address(transport), user, "1", token(user));
     }
 
+    /** A token for any of the user's devices, issued now by the server's clock, valid for an hour. */
     String token(String user) {
-        return Main.mint(server.config(), user, Duration.ofHours(1));
+        long now = clock.millis();
+        return token(user, "*", now, now + Duration.ofHours(1).toMillis());
+    }
+
+    /** A token as the server's keys sign it, with any times: expired, too long, issued long ago. */
+    String token(String user, String device, long issuedMs, long expiresMs) {
+        return io.courier.router.auth.HmacTokenAuthenticator.mint(
+            io.courier.router.auth.HmacKeyring.read(io.courier.server.cli.HmacAdmin.keyDirectory(server.config())),
+            user, device, issuedMs, expiresMs);
+    }
+
+    /** The data directory the server runs on. */
+    Path dataDir() {
+        return server.config().dataDirectory();
     }
 
     TestClient user(String user) {

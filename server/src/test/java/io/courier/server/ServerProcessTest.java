@@ -23,7 +23,7 @@ class ServerProcessTest {
         try (ServerProcess server = new ServerProcess(dir).start();
              TransportClient client = TransportProviders.find("tcp").createClient(TransportSettings.of(0))) {
             TestClient alice = new TestClient(client, server.address(), "alice", "1",
-                Main.mint(server.config(), "alice", Duration.ofMinutes(5))).connect();
+                Main.mint(server.config(), "alice", "*", Duration.ofMinutes(5))).connect();
             alice.send("bob", "m-1", "hello");
             await().atMost(TestClient.TIMEOUT_SECONDS, SECONDS).until(() -> alice.serverIdOf("m-1") > 0);
 

@@ -127,15 +127,15 @@ class StartupFailureTest {
     }
 
     @Test
-    void shouldSayWhereTheSecretWasLookedForWhenTokenRunsBeforeAnyServer() throws Exception {
+    void shouldSayWhereTheKeysWereLookedForWhenTokenRunsBeforeAnyServer() throws Exception {
         ServerProcess.Result result = ServerProcess.run(dir, "token", "alice");
 
         assertThat(result.exitStatus()).isEqualTo(2);
         assertThat(result.stdout()).isEmpty();
         assertThat(result.errorLines()).singleElement().asString()
-            .startsWith("courier: no HMAC secret at " + dir.toRealPath().resolve("data/auth.key") + " to sign a token with")
+            .startsWith("courier: no HMAC key in " + dir.toRealPath().resolve("data/auth-keys") + " to sign a token with")
             .contains("start it (java -jar server/target/courier-server.jar)").contains("--config");
-        assertThat(dir.resolve("data")).as("token creates no secret of its own").doesNotExist();
+        assertThat(dir.resolve("data")).as("token creates no key of its own").doesNotExist();
         assertNoStackTraceAndNeverStopped(result);
     }
 

@@ -14,7 +14,7 @@ class StartupLogTest {
     Path dir;
 
     @Test
-    void shouldSayTheAuthModeTheNewSecretAndEveryAddressInOneReadyLine() throws Exception {
+    void shouldSayTheAuthModeTheNewKeyAndEveryAddressInOneReadyLine() throws Exception {
         // Given with ./ and .. on purpose: the log prints it absolute and normalised.
         String unnormalised = dir + "/./scratch/../data";
         Path dataDir = dir.resolve("data");
@@ -23,9 +23,9 @@ class StartupLogTest {
 
             assertThat(log).contains("Courier " + System.getProperty("courier.version") + " starting; data directory "
                 + dataDir);
-            assertThat(log).contains("Created a new HMAC secret in " + dataDir.resolve("auth.key"));
-            assertThat(log).contains("Authentication: auth.mode 'hmac', HMAC-SHA256 tokens signed with the secret in "
-                + dataDir.resolve("auth.key"));
+            assertThat(log).contains("Created a new HMAC key 1 in " + dataDir.resolve("auth-keys"));
+            assertThat(log).contains("Authentication: auth.mode 'hmac', HMAC-SHA256 tokens signed with the keys in "
+                + dataDir.resolve("auth-keys") + ", living at most P30D");
             assertThat(log).doesNotContain("/./").doesNotContain("/../");
             assertThat(log.lines().filter(line -> line.contains("Courier ready"))).hasSize(1);
             String port = "[1-9][0-9]*";
@@ -36,9 +36,9 @@ class StartupLogTest {
             assertThat(server.terminate()).isTrue();
             assertThat(server.logText()).contains("Courier stopped");
 
-            // The second start finds the secret: no news about it.
+            // The second start finds the key: no news about it.
             server.start();
-            assertThat(server.logText()).doesNotContain("Created a new HMAC secret").contains("Courier ready: ");
+            assertThat(server.logText()).doesNotContain("Created a new HMAC key").contains("Courier ready: ");
         }
     }
 
@@ -48,7 +48,7 @@ class StartupLogTest {
             assertThat(server.logText())
                 .contains("Authentication: auth.mode 'insecure', none: any client may act as any user (benchmarks only)")
                 .contains("auth.mode is 'insecure': ANY client may act as ANY user")
-                .doesNotContain("HMAC secret");
+                .doesNotContain("HMAC key");
         }
     }
 }

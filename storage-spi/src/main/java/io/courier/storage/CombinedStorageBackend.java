@@ -1,11 +1,12 @@
 package io.courier.storage;
 
 /**
- * A convenience for backends that implement all four stores in one class: the accessors return
+ * A convenience for backends that implement all five stores in one class: the accessors return
  * {@code this}, so such a backend only writes the store methods, {@link #name()} and
  * {@link #close()}.
  */
-public interface CombinedStorageBackend extends StorageBackend, MessageStore, DeviceDirectory, PresenceStore, KeyStore {
+public interface CombinedStorageBackend
+    extends StorageBackend, MessageStore, DeviceDirectory, PresenceStore, KeyStore, RevocationStore {
 
     @Override
     default MessageStore messages() {
@@ -24,6 +25,11 @@ public interface CombinedStorageBackend extends StorageBackend, MessageStore, De
 
     @Override
     default KeyStore keys() {
+        return this;
+    }
+
+    @Override
+    default RevocationStore revocations() {
         return this;
     }
 }

@@ -1,7 +1,7 @@
 package io.courier.storage;
 
 /**
- * An open storage backend: the four stores a Courier server needs. Obtained from a
+ * An open storage backend: the five stores a Courier server needs. Obtained from a
  * {@link StorageProvider}; certified by extending the storage compatibility kit
  * ({@code courier-storage-tck}).
  */
@@ -17,6 +17,9 @@ public interface StorageBackend extends AutoCloseable {
     PresenceStore presence();
 
     KeyStore keys();
+
+    /** Token revocations, read by the authenticator; see {@link RevocationStore}. */
+    RevocationStore revocations();
 
     /**
      * Flushes and releases everything. Afterwards every method of every store throws

@@ -4,7 +4,7 @@ package io.courier.router.auth;
  * Checks the credentials of a {@code Hello}. Called on a connection's I/O thread: must be quick
  * and must not block (HMAC verification is; a remote identity service would need a cache).
  */
-public interface Authenticator {
+public interface Authenticator extends AutoCloseable {
 
     /**
      * @param user   the claimed user id (syntax already checked).
@@ -17,4 +17,9 @@ public interface Authenticator {
 
     /** A name for logs, e.g. {@code "hmac"}. */
     String name();
+
+    /** Releases what it holds (threads, files); called once, when the server stops. Nothing by default. */
+    @Override
+    default void close() {
+    }
 }

@@ -35,13 +35,13 @@ public interface AuthenticatorProvider {
     }
 
     /**
-     * Creates the authenticator.
+     * Creates the authenticator, which the server closes when it stops. May block (read secrets,
+     * storage); the authenticator it returns must not.
      *
-     * @param dataDirectory the server's data directory, for secrets kept on disk.
-     * @param options       the {@code auth.options.*} settings, as strings.
      * @throws IllegalArgumentException naming the bad option.
+     * @throws IllegalStateException when a resource it needs is held elsewhere, naming it.
      * @throws java.io.UncheckedIOException naming the file when a secret on disk cannot be read
      *     or created.
      */
-    Authenticator create(Path dataDirectory, Map<String, String> options);
+    Authenticator create(AuthenticatorContext context);
 }

@@ -12,7 +12,7 @@ public final class InsecureAuthenticatorProvider implements AuthenticatorProvide
     }
 
     @Override
-    public Authenticator create(Path dataDirectory, Map<String, String> options) {
+    public Authenticator create(AuthenticatorContext context) {
         return new InsecureAuthenticator();
     }
 

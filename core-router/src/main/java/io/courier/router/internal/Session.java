@@ -68,6 +68,7 @@ public final class Session implements Runnable {
     private List<StoredMessage> page = List.of();
     private int pageNext;
     private boolean pageFull;
+    private long credentialsIssuedAtMs = io.courier.router.auth.AuthResult.UNKNOWN_ISSUE_TIME;
 
     /** Reads a page of a device's pending inbox off the I/O thread and hands it back. */
     public interface InboxReader {
@@ -91,6 +92,19 @@ public final class Session implements Runnable {
 
     public DeviceId device() {
         return device;
+    }
+
+    /**
+     * When the credentials this session said hello with were issued, or
+     * {@link io.courier.router.auth.AuthResult#UNKNOWN_ISSUE_TIME}. Set once, before the session
+     * is put in the session table (which publishes it to other threads).
+     */
+    public long credentialsIssuedAtMs() {
+        return credentialsIssuedAtMs;
+    }
+
+    public void credentialsIssuedAtMs(long issuedAtMs) {
+        this.credentialsIssuedAtMs = issuedAtMs;
     }
 
     public Connection connection() {

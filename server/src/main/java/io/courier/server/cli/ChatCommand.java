@@ -57,10 +57,10 @@ public final class ChatCommand implements Callable<Integer> {
         description = "Server address: tcp://, udp://, ws://…/ws or http://…/lp (default ${DEFAULT-VALUE}).")
     URI server;
 
-    @Option(names = "--token", description = "Your token; by default one is minted from the local server's secret.")
+    @Option(names = "--token", description = "Your token; by default one is minted with the local server's keys.")
     String token;
 
-    @Option(names = {"-c", "--config"}, description = "The local server's configuration, to find its secret.")
+    @Option(names = {"-c", "--config"}, description = "The local server's configuration, to find its keys.")
     Path config;
 
     @Option(names = {"-s", "--set"}, description = "Override one key of that configuration, e.g. --set data-dir=DIR. Repeatable.")
@@ -82,7 +82,11 @@ public final class ChatCommand implements Callable<Integer> {
             if (token == null) {
                 ServerConfig serverConfig = ConfigLoader.load(config, overrides);
                 try {
-                    token = Main.mint(serverConfig, user, Duration.ofDays(1));
+                    // Bound to this device, for a day or the longest the server allows.
+                    Duration max = io.courier.router.auth.HmacAuthenticatorProvider.MAX_TOKEN_TTL
+                        .durationIn(serverConfig.auth().options());
+                    token = Main.mint(serverConfig, user, device, max.compareTo(Duration.ofDays(1)) < 0 ? max
+                        : Duration.ofDays(1));
                 } catch (ConfigException e) {
                     throw new ConfigException(e.getMessage() + "; or pass --token with one from that server's "
                         + "`courier-server token " + user + "`");

@@ -66,6 +66,7 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
     private final ConcurrentMap<String, ConcurrentSkipListSet<String>> devices = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, Long> lastSeen = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, ConcurrentSkipListMap<String, KeyBundle>> keys = new ConcurrentHashMap<>();
+    private final ConcurrentSkipListMap<String, Long> revocations = new ConcurrentSkipListMap<>();
 
     private volatile boolean closed;
 
@@ -454,6 +455,28 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
         return new KeyBundle(bundle.identityKey().clone(), bundle.agreementKey().clone(), bundle.signature().clone());
     }
 
+    // ---------------------------------------------------------------- RevocationStore
+
+    @Override
+    public void revokeTokensBefore(String user, long beforeMs) {
+        Objects.requireNonNull(user, "user");
+        checkOpen();
+        revocations.merge(user, beforeMs, Math::max);
+    }
+
+    @Override
+    public OptionalLong tokensRevokedBefore(String user) {
+        checkOpen();
+        Long before = user == null ? null : revocations.get(user);
+        return before == null ? OptionalLong.empty() : OptionalLong.of(before);
+    }
+
+    @Override
+    public Map<String, Long> allTokenRevocations() {
+        checkOpen();
+        return Collections.unmodifiableSortedMap(new TreeMap<>(revocations));
+    }
+
     // ---------------------------------------------------------------- lifecycle
 
     /** Forgets everything. Idempotent; afterwards every method throws {@link StorageException}. */
@@ -472,6 +495,7 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
             devices.clear();
             lastSeen.clear();
             keys.clear();
+            revocations.clear();
         } finally {
             lock.writeLock().unlock();
         }

@@ -2,6 +2,7 @@ package io.courier.storage.tck;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.entry;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.courier.storage.AcceptedSend;
@@ -1150,6 +1151,77 @@ public abstract class StorageCompatibilityKit {
         assertThat(backend.keys().bundles("carol")).isEmpty();
     }
 
+    // ---------------------------------------------------------------- RevocationStore
+
+    @Test
+    void shouldKeepTheLatestTokenRevocationOfEachUser() {
+        assertThat(backend.revocations().allTokenRevocations()).isEmpty();
+        backend.revocations().revokeTokensBefore("alice", 2_000);
+        backend.revocations().revokeTokensBefore("alice", 1_000); // earlier: it changes nothing
+        backend.revocations().revokeTokensBefore("bob", 700);
+        backend.revocations().revokeTokensBefore("bob", 900);
+
+        assertThat(backend.revocations().tokensRevokedBefore("alice")).hasValue(2_000L);
+        assertThat(backend.revocations().tokensRevokedBefore("bob")).hasValue(900L);
+        assertThat(backend.revocations().tokensRevokedBefore("carol")).isEmpty();
+        assertThat(backend.revocations().tokensRevokedBefore("alic")).as("no prefix match").isEmpty();
+        assertThat(backend.revocations().allTokenRevocations()).containsExactly(entry("alice", 2_000L), entry("bob", 900L));
+    }
+
+    @Test
+    void shouldListEveryTokenRevocationSortedByUser() {
+        List<String> users = new ArrayList<>();
+        for (int i = 0; i < 1_000; i++) {
+            users.add("user-" + i);
+        }
+        users.addAll(List.of("A", "a", "a.b", "a_b", "a-b", "Z9", "highest-server-id"));
+        for (int i = 0; i < users.size(); i++) {
+            backend.revocations().revokeTokensBefore(users.get(i), T0 + i);
+        }
+        // Other stores' data in the same backend is no revocation.
+        commit(new WriteBatch().append(BOB, message(1)).recordSend(ALICE, "c-1", new AcceptedSend(1, T0)));
+        backend.presence().saveLastSeen(Map.of("carol", 5L));
+
+        Map<String, Long> all = backend.revocations().allTokenRevocations();
+        assertThat(new ArrayList<>(all.keySet())).isEqualTo(users.stream().sorted().toList());
+        for (int i = 0; i < users.size(); i++) {
+            assertThat(all.get(users.get(i))).as(users.get(i)).isEqualTo(T0 + i);
+        }
+    }
+
+    @Test
+    void shouldKeepTheLatestTokenRevocationWhenManyThreadsRevokeAtOnce() throws Exception {
+        int threads = 8;
+        int each = 50;
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<?>> done = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int thread = t;
+                done.add(pool.submit(() -> {
+                    start.await();
+                    // Interleaved cutoffs, so a lost update or a last-writer-wins shows as a smaller value.
+                    for (int i = 0; i < each; i++) {
+                        backend.revocations().revokeTokensBefore("alice", (long) i * threads + thread);
+                        backend.revocations().revokeTokensBefore("user-" + thread, i);
+                    }
+                    return null;
+                }));
+            }
+            start.countDown();
+            for (Future<?> f : done) {
+                f.get(WAIT_SECONDS, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(backend.revocations().tokensRevokedBefore("alice")).hasValue((long) each * threads - 1);
+        for (int t = 0; t < threads; t++) {
+            assertThat(backend.revocations().tokensRevokedBefore("user-" + t)).hasValue(each - 1L);
+        }
+    }
+
     // ---------------------------------------------------------------- lifecycle
 
     @Test
@@ -1164,6 +1236,7 @@ public abstract class StorageCompatibilityKit {
         backend.devices().register(BOB_LAPTOP);
         backend.presence().saveLastSeen(Map.of("alice", 77L));
         backend.keys().publish(BOB, bundle);
+        backend.revocations().revokeTokensBefore("alice", 1234);
         backend.close();
 
         backend = open(config(dataDirectory));
@@ -1180,6 +1253,7 @@ public abstract class StorageCompatibilityKit {
         assertThat(backend.presence().lastSeen("alice")).hasValue(77L);
         assertThat(backend.keys().bundles("bob")).containsOnlyKeys("1");
         assertSameBundle(backend.keys().bundles("bob").get("1"), bundle);
+        assertThat(backend.revocations().allTokenRevocations()).containsExactly(entry("alice", 1234L));
 
         // And it keeps working where it left off.
         commit(new WriteBatch().append(BOB, message(41)).markDelivered(BOB, 1, DELIVERED_AT));
@@ -1206,7 +1280,10 @@ public abstract class StorageCompatibilityKit {
             () -> backend.keys().publish(BOB, new KeyBundle(new byte[] {1}, new byte[] {2}, new byte[] {3})),
             () -> backend.keys().bundles("bob"),
             () -> backend.messages().expireSends(T0, 10),
-            () -> backend.messages().expireDelivered(T0, 10));
+            () -> backend.messages().expireDelivered(T0, 10),
+            () -> backend.revocations().revokeTokensBefore("alice", 1),
+            () -> backend.revocations().tokensRevokedBefore("alice"),
+            () -> backend.revocations().allTokenRevocations());
         for (int i = 0; i < calls.size(); i++) {
             assertThatThrownBy(calls.get(i)::run).as("call #%d after close", i)
                 .isInstanceOf(StorageException.class)

@@ -16,12 +16,16 @@ import java.util.List;
  * plain HTTP requests.
  *
  * <pre>
- *  POST   /lp/sessions                  open a session          → {"session":"ID"}
+ *  POST   /lp/sessions                  open a session          → {"session":"ID","secret":"S"}
  *  POST   /lp/sessions/ID/frames        client frames           → 204
  *  GET    /lp/sessions/ID/poll?cursor=N frames after N, held    → 200 frames, X-Courier-Cursor: M
  *                                       until there are some or the poll timeout passes
  *  DELETE /lp/sessions/ID               close                   → 204
  * </pre>
+ *
+ * Every request on a session carries its secret in {@value #SECRET_HEADER}: the id travels in
+ * URLs, which proxies and logs keep, so it names the session but does not let anyone use it. A
+ * request with a missing or wrong secret gets 403 and leaves the session as it was.
  *
  * Bodies are frames in one of two encodings, chosen by {@code Content-Type} (and, for polls, by
  * the session's encoding): {@code application/x-courier-frames} — each frame a varint32 length and
@@ -60,6 +64,12 @@ public final class LongPollTransportProvider implements TransportProvider {
 
     /** The response header carrying the cursor to send with the next poll. */
     public static final String CURSOR_HEADER = "X-Courier-Cursor";
+
+    /**
+     * The request header carrying the session's secret, which {@code POST /sessions} answers with
+     * beside the id. Never in the URL.
+     */
+    public static final String SECRET_HEADER = "X-Courier-Session-Secret";
 
     /** {@code path}: the base path. */
     public static final PluginOption PATH = PluginOption.text("path", "/lp", "base path");

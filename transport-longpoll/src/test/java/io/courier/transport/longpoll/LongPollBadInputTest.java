@@ -34,6 +34,7 @@ class LongPollBadInputTest {
 
     private static final int MAX = 64 * 1024;
     private static final Pattern SESSION = Pattern.compile("\"session\"\\s*:\\s*\"([^\"]+)\"");
+    private static final Pattern SECRET = Pattern.compile("\"secret\"\\s*:\\s*\"([^\"]+)\"");
 
     private TransportServer server;
     private URI base;
@@ -105,30 +106,31 @@ class LongPollBadInputTest {
     void shouldExpireAnAbandonedSession() throws Exception {
         server.close();
         serve("1500");
-        String id = open("");
+        Opened session = open("");
         assertThat(server.connectionCount()).isEqualTo(1);
         // Nobody polls: after session-timeout-ms the server closes it. Polling here would keep it alive.
         await().atMost(15, SECONDS).until(() -> server.connectionCount() == 0);
-        assertThat(get("/sessions/" + id + "/poll?cursor=0").statusCode()).isEqualTo(404);
+        assertThat(get("/sessions/" + session.id() + "/poll?cursor=0", session.secret()).statusCode()).isEqualTo(404);
     }
 
     @Test
     void shouldRefuseACursorFromTheFuture() throws Exception {
-        String id = open("");
-        HttpResponse<byte[]> poll = get("/sessions/" + id + "/poll?cursor=99");
+        Opened session = open("");
+        HttpResponse<byte[]> poll = get("/sessions/" + session.id() + "/poll?cursor=99", session.secret());
         assertThat(poll.statusCode()).isEqualTo(400);
         assertThat(single(poll.body()).getError().getText()).contains("future");
     }
 
     @Test
     void shouldResendWhatTheCursorDidNotAcknowledge() throws Exception {
-        String id = open("");
-        assertThat(post("/sessions/" + id + "/frames", frames(hello("alice")), LongPollTransportProvider.PROTO)
+        Opened session = open("");
+        assertThat(post("/sessions/" + session.id() + "/frames", frames(hello("alice")), LongPollTransportProvider.PROTO,
+            session.secret())
             .statusCode()).isEqualTo(204);
-        HttpResponse<byte[]> first = get("/sessions/" + id + "/poll?cursor=0");
+        HttpResponse<byte[]> first = get("/sessions/" + session.id() + "/poll?cursor=0", session.secret());
         assertThat(single(first.body()).hasWelcome()).isTrue();
         // The response was "lost": polling again from the same cursor returns the same frame.
-        HttpResponse<byte[]> again = get("/sessions/" + id + "/poll?cursor=0");
+        HttpResponse<byte[]> again = get("/sessions/" + session.id() + "/poll?cursor=0", session.secret());
         assertThat(single(again.body()).hasWelcome()).isTrue();
         assertThat(again.headers().firstValue(LongPollTransportProvider.CURSOR_HEADER))
             .isEqualTo(first.headers().firstValue(LongPollTransportProvider.CURSOR_HEADER));
@@ -136,31 +138,32 @@ class LongPollBadInputTest {
 
     @Test
     void shouldRefuseABodyAboveTheMaximumAndCloseTheSessionWithAnError() throws Exception {
-        String id = open("");
-        HttpResponse<byte[]> response = post("/sessions/" + id + "/frames", rawFrame(new byte[MAX + 1]),
-            LongPollTransportProvider.PROTO);
+        Opened session = open("");
+        HttpResponse<byte[]> response = post("/sessions/" + session.id() + "/frames", rawFrame(new byte[MAX + 1]),
+            LongPollTransportProvider.PROTO, session.secret());
         assertThat(response.statusCode()).isEqualTo(413);
         assertThat(single(response.body()).getError().getCode()).isEqualTo(Error.Code.FRAME_TOO_LARGE);
-        Frame queued = single(get("/sessions/" + id + "/poll?cursor=0").body());
+        Frame queued = single(get("/sessions/" + session.id() + "/poll?cursor=0", session.secret()).body());
         assertThat(queued.getError().getCode()).isEqualTo(Error.Code.FRAME_TOO_LARGE);
         assertThat(queued.getError().getFatal()).isTrue();
 
-        String other = open("");
-        HttpResponse<byte[]> huge = post("/sessions/" + other + "/frames", new byte[5 * MAX], LongPollTransportProvider.PROTO);
+        Opened other = open("");
+        HttpResponse<byte[]> huge = post("/sessions/" + other.id() + "/frames", new byte[5 * MAX],
+            LongPollTransportProvider.PROTO, other.secret());
         assertThat(huge.statusCode()).isEqualTo(413);
     }
 
     @Test
     void shouldRefuseMalformedProtobufAndJsonBodies() throws Exception {
-        String id = open("");
-        HttpResponse<byte[]> garbage = post("/sessions/" + id + "/frames", rawFrame(new byte[] {(byte) 0xFF, 1, 2}),
-            LongPollTransportProvider.PROTO);
+        Opened session = open("");
+        HttpResponse<byte[]> garbage = post("/sessions/" + session.id() + "/frames", rawFrame(new byte[] {(byte) 0xFF, 1, 2}),
+            LongPollTransportProvider.PROTO, session.secret());
         assertThat(garbage.statusCode()).isEqualTo(400);
         assertThat(single(garbage.body()).getError().getCode()).isEqualTo(Error.Code.MALFORMED_FRAME);
 
-        String json = open("?format=json");
-        HttpResponse<byte[]> bad = post("/sessions/" + json + "/frames", "[{\"hello\": nope".getBytes(StandardCharsets.UTF_8),
-            LongPollTransportProvider.JSON);
+        Opened jsonSession = open("?format=json");
+        HttpResponse<byte[]> bad = post("/sessions/" + jsonSession.id() + "/frames", "[{\"hello\": nope".getBytes(StandardCharsets.UTF_8),
+            LongPollTransportProvider.JSON, jsonSession.secret());
         assertThat(bad.statusCode()).isEqualTo(400);
         Frame.Builder error = Frame.newBuilder();
         JsonFormat.parser().merge(new String(bad.body(), StandardCharsets.UTF_8).replaceAll("^\\[|\\]$", ""), error);
@@ -169,21 +172,23 @@ class LongPollBadInputTest {
 
     @Test
     void shouldSpeakJsonToJsonSessions() throws Exception {
-        String id = open("?format=json");
-        assertThat(post("/sessions/" + id + "/frames", "[{\"hello\":{\"user\":\"alice\"}}]".getBytes(StandardCharsets.UTF_8),
-            LongPollTransportProvider.JSON).statusCode()).isEqualTo(204);
-        HttpResponse<byte[]> poll = get("/sessions/" + id + "/poll?cursor=0");
+        Opened session = open("?format=json");
+        assertThat(post("/sessions/" + session.id() + "/frames", "[{\"hello\":{\"user\":\"alice\"}}]".getBytes(StandardCharsets.UTF_8),
+            LongPollTransportProvider.JSON, session.secret()).statusCode()).isEqualTo(204);
+        HttpResponse<byte[]> poll = get("/sessions/" + session.id() + "/poll?cursor=0", session.secret());
         assertThat(poll.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("application/json"));
         assertThat(new String(poll.body(), StandardCharsets.UTF_8)).contains("\"welcome\"").contains("alice");
     }
 
     @Test
     void shouldIgnoreJsonFieldsItDoesNotKnow() throws Exception {
-        String id = open("?format=json");
+        Opened session = open("?format=json");
         byte[] body = ("[{\"hello\":{\"user\":\"alice\",\"fromANewerClient\":7},\"futureEnvelopeField\":\"x\"}]")
             .getBytes(StandardCharsets.UTF_8);
-        assertThat(post("/sessions/" + id + "/frames", body, LongPollTransportProvider.JSON).statusCode()).isEqualTo(204);
-        String answer = new String(get("/sessions/" + id + "/poll?cursor=0").body(), StandardCharsets.UTF_8);
+        assertThat(post("/sessions/" + session.id() + "/frames", body, LongPollTransportProvider.JSON, session.secret())
+            .statusCode()).isEqualTo(204);
+        String answer = new String(get("/sessions/" + session.id() + "/poll?cursor=0", session.secret()).body(),
+            StandardCharsets.UTF_8);
         assertThat(answer).contains("\"welcome\"").contains("alice").doesNotContain("\"error\"");
     }
 
@@ -208,41 +213,152 @@ class LongPollBadInputTest {
 
     @Test
     void shouldAnswerTheOlderOfTwoConcurrentPolls() throws Exception {
-        String id = open("");
+        Opened session = open("");
         CompletableFuture<HttpResponse<byte[]>> older = http.sendAsync(
-            HttpRequest.newBuilder(URI.create(base + "/sessions/" + id + "/poll?cursor=0")).GET().build(),
+            withSecret(HttpRequest.newBuilder(URI.create(base + "/sessions/" + session.id() + "/poll?cursor=0")), session.secret())
+                .GET().build(),
             HttpResponse.BodyHandlers.ofByteArray());
         // The second poll may overtake the first on the way in; either way one of them is answered
         // at once (empty) and the other is held until a frame arrives.
         CompletableFuture<HttpResponse<byte[]>> newer = http.sendAsync(
-            HttpRequest.newBuilder(URI.create(base + "/sessions/" + id + "/poll?cursor=0")).GET().build(),
+            withSecret(HttpRequest.newBuilder(URI.create(base + "/sessions/" + session.id() + "/poll?cursor=0")), session.secret())
+                .GET().build(),
             HttpResponse.BodyHandlers.ofByteArray());
         CompletableFuture.anyOf(older, newer).get(10, SECONDS);
-        post("/sessions/" + id + "/frames", frames(hello("alice")), LongPollTransportProvider.PROTO);
+        post("/sessions/" + session.id() + "/frames", frames(hello("alice")), LongPollTransportProvider.PROTO, session.secret());
         List<HttpResponse<byte[]>> both = List.of(older.get(10, SECONDS), newer.get(10, SECONDS));
         assertThat(both).allSatisfy(r -> assertThat(r.statusCode()).isEqualTo(200));
         assertThat(both).filteredOn(r -> r.body().length == 0).hasSize(1);
         assertThat(both).filteredOn(r -> r.body().length > 0).hasSize(1);
     }
 
+    @Test
+    void shouldGiveEverySessionASecretOfAtLeast128RandomBits() throws Exception {
+        Opened first = open("");
+        Opened second = open("");
+        assertThat(java.util.Base64.getUrlDecoder().decode(first.secret())).hasSizeGreaterThanOrEqualTo(16);
+        assertThat(first.secret()).isNotEqualTo(second.secret()).isNotEqualTo(first.id());
+    }
+
+    @Test
+    void shouldRefuseASessionUsedWithoutItsSecretAndLeaveItToItsOwner() throws Exception {
+        Opened session = open("");
+        assertThat(post("/sessions/" + session.id() + "/frames", frames(hello("alice")), LongPollTransportProvider.PROTO,
+            session.secret()).statusCode()).isEqualTo(204);
+        String at = "/sessions/" + session.id();
+
+        // A second client that learnt the id (from a URL in a log, say) but not the secret.
+        HttpResponse<byte[]> poll = get(at + "/poll?cursor=0");
+        HttpResponse<byte[]> send = post(at + "/frames", frames(send("mallory", "as alice")), LongPollTransportProvider.PROTO);
+        HttpResponse<byte[]> oversized = post(at + "/frames", rawFrame(new byte[MAX + 1]), LongPollTransportProvider.PROTO);
+        HttpResponse<byte[]> end = delete(at, null);
+        for (HttpResponse<byte[]> refused : List.of(poll, send, oversized, end)) {
+            assertThat(refused.statusCode()).isEqualTo(403);
+            assertThat(refused.headers().firstValue("Content-Type")).hasValue(LongPollTransportProvider.PROTO);
+            Error error = single(refused.body()).getError();
+            assertThat(error.getCode()).isEqualTo(Error.Code.AUTH_FAILED);
+            assertThat(error.getText()).contains(LongPollTransportProvider.SECRET_HEADER).contains(session.id());
+        }
+
+        // The owner's session is as it was: its welcome still waits at cursor 0, nothing was sent as alice.
+        assertThat(server.connectionCount()).isEqualTo(1);
+        HttpResponse<byte[]> owners = get(at + "/poll?cursor=0", session.secret());
+        assertThat(owners.statusCode()).isEqualTo(200);
+        assertThat(single(owners.body()).hasWelcome()).isTrue();
+        assertThat(delete(at, session.secret()).statusCode()).isEqualTo(204);
+    }
+
+    @Test
+    void shouldRefuseAWrongSecretInTheSessionsOwnFormat() throws Exception {
+        Opened session = open("?format=json");
+        Opened another = open("?format=json");
+        String at = "/sessions/" + session.id();
+        // Another session's secret, a prefix of the right one, and the right one with a byte changed.
+        String changed = (session.secret().charAt(0) == 'A' ? "B" : "A") + session.secret().substring(1);
+        for (String wrong : List.of(another.secret(), session.secret().substring(0, 10), changed, "")) {
+            HttpResponse<byte[]> poll = get(at + "/poll?cursor=0", wrong);
+            assertThat(poll.statusCode()).as(wrong).isEqualTo(403);
+            assertThat(poll.headers().firstValue("Content-Type")).hasValue(LongPollTransportProvider.JSON);
+            assertThat(singleJson(poll.body()).getError().getCode()).isEqualTo(Error.Code.AUTH_FAILED);
+            assertThat(delete(at, wrong).statusCode()).isEqualTo(403);
+        }
+        // Nor does the secret work in the URL: it belongs in the header, out of logs.
+        assertThat(get(at + "/poll?cursor=0&secret=" + session.secret()).statusCode()).isEqualTo(403);
+
+        assertThat(post(at + "/frames", "[{\"hello\":{\"user\":\"alice\"}}]".getBytes(StandardCharsets.UTF_8),
+            LongPollTransportProvider.JSON, session.secret()).statusCode()).isEqualTo(204);
+        HttpResponse<byte[]> owners = get(at + "/poll?cursor=0", session.secret());
+        assertThat(owners.statusCode()).isEqualTo(200);
+        assertThat(singleJson(owners.body()).hasWelcome()).isTrue();
+    }
+
+    @Test
+    void shouldLetBrowsersSendTheSecretHeader() throws Exception {
+        HttpResponse<String> preflight = http.send(HttpRequest.newBuilder(URI.create(base + "/sessions/x/poll"))
+            .method("OPTIONS", HttpRequest.BodyPublishers.noBody())
+            .header("Origin", "https://chat.example")
+            .header("Access-Control-Request-Method", "GET")
+            .header("Access-Control-Request-Headers", "x-courier-session-secret").build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(preflight.statusCode()).isBetween(200, 204);
+        assertThat(preflight.headers().firstValue("Access-Control-Allow-Headers").orElse("").toLowerCase(java.util.Locale.ROOT))
+            .contains("x-courier-session-secret");
+    }
+
     // ---------------------------------------------------------------- helpers
 
-    private String open(String query) throws Exception {
+    /** An opened session: its id, for URLs, and its secret, for the header. */
+    private record Opened(String id, String secret) {
+    }
+
+    private Opened open(String query) throws Exception {
         HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(base + "/sessions" + query))
             .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(response.statusCode()).isEqualTo(201);
-        Matcher m = SESSION.matcher(response.body());
-        assertThat(m.find()).isTrue();
-        return m.group(1);
+        Matcher id = SESSION.matcher(response.body());
+        Matcher secret = SECRET.matcher(response.body());
+        assertThat(id.find()).as(response.body()).isTrue();
+        assertThat(secret.find()).as(response.body()).isTrue();
+        return new Opened(id.group(1), secret.group(1));
+    }
+
+    private HttpResponse<byte[]> get(String path, String secret) throws Exception {
+        return http.send(withSecret(HttpRequest.newBuilder(URI.create(base + path)), secret).GET().build(),
+            HttpResponse.BodyHandlers.ofByteArray());
     }
 
     private HttpResponse<byte[]> get(String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create(base + path)).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+        return get(path, null);
+    }
+
+    private HttpResponse<byte[]> post(String path, byte[] body, String type, String secret) throws Exception {
+        return http.send(withSecret(HttpRequest.newBuilder(URI.create(base + path)), secret).header("Content-Type", type)
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofByteArray());
     }
 
     private HttpResponse<byte[]> post(String path, byte[] body, String type) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", type)
-            .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofByteArray());
+        return post(path, body, type, null);
+    }
+
+    private HttpResponse<byte[]> delete(String path, String secret) throws Exception {
+        return http.send(withSecret(HttpRequest.newBuilder(URI.create(base + path)), secret).DELETE().build(),
+            HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    private static HttpRequest.Builder withSecret(HttpRequest.Builder request, String secret) {
+        return secret == null ? request : request.header(LongPollTransportProvider.SECRET_HEADER, secret);
+    }
+
+    private static Frame singleJson(byte[] body) throws Exception {
+        String text = new String(body, StandardCharsets.UTF_8);
+        assertThat(text).startsWith("[").endsWith("]");
+        Frame.Builder frame = Frame.newBuilder();
+        JsonFormat.parser().merge(text.substring(1, text.length() - 1), frame);
+        return frame.build();
+    }
+
+    private static Frame send(String recipient, String text) {
+        return Frame.newBuilder().setSend(io.courier.transport.proto.Send.newBuilder().setClientMessageId("m")
+            .setRecipient(recipient).setPayload(com.google.protobuf.ByteString.copyFromUtf8(text))).build();
     }
 
     private static Frame hello(String user) {

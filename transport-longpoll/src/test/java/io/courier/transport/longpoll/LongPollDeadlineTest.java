@@ -39,6 +39,9 @@ class LongPollDeadlineTest {
     private static final int REQUEST_MS = 400;
     private static final int KEEP_ALIVE_MS = 600;
     private static final Pattern SESSION = Pattern.compile("\"session\"\\s*:\\s*\"([^\"]+)\"");
+    private static final Pattern SECRET = Pattern.compile("\"secret\"\\s*:\\s*\"([^\"]+)\"");
+    /** The secret of the session {@link #open()} opened last, which every request on it carries. */
+    private String secret;
 
     private final EchoRouter router = new EchoRouter();
     private final ScheduledExecutorService dribbler = Executors.newSingleThreadScheduledExecutor();
@@ -90,6 +93,7 @@ class LongPollDeadlineTest {
         try (Socket slowloris = socket()) {
             OutputStream out = slowloris.getOutputStream();
             out.write(("POST " + base.getPath() + "/sessions/" + id + "/frames HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                + LongPollTransportProvider.SECRET_HEADER + ": " + secret + "\r\n"
                 + "Content-Type: " + LongPollTransportProvider.PROTO + "\r\nContent-Length: 100000\r\n\r\n")
                 .getBytes(StandardCharsets.US_ASCII));
             out.flush();
@@ -117,7 +121,7 @@ class LongPollDeadlineTest {
     void shouldHoldAPollItsWholePollTimeoutThoughThatIsLongerThanTheRequestDeadline() throws Exception {
         String id = open();
         HttpResponse<byte[]> poll = http.send(HttpRequest.newBuilder(URI.create(base + "/sessions/" + id
-            + "/poll?cursor=0")).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+            + "/poll?cursor=0")).header(LongPollTransportProvider.SECRET_HEADER, secret).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
         assertThat(poll.statusCode()).isEqualTo(200);
         assertThat(poll.body()).as("held until the poll timeout, then answered empty").isEmpty();
         assertThat(router.transportTimeouts()).as("no request deadline cut the held poll")
@@ -143,7 +147,9 @@ class LongPollDeadlineTest {
             .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(response.statusCode()).isEqualTo(201);
         Matcher m = SESSION.matcher(response.body());
-        assertThat(m.find()).isTrue();
+        Matcher secretIn = SECRET.matcher(response.body());
+        assertThat(m.find() && secretIn.find()).as(response.body()).isTrue();
+        secret = secretIn.group(1);
         return m.group(1);
     }
 

@@ -39,6 +39,9 @@ class LongPollSlowConsumerTest {
     private static final int MAX = 64 * 1024;
     private static final int LIMIT = 512 * 1024;
     private static final Pattern SESSION = Pattern.compile("\"session\"\\s*:\\s*\"([^\"]+)\"");
+    private static final Pattern SECRET = Pattern.compile("\"secret\"\\s*:\\s*\"([^\"]+)\"");
+    /** The secret of the session {@link #open()} opened last, which every request on it carries. */
+    private String secret;
 
     private final EchoRouter router = new EchoRouter();
     private final HttpClient http = HttpClient.newHttpClient();
@@ -98,18 +101,21 @@ class LongPollSlowConsumerTest {
             .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(response.statusCode()).isEqualTo(201);
         Matcher m = SESSION.matcher(response.body());
-        assertThat(m.find()).isTrue();
+        Matcher secretIn = SECRET.matcher(response.body());
+        assertThat(m.find() && secretIn.find()).as(response.body()).isTrue();
+        secret = secretIn.group(1);
         return m.group(1);
     }
 
     private int post(String id, byte[] body) throws Exception {
         return http.send(HttpRequest.newBuilder(URI.create(base + "/sessions/" + id + "/frames"))
-            .header("Content-Type", LongPollTransportProvider.PROTO).POST(HttpRequest.BodyPublishers.ofByteArray(body))
+            .header(LongPollTransportProvider.SECRET_HEADER, secret).header("Content-Type", LongPollTransportProvider.PROTO).POST(HttpRequest.BodyPublishers.ofByteArray(body))
             .build(), HttpResponse.BodyHandlers.discarding()).statusCode();
     }
 
     private HttpResponse<byte[]> poll(String id, long cursor) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create(base + "/sessions/" + id + "/poll?cursor=" + cursor)).GET()
+        return http.send(HttpRequest.newBuilder(URI.create(base + "/sessions/" + id + "/poll?cursor=" + cursor))
+            .header(LongPollTransportProvider.SECRET_HEADER, secret).GET()
             .build(), HttpResponse.BodyHandlers.ofByteArray());
     }
 

@@ -469,6 +469,50 @@ public final class PostgresBackend implements CombinedStorageBackend {
         });
     }
 
+    // ---------------------------------------------------------------- RevocationStore
+
+    @Override
+    public void revokeTokensBefore(String user, long beforeMs) {
+        java.util.Objects.requireNonNull(user, "user");
+        query("record a token revocation", c -> {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO token_revocations (user_id, revoked_before_ms) "
+                + "VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET revoked_before_ms = "
+                + "GREATEST(token_revocations.revoked_before_ms, EXCLUDED.revoked_before_ms)")) {
+                ps.setString(1, user);
+                ps.setLong(2, beforeMs);
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public OptionalLong tokensRevokedBefore(String user) {
+        return query("read a token revocation", c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                "SELECT revoked_before_ms FROM token_revocations WHERE user_id = ?")) {
+                ps.setString(1, user);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? OptionalLong.of(rs.getLong(1)) : OptionalLong.empty();
+                }
+            }
+        });
+    }
+
+    @Override
+    public Map<String, Long> allTokenRevocations() {
+        return query("read token revocations", c -> {
+            Map<String, Long> found = new TreeMap<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT user_id, revoked_before_ms FROM token_revocations");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    found.put(rs.getString(1), rs.getLong(2));
+                }
+            }
+            return found;
+        });
+    }
+
     // ---------------------------------------------------------------- plumbing
 
     @Override

@@ -61,6 +61,8 @@ public final class RocksDbBackend implements CombinedStorageBackend {
 
     private static final byte[] HIGHEST_SERVER_ID = "highest-server-id".getBytes(StandardCharsets.UTF_8);
     private static final byte[] RETENTION_INDEXED = "retention-indexed".getBytes(StandardCharsets.UTF_8);
+    /** Token revocations live in the default family beside the counters: few, small, read whole at start. */
+    private static final byte[] REVOKED_BEFORE = "revoked-before/".getBytes(StandardCharsets.UTF_8);
     private static final List<String> FAMILIES = List.of("inbox", "delivered", "sends", "devices", "presence", "keys",
         "sends-by-time", "delivered-by-time");
     private static final int INDEXING_BATCH = 10_000;
@@ -91,6 +93,7 @@ public final class RocksDbBackend implements CombinedStorageBackend {
     /** Held by commit and by each expiry call: the one writer of the message families at a time. */
     private final ReentrantLock writeMutex = new ReentrantLock();
     private final Object presenceLock = new Object();
+    private final Object revocationLock = new Object();
     private volatile long highestServerId;
     private boolean closed;
     /**
@@ -575,6 +578,58 @@ public final class RocksDbBackend implements CombinedStorageBackend {
             }
             return found;
         });
+    }
+
+    // ---------------------------------------------------------------- RevocationStore
+
+    @Override
+    public void revokeTokensBefore(String user, long beforeMs) {
+        byte[] key = revocationKey(user);
+        read(() -> {
+            // Read, keep the later, write: one writer at a time so two revocations cannot interleave.
+            synchronized (revocationLock) {
+                byte[] stored = db.get(meta, key);
+                if (stored == null || Codec.longOf(stored) < beforeMs) {
+                    // fsynced whatever storage.options.sync says: a lost revocation is a token back in use.
+                    try (WriteOptions durable = new WriteOptions().setSync(true)) {
+                        db.put(meta, durable, key, Codec.longValue(beforeMs));
+                    }
+                }
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public OptionalLong tokensRevokedBefore(String user) {
+        byte[] key = revocationKey(user);
+        return read(() -> {
+            byte[] stored = db.get(meta, key);
+            return stored == null ? OptionalLong.empty() : OptionalLong.of(Codec.longOf(stored));
+        });
+    }
+
+    @Override
+    public Map<String, Long> allTokenRevocations() {
+        return read(() -> {
+            Map<String, Long> found = new TreeMap<>();
+            try (RocksIterator it = db.newIterator(meta)) {
+                for (it.seek(REVOKED_BEFORE); it.isValid() && startsWith(it.key(), REVOKED_BEFORE); it.next()) {
+                    byte[] key = it.key();
+                    found.put(new String(key, REVOKED_BEFORE.length, key.length - REVOKED_BEFORE.length,
+                        StandardCharsets.UTF_8), Codec.longOf(it.value()));
+                }
+            }
+            return found;
+        });
+    }
+
+    private static byte[] revocationKey(String user) {
+        java.util.Objects.requireNonNull(user, "user");
+        byte[] name = user.getBytes(StandardCharsets.UTF_8);
+        byte[] key = Arrays.copyOf(REVOKED_BEFORE, REVOKED_BEFORE.length + name.length);
+        System.arraycopy(name, 0, key, REVOKED_BEFORE.length, name.length);
+        return key;
     }
 
     // ---------------------------------------------------------------- lifecycle and plumbing

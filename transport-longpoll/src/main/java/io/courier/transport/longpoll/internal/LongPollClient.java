@@ -54,6 +54,8 @@ public final class LongPollClient implements TransportClient {
 
     private static final Logger LOG = LoggerFactory.getLogger(LongPollClient.class);
     private static final Pattern SESSION = Pattern.compile("\"session\"\\s*:\\s*\"([^\"]+)\"");
+    private static final Pattern SECRET = Pattern.compile("\"secret\"\\s*:\\s*\"([^\"]+)\"");
+    private static final String SECRET_HEADER = LongPollTransportProvider.SECRET_HEADER;
     private static final String PROTO = LongPollTransportProvider.PROTO;
     private static final String CURSOR = LongPollTransportProvider.CURSOR_HEADER;
 
@@ -133,7 +135,8 @@ public final class LongPollClient implements TransportClient {
                         : new TransportException("Cannot connect to " + address + ": " + failure, failure));
                     return;
                 }
-                Session session = new Session(endpoint, endpoint.path + "/sessions/" + ar.result(), context, listener);
+                Session session = new Session(endpoint, endpoint.path + "/sessions/" + ar.result().id(),
+                    ar.result().secret(), context, listener);
                 sessions.add(session);
                 session.pollNext();
                 result.complete(session);
@@ -141,14 +144,19 @@ public final class LongPollClient implements TransportClient {
         return result;
     }
 
-    /** The session id from a 201 answer to {@code POST /sessions}, or a failure naming the address. */
-    private static String opened(URI address, HttpClientResponse response, String body) {
-        Matcher m = SESSION.matcher(body);
-        if (response.statusCode() != 201 || !m.find()) {
+    /** What {@code POST /sessions} answers: the session's id (for URLs) and its secret (for a header). */
+    private record Opened(String id, String secret) {
+    }
+
+    /** The session id and secret from a 201 answer to {@code POST /sessions}, or a failure naming the address. */
+    private static Opened opened(URI address, HttpClientResponse response, String body) {
+        Matcher id = SESSION.matcher(body);
+        Matcher secret = SECRET.matcher(body);
+        if (response.statusCode() != 201 || !id.find() || !secret.find()) {
             throw new TransportException("Cannot open a session at " + address + ": HTTP "
                 + response.statusCode() + " " + body);
         }
-        return m.group(1);
+        return new Opened(id.group(1), secret.group(1));
     }
 
     /**
@@ -205,6 +213,8 @@ public final class LongPollClient implements TransportClient {
     private final class Session implements ClientConnection {
         private final Endpoint endpoint;
         private final String uri;
+        /** Sent with every request on the session; the id in {@link #uri} alone does not let anyone in. */
+        private final String secret;
         private final ContextInternal context;
         private final ClientListener listener;
         private final CompletableFuture<Void> closed = new CompletableFuture<>();
@@ -215,9 +225,10 @@ public final class LongPollClient implements TransportClient {
         private boolean deleting;
         private long cursor;
 
-        Session(Endpoint endpoint, String uri, ContextInternal context, ClientListener listener) {
+        Session(Endpoint endpoint, String uri, String secret, ContextInternal context, ClientListener listener) {
             this.endpoint = endpoint;
             this.uri = uri;
+            this.secret = secret;
             this.context = context;
             this.listener = listener;
         }
@@ -226,7 +237,8 @@ public final class LongPollClient implements TransportClient {
             if (ended) {
                 return;
             }
-            http.request(endpoint.uri(HttpMethod.GET, uri + "/poll?cursor=" + cursor).setIdleTimeout(POLL_IDLE_TIMEOUT_MS))
+            http.request(endpoint.uri(HttpMethod.GET, uri + "/poll?cursor=" + cursor).putHeader(SECRET_HEADER, secret)
+                    .setIdleTimeout(POLL_IDLE_TIMEOUT_MS))
                 .compose(request -> request.send())
                 .compose(response -> response.body().map(body -> response.statusCode() == 200 ? polled(response, body) : null))
                 .onComplete(ar -> {
@@ -297,7 +309,7 @@ public final class LongPollClient implements TransportClient {
                 }
             }
             http.request(endpoint.uri(HttpMethod.POST, uri + "/frames").putHeader("Content-Type", PROTO)
-                    .setTimeout(REQUEST_TIMEOUT_MS))
+                    .putHeader(SECRET_HEADER, secret).setTimeout(REQUEST_TIMEOUT_MS))
                 .compose(request -> request.send(body))
                 .compose(HttpClientResponse::body)
                 .onComplete(ar -> {
@@ -330,7 +342,8 @@ public final class LongPollClient implements TransportClient {
                     return;
                 }
                 deleting = true;
-                Future<?> delete = http.request(endpoint.uri(HttpMethod.DELETE, uri).setTimeout(REQUEST_TIMEOUT_MS))
+                Future<?> delete = http.request(endpoint.uri(HttpMethod.DELETE, uri).putHeader(SECRET_HEADER, secret)
+                        .setTimeout(REQUEST_TIMEOUT_MS))
                     .compose(request -> request.send())
                     .compose(HttpClientResponse::body);
                 delete.onComplete(ar -> ended());

@@ -23,6 +23,8 @@ import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.handler.CorsHandler;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.List;
@@ -30,11 +32,21 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** The long-polling server on Vert.x Web. See {@link io.courier.transport.longpoll.LongPollTransportProvider}. */
 public final class LongPollServer implements TransportServer {
 
+    private static final Logger LOG = LoggerFactory.getLogger(LongPollServer.class);
     private static final SecureRandom RANDOM = new SecureRandom();
+    /** Random bytes in a session id: it names the session, in URLs that end up in logs. */
+    private static final int ID_BYTES = 18;
+    /** Random bytes in a session secret: it proves the request comes from whoever opened the session. */
+    private static final int SECRET_BYTES = 32;
+    private static final String SECRET_HEADER = LongPollTransportProvider.SECRET_HEADER;
+    /** Where {@link #authorize} leaves the session for the handlers after it. */
+    private static final String SESSION_KEY = "courier.session";
 
     private final TransportSettings settings;
     private final ConnectionHandler handler;
@@ -84,6 +96,10 @@ public final class LongPollServer implements TransportServer {
         router.route().handler(cors());
         router.post(base + "/sessions").handler(this::open);
         router.post(base + "/sessions/:id/frames")
+            // The secret is checked before the body is read (Vert.x runs a security-policy handler
+            // before the body handler): whoever does not hold it may neither make the server buffer
+            // a body nor end the session with an oversized one.
+            .handler((io.vertx.ext.web.handler.SecurityPolicyHandler) this::authorize)
             .handler(BodyHandler.create(false).setBodyLimit(4L * settings.maxFrameBytes() + 1024))
             .handler(this::frames)
             .failureHandler(this::bodyFailure);
@@ -114,18 +130,17 @@ public final class LongPollServer implements TransportServer {
             }
         }
         return cors.allowedMethod(HttpMethod.GET).allowedMethod(HttpMethod.POST).allowedMethod(HttpMethod.DELETE)
-            .allowedHeader("Content-Type").exposedHeader("X-Courier-Cursor");
+            .allowedHeader("Content-Type").allowedHeader(SECRET_HEADER).exposedHeader("X-Courier-Cursor");
     }
 
     // ---------------------------------------------------------------- handlers (event loop)
 
     private void open(RoutingContext ctx) {
         boolean json = wantsJson(ctx);
-        byte[] keyBytes = new byte[18];
-        RANDOM.nextBytes(keyBytes);
-        String key = Base64.getUrlEncoder().withoutPadding().encodeToString(keyBytes);
+        String key = randomText(ID_BYTES);
+        String secret = randomText(SECRET_BYTES);
         io.vertx.core.net.SocketAddress peer = ctx.request().remoteAddress();
-        LongPollSession session = new LongPollSession(key, json, vertx.getOrCreateContext(), vertx, handler,
+        LongPollSession session = new LongPollSession(key, secret, json, vertx.getOrCreateContext(), vertx, handler,
             new InetSocketAddress(peer.host(), peer.port()), pollTimeoutMs, settings.maxFrameBytes(), maxUnreadOutputBytes,
             () -> {
                 sessions.remove(key);
@@ -135,14 +150,27 @@ public final class LongPollServer implements TransportServer {
         open.incrementAndGet();
         handler.onOpen(session);
         ctx.response().setStatusCode(201).putHeader("Content-Type", "application/json")
-            .end("{\"session\":\"" + key + "\"}");
+            .putHeader("Cache-Control", "no-store")
+            .end("{\"session\":\"" + key + "\",\"secret\":\"" + secret + "\"}");
+    }
+
+    private static String randomText(int bytes) {
+        byte[] random = new byte[bytes];
+        RANDOM.nextBytes(random);
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(random);
+    }
+
+    /** Lets a request for a session on to the next handler only if it names one and carries its secret. */
+    private void authorize(RoutingContext ctx) {
+        LongPollSession session = session(ctx);
+        if (session != null) {
+            ctx.put(SESSION_KEY, session);
+            ctx.next();
+        }
     }
 
     private void frames(RoutingContext ctx) {
-        LongPollSession session = session(ctx);
-        if (session == null) {
-            return;
-        }
+        LongPollSession session = ctx.get(SESSION_KEY);
         byte[] body = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
         boolean json = String.valueOf(ctx.request().getHeader("Content-Type")).startsWith("application/json");
         List<Frame> frames;
@@ -161,7 +189,7 @@ public final class LongPollServer implements TransportServer {
 
     /** A body above the limit is refused by Vert.x before our handler; it is still a Courier error. */
     private void bodyFailure(RoutingContext ctx) {
-        LongPollSession session = sessions.get(ctx.pathParam("id"));
+        LongPollSession session = ctx.get(SESSION_KEY);
         if (ctx.statusCode() == 413) {
             String text = "Request body above the limit of " + (4L * settings.maxFrameBytes() + 1024) + " bytes";
             if (session != null) {
@@ -228,6 +256,7 @@ public final class LongPollServer implements TransportServer {
         }
     }
 
+    /** The session the request names, if it exists and the request carries its secret; else answered 404 or 403. */
     private LongPollSession session(RoutingContext ctx) {
         LongPollSession session = sessions.get(ctx.pathParam("id"));
         if (session == null || session.isFinished()) {
@@ -235,7 +264,32 @@ public final class LongPollServer implements TransportServer {
                 + "; open a new one with POST " + base + "/sessions", wantsJson(ctx));
             return null;
         }
+        if (!holdsSecret(ctx, session)) {
+            forbidden(ctx, session);
+            return null;
+        }
         return session;
+    }
+
+    /**
+     * Whether the request carries the session's secret. Compared in constant time, so the secret
+     * cannot be found byte by byte from response times; the length is no secret.
+     */
+    private static boolean holdsSecret(RoutingContext ctx, LongPollSession session) {
+        String presented = ctx.request().getHeader(SECRET_HEADER);
+        return presented != null && MessageDigest.isEqual(presented.getBytes(StandardCharsets.UTF_8), session.secret);
+    }
+
+    /** 403 for a request without the session's secret. The session is not touched: no activity, no close. */
+    private void forbidden(RoutingContext ctx, LongPollSession session) {
+        boolean missing = ctx.request().getHeader(SECRET_HEADER) == null;
+        LOG.info("Refused a request {} {} from {} for {}: {} {}", ctx.request().method(), ctx.request().path(),
+            ctx.request().remoteAddress(), session, SECRET_HEADER, missing ? "missing" : "wrong");
+        String text = missing
+            ? "Request for session " + Frames.quote(session.key) + " carries no " + SECRET_HEADER
+                + " header; send the secret that POST " + base + "/sessions answered with on every request"
+            : SECRET_HEADER + " is not the secret of session " + Frames.quote(session.key);
+        error(ctx, 403, Error.Code.AUTH_FAILED, text, session.json);
     }
 
     /**

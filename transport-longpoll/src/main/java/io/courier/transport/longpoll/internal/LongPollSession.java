@@ -44,6 +44,8 @@ final class LongPollSession implements Connection {
 
     private final long id = IDS.incrementAndGet();
     final String key;
+    /** UTF-8 of the secret a request must carry in {@code X-Courier-Session-Secret}. */
+    final byte[] secret;
     final boolean json;
     private final Context context;
     private final Vertx vertx;
@@ -69,10 +71,11 @@ final class LongPollSession implements Connection {
     private Object attachment;
     private final Executor executor;
 
-    LongPollSession(String key, boolean json, Context context, Vertx vertx, ConnectionHandler handler,
+    LongPollSession(String key, String secret, boolean json, Context context, Vertx vertx, ConnectionHandler handler,
                     SocketAddress remote, long pollTimeoutMs, int maxFrameBytes, long maxUnreadOutputBytes,
                     Runnable onFinished) {
         this.key = key;
+        this.secret = secret.getBytes(java.nio.charset.StandardCharsets.UTF_8);
         this.json = json;
         this.context = context;
         this.vertx = vertx;
