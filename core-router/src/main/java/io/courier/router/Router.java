@@ -241,6 +241,8 @@ public final class Router implements ConnectionHandler, AutoCloseable {
                 "Device " + id + " connected again on another connection", true));
             metrics.error(Error.Code.SESSION_REPLACED);
         }
+        // From here the admission gate never evicts this connection to make room for a newcomer.
+        connection.markAuthenticated();
         connection.send(Frame.newBuilder().setRequestId(frame.getRequestId()).setWelcome(Welcome.newBuilder()
             .setSessionId(id + "#" + sessionIds.incrementAndGet())
             .setServerTimeMs(now)

@@ -38,7 +38,9 @@ import java.util.List;
  *       Above the high mark a connection reports itself unwritable and the router pauses its
  *       mailbox until the buffer drains below the low mark.</li>
  * </ul>
- * The server sets {@code TCP_NODELAY} on every connection and {@code SO_REUSEADDR} on the listener.
+ * The server sets {@code TCP_NODELAY} on every connection and {@code SO_REUSEADDR} on the listener,
+ * and admits every accepted socket through {@link TransportSettings#gate()}: a refused one gets a
+ * fatal {@code TOO_MANY_CONNECTIONS} error frame and is closed.
  *
  * <p>Stateless and thread-safe; discovered through {@link java.util.ServiceLoader}.
  */
@@ -71,7 +73,8 @@ public final class TcpTransportProvider implements TransportProvider {
     @Override
     public TransportServer createServer(TransportSettings settings, ConnectionHandler handler) {
         return new NettyServer(settings, NAME, "", "TCP",
-            (open, channels) -> new TcpServerInitializer(settings.maxFrameBytes(), handler, open, channels));
+            (open, channels) -> new TcpServerInitializer(settings.maxFrameBytes(), handler, open, channels,
+                settings.gate()));
     }
 
     /**

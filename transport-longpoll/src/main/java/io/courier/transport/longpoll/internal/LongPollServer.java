@@ -1,5 +1,6 @@
 package io.courier.transport.longpoll.internal;
 
+import io.courier.transport.ConnectionGate;
 import io.courier.transport.ConnectionHandler;
 import io.courier.transport.Frames;
 import io.courier.transport.ListenException;
@@ -110,11 +111,23 @@ public final class LongPollServer implements TransportServer {
         RANDOM.nextBytes(keyBytes);
         String key = Base64.getUrlEncoder().withoutPadding().encodeToString(keyBytes);
         io.vertx.core.net.SocketAddress peer = ctx.request().remoteAddress();
+        InetSocketAddress remote = new InetSocketAddress(peer.host(), peer.port());
+        ConnectionGate.Admission[] admission = new ConnectionGate.Admission[1];
         LongPollSession session = new LongPollSession(key, json, vertx.getOrCreateContext(), vertx, handler,
-            new InetSocketAddress(peer.host(), peer.port()), pollTimeoutMs, settings.maxFrameBytes(), () -> {
+            remote, pollTimeoutMs, settings.maxFrameBytes(), () -> {
                 sessions.remove(key);
                 open.decrementAndGet();
+                admission[0].release();
             });
+        // A session is a connection: it counts against the server's limits from its creation.
+        admission[0] = settings.gate().admit(remote.getAddress(), LongPollTransportProvider.NAME, session);
+        if (!admission[0].admitted()) {
+            admission[0].release();
+            ctx.response().putHeader("Retry-After", "5");
+            error(ctx, 503, Error.Code.TOO_MANY_CONNECTIONS, admission[0].refusal().getText(), json);
+            return;
+        }
+        session.admitted(admission[0]);
         sessions.put(key, session);
         open.incrementAndGet();
         handler.onOpen(session);

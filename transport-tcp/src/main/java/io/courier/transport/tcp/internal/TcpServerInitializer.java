@@ -1,6 +1,10 @@
 package io.courier.transport.tcp.internal;
 
+import io.courier.transport.ConnectionGate;
 import io.courier.transport.ConnectionHandler;
+import io.courier.transport.netty.ChannelAdmission;
+import io.courier.transport.proto.Frame;
+import io.netty.buffer.ByteBufAllocator;
 import io.courier.transport.netty.ChannelConnection;
 import io.courier.transport.netty.ConnectionBridge;
 import io.courier.transport.tcp.TcpTransportProvider;
@@ -22,25 +26,34 @@ public final class TcpServerInitializer extends ChannelInitializer<Channel> {
     private final ConnectionHandler handler;
     private final AtomicInteger open;
     private final ChannelGroup channels;
+    private final ConnectionGate gate;
 
     /**
      * @param maxFrameBytes the largest encoded frame accepted or sent.
      * @param handler       receives every connection's events: the router.
      * @param open          the server's count of open connections, kept by the bridge.
      * @param channels      every accepted channel is added here, so the server can close them all.
+     * @param gate          admits every accepted channel before the router hears of it.
      */
-    public TcpServerInitializer(int maxFrameBytes, ConnectionHandler handler, AtomicInteger open, ChannelGroup channels) {
+    public TcpServerInitializer(int maxFrameBytes, ConnectionHandler handler, AtomicInteger open, ChannelGroup channels,
+                                ConnectionGate gate) {
         this.maxFrameBytes = maxFrameBytes;
         this.encoder = new FrameEncoder(maxFrameBytes);
         this.handler = handler;
         this.open = open;
         this.channels = channels;
+        this.gate = gate;
     }
 
     /** Typed {@code Channel}, not {@code SocketChannel}, so tests can run it in an {@code EmbeddedChannel}. */
     @Override
     protected void initChannel(Channel channel) {
         channels.add(channel);
+        // refused: an error frame, then close; the router never hears of the channel
+        if (!ChannelAdmission.admit(gate, channel, TcpTransportProvider.NAME, error ->
+            FrameEncoder.encode(ByteBufAllocator.DEFAULT, Frame.newBuilder().setError(error).build()))) {
+            return;
+        }
         ChannelPipeline pipeline = channel.pipeline();
         // outbound: flushes asked for while the event loop has more tasks queued (replies from the
         // storage writer, a mailbox drain) become one write system call when those tasks are done

@@ -61,7 +61,7 @@ class FrameDecoderTest {
     /** The real server pipeline, talking to an {@link EchoRouter}. */
     private EmbeddedChannel server() {
         return new EmbeddedChannel(new TcpServerInitializer(MAX, router, new AtomicInteger(),
-            new DefaultChannelGroup(GlobalEventExecutor.INSTANCE)));
+            new DefaultChannelGroup(GlobalEventExecutor.INSTANCE), io.courier.transport.ConnectionGate.unlimited()));
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.courier.transport.udp.internal;
 
+import io.courier.transport.ConnectionGate;
 import io.courier.transport.ConnectionHandler;
 import io.courier.transport.ListenException;
 import io.courier.transport.TransportServer;
@@ -181,12 +182,22 @@ public final class UdpServer implements TransportServer {
         Long existing = accepted.get(key);
         if (existing == null || !connections.containsKey(existing)) {
             long id = RANDOM.nextLong() & Long.MAX_VALUE;
+            ConnectionGate.Admission[] admission = new ConnectionGate.Admission[1];
             UdpServerConnection connection = new UdpServerConnection(id, from, channel, handler, window,
                 settings.maxFrameBytes(), minRtoNanos, idleTimeoutNanos, burst, () -> {
                     connections.remove(id);
                     accepted.remove(key);
                     open.decrementAndGet();
+                    admission[0].release();
                 });
+            admission[0] = settings.gate().admit(from.getAddress(), UdpTransportProvider.NAME, connection);
+            if (!admission[0].admitted()) {
+                // The handshake is answered, not dropped: a client that is refused should not retry at once.
+                admission[0].release();
+                reject(0, admission[0].refusal().getText(), size, from);
+                return;
+            }
+            connection.admitted(admission[0]);
             connections.put(id, connection);
             accepted.put(key, id);
             open.incrementAndGet();

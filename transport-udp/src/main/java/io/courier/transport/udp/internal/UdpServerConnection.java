@@ -2,6 +2,7 @@ package io.courier.transport.udp.internal;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.courier.transport.Connection;
+import io.courier.transport.ConnectionGate;
 import io.courier.transport.ConnectionHandler;
 import io.courier.transport.Frames;
 import io.courier.transport.proto.Error;
@@ -19,7 +20,7 @@ import java.util.concurrent.Executor;
  * is acknowledged once per read burst ({@link ReadBurst}), and what handlers write while a burst is
  * read is flushed once at its end.
  */
-final class UdpServerConnection implements Connection, ReliableStream.Sink {
+final class UdpServerConnection implements Connection, ReliableStream.Sink, ConnectionGate.Evictable {
 
     private static final int HIGH_WATER = 1_024;
     private static final long LINGER_NANOS = 2_000_000_000L;
@@ -40,6 +41,7 @@ final class UdpServerConnection implements Connection, ReliableStream.Sink {
     private boolean writable = true;
     private boolean ackListed;
     private Object attachment;
+    private volatile ConnectionGate.Admission admission;
 
     UdpServerConnection(long id, InetSocketAddress remote, Channel channel, ConnectionHandler handler, int window,
                         int maxFrameBytes, long minRtoNanos, long idleTimeoutNanos, ReadBurst burst, Runnable onFinished) {
@@ -144,6 +146,31 @@ final class UdpServerConnection implements Connection, ReliableStream.Sink {
             writable = now;
             handler.onWritabilityChanged(this);
         }
+    }
+
+    /** Its place in the server's admission gate. */
+    void admitted(ConnectionGate.Admission admission) {
+        this.admission = admission;
+    }
+
+    @Override
+    public void markAuthenticated() {
+        ConnectionGate.Admission place = admission;
+        if (place != null) {
+            place.authenticated();
+        }
+    }
+
+    /** The gate makes room: the error goes out on the reliable stream, then CLOSE, as for any fatal error. */
+    @Override
+    public void evict(Error reason) {
+        closeWithError(reason);
+    }
+
+    /** The gate needs the place now: CLOSE and forget the connection without waiting for acks. */
+    @Override
+    public void abort() {
+        channel.eventLoop().execute(() -> finish(true));
     }
 
     // ---------------------------------------------------------------- ReliableStream.Sink

@@ -1,6 +1,9 @@
 package io.courier.transport.ws.internal;
 
+import io.courier.transport.ConnectionGate;
 import io.courier.transport.ConnectionHandler;
+import io.courier.transport.netty.ChannelAdmission;
+import io.netty.buffer.ByteBuf;
 import io.courier.transport.netty.ConnectionBridge;
 import io.courier.transport.netty.ProtocolViolation;
 import io.courier.transport.proto.Error;
@@ -48,9 +51,10 @@ public final class WsServerInitializer extends ChannelInitializer<SocketChannel>
     private final ConnectionHandler handler;
     private final AtomicInteger open;
     private final ChannelGroup channels;
+    private final ConnectionGate gate;
 
     public WsServerInitializer(String path, int maxFrameBytes, Set<String> origins, boolean deflate, ConnectionHandler handler,
-                        AtomicInteger open, ChannelGroup channels) {
+                        AtomicInteger open, ChannelGroup channels, ConnectionGate gate) {
         this.path = path;
         this.maxFrameBytes = maxFrameBytes;
         this.origins = origins;
@@ -58,11 +62,16 @@ public final class WsServerInitializer extends ChannelInitializer<SocketChannel>
         this.handler = handler;
         this.open = open;
         this.channels = channels;
+        this.gate = gate;
     }
 
     @Override
     protected void initChannel(SocketChannel channel) {
         channels.add(channel);
+        // The socket counts from its accept, long before any upgrade: refused, it gets an HTTP 503.
+        if (!ChannelAdmission.admit(gate, channel, WsTransportProvider.NAME, WsServerInitializer::beforeUpgrade)) {
+            return;
+        }
         ChannelPipeline pipeline = channel.pipeline();
         // Flushes asked for while the event loop has more tasks queued (replies from the storage
         // writer, a mailbox drain) become one write system call when those tasks are done.
@@ -164,6 +173,23 @@ public final class WsServerInitializer extends ChannelInitializer<SocketChannel>
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
             respond(ctx, HttpResponseStatus.NOT_FOUND, "Courier speaks WebSocket at " + path + "\n");
         }
+    }
+
+    /**
+     * The HTTP response, as raw bytes, that ends a socket the admission gate refuses or evicts
+     * before the upgrade: 503 for a connection limit, 408 for no upgrade and hello in time; the
+     * error's text is the body.
+     */
+    static ByteBuf beforeUpgrade(Error error) {
+        HttpResponseStatus status = error.getCode() == Error.Code.NOT_AUTHENTICATED
+            ? HttpResponseStatus.REQUEST_TIMEOUT : HttpResponseStatus.SERVICE_UNAVAILABLE;
+        byte[] body = (error.getText() + "\n").getBytes(StandardCharsets.UTF_8);
+        String head = "HTTP/1.1 " + status + "\r\n"
+            + "Content-Type: text/plain; charset=utf-8\r\n"
+            + "Content-Length: " + body.length + "\r\n"
+            + (status == HttpResponseStatus.SERVICE_UNAVAILABLE ? "Retry-After: 5\r\n" : "")
+            + "Connection: close\r\n\r\n";
+        return Unpooled.wrappedBuffer(head.getBytes(StandardCharsets.US_ASCII), body);
     }
 
     private static void respond(ChannelHandlerContext ctx, HttpResponseStatus status, String text) {
