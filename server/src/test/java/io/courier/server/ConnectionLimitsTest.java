@@ -179,8 +179,8 @@ class ConnectionLimitsTest {
     }
 
     @Test
-    void shouldCloseAWebSocketThatNeverUpgradesAfterTwiceTheHelloTimeout() throws Exception {
-        start("router.hello-timeout-ms=500");
+    void shouldCloseAWebSocketThatNeverUpgradesAfterTheHelloTimeout() throws Exception {
+        start("router.hello-timeout-ms=1000");
         try (Socket silent = RawConnections.socket("127.0.0.2", fixture.server.address("ws"))) {
             String response = RawConnections.readToEnd(silent);
             assertThat(response).startsWith("HTTP/1.1 408 Request Timeout\r\n").contains("No hello within 1000 ms");

@@ -14,7 +14,8 @@ import java.net.InetAddress;
  *   <li>Call {@link #admit} as soon as it holds something for a new client — an accepted socket
  *       (also a WebSocket before its upgrade), a UDP connection id, a long-polling session — and
  *       before {@link ConnectionHandler#onOpen}.</li>
- *   <li>When the answer is {@linkplain Admission#admitted() admitted}, go on as usual. When it is
+ *   <li>When the answer is {@linkplain Admission#admitted() admitted}, go on as usual, and call
+ *       {@link Admission#opened()} just before {@link ConnectionHandler#onOpen}. When it is
  *       refused, answer the client with {@link Admission#refusal()} in the transport's own way (an
  *       error frame, an HTTP 503, a UDP {@code REJECT}), never tell the router, and close.</li>
  *   <li>Call {@link Admission#release()} once what was held is freed — when the socket is closed,
@@ -25,6 +26,10 @@ import java.net.InetAddress;
  *       to make room for a newcomer or because it never said hello.</li>
  * </ol>
  * A transport given no gate gets {@link #unlimited()}, which admits everything.
+ *
+ * <p>The router closes a connection that has not said hello within its hello timeout; the gate
+ * does the same for what it admitted that never became a connection the router knows (a
+ * WebSocket that never upgrades), so nothing holds a place unauthenticated for longer.
  *
  * <p>Implementations are thread-safe and never block: {@link #admit} runs on the transports' I/O
  * threads.
@@ -60,6 +65,13 @@ public interface ConnectionGate {
          * limit and its configuration key — or null when admitted.
          */
         io.courier.transport.proto.Error refusal();
+
+        /**
+         * The router now knows the connection ({@link ConnectionHandler#onOpen} follows): its hello
+         * timeout is the router's from here. Until then the gate applies the same timeout itself.
+         * Idempotent.
+         */
+        void opened();
 
         /**
          * The connection said a valid hello: from now on the gate never evicts it to make room.
@@ -108,6 +120,10 @@ public interface ConnectionGate {
         @Override
         public io.courier.transport.proto.Error refusal() {
             return null;
+        }
+
+        @Override
+        public void opened() {
         }
 
         @Override

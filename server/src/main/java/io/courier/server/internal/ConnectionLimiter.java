@@ -39,9 +39,9 @@ import org.slf4j.LoggerFactory;
  * <p>A refused or evicted connection lingers while its client reads why (up to the transport's
  * linger time, 2 s for TCP): at most {@code lingerAllowance} of them at once; past that the oldest
  * is closed at once, so a flood faster than the linger cannot run the process out of file
- * descriptors. A connection that has still not authenticated twice the router's hello timeout
- * after it was admitted (a WebSocket that never upgrades, a transport's pre-connection phase the
- * router never sees) is evicted with {@code NOT_AUTHENTICATED}.
+ * descriptors. What the gate admitted but the router never heard of within the router's hello
+ * timeout (a WebSocket that never upgrades, a transport's pre-connection phase) is evicted with
+ * {@code NOT_AUTHENTICATED}; once the router knows a connection, its hello timeout is the router's.
  *
  * <p>One lock guards the counts: it is taken once per connection opened, authenticated and
  * closed, never per frame. Callbacks into transports run outside it.
@@ -67,6 +67,7 @@ public final class ConnectionLimiter implements ConnectionGate, AutoCloseable {
     // Guarded by this.
     private final LinkedHashSet<Place> unauthenticated = new LinkedHashSet<>();
     private final LinkedHashSet<Place> lingering = new LinkedHashSet<>();
+    private final LinkedHashSet<Place> unopened = new LinkedHashSet<>();
     private final Map<Object, Source> sources = new HashMap<>();
     private int live;
     private int held;
@@ -75,7 +76,7 @@ public final class ConnectionLimiter implements ConnectionGate, AutoCloseable {
      * @param maxConnections  connections held at once, every transport together.
      * @param maxPerAddress   of those, from one source address.
      * @param lingerAllowance refused and evicted connections allowed to linger at once.
-     * @param helloTimeoutMs  the router's hello timeout; the gate's own deadline is twice it.
+     * @param helloTimeoutMs  the router's hello timeout, which the gate applies to what the router does not know.
      * @param registry        where the gate's meters go.
      */
     public ConnectionLimiter(int maxConnections, int maxPerAddress, int lingerAllowance, long helloTimeoutMs,
@@ -88,7 +89,7 @@ public final class ConnectionLimiter implements ConnectionGate, AutoCloseable {
         this.maxConnections = maxConnections;
         this.maxPerAddress = maxPerAddress;
         this.lingerAllowance = lingerAllowance;
-        this.noHelloNanos = TimeUnit.MILLISECONDS.toNanos(2 * helloTimeoutMs);
+        this.noHelloNanos = TimeUnit.MILLISECONDS.toNanos(helloTimeoutMs);
         this.nanoClock = nanoClock;
         this.registry = registry;
         Gauge.builder("courier.admitted.connections", this, ConnectionLimiter::held)
@@ -154,6 +155,7 @@ public final class ConnectionLimiter implements ConnectionGate, AutoCloseable {
                 from.live++;
                 unauthenticated.add(place);
                 from.unauthenticated.add(place);
+                unopened.add(place);
             } else {
                 place.refusal = refusal;
                 place.closing = true;
@@ -186,18 +188,19 @@ public final class ConnectionLimiter implements ConnectionGate, AutoCloseable {
     }
 
     private void leaveLive(Place place) {
+        unopened.remove(place);
         live--;
         place.source.live--;
         unauthenticated.remove(place);
         place.source.unauthenticated.remove(place);
     }
 
-    /** Evicts what has not authenticated within the deadline. Runs every second on the gate's timer. */
+    /** Evicts what the router has not heard of within its hello timeout. Runs every second on the gate's timer. */
     void sweep() {
         List<Runnable> callbacks = new ArrayList<>();
         synchronized (this) {
             long cutoff = nanoClock.getAsLong() - noHelloNanos;
-            Iterator<Place> oldest = unauthenticated.iterator();
+            Iterator<Place> oldest = unopened.iterator();
             while (oldest.hasNext()) {
                 Place place = oldest.next();
                 if (place.admittedAt - cutoff > 0) {
@@ -206,7 +209,7 @@ public final class ConnectionLimiter implements ConnectionGate, AutoCloseable {
                 evict(place, NO_HELLO, Error.Code.NOT_AUTHENTICATED, "No hello within "
                     + TimeUnit.NANOSECONDS.toMillis(noHelloNanos) + " ms of connecting", callbacks);
                 // evict() removed it from the set this iterator walks.
-                oldest = unauthenticated.iterator();
+                oldest = unopened.iterator();
             }
             trimLingering(callbacks);
         }
@@ -228,6 +231,10 @@ public final class ConnectionLimiter implements ConnectionGate, AutoCloseable {
             // A transport failing to close one connection must not stop the others from being admitted.
             LOG.warn("A transport failed to close a connection for the admission gate", e);
         }
+    }
+
+    private synchronized void opened(Place place) {
+        unopened.remove(place);
     }
 
     private synchronized void authenticated(Place place) {
@@ -323,6 +330,11 @@ public final class ConnectionLimiter implements ConnectionGate, AutoCloseable {
         @Override
         public Error refusal() {
             return refusal;
+        }
+
+        @Override
+        public void opened() {
+            ConnectionLimiter.this.opened(this);
         }
 
         @Override

@@ -66,6 +66,7 @@ public final class ChannelAdmission implements ConnectionGate.Evictable {
         ChannelAdmission place = connection.channel().attr(KEY).get();
         if (place != null) {
             place.connection = connection;
+            place.admission.opened();
         }
     }
 

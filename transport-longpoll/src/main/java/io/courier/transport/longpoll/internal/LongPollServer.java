@@ -128,6 +128,7 @@ public final class LongPollServer implements TransportServer {
             return;
         }
         session.admitted(admission[0]);
+        admission[0].opened();
         sessions.put(key, session);
         open.incrementAndGet();
         handler.onOpen(session);

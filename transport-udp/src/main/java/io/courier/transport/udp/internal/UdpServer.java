@@ -94,6 +94,9 @@ public final class UdpServer implements TransportServer {
         for (UdpServerConnection connection : new ArrayList<>(connections.values())) {
             connection.tick(now);
         }
+        // One flush for every connection's retransmissions: a flush per idle connection per tick
+        // made thousands of idle connections cost a core.
+        channel.flush();
     }
 
     /** Handshakes dropped by the per-address rate limit or for being too short. */
@@ -198,6 +201,7 @@ public final class UdpServer implements TransportServer {
                 return;
             }
             connection.admitted(admission[0]);
+            admission[0].opened();
             connections.put(id, connection);
             accepted.put(key, id);
             open.incrementAndGet();

@@ -100,7 +100,7 @@ final class UdpServerConnection implements Connection, ReliableStream.Sink, Conn
         }
     }
 
-    /** Retransmissions, closing and idleness. Event loop only. */
+    /** Retransmissions, closing and idleness; the server flushes after ticking every connection. Event loop only. */
     void tick(long now) {
         if (finished) {
             return;
@@ -113,7 +113,6 @@ final class UdpServerConnection implements Connection, ReliableStream.Sink, Conn
                 + idleTimeoutNanos / 1_000_000 + " ms");
             finish(true);
         }
-        channel.flush();
     }
 
     private void finish(boolean sendClose) {
