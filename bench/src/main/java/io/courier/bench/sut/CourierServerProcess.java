@@ -43,7 +43,9 @@ public final class CourierServerProcess extends ChildJvmSystem {
             "admin.port=0",
             // Idle benchmark connections send no heartbeats; the router must not evict them.
             "router.heartbeat-interval-ms=3600000",
-            "router.hello-timeout-ms=3600000"));
+            "router.hello-timeout-ms=3600000",
+            // Every load connection comes from one address: lift the per-address connection limit.
+            "limits.max-connections-per-address=100000000"));
         for (String name : TRANSPORTS) {
             overrides.add("transports." + name + (name.equals(transport) ? ".port=" + port : ".enabled=false"));
         }
