@@ -166,8 +166,14 @@ class SilentConnectionFloodTest {
 
                 assertThat(drainedInTime).as("the gauges fell to the two bystanders, and every silent client "
                     + "saw its connection closed").isTrue();
-                assertThat(failed).as("every silent connection was answered").isZero();
-                assertThat(opened + refusedSeen).isEqualTo(silent);
+                int udpUnanswered = processes.stream().mapToInt(p -> p.count("failed", "udp")).sum();
+                assertThat(failed - udpUnanswered).as("every TCP, WebSocket and long-polling connection was answered")
+                    .isZero();
+                // A server busy with a flood may drop handshake datagrams (UDP promises no more); the
+                // client sends each twenty times over ten seconds, so almost all are answered.
+                assertThat(udpUnanswered).as("UDP handshakes never answered")
+                    .isLessThanOrEqualTo(wanted.get(SilentClients.Kind.UDP) / 50);
+                assertThat(opened + refusedSeen + udpUnanswered).isEqualTo(silent);
                 assertThat(evicted).as("the server was pushed past its limit and made room").isPositive();
                 assertThat(bystanders.failure).as("the bystanders' chat").isNull();
                 assertThat(bystanders.measured.get()).isPositive();
@@ -257,6 +263,12 @@ class SilentConnectionFloodTest {
                 }
             }
             return sum;
+        }
+
+        /** One transport's count from the opened line, e.g. {@code count("failed", "udp")}. */
+        int count(String what, String kind) {
+            Matcher counts = Pattern.compile(what + " \\S*\\b" + kind + "=(\\d+)").matcher(openedLine);
+            return counts.find() ? Integer.parseInt(counts.group(1)) : 0;
         }
 
         /** Connections opened that this process holds a socket for (long-polling sessions hold none). */
