@@ -335,6 +335,8 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
                 "Device " + id + " connected again on another connection", true));
             metrics.error(Error.Code.SESSION_REPLACED);
         }
+        // From here the admission gate never evicts this connection to make room for a newcomer.
+        connection.markAuthenticated();
         session.welcome(welcome);
     }
 

@@ -138,7 +138,7 @@ public final class ConfigLoader {
 
     private static ServerConfig bind(ConfigNode root) {
         Section top = new Section(root);
-        top.allow("data-dir", "auth", "storage", "max-frame-bytes", "transports", "router", "admin");
+        top.allow("data-dir", "auth", "storage", "max-frame-bytes", "transports", "router", "admin", "limits");
         Path dataDir = Path.of(top.value("data-dir").required()).toAbsolutePath().normalize();
 
         Section auth = top.section("auth");
@@ -223,8 +223,16 @@ public final class ConfigLoader {
         ServerConfig.Admin adminConfig = new ServerConfig.Admin(admin.value("enabled").bool(),
             admin.value("host").required(), admin.value("port").port());
 
+        Section limits = top.section("limits");
+        limits.allow("max-connections", "max-connections-per-address", "fd-reserve");
+        ServerConfig.Limits limitsConfig = new ServerConfig.Limits(limits.value("max-connections").optionalPositive(),
+            limits.value("fd-reserve").optionalPositive(),
+            limits.value("max-connections-per-address").optionalPositive().orElseThrow(
+                () -> new ConfigException("limits.max-connections-per-address must be set")));
+
         return new ServerConfig(dataDir, new ServerConfig.Auth(authenticator.name(), authOptions),
-            new ServerConfig.Storage(storageProvider.name(), storageOptions), transports, maxFrame, router, adminConfig);
+            new ServerConfig.Storage(storageProvider.name(), storageOptions), transports, maxFrame, router, adminConfig,
+            limitsConfig);
     }
 
     private static <P> P find(Value name, Map<String, P> known, String what) {
@@ -349,6 +357,18 @@ public final class ConfigLoader {
                 }
             }
             throw invalid("must be an integer");
+        }
+
+        /** A positive integer, or empty when the key is absent. */
+        java.util.OptionalInt optionalPositive() {
+            if (!present) {
+                return java.util.OptionalInt.empty();
+            }
+            int value = integer();
+            if (value < 1) {
+                throw invalid("must be a positive integer");
+            }
+            return java.util.OptionalInt.of(value);
         }
 
         int port() {

@@ -7,6 +7,8 @@ import io.courier.router.auth.SignedInSessions;
 import io.courier.router.auth.AuthenticatorProvider;
 import io.courier.router.auth.AuthenticatorProviders;
 import io.courier.server.internal.AdminServer;
+import io.courier.server.internal.ConnectionLimiter;
+import io.courier.server.internal.ConnectionLimits;
 import io.courier.server.internal.DataDirectory;
 import io.courier.server.internal.Version;
 import io.courier.storage.StorageBackend;
@@ -48,6 +50,7 @@ public final class CourierServer implements AutoCloseable {
     private StorageBackend storage;
     private Authenticator authenticator;
     private volatile Router router;
+    private ConnectionLimiter gate;
     private AdminServer admin;
     private boolean ready;
     private boolean closed;
@@ -86,6 +89,9 @@ public final class CourierServer implements AutoCloseable {
 
     private void startAll() {
         LOG.info("Courier {} starting; data directory {}", Version.current(), config.dataDirectory());
+        // Before anything is opened: limits that cannot fit the open-file limit stop start-up.
+        ConnectionLimits limits = ConnectionLimits.resolve(config.limits());
+        LOG.info("Connection limits: {}", limits.describe());
         DataDirectory.prepare(config.dataDirectory());
         AuthenticatorProvider authProvider;
         try {
@@ -119,13 +125,16 @@ public final class CourierServer implements AutoCloseable {
             : router.signOut(user, issuedBeforeMs, text);
         authenticator = authenticator(authProvider, config, storage, signedIn);
         router = new Router(config.router(), storage, authenticator, registry, clock).start();
+        // One gate for every transport: the limits count connections over all of them.
+        gate = new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerAddress(),
+            limits.lingerAllowance(), config.router().helloTimeoutMs(), registry);
         List<String> listening = new ArrayList<>();
         for (Map.Entry<String, TransportProvider> e : providers.entrySet()) {
             String name = e.getKey();
             ServerConfig.Transport t = config.transports().get(name);
             try {
                 TransportServer server = e.getValue().createServer(
-                    new TransportSettings(t.host(), t.port(), config.maxFrameBytes(), t.options()), router);
+                    new TransportSettings(t.host(), t.port(), config.maxFrameBytes(), t.options(), gate), router);
                 transports.put(name, server);
                 server.start();
                 Gauge.builder("courier.unread.output.bytes", server, TransportServer::unreadOutputBytes)
@@ -226,6 +235,11 @@ public final class CourierServer implements AutoCloseable {
         return config;
     }
 
+    /** The admission gate every transport shares: connections it holds, for tests and tools. */
+    public int admittedConnections() {
+        return gate == null ? 0 : gate.held();
+    }
+
     /**
      * Graceful stop: transports stop accepting and close connections, the router commits what it
      * queued and writes last-seen times, storage closes. Idempotent.
@@ -239,6 +253,9 @@ public final class CourierServer implements AutoCloseable {
         List<RuntimeException> failures = new ArrayList<>();
         for (TransportServer server : transports.values()) {
             run(server::close, failures);
+        }
+        if (gate != null) {
+            run(gate::close, failures);
         }
         if (router != null) {
             run(router::close, failures);

@@ -17,6 +17,7 @@ import java.util.Map;
  * @param maxFrameBytes largest frame any transport accepts ({@code max-frame-bytes}).
  * @param router        router limits and intervals ({@code router.*}).
  * @param admin         the metrics endpoint ({@code admin.*}).
+ * @param limits        connection limits ({@code limits.*}).
  */
 public record ServerConfig(
     Path dataDirectory,
@@ -25,7 +26,8 @@ public record ServerConfig(
     Map<String, Transport> transports,
     int maxFrameBytes,
     RouterConfig router,
-    Admin admin) {
+    Admin admin,
+    Limits limits) {
 
     public ServerConfig {
         // In the order configured (the defaults list tcp, udp, ws, longpoll): transports start, and are logged, so.
@@ -64,6 +66,21 @@ public record ServerConfig(
         public Transport {
             options = Map.copyOf(options);
         }
+    }
+
+    /**
+     * How many connections the server holds, every transport together; see the README's
+     * "Connection limits".
+     *
+     * @param maxConnections           {@code limits.max-connections}; absent: the process's
+     *                                 open-file limit less the reserve.
+     * @param fdReserve                {@code limits.fd-reserve}, files kept for everything but
+     *                                 connections; absent: 1,000, or a quarter of the open-file
+     *                                 limit when that is less.
+     * @param maxConnectionsPerAddress {@code limits.max-connections-per-address}.
+     */
+    public record Limits(java.util.OptionalInt maxConnections, java.util.OptionalInt fdReserve,
+                         int maxConnectionsPerAddress) {
     }
 
     /** The admin endpoint serving {@code /metrics} in Prometheus format. */

@@ -70,6 +70,15 @@ public interface Connection {
     /** Sends {@code error} (with {@code fatal} set), flushes, then closes. Idempotent. */
     void closeWithError(io.courier.transport.proto.Error error);
 
+    /**
+     * The router calls this once the connection said a valid hello. A transport that admits
+     * connections through a {@link ConnectionGate} passes it on to the connection's
+     * {@link ConnectionGate.Admission#authenticated()}, so that the gate never evicts this
+     * connection to make room for a newcomer. Any thread; idempotent. Nothing by default.
+     */
+    default void markAuthenticated() {
+    }
+
     /** The connection's I/O thread. Tasks run in submission order, never concurrently. */
     Executor executor();
 

@@ -35,7 +35,9 @@ public interface TransportProvider {
     /**
      * Creates, without binding, a server that hands every accepted connection to {@code handler}.
      *
-     * @param settings where to listen and the frame-size limit.
+     * @param settings where to listen, the frame-size limit, and the server's
+     *                 {@link TransportSettings#gate() admission gate}, which the server must ask
+     *                 before it holds anything for a new client (see {@link ConnectionGate}).
      * @param handler  receives connection events; usually the router.
      * @return a server that listens once {@link TransportServer#start()} returns.
      */

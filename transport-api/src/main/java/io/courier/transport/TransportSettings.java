@@ -13,8 +13,12 @@ import java.util.Objects;
  * @param options       transport-specific options (for example {@code epoll=false}), as strings;
  *                      a transport reads those it declares in {@link TransportProvider#options()}
  *                      and ignores others (the server refuses undeclared ones before it starts).
+ * @param gate          the server's admission control, shared by all its transports: a server
+ *                      asks it before it holds anything for a new client (see
+ *                      {@link ConnectionGate}); {@link ConnectionGate#unlimited()} unless given.
  */
-public record TransportSettings(String host, int port, int maxFrameBytes, Map<String, String> options) {
+public record TransportSettings(String host, int port, int maxFrameBytes, Map<String, String> options,
+                                ConnectionGate gate) {
 
     /** Loopback: binding anywhere else is an explicit choice in configuration. */
     public static final String DEFAULT_HOST = "127.0.0.1";
@@ -35,6 +39,12 @@ public record TransportSettings(String host, int port, int maxFrameBytes, Map<St
                 "maxFrameBytes must be at least " + MIN_MAX_FRAME_BYTES + ", was " + maxFrameBytes);
         }
         options = Map.copyOf(options);
+        Objects.requireNonNull(gate, "gate");
+    }
+
+    /** Settings with no admission limit ({@link ConnectionGate#unlimited()}). */
+    public TransportSettings(String host, int port, int maxFrameBytes, Map<String, String> options) {
+        this(host, port, maxFrameBytes, options, ConnectionGate.unlimited());
     }
 
     /** Loopback, the given port, the default frame limit, no options. */
@@ -44,7 +54,12 @@ public record TransportSettings(String host, int port, int maxFrameBytes, Map<St
 
     /** A copy with another frame limit. */
     public TransportSettings withMaxFrameBytes(int bytes) {
-        return new TransportSettings(host, port, bytes, options);
+        return new TransportSettings(host, port, bytes, options, gate);
+    }
+
+    /** A copy whose servers admit connections through {@code gate}. */
+    public TransportSettings withGate(ConnectionGate gate) {
+        return new TransportSettings(host, port, maxFrameBytes, options, gate);
     }
 
     /** The option's value, or {@code fallback} when absent. */

@@ -49,7 +49,9 @@ public final class CourierServerProcess extends ChildJvmSystem {
             "router.frames-per-second=2147483647",
             "router.frame-burst=2147483647",
             "router.bytes-per-second=2147483647",
-            "router.byte-burst=2147483647"));
+            "router.byte-burst=2147483647",
+            // Every load connection comes from one address: lift the per-address connection limit.
+            "limits.max-connections-per-address=100000000"));
         for (String name : TRANSPORTS) {
             overrides.add("transports." + name + (name.equals(transport) ? ".port=" + port : ".enabled=false"));
         }

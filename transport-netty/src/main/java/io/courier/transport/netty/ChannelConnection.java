@@ -153,6 +153,12 @@ public class ChannelConnection implements Connection {
             channel.eventLoop().schedule(() -> channel.close(), LINGER_SECONDS, TimeUnit.SECONDS));
     }
 
+    /** Tells the channel's admission, if the server admits through a gate. */
+    @Override
+    public void markAuthenticated() {
+        ChannelAdmission.authenticated(channel);
+    }
+
     /** True once {@link #close} or {@link #closeWithError} was called: input is dropped from then. */
     public boolean isClosing() {
         return closing.get();

@@ -67,6 +67,7 @@ public final class ConnectionBridge extends SimpleChannelInboundHandler<Frame> {
 
     private void opened(ChannelHandlerContext ctx) {
         connection = factory.apply(ctx.channel());
+        ChannelAdmission.opened(connection);
         open.incrementAndGet();
         handler.onOpen(connection);
     }

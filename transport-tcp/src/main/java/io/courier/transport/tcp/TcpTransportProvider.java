@@ -41,7 +41,9 @@ import java.util.List;
  *       {@code max-frame-bytes}. A connection whose outbound buffer holds more — a peer that keeps
  *       sending and stopped reading — is closed with a fatal {@code SLOW_CONSUMER}.</li>
  * </ul>
- * The server sets {@code TCP_NODELAY} on every connection and {@code SO_REUSEADDR} on the listener.
+ * The server sets {@code TCP_NODELAY} on every connection and {@code SO_REUSEADDR} on the listener,
+ * and admits every accepted socket through {@link TransportSettings#gate()}: a refused one gets a
+ * fatal {@code TOO_MANY_CONNECTIONS} error frame and is closed.
  *
  * <p>Stateless and thread-safe; discovered through {@link java.util.ServiceLoader}.
  */
@@ -75,7 +77,7 @@ public final class TcpTransportProvider implements TransportProvider {
     public TransportServer createServer(TransportSettings settings, ConnectionHandler handler) {
         return new NettyServer(settings, NAME, "", "TCP",
             (open, channels, maxUnreadOutput) -> new TcpServerInitializer(settings.maxFrameBytes(), handler, open, channels,
-                maxUnreadOutput));
+                maxUnreadOutput, settings.gate()));
     }
 
     /**

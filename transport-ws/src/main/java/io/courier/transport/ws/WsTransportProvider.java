@@ -26,6 +26,9 @@ import java.util.stream.Collectors;
  * </ul>
  * A connection that negotiates neither is closed with a reason naming both.
  *
+ * <p>Every accepted socket is admitted through {@link TransportSettings#gate()} before its
+ * upgrade; a refused one is answered with HTTP 503 and a text body naming the limit, and closed.
+ *
  * <p>Options ({@link #options()}, defaults there): {@code path}, {@code allowed-origins}
  * (comma-separated; {@code *} allows any; requests without an Origin header, i.e. not from a
  * browser, are always allowed), {@code permessage-deflate}, {@code upgrade-timeout-ms} (a
@@ -90,7 +93,7 @@ public final class WsTransportProvider implements TransportProvider {
         int upgradeTimeoutMs = UPGRADE_TIMEOUT_MS.intIn(settings.options());
         return new NettyServer(settings, NAME, path, "WebSocket", (open, channels, maxUnreadOutput) ->
             new WsServerInitializer(path, settings.maxFrameBytes(), origins, deflate, handler, open, channels,
-                upgradeTimeoutMs, maxUnreadOutput));
+                upgradeTimeoutMs, maxUnreadOutput, settings.gate()));
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.courier.transport.longpoll.internal;
 
+import io.courier.transport.ConnectionGate;
 import io.courier.transport.ConnectionHandler;
 import io.courier.transport.Frames;
 import io.courier.transport.IoThreadErrors;
@@ -140,12 +141,24 @@ public final class LongPollServer implements TransportServer {
         String key = randomText(ID_BYTES);
         String secret = randomText(SECRET_BYTES);
         io.vertx.core.net.SocketAddress peer = ctx.request().remoteAddress();
+        InetSocketAddress remote = new InetSocketAddress(peer.host(), peer.port());
+        ConnectionGate.Admission[] admission = new ConnectionGate.Admission[1];
         LongPollSession session = new LongPollSession(key, secret, json, vertx.getOrCreateContext(), vertx, handler,
-            new InetSocketAddress(peer.host(), peer.port()), pollTimeoutMs, settings.maxFrameBytes(), maxUnreadOutputBytes,
-            () -> {
+            remote, pollTimeoutMs, settings.maxFrameBytes(), maxUnreadOutputBytes, () -> {
                 sessions.remove(key);
                 open.decrementAndGet();
+                admission[0].release();
             });
+        // A session is a connection: it counts against the server's limits from its creation.
+        admission[0] = settings.gate().admit(remote.getAddress(), LongPollTransportProvider.NAME, session);
+        if (!admission[0].admitted()) {
+            admission[0].release();
+            ctx.response().putHeader("Retry-After", "5");
+            error(ctx, 503, Error.Code.TOO_MANY_CONNECTIONS, admission[0].refusal().getText(), json);
+            return;
+        }
+        session.admitted(admission[0]);
+        admission[0].opened();
         sessions.put(key, session);
         open.incrementAndGet();
         handler.onOpen(session);

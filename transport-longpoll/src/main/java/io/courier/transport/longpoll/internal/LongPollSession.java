@@ -1,6 +1,7 @@
 package io.courier.transport.longpoll.internal;
 
 import io.courier.transport.Connection;
+import io.courier.transport.ConnectionGate;
 import io.courier.transport.ConnectionHandler;
 import io.courier.transport.Frames;
 import io.courier.transport.IoThreadErrors;
@@ -26,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * lost response is simply sent again. All state lives on the session's Vert.x context, which is
  * also its {@link #executor()}.
  */
-final class LongPollSession implements Connection {
+final class LongPollSession implements Connection, ConnectionGate.Evictable {
 
     private static final Logger LOG = LoggerFactory.getLogger(LongPollSession.class);
     private static final AtomicLong IDS = new AtomicLong();
@@ -69,6 +70,7 @@ final class LongPollSession implements Connection {
     private boolean finished;
     private boolean writable = true;
     private Object attachment;
+    private volatile ConnectionGate.Admission admission;
     private final Executor executor;
 
     LongPollSession(String key, String secret, boolean json, Context context, Vertx vertx, ConnectionHandler handler,
@@ -250,6 +252,33 @@ final class LongPollSession implements Connection {
             vertx.cancelTimer(heldPollTimer);
             heldPollTimer = -1;
         }
+    }
+
+    // ---------------------------------------------------------------- admission
+
+    /** Its place in the server's admission gate. */
+    void admitted(ConnectionGate.Admission admission) {
+        this.admission = admission;
+    }
+
+    @Override
+    public void markAuthenticated() {
+        ConnectionGate.Admission place = admission;
+        if (place != null) {
+            place.authenticated();
+        }
+    }
+
+    /** The gate makes room: the error is the next poll's answer, then the session ends, as for any fatal error. */
+    @Override
+    public void evict(Error reason) {
+        closeWithError(reason);
+    }
+
+    /** The gate needs the place now: the session ends without waiting for a poll to collect the error. */
+    @Override
+    public void abort() {
+        context.runOnContext(v -> finish());
     }
 
     // ---------------------------------------------------------------- Connection (router side)

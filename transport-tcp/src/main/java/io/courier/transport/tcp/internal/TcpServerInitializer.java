@@ -1,7 +1,11 @@
 package io.courier.transport.tcp.internal;
 
+import io.courier.transport.ConnectionGate;
 import io.courier.transport.ConnectionHandler;
 import io.courier.transport.TransportOptions;
+import io.courier.transport.netty.ChannelAdmission;
+import io.courier.transport.proto.Frame;
+import io.netty.buffer.ByteBufAllocator;
 import io.courier.transport.netty.ChannelConnection;
 import io.courier.transport.netty.ConnectionBridge;
 import io.courier.transport.netty.UnreadOutputLimit;
@@ -25,10 +29,12 @@ public final class TcpServerInitializer extends ChannelInitializer<Channel> {
     private final AtomicInteger open;
     private final ChannelGroup channels;
     private final int maxUnreadOutputBytes;
+    private final ConnectionGate gate;
 
-    /** As the full constructor, with the default {@code max-unread-output-bytes} (embedded channels in tests). */
+    /** As the full constructor, with the default {@code max-unread-output-bytes} and no admission limits (embedded channels in tests). */
     public TcpServerInitializer(int maxFrameBytes, ConnectionHandler handler, AtomicInteger open, ChannelGroup channels) {
-        this(maxFrameBytes, handler, open, channels, Integer.parseInt(TransportOptions.MAX_UNREAD_OUTPUT_BYTES.defaultValue()));
+        this(maxFrameBytes, handler, open, channels, Integer.parseInt(TransportOptions.MAX_UNREAD_OUTPUT_BYTES.defaultValue()),
+            ConnectionGate.unlimited());
     }
 
     /**
@@ -37,21 +43,28 @@ public final class TcpServerInitializer extends ChannelInitializer<Channel> {
      * @param open                 the server's count of open connections, kept by the bridge.
      * @param channels             every accepted channel is added here, so the server can close them all.
      * @param maxUnreadOutputBytes what may wait to be sent to a peer before it is closed as a slow consumer.
+     * @param gate                 admits every accepted channel before the router hears of it.
      */
     public TcpServerInitializer(int maxFrameBytes, ConnectionHandler handler, AtomicInteger open, ChannelGroup channels,
-                                int maxUnreadOutputBytes) {
+                                int maxUnreadOutputBytes, ConnectionGate gate) {
         this.maxFrameBytes = maxFrameBytes;
         this.encoder = new FrameEncoder(maxFrameBytes);
         this.handler = handler;
         this.open = open;
         this.channels = channels;
         this.maxUnreadOutputBytes = maxUnreadOutputBytes;
+        this.gate = gate;
     }
 
     /** Typed {@code Channel}, not {@code SocketChannel}, so tests can run it in an {@code EmbeddedChannel}. */
     @Override
     protected void initChannel(Channel channel) {
         channels.add(channel);
+        // refused: an error frame, then close; the router never hears of the channel
+        if (!ChannelAdmission.admit(gate, channel, TcpTransportProvider.NAME, error ->
+            FrameEncoder.encode(ByteBufAllocator.DEFAULT, Frame.newBuilder().setError(error).build()))) {
+            return;
+        }
         ChannelPipeline pipeline = channel.pipeline();
         // outbound, next to the socket: a peer that lets more than the limit wait is a slow consumer
         pipeline.addLast("unread-output-limit", new UnreadOutputLimit(TcpTransportProvider.NAME, maxUnreadOutputBytes));

@@ -1,5 +1,6 @@
 package io.courier.transport.udp.internal;
 
+import io.courier.transport.ConnectionGate;
 import io.courier.transport.ConnectionHandler;
 import io.courier.transport.IoThreadErrors;
 import io.courier.transport.ListenException;
@@ -115,6 +116,9 @@ public final class UdpServer implements TransportServer {
                 connection.failed(failure);
             }
         }
+        // One flush for every connection's retransmissions: a flush per idle connection per tick
+        // made thousands of idle connections cost a core.
+        channel.flush();
         if (++ticksSincePrune >= TICKS_PER_PRUNE) {
             ticksSincePrune = 0;
             pruneHandshakeBuckets(now);
@@ -254,12 +258,23 @@ public final class UdpServer implements TransportServer {
         Long existing = accepted.get(key);
         if (existing == null || !connections.containsKey(existing)) {
             long id = RANDOM.nextLong() & Long.MAX_VALUE;
+            ConnectionGate.Admission[] admission = new ConnectionGate.Admission[1];
             UdpServerConnection connection = new UdpServerConnection(id, from, channel, handler, window,
                 settings.maxFrameBytes(), minRtoNanos, idleTimeoutNanos, burst, () -> {
                     connections.remove(id);
                     accepted.remove(key);
                     open.decrementAndGet();
+                    admission[0].release();
                 }, maxUnreadOutputBytes);
+            admission[0] = settings.gate().admit(from.getAddress(), UdpTransportProvider.NAME, connection);
+            if (!admission[0].admitted()) {
+                // The handshake is answered, not dropped: a client that is refused should not retry at once.
+                admission[0].release();
+                reject(0, admission[0].refusal().getText(), size, from);
+                return;
+            }
+            connection.admitted(admission[0]);
+            admission[0].opened();
             connections.put(id, connection);
             accepted.put(key, id);
             open.incrementAndGet();

@@ -2,6 +2,7 @@ package io.courier.transport.udp.internal;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.courier.transport.Connection;
+import io.courier.transport.ConnectionGate;
 import io.courier.transport.ConnectionHandler;
 import io.courier.transport.Frames;
 import io.courier.transport.IoThreadErrors;
@@ -23,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * is acknowledged once per read burst ({@link ReadBurst}), and what handlers write while a burst is
  * read is flushed once at its end.
  */
-final class UdpServerConnection implements Connection, ReliableStream.Sink {
+final class UdpServerConnection implements Connection, ReliableStream.Sink, ConnectionGate.Evictable {
 
     /** Datagrams waiting (unacknowledged or queued) above which the connection reports itself unwritable. */
     static final int HIGH_WATER = 1_024;
@@ -51,6 +52,7 @@ final class UdpServerConnection implements Connection, ReliableStream.Sink {
     private boolean ackListed;
     private boolean errorReported;
     private Object attachment;
+    private volatile ConnectionGate.Admission admission;
 
     UdpServerConnection(long id, InetSocketAddress remote, Channel channel, ConnectionHandler handler, int window,
                         int maxFrameBytes, long minRtoNanos, long idleTimeoutNanos, ReadBurst burst, Runnable onFinished) {
@@ -126,7 +128,7 @@ final class UdpServerConnection implements Connection, ReliableStream.Sink {
         }
     }
 
-    /** Retransmissions, closing and idleness. Event loop only. */
+    /** Retransmissions, closing and idleness; the server flushes after ticking every connection. Event loop only. */
     void tick(long now) {
         if (finished) {
             return;
@@ -139,7 +141,6 @@ final class UdpServerConnection implements Connection, ReliableStream.Sink {
                 + idleTimeoutNanos / 1_000_000 + " ms");
             finish(true);
         }
-        channel.flush();
     }
 
     private void finish(boolean sendClose) {
@@ -196,6 +197,31 @@ final class UdpServerConnection implements Connection, ReliableStream.Sink {
             writable = now;
             handler.onWritabilityChanged(this);
         }
+    }
+
+    /** Its place in the server's admission gate. */
+    void admitted(ConnectionGate.Admission admission) {
+        this.admission = admission;
+    }
+
+    @Override
+    public void markAuthenticated() {
+        ConnectionGate.Admission place = admission;
+        if (place != null) {
+            place.authenticated();
+        }
+    }
+
+    /** The gate makes room: the error goes out on the reliable stream, then CLOSE, as for any fatal error. */
+    @Override
+    public void evict(Error reason) {
+        closeWithError(reason);
+    }
+
+    /** The gate needs the place now: CLOSE and forget the connection without waiting for acks. */
+    @Override
+    public void abort() {
+        channel.eventLoop().execute(() -> finish(true));
     }
 
     // ---------------------------------------------------------------- ReliableStream.Sink

@@ -1,8 +1,11 @@
 package io.courier.transport.ws.internal;
 
+import io.courier.transport.ConnectionGate;
 import io.courier.transport.ConnectionHandler;
 import io.courier.transport.IoThreadErrors;
 import io.courier.transport.TransportOptions;
+import io.courier.transport.netty.ChannelAdmission;
+import io.netty.buffer.ByteBuf;
 import io.courier.transport.netty.ConnectionBridge;
 import io.courier.transport.netty.ProtocolViolation;
 import io.courier.transport.netty.UnreadOutputLimit;
@@ -60,21 +63,24 @@ public final class WsServerInitializer extends ChannelInitializer<Channel> {
     private final ChannelGroup channels;
     private final int upgradeTimeoutMs;
     private final int maxUnreadOutputBytes;
+    private final ConnectionGate gate;
 
     /** As the full constructor, with the default upgrade deadline and unread-output limit (embedded channels in tests). */
     public WsServerInitializer(String path, int maxFrameBytes, Set<String> origins, boolean deflate, ConnectionHandler handler,
                         AtomicInteger open, ChannelGroup channels) {
         this(path, maxFrameBytes, origins, deflate, handler, open, channels,
             Integer.parseInt(WsTransportProvider.UPGRADE_TIMEOUT_MS.defaultValue()),
-            Integer.parseInt(TransportOptions.MAX_UNREAD_OUTPUT_BYTES.defaultValue()));
+            Integer.parseInt(TransportOptions.MAX_UNREAD_OUTPUT_BYTES.defaultValue()), ConnectionGate.unlimited());
     }
 
     /**
      * @param upgradeTimeoutMs     how long after opening a connection must have completed its upgrade.
      * @param maxUnreadOutputBytes what may wait to be sent to a peer before it is closed as a slow consumer.
+     * @param gate                 admits every accepted channel before its upgrade.
      */
     public WsServerInitializer(String path, int maxFrameBytes, Set<String> origins, boolean deflate, ConnectionHandler handler,
-                        AtomicInteger open, ChannelGroup channels, int upgradeTimeoutMs, int maxUnreadOutputBytes) {
+                        AtomicInteger open, ChannelGroup channels, int upgradeTimeoutMs, int maxUnreadOutputBytes,
+                        ConnectionGate gate) {
         this.path = path;
         this.maxFrameBytes = maxFrameBytes;
         this.origins = origins;
@@ -84,12 +90,17 @@ public final class WsServerInitializer extends ChannelInitializer<Channel> {
         this.channels = channels;
         this.upgradeTimeoutMs = upgradeTimeoutMs;
         this.maxUnreadOutputBytes = maxUnreadOutputBytes;
+        this.gate = gate;
     }
 
     /** Typed {@code Channel}, not {@code SocketChannel}, so tests can run it in an {@code EmbeddedChannel}. */
     @Override
     protected void initChannel(Channel channel) {
         channels.add(channel);
+        // The socket counts from its accept, long before any upgrade: refused, it gets an HTTP 503.
+        if (!ChannelAdmission.admit(gate, channel, WsTransportProvider.NAME, WsServerInitializer::beforeUpgrade)) {
+            return;
+        }
         ChannelPipeline pipeline = channel.pipeline();
         // Outbound, next to the socket: a peer that lets more than the limit wait is a slow consumer.
         pipeline.addLast("unread-output-limit", new UnreadOutputLimit(WsTransportProvider.NAME, maxUnreadOutputBytes));
@@ -281,6 +292,23 @@ public final class WsServerInitializer extends ChannelInitializer<Channel> {
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
             respond(ctx, HttpResponseStatus.NOT_FOUND, "Courier speaks WebSocket at " + path + "\n");
         }
+    }
+
+    /**
+     * The HTTP response, as raw bytes, that ends a socket the admission gate refuses or evicts
+     * before the upgrade: 503 for a connection limit, 408 for no upgrade and hello in time; the
+     * error's text is the body.
+     */
+    static ByteBuf beforeUpgrade(Error error) {
+        HttpResponseStatus status = error.getCode() == Error.Code.NOT_AUTHENTICATED
+            ? HttpResponseStatus.REQUEST_TIMEOUT : HttpResponseStatus.SERVICE_UNAVAILABLE;
+        byte[] body = (error.getText() + "\n").getBytes(StandardCharsets.UTF_8);
+        String head = "HTTP/1.1 " + status + "\r\n"
+            + "Content-Type: text/plain; charset=utf-8\r\n"
+            + "Content-Length: " + body.length + "\r\n"
+            + (status == HttpResponseStatus.SERVICE_UNAVAILABLE ? "Retry-After: 5\r\n" : "")
+            + "Connection: close\r\n\r\n";
+        return Unpooled.wrappedBuffer(head.getBytes(StandardCharsets.US_ASCII), body);
     }
 
     private static void respond(ChannelHandlerContext ctx, HttpResponseStatus status, String text) {
