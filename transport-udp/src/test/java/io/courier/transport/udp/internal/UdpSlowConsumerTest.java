@@ -94,6 +94,8 @@ class UdpSlowConsumerTest {
         while (!closed.contains(alice.toString()) && acked < lastInFlight + 200) {
             ack(alice, acked);
             alice.tick(System.nanoTime());
+            // As the server does after ticking every connection: one flush for all.
+            channel.flush();
             for (DatagramPacket packet : drain()) {
                 ByteBuf content = packet.content();
                 byte type = content.getByte(0);
