@@ -20,6 +20,7 @@ import io.courier.transport.TransportProvider;
 import io.courier.transport.TransportProviders;
 import io.courier.transport.TransportServer;
 import io.courier.transport.TransportSettings;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -140,6 +141,10 @@ public final class CourierServer implements AutoCloseable {
                 Gauge.builder("courier.unread.output.bytes", server, TransportServer::unreadOutputBytes)
                     .tag("transport", name).baseUnit("bytes")
                     .description("Bytes waiting to be sent to clients (bounded per connection by max-unread-output-bytes)")
+                    .register(registry);
+                FunctionCounter.builder("courier.handshakes.dropped", server, TransportServer::droppedHandshakes)
+                    .tag("transport", name)
+                    .description("Handshakes dropped unanswered: too short, or past the per-source rate limit (UDP)")
                     .register(registry);
                 listening.add(name + " " + shown(server.address()));
             } catch (ListenException failed) {

@@ -42,7 +42,8 @@ class MetricsEndpointTest {
                 .contains("courier_errors_total{code=\"INVALID_RECIPIENT\"} 1.0")
                 .contains("courier_mailbox_depth")
                 .contains("courier_frames_in_total")
-                .contains("courier_frames_out_total");
+                .contains("courier_frames_out_total")
+                .contains("courier_handshakes_dropped_total{transport=\"udp\"} 0.0");
         }
     }
 }

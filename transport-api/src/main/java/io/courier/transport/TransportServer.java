@@ -31,6 +31,15 @@ public interface TransportServer extends AutoCloseable {
     }
 
     /**
+     * Handshakes dropped unanswered since start — too short to answer without amplification, or
+     * past a per-source rate limit — for a transport that has handshakes of its own (UDP); 0 for
+     * the others. Read from any thread.
+     */
+    default long droppedHandshakes() {
+        return 0;
+    }
+
+    /**
      * Stops accepting, closes every connection (each gets {@link ConnectionHandler#onClose}) and
      * releases threads. Blocks until done. Idempotent.
      */

@@ -82,6 +82,10 @@ public final class ConnectionBridge extends SimpleChannelInboundHandler<Frame> {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
         if (event instanceof ProtocolViolation violation && connection != null) {
+            if (closed) {
+                // The router heard the close already; what the peer still sent changes nothing.
+                return;
+            }
             handler.onTransportError(connection, violation.code(), violation.detail());
             connection.closeWithError(Frames.errorBody(violation.code(), violation.detail(), true));
         } else {
@@ -133,9 +137,12 @@ public final class ConnectionBridge extends SimpleChannelInboundHandler<Frame> {
             // WebSocket frame, permessage-deflate data that does not inflate): the client's
             // mistake, worth one line naming it, not a stack trace.
             // The handler logs and counts it, naming the connection and its user.
-            if (connection != null) {
+            if (connection != null && !closed) {
                 handler.onTransportError(connection, io.courier.transport.proto.Error.Code.MALFORMED_FRAME,
                     "invalid input, closing: " + cause.getMessage());
+            } else if (connection != null) {
+                // Bytes that arrived while the channel closed: the router heard the close already.
+                LOG.debug("Connection {} sent invalid input after it closed: {}", connection, cause.getMessage());
             } else {
                 LOG.info("{} sent invalid input, closing: {}", ctx.channel().remoteAddress(), cause.getMessage());
             }

@@ -151,6 +151,7 @@ public final class UdpServer implements TransportServer {
     }
 
     /** Handshakes dropped by the per-address rate limit or for being too short. */
+    @Override
     public long droppedHandshakes() {
         return dropped.get();
     }
