@@ -58,6 +58,7 @@ final class Bystanders implements AutoCloseable {
     private final AtomicInteger sent = new AtomicInteger();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private Thread thread;
+    private long startedNanos;
 
     /**
      * Connects the pair through a TCP client of their own, so that their frames never queue behind
@@ -82,6 +83,7 @@ final class Bystanders implements AutoCloseable {
      * measured, so the test's load starts on a warm server.
      */
     Bystanders start() {
+        startedNanos = System.nanoTime();
         chatting.set(true);
         thread = new Thread(this::chat, "bystanders");
         thread.setDaemon(true);
@@ -136,6 +138,10 @@ final class Bystanders implements AutoCloseable {
                 + " max %d ms%n", delays.length, delays.length == 0 ? 0.0 : delays[delays.length / 2] / 1e6, p99Ms, maxMs,
             toAccepted.length == 0 ? 0.0 : toAccepted[toAccepted.length / 2] / 1e6,
             toAccepted.length == 0 ? 0 : TimeUnit.NANOSECONDS.toMillis(toAccepted[toAccepted.length - 1]));
+        delayNanos.entrySet().stream().filter(e -> number(e.getKey()) >= warmUp)
+            .max(java.util.Map.Entry.comparingByValue()).ifPresent(slowest -> System.out.printf(
+                "Bystanders: the slowest, %s, was sent %.1f s after the chat started%n", slowest.getKey(),
+                (sentAtNanos.get(slowest.getKey()) - startedNanos) / 1e9));
         assertThat(errors).as("errors the bystanders got").isEmpty();
         assertThat(delays).as("bystander messages delivered").hasSize(count);
         assertThat(count).as("bystander messages sent while the test ran").isPositive();
