@@ -528,6 +528,9 @@ export class CourierClient extends EventTarget {
                 for (const chunk of chunks(ids, MAX_IDS_PER_FRAME)) {
                     this.writeRequest(link, { deliveryAck: { serverMessageIds: chunk } });
                 }
+                // A message read here whose acknowledgement had been lost is pending again, and is
+                // held by this connection only now that it was written again: read it again.
+                this.sendReads(link, ids.filter((id) => this.reads.has(id)));
             }
         }
     }
@@ -598,11 +601,10 @@ export class CourierClient extends EventTarget {
         }
         if (code === 'UNKNOWN_MESSAGE') {
             // The answer to an acknowledgement or read receipt sent again after a reconnect, of an
-            // entry the server had already taken (section 1.7): nothing is missing.
-            const sid = String(error.serverMessageId ?? '');
-            if (this.reads.has(sid)) {
-                this.mutate(() => this.forgetReads([sid]));
-            }
+            // entry the server had already taken (section 1.7); or to a read receipt sent before
+            // the server wrote that message again on this connection, which storeIncoming sends
+            // again once it has. Either way nothing is missing, and the reads are kept until a
+            // later `accepted` shows they were recorded.
             return;
         }
         if (code === 'INTERNAL') {
