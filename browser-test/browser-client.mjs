@@ -60,7 +60,7 @@ function control(command, answer) {
 
 const pages = [];
 
-async function openPage(browser, user, { blockWebSocket = false } = {}) {
+async function openPage(browser, user, { blockWebSocket = false, paste = false } = {}) {
     const context = await browser.newContext({ viewport: { width: 1000, height: 640 } });
     if (blockWebSocket) {
         // As a network or an extension that refuses WebSocket would: the page cannot make one.
@@ -77,7 +77,22 @@ async function openPage(browser, user, { blockWebSocket = false } = {}) {
     page.on('console', (m) => log.push(`[${user} console.${m.type()}] ${m.text()}`));
     page.on('pageerror', (e) => log.push(`[${user} page error] ${e.message}`));
     pages.push({ user, page, log });
-    await page.goto(`${args.url}#token=${encodeURIComponent(tokens[user])}`);
+    if (paste) {
+        // As a person would: open the page, see only the sign-in form, paste the token.
+        await page.goto(args.url);
+        await page.waitForSelector('#signin-form', { state: 'visible', timeout: WAIT_MS });
+        if (await page.isVisible('#chat')) {
+            throw new Error(`${user}'s page shows the chat before anyone signed in`);
+        }
+        await page.fill('#token', tokens[user]);
+        await page.click('#signin-button');
+        await page.waitForSelector('#chat', { state: 'visible', timeout: WAIT_MS });
+        if (await page.isVisible('#signin-form')) {
+            throw new Error(`${user}'s page still shows the sign-in form after signing in`);
+        }
+    } else {
+        await page.goto(`${args.url}#token=${encodeURIComponent(tokens[user])}`);
+    }
     return page;
 }
 
@@ -144,7 +159,7 @@ async function screenshot(page, name) {
 async function webSocketChat(alice, bob) {
     await connected(alice, 'websocket');
     await connected(bob, 'websocket');
-    step('alice and bob are connected over WebSocket');
+    step('alice (token in the URL fragment) and bob (token pasted into the form) are connected over WebSocket');
     const hello = 'Hello Bob, this is Alice over WebSocket';
     await openConversation(alice, 'bob');
     await type(alice, hello);
@@ -228,7 +243,7 @@ let failed = false;
 try {
     step(`Chromium ${browser.version()}, page ${args.url}`);
     const alice = await openPage(browser, 'alice');
-    const bob = await openPage(browser, 'bob');
+    const bob = await openPage(browser, 'bob', { paste: true });
     await webSocketChat(alice, bob);
     const carol = await openPage(browser, 'carol', { blockWebSocket: true });
     await longPollingChat(alice, carol);

@@ -79,8 +79,26 @@ async function signIn(given) {
     }
 }
 
+/** Back to the sign-in form, saying why: the server refused the token, so another is needed. */
+function signInAgain(reason) {
+    sessionStorage.removeItem(CREDENTIALS);
+    client.close();
+    $('chat').hidden = true;
+    $('signout').hidden = true;
+    $('retry').hidden = true;
+    $('signin').hidden = false;
+    $('whoami').textContent = '';
+    $('status').dataset.state = 'signed-out';
+    $('status').textContent = 'Not signed in';
+    $('signin-error').textContent = reason;
+}
+
 function renderStatus() {
     const status = client.status;
+    if (status.state === 'stopped' && (status.code === 'AUTH_FAILED' || status.code === 'TOKEN_EXPIRED')) {
+        signInAgain(status.reason);
+        return;
+    }
     const queued = client.queued();
     const el = $('status');
     el.dataset.state = status.state;

@@ -279,7 +279,7 @@ export class CourierClient extends EventTarget {
             const ended = await this.session(transport);
             if (ended.stop) {
                 this.stopped = true;
-                this.setStatus({ state: 'stopped', transport: null, reason: ended.reason, retryAt: null });
+                this.setStatus({ state: 'stopped', transport: null, reason: ended.reason, code: ended.code, retryAt: null });
                 return;
             }
             if (!this.stopped) {
@@ -345,7 +345,7 @@ export class CourierClient extends EventTarget {
                 }
                 const code = link.fatal?.code;
                 if (code && STOPPING[code]) {
-                    resolve({ stop: true, reason: `${STOPPING[code]} (${code}: ${link.fatal.text})` });
+                    resolve({ stop: true, code, reason: `${STOPPING[code]} (${code}: ${link.fatal.text})` });
                 } else if (code === 'TOO_MANY_CONNECTIONS') {
                     resolve({ reason: link.fatal.text, retryAfterMs: 5_000 });
                 } else {
