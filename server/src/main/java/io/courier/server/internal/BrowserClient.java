@@ -144,7 +144,7 @@ public final class BrowserClient implements HttpHandler {
     }
 
     private static boolean isWildcard(String host) {
-        if (host == null) {
+        if (host == null || host.isEmpty()) {
             return false;
         }
         try {
