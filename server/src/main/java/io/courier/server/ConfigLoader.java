@@ -219,9 +219,9 @@ public final class ConfigLoader {
         }
 
         Section admin = top.section("admin");
-        admin.allow("enabled", "host", "port");
+        admin.allow("enabled", "host", "port", "browser-client");
         ServerConfig.Admin adminConfig = new ServerConfig.Admin(admin.value("enabled").bool(),
-            admin.value("host").required(), admin.value("port").port());
+            admin.value("host").required(), admin.value("port").port(), admin.value("browser-client").bool());
 
         Section limits = top.section("limits");
         limits.allow("max-connections", "max-connections-per-address", "fd-reserve");

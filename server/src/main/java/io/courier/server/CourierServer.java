@@ -7,6 +7,7 @@ import io.courier.router.auth.SignedInSessions;
 import io.courier.router.auth.AuthenticatorProvider;
 import io.courier.router.auth.AuthenticatorProviders;
 import io.courier.server.internal.AdminServer;
+import io.courier.server.internal.BrowserClient;
 import io.courier.server.internal.ConnectionLimiter;
 import io.courier.server.internal.ConnectionLimits;
 import io.courier.server.internal.DataDirectory;
@@ -155,14 +156,35 @@ public final class CourierServer implements AutoCloseable {
         }
         if (config.admin().enabled()) {
             try {
-                admin = AdminServer.start(config.admin().host(), config.admin().port(), registry);
+                admin = AdminServer.start(config.admin().host(), config.admin().port(), registry, browserClient());
             } catch (ListenException failed) {
                 throw new ConfigException(cannotListen("the admin endpoint", "admin", failed));
             }
-            listening.add("admin http://" + config.admin().host() + ":" + admin.port());
+            String adminAddress = "http://" + config.admin().host() + ":" + admin.port();
+            listening.add("admin " + adminAddress);
+            if (config.admin().browserClient()) {
+                listening.add("browser client " + adminAddress + BrowserClient.PATH);
+            }
         }
         ready = true;
         LOG.info("Courier ready: {}", String.join(", ", listening));
+    }
+
+    /**
+     * The page, told where the WebSocket and long-polling transports listen (either may be
+     * disabled); null when {@code admin.browser-client} is false.
+     */
+    private BrowserClient browserClient() {
+        if (!config.admin().browserClient()) {
+            return null;
+        }
+        TransportServer ws = transports.get("ws");
+        TransportServer longPoll = transports.get("longpoll");
+        if (ws == null && longPoll == null) {
+            LOG.warn("admin.browser-client is on, but neither the ws nor the longpoll transport runs: the page at {} "
+                + "will have nothing to connect to", BrowserClient.PATH);
+        }
+        return BrowserClient.load(ws == null ? null : ws.address(), longPoll == null ? null : longPoll.address());
     }
 
     /** What a person types to reach it: host:port for a bare stream address, the whole URI otherwise. */

@@ -16,7 +16,7 @@ import java.util.Map;
  * @param transports    enabled transports by name ({@code transports.NAME.*}), in the order configured.
  * @param maxFrameBytes largest frame any transport accepts ({@code max-frame-bytes}).
  * @param router        router limits and intervals ({@code router.*}).
- * @param admin         the metrics endpoint ({@code admin.*}).
+ * @param admin         the metrics endpoint and the browser client ({@code admin.*}).
  * @param limits        connection limits ({@code limits.*}).
  */
 public record ServerConfig(
@@ -83,7 +83,13 @@ public record ServerConfig(
                          int maxConnectionsPerAddress) {
     }
 
-    /** The admin endpoint serving {@code /metrics} in Prometheus format. */
-    public record Admin(boolean enabled, String host, int port) {
+    /**
+     * The admin endpoint serving {@code /metrics} in Prometheus format, {@code /health}, and the
+     * browser client under {@code /app/}.
+     *
+     * @param browserClient {@code admin.browser-client}: serve the browser client (only while the
+     *                      endpoint is enabled).
+     */
+    public record Admin(boolean enabled, String host, int port, boolean browserClient) {
     }
 }

@@ -91,6 +91,7 @@ class ConfigurationReferenceTest {
         expected.put("admin.enabled", Boolean.toString(defaults.admin().enabled()));
         expected.put("admin.host", defaults.admin().host());
         expected.put("admin.port", Integer.toString(defaults.admin().port()));
+        expected.put("admin.browser-client", Boolean.toString(defaults.admin().browserClient()));
 
         Map<String, String> readme = new TreeMap<>();
         for (List<String> row : tables.get("key")) {

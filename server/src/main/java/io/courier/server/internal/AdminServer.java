@@ -10,7 +10,11 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Executors;
 
-/** The admin endpoint: {@code GET /metrics} (Prometheus text format) and {@code GET /health}. */
+/**
+ * The admin endpoint: {@code GET /metrics} (Prometheus text format), {@code GET /health}, and, when
+ * given one, the browser client under {@code /app/} ({@link BrowserClient}; {@code /} redirects
+ * there).
+ */
 public final class AdminServer implements AutoCloseable {
 
     private final HttpServer server;
@@ -19,8 +23,11 @@ public final class AdminServer implements AutoCloseable {
         this.server = server;
     }
 
-    /** @throws ListenException when the address cannot be bound, saying why. */
-    public static AdminServer start(String host, int port, PrometheusMeterRegistry registry) {
+    /**
+     * @param browserClient the browser client to serve, or null for none.
+     * @throws ListenException when the address cannot be bound, saying why.
+     */
+    public static AdminServer start(String host, int port, PrometheusMeterRegistry registry, BrowserClient browserClient) {
         HttpServer server;
         try {
             server = HttpServer.create(new InetSocketAddress(host, port), 16);
@@ -30,7 +37,12 @@ public final class AdminServer implements AutoCloseable {
         server.createContext("/metrics", exchange -> respond(exchange, 200,
             "text/plain; version=0.0.4; charset=utf-8", registry.scrape()));
         server.createContext("/health", exchange -> respond(exchange, 200, "text/plain", "ok\n"));
-        server.setExecutor(Executors.newSingleThreadExecutor(r -> {
+        if (browserClient != null) {
+            // "/" is the context of every path no other context takes: the handler redirects "/" and 404s the rest.
+            server.createContext("/", browserClient);
+        }
+        // Two threads: a browser loading the page's files does not hold up a metrics scrape for long.
+        server.setExecutor(Executors.newFixedThreadPool(2, r -> {
             Thread thread = new Thread(r, "courier-admin");
             thread.setDaemon(true);
             return thread;

@@ -1,0 +1,179 @@
+package io.courier.server;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static java.util.concurrent.TimeUnit.MINUTES;
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The browser client the admin endpoint serves at {@code /app/}, in headless Chromium (Debian's
+ * {@code /usr/bin/chromium}, driven by {@code browser-test/browser-client.mjs} with npm's
+ * playwright-core): two pages chat over WebSocket until the ticks turn blue; a page whose browser
+ * refuses WebSocket falls back to long polling and chats; a message typed while the server is
+ * stopped survives a reload of the page and arrives, once, after the server has started again on
+ * the same data directory and ports. Screenshots go to {@code target/browser-client/}.
+ */
+class BrowserClientTest {
+
+    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+    private static final long RUN_MINUTES = 3;
+    private static final long NPM_CI_MINUTES = 5;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void shouldChatUntilBlueTicksOverWebSocketAndLongPollingAndDeliverWhatWasTypedWhileTheServerWasDown() throws Exception {
+        Path driver = repositoryRoot().resolve("browser-test");
+        if (!Files.isExecutable(CHROMIUM)) {
+            fail("This test runs the browser client in Debian's Chromium, and " + CHROMIUM + " is missing. Install it"
+                + " (apt-get install -y chromium; ./test.sh does so) and run it again.");
+        }
+        if (!Files.isDirectory(driver.resolve("node_modules").resolve("playwright-core"))) {
+            run(List.of("npm", "ci", "--no-audit", "--no-fund"), driver,
+                "npm ci in " + driver + " (installs playwright-core pinned in its package-lock.json)");
+        }
+        // Fixed ports, so that the server comes back where the pages knew it; TCP and UDP are not
+        // for browsers.
+        List<String> overrides = List.of(
+            "data-dir=" + dir.resolve("data"),
+            "transports.tcp.enabled=false",
+            "transports.udp.enabled=false",
+            "transports.ws.port=" + freePort(),
+            "transports.longpoll.port=" + freePort(),
+            "admin.port=" + freePort());
+        ServerConfig config = ConfigLoader.load(null, overrides);
+        CourierServer server = CourierServer.start(config);
+        Process process = null;
+        ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor();
+        try {
+            String page = "http://127.0.0.1:" + server.adminPort() + "/app/";
+            assertServesThePageWithTheTransportsAddresses(server, page);
+            String tokens = "{" + String.join(",", token(config, "alice"), token(config, "bob"), token(config, "carol")) + "}";
+            Path screenshots = Path.of("target", "browser-client").toAbsolutePath();
+            ProcessBuilder builder = new ProcessBuilder("node", driver.resolve("browser-client.mjs").toString(),
+                "--url", page, "--screenshots", screenshots.toString()).directory(driver.toFile()).redirectErrorStream(true);
+            builder.environment().put("COURIER_TOKENS", tokens);
+            process = start(builder, "the browser test driver");
+            Process running = process;
+            watchdog.schedule(() -> {
+                running.descendants().forEach(ProcessHandle::destroyForcibly);
+                running.destroyForcibly();
+            }, RUN_MINUTES, MINUTES);
+            List<String> output = new ArrayList<>();
+            try (BufferedReader reader = new BufferedReader(new InputStreamReader(process.getInputStream(), UTF_8));
+                 Writer answers = new OutputStreamWriter(process.getOutputStream(), UTF_8)) {
+                for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+                    System.out.println(line);
+                    output.add(line);
+                    if (line.equals("control: stop-server")) {
+                        server.close();
+                        answer(answers, "stopped");
+                    } else if (line.equals("control: start-server")) {
+                        server = CourierServer.start(config);
+                        answer(answers, "started");
+                    }
+                }
+            }
+            boolean finished = process.waitFor(30, SECONDS);
+            String tail = String.join("\n", output.subList(Math.max(0, output.size() - 40), output.size()));
+            assertThat(finished).as("the driver finished within %d minutes; its last output:%n%s", RUN_MINUTES, tail).isTrue();
+            assertThat(process.exitValue()).as("exit status of the browser test driver; its last output:%n%s", tail).isZero();
+            assertThat(output).as("its summary line").contains(
+                "browser: all 3 scenarios passed: websocket chat, long-polling fallback, message typed while the server was down");
+            assertThat(screenshots.resolve("outage-delivered-alice.png")).isNotEmptyFile();
+        } finally {
+            watchdog.shutdownNow();
+            if (process != null) {
+                process.descendants().forEach(ProcessHandle::destroyForcibly);
+                process.destroyForcibly();
+            }
+            server.close();
+        }
+    }
+
+    /** The page, its modules, and config.json naming where the two browser transports listen. */
+    private static void assertServesThePageWithTheTransportsAddresses(CourierServer server, String page) throws Exception {
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+        HttpResponse<String> index = http.send(HttpRequest.newBuilder(URI.create(page)).timeout(Duration.ofSeconds(10)).build(),
+            HttpResponse.BodyHandlers.ofString());
+        assertThat(index.statusCode()).isEqualTo(200);
+        assertThat(index.headers().firstValue("Content-Type")).hasValue("text/html; charset=utf-8");
+        assertThat(index.body()).contains("<script type=\"module\" src=\"app.js\">");
+        HttpResponse<String> config = http.send(HttpRequest.newBuilder(URI.create(page + "config.json"))
+            .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(config.body()).isEqualTo("{\"websocket\":\"" + server.address("ws") + "\",\"longPolling\":\""
+            + server.address("longpoll") + "\"}");
+        HttpResponse<String> missing = http.send(HttpRequest.newBuilder(URI.create(page + "../etc/passwd"))
+            .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(missing.statusCode()).isEqualTo(404);
+    }
+
+    private static String token(ServerConfig config, String user) {
+        return "\"" + user + "\":\"" + Main.mint(config, user, "*", Duration.ofHours(1)) + "\"";
+    }
+
+    private static void answer(Writer answers, String line) throws IOException {
+        answers.write(line + "\n");
+        answers.flush();
+    }
+
+    private static Process start(ProcessBuilder builder, String what) {
+        try {
+            return builder.start();
+        } catch (IOException e) {
+            return fail("Cannot start " + what + " (" + String.join(" ", builder.command()) + "): " + e.getMessage()
+                + ". Install Node.js 20 or later with npm.");
+        }
+    }
+
+    /** Runs a command to its end, copying its output into the test log; fails unless it exits 0 in time. */
+    private static void run(List<String> command, Path directory, String what) throws Exception {
+        Process process = start(new ProcessBuilder(command).directory(directory.toFile()).redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.INHERIT), what);
+        process.getOutputStream().close();
+        if (!process.waitFor(NPM_CI_MINUTES, MINUTES)) {
+            process.destroyForcibly();
+            fail(what + " did not finish within " + NPM_CI_MINUTES + " minutes");
+        }
+        assertThat(process.exitValue()).as("exit status of %s", what).isZero();
+    }
+
+    /** Maven runs a module's tests in the module's folder; the repository is its parent. */
+    private static Path repositoryRoot() {
+        Path module = Path.of("").toAbsolutePath();
+        for (Path d = module; d != null; d = d.getParent()) {
+            if (Files.isRegularFile(d.resolve("browser-test/package.json"))) {
+                return d;
+            }
+        }
+        return fail("No browser-test/package.json in " + module + " or any folder above it; run the tests from the repository");
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+}
