@@ -49,7 +49,8 @@ class SilentConnectionFloodTest {
     private static final int SOURCES = 30;
     private static final Pattern READY = Pattern.compile("Courier ready: tcp (\\S+), udp (\\S+), ws (\\S+), longpoll (\\S+),");
 
-    @TempDir
+    // Kept when the test fails: the server's log and the client processes' are there.
+    @TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS)
     Path dir;
 
     @Test

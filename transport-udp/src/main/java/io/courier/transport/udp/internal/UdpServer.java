@@ -55,6 +55,7 @@ public final class UdpServer implements TransportServer {
     static final int MAX_TRACKED_SOURCES = 65_536;
     private static final long TICK_MS = 5;
     private static final int TICKS_PER_PRUNE = 200;
+    private static final int TICKS_PER_IDLE_CHECK = 50;
 
     private final TransportSettings settings;
     private final ConnectionHandler handler;
@@ -75,6 +76,9 @@ public final class UdpServer implements TransportServer {
     private final double handshakeBurst;
     private final int maxUnreadOutputBytes;
     private int ticksSincePrune;
+    private int ticksSinceIdleCheck;
+    /** Connections with work for a tick; event loop only. */
+    private final java.util.Set<UdpServerConnection> busy = new java.util.LinkedHashSet<>();
     private EventLoopGroup group;
     private Channel channel;
     private volatile URI address;
@@ -107,15 +111,26 @@ public final class UdpServer implements TransportServer {
         channel.eventLoop().scheduleAtFixedRate(this::tick, TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
     }
 
+    /**
+     * Every {@value #TICK_MS} ms, the connections with work for a tick (DATA in flight to
+     * retransmit, a close lingering); every {@value #TICKS_PER_IDLE_CHECK} ticks, all of them, for
+     * their idle timeout. Ticking every connection every 5 ms made a thousand idle UDP clients cost
+     * a good part of a core.
+     */
     private void tick() {
         long now = System.nanoTime();
-        for (UdpServerConnection connection : new ArrayList<>(connections.values())) {
+        boolean all = ++ticksSinceIdleCheck >= TICKS_PER_IDLE_CHECK;
+        if (all) {
+            ticksSinceIdleCheck = 0;
+        }
+        for (UdpServerConnection connection : new ArrayList<>(all ? connections.values() : busy)) {
             try {
                 connection.tick(now);
             } catch (Throwable failure) {
                 connection.failed(failure);
             }
         }
+        busy.removeIf(connection -> !connection.busy());
         // One flush for every connection's retransmissions: a flush per idle connection per tick
         // made thousands of idle connections cost a core.
         channel.flush();
@@ -275,6 +290,7 @@ public final class UdpServer implements TransportServer {
                 return;
             }
             connection.admitted(admission[0]);
+            connection.onBusy(busy::add);
             admission[0].opened();
             connections.put(id, connection);
             accepted.put(key, id);

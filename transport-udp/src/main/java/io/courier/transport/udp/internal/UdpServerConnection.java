@@ -16,6 +16,7 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.util.concurrent.Executor;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,6 +49,7 @@ final class UdpServerConnection implements Connection, ReliableStream.Sink, Conn
     private long lingerDeadline;
     private volatile boolean closing;
     private boolean finished;
+    private Consumer<UdpServerConnection> onBusy = connection -> { };
     private boolean writable = true;
     private boolean ackListed;
     private boolean errorReported;
@@ -278,10 +280,25 @@ final class UdpServerConnection implements Connection, ReliableStream.Sink, Conn
         return remote;
     }
 
+    /**
+     * Tells {@code hook} whenever this connection may have work for its tick — DATA in flight, or
+     * closing — so the server ticks it often then and only checks it for idleness otherwise.
+     * Event loop only.
+     */
+    void onBusy(Consumer<UdpServerConnection> hook) {
+        this.onBusy = hook;
+    }
+
+    /** True while a tick may have work: DATA sent and not acknowledged or waiting, or closing. */
+    boolean busy() {
+        return !finished && (closing || stream.backlog() > 0);
+    }
+
     @Override
     public void write(Frame frame) {
         if (!closing) {
             stream.send(frame.toByteArray(), System.nanoTime());
+            onBusy.accept(this);
             if (stream.backlogBytes() > maxUnreadOutputBytes) {
                 slowConsumer();
                 return;
@@ -326,6 +343,7 @@ final class UdpServerConnection implements Connection, ReliableStream.Sink, Conn
             if (!closing) {
                 closing = true;
                 lingerDeadline = System.nanoTime() + LINGER_NANOS;
+                onBusy.accept(this);
             }
         });
     }
@@ -346,6 +364,7 @@ final class UdpServerConnection implements Connection, ReliableStream.Sink, Conn
             channel.flush();
             closing = true;
             lingerDeadline = System.nanoTime() + LINGER_NANOS;
+            onBusy.accept(this);
         }
     }
 
