@@ -63,7 +63,7 @@ public final class ClientEngine {
     /** A Send frame must stay this far below the announced max_frame_bytes (its Deliver is larger). */
     static final int DELIVER_OVERHEAD = 160;
     /** Connections on which an unconfirmed acknowledgement is sent again before it is given up. */
-    static final int MAX_ACK_ATTEMPTS = 5;
+    static final int MAX_ACK_ATTEMPTS = 10;
     /** Time for the server's welcome after the connection opened. */
     static final long WELCOME_TIMEOUT_MS = 15_000;
 
