@@ -6,7 +6,7 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * A sending app, run in a child JVM by {@link CrashRecoveryTest}: sends messages {@code m0} to
+ * A sending app, run in a child JVM by {@link SenderCrashTest}: sends messages {@code m0} to
  * {@code m(N-1)} to bob, carrying on after what its database already holds, prints {@code HALF}
  * when half are queued, and {@code DONE} once all are delivered (exit status 2 if not within two
  * minutes).

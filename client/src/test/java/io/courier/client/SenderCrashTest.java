@@ -16,7 +16,7 @@ import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class CrashRecoveryTest {
+class SenderCrashTest {
 
     static final int COUNT = 1000;
 
