@@ -431,8 +431,15 @@ public final class ClientEngine {
         try {
             token = settings.token().get();
         } catch (RuntimeException e) {
-            LOG.warn("The token supplier of {}/{} failed; trying again later", settings.user(), settings.device(), e);
-            lastProblem = "the token supplier failed: " + e;
+            // Once with the stack, then in a line per attempt: an unreachable token service is
+            // an ordinary condition, retried with back-off.
+            if (lastProblem == null || !lastProblem.startsWith("the token supplier failed")) {
+                LOG.warn("The token supplier of {}/{} failed; trying again with back-off", settings.user(),
+                    settings.device(), e);
+            } else {
+                LOG.debug("The token supplier of {}/{} failed again: {}", settings.user(), settings.device(), e.toString());
+            }
+            lastProblem = "the token supplier failed: " + e.getMessage();
             retryLater();
             return;
         }
@@ -444,7 +451,27 @@ public final class ClientEngine {
         tokenInUse = token;
         setState(ConnectionState.CONNECTING);
         int gen = ++generation;
-        transport.connect(settings.server(), new ClientListener() {
+        CompletableFuture<ClientConnection> opening;
+        try {
+            opening = transport.connect(settings.server(), listenerFor(gen));
+        } catch (RuntimeException e) {
+            lastProblem = "cannot connect to " + settings.server() + ": " + e.getMessage();
+            retryLater();
+            return;
+        }
+        opening.whenComplete((c, error) -> {
+            if (closed) {
+                if (c != null) {
+                    c.close();
+                }
+                return;
+            }
+            post(() -> opened(gen, c, error));
+        });
+    }
+
+    private ClientListener listenerFor(int gen) {
+        return new ClientListener() {
             @Override
             public void onFrame(Frame frame) {
                 post(() -> frame(gen, frame));
@@ -454,15 +481,7 @@ public final class ClientEngine {
             public void onClose() {
                 post(() -> closedConnection(gen));
             }
-        }).whenComplete((c, error) -> {
-            if (closed) {
-                if (c != null) {
-                    c.close();
-                }
-                return;
-            }
-            post(() -> opened(gen, c, error));
-        });
+        };
     }
 
     private void opened(int gen, ClientConnection c, Throwable error) {
