@@ -390,7 +390,13 @@ public final class ClientEngine {
                 reported.getMessage(), e);
             try {
                 store.rollback();
-            } catch (CourierStoreException rollbackFailed) {
+                // What this thread keeps in memory must match what was kept: above all the resume
+                // point, or the next hello would skip entries that were never stored.
+                resumePoint = store.resumePoint();
+                resumeChanged = false;
+                queued = store.pendingCount();
+                store.commit();
+            } catch (CourierStoreException | SQLException rollbackFailed) {
                 reported.addSuppressed(rollbackFailed);
             }
             for (Command command : batch) {
@@ -535,10 +541,17 @@ public final class ClientEngine {
         }
     }
 
+    /**
+     * Ends the connection at once: frames of it still queued are ignored from here on (they are
+     * sent again on the next connection, since nothing of them was acknowledged).
+     */
     private void dropConnection(String why) {
         lastProblem = why;
-        if (connection != null) {
-            connection.close();
+        ClientConnection c = connection;
+        if (c != null) {
+            forgetConnection();
+            c.close();
+            retryLater();
         }
     }
 
@@ -679,7 +692,10 @@ public final class ClientEngine {
         advanceResume(id);
         boolean fromMe = d.getSender().equals(settings.user());
         if (fromMe && d.getSenderDevice().equals(settings.device())) {
-            return; // a note to oneself, coming back to the device that sent it: stored already
+            // A note to oneself, coming back to the device that sent it: stored already, but its
+            // acknowledgement must reach the server like any other.
+            store.addUnconfirmed(Store.KIND_ACK, id);
+            return;
         }
         Direction direction = fromMe ? Direction.OUTGOING : Direction.INCOMING;
         String conversation = fromMe ? d.getRecipient() : d.getSender();
