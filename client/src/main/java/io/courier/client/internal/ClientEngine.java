@@ -350,7 +350,15 @@ public final class ClientEngine {
                 queue.drainTo(batch, BATCH - 1);
                 int end = batch.indexOf(shutdownCommand);
                 if (end < 0) {
-                    runBatch(batch);
+                    try {
+                        runBatch(batch);
+                    } catch (RuntimeException e) {
+                        // After the commit (sending, answering): the client must outlive a bug
+                        // here, so it starts the connection afresh, which resends what is unanswered.
+                        LOG.error("{}/{}: unexpected failure after a local commit; reconnecting", settings.user(),
+                            settings.device(), e);
+                        dropConnection("unexpected failure: " + e);
+                    }
                 } else {
                     // What came before close() is committed and answered; what came after is refused.
                     if (end > 0) {
