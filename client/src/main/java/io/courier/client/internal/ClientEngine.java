@@ -1,0 +1,1052 @@
+package io.courier.client.internal;
+
+import com.google.protobuf.ByteString;
+import io.courier.client.ConnectionState;
+import io.courier.client.ConnectionStatus;
+import io.courier.client.CourierListener;
+import io.courier.client.CourierStoreException;
+import io.courier.client.Direction;
+import io.courier.client.Message;
+import io.courier.client.MessageState;
+import io.courier.transport.ClientConnection;
+import io.courier.transport.ClientListener;
+import io.courier.transport.TransportClient;
+import io.courier.transport.TransportProviders;
+import io.courier.transport.TransportSettings;
+import io.courier.transport.proto.Accepted;
+import io.courier.transport.proto.Deliver;
+import io.courier.transport.proto.DeliveryAck;
+import io.courier.transport.proto.Error;
+import io.courier.transport.proto.Frame;
+import io.courier.transport.proto.Heartbeat;
+import io.courier.transport.proto.Hello;
+import io.courier.transport.proto.ReadReceipt;
+import io.courier.transport.proto.Receipt;
+import io.courier.transport.proto.Send;
+import io.courier.transport.proto.Welcome;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The client's one thread and everything it owns: the database, the connection, the outbox's
+ * progress. Other threads reach it only through its queue of commands. The thread takes as many
+ * queued commands as are waiting (up to {@link #BATCH}) and runs them in one SQLite transaction;
+ * only after the commit does it acknowledge to the server, answer callers and tell listeners.
+ */
+public final class ClientEngine {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ClientEngine.class);
+
+    /** Commands run in one transaction at most; bounds the time to the first acknowledgement. */
+    static final int BATCH = 1024;
+    /** Ids per DeliveryAck and ReadReceipt frame: the server's router.max-ids-per-ack. */
+    static final int MAX_IDS_PER_FRAME = 1024;
+    /** A Send frame must stay this far below the announced max_frame_bytes (its Deliver is larger). */
+    static final int DELIVER_OVERHEAD = 160;
+    /** Connections on which an unconfirmed acknowledgement is sent again before it is given up. */
+    static final int MAX_ACK_ATTEMPTS = 10;
+    /** Time for the server's welcome after the connection opened. */
+    static final long WELCOME_TIMEOUT_MS = 15_000;
+
+    /** One unit of work on the client's thread, inside the batch's transaction. */
+    private interface Command {
+        void run() throws SQLException;
+
+        default void failed(RuntimeException e) {
+        }
+    }
+
+    /** An acknowledgement or read receipt frame not yet known to be recorded by the server. */
+    private record IdFrame(int kind, long[] ids, long seq, long requestId) {
+    }
+
+    private final EngineSettings settings;
+    private final Store store;
+    private final LinkedBlockingQueue<Command> queue = new LinkedBlockingQueue<>();
+    private final ScheduledExecutorService scheduler;
+    private final boolean ownScheduler;
+    private final CopyOnWriteArrayList<CourierListener> listeners;
+    private final Thread thread;
+    private volatile ConnectionStatus status;
+    private volatile boolean closed;
+    private final CompletableFuture<Void> stopped = new CompletableFuture<>();
+    private final Command shutdownCommand = this::shutdown;
+
+    // ---- confined to the client's thread
+    private boolean exit;
+    private List<Runnable> afterCommit = new ArrayList<>();
+    private List<Long> toAck = new ArrayList<>();
+    private long resumePoint;
+    private boolean resumeChanged;
+    private volatile int queued;
+    private final TransportClient transport;
+    private ClientConnection connection;
+    private int generation;
+    private boolean welcomed;
+    private long heartbeatNanos;
+    private int maxFrameBytes;
+    private long lastSentNanos;
+    private String tokenInUse;
+    private String refusedToken;
+    private boolean stop;
+    private String lastProblem;
+    private int attempts;
+    private long minNextDelayMs;
+    private ScheduledFuture<?> heartbeatTimer;
+    private final Map<String, Message> inFlight = new LinkedHashMap<>();
+    private final Map<String, Long> inFlightSeq = new HashMap<>();
+    private long cursor;
+    private int window;
+    private long frameSeq;
+    private long requestIds = 1;
+    private final TreeMap<Long, IdFrame> unconfirmedFrames = new TreeMap<>();
+    private final Map<Long, IdFrame> framesByRequest = new HashMap<>();
+    private boolean holding;
+    private long holdUntilNanos;
+    private int sendRetries;
+    private final List<List<Long>> heldIds = List.of(new ArrayList<>(), new ArrayList<>());
+    private long unsentCursor;
+    // The client's own token bucket, kept below the server's per-connection rate limits.
+    private double paceRate;
+    private double paceBurst;
+    private double tokens;
+    private long tokensAtNanos;
+    private boolean paceScheduled;
+
+    private ClientEngine(EngineSettings settings, Store store) throws SQLException {
+        this.settings = settings;
+        this.store = store;
+        this.listeners = new CopyOnWriteArrayList<>(settings.listeners());
+        this.ownScheduler = settings.scheduler() == null;
+        this.scheduler = ownScheduler ? Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "courier-client-timers-" + settings.user() + "/" + settings.device());
+            t.setDaemon(true);
+            return t;
+        }) : settings.scheduler();
+        this.resumePoint = store.resumePoint();
+        this.queued = store.pendingCount();
+        store.commit();
+        this.window = settings.maxInFlight();
+        this.status = new ConnectionStatus(ConnectionState.CONNECTING, queued, null);
+        this.thread = new Thread(this::loop, "courier-client-" + settings.user() + "/" + settings.device());
+        this.thread.setDaemon(true);
+        this.transport = TransportProviders.find(Transports.nameFor(settings.server()))
+            .createClient(TransportSettings.of(0));
+    }
+
+    /**
+     * Opens the database and starts the client's thread, which connects at once.
+     *
+     * @throws CourierStoreException naming the database file when it cannot be used
+     */
+    public static ClientEngine start(EngineSettings settings) {
+        Store store = Store.open(settings.database());
+        ClientEngine engine;
+        try {
+            engine = new ClientEngine(settings, store);
+        } catch (SQLException e) {
+            store.close();
+            throw Store.failure(store.file(), e, "read");
+        } catch (RuntimeException e) {
+            store.close();
+            throw e;
+        }
+        engine.thread.start();
+        engine.post(engine::connect);
+        long period = Math.max(50, Math.min(1000, settings.unsentAfter().toMillis() / 4));
+        engine.scheduler.scheduleWithFixedDelay(() -> engine.post(engine::reportUnsent), period, period,
+            TimeUnit.MILLISECONDS);
+        return engine;
+    }
+
+    public EngineSettings settings() {
+        return settings;
+    }
+
+    // ---------------------------------------------------------------- the public operations
+
+    public String send(String recipient, String contentType, byte[] payload) {
+        return await(sendAsync(recipient, contentType, payload));
+    }
+
+    public CompletableFuture<String> sendAsync(String recipient, String contentType, byte[] payload) {
+        if (!Ids.isValidId(recipient)) {
+            throw new IllegalArgumentException("Recipient " + Ids.quote(recipient) + " is not a user id: " + Ids.SYNTAX);
+        }
+        java.util.Objects.requireNonNull(contentType, "contentType");
+        byte[] copy = payload.clone();
+        return submit(done -> {
+            String clientId = UUID.randomUUID().toString();
+            store.insertOutgoing(clientId, recipient, settings.user(), settings.device(), contentType, copy,
+                settings.clock().millis());
+            queued++;
+            afterCommit.add(() -> done.accept(clientId));
+        });
+    }
+
+    public int markRead(String conversation, long upToLocalId) {
+        return call(done -> {
+            List<Long> ids = store.markRead(conversation, upToLocalId);
+            afterCommit.add(() -> {
+                if (!ids.isEmpty()) {
+                    sendIds(Store.KIND_READ, ids);
+                }
+                done.accept(ids.size());
+            });
+        });
+    }
+
+    public List<Message> history(String conversation, int limit) {
+        return query(() -> store.history(conversation, limit));
+    }
+
+    public Optional<Message> message(String clientId) {
+        return Optional.ofNullable(query(() -> {
+            Message own = store.ownByClientId(clientId, settings.user(), settings.device());
+            return own != null ? own : store.anyByClientId(clientId);
+        }));
+    }
+
+    public int unreadCount(String conversation) {
+        return query(() -> store.unreadCount(conversation));
+    }
+
+    public Map<String, Integer> unreadCounts() {
+        return query(store::unreadCounts);
+    }
+
+    public List<String> conversations() {
+        return query(store::conversations);
+    }
+
+    public ConnectionStatus status() {
+        ConnectionStatus now = status;
+        return new ConnectionStatus(now.state(), queued, now.lastProblem());
+    }
+
+    public void addListener(CourierListener listener) {
+        listeners.add(listener);
+    }
+
+    public void removeListener(CourierListener listener) {
+        listeners.remove(listener);
+    }
+
+    public void close() {
+        if (closed) {
+            stopped.join();
+            return;
+        }
+        closed = true;
+        if (Thread.currentThread() == thread) {
+            shutdown();
+            return;
+        }
+        queue.add(shutdownCommand);
+        try {
+            stopped.get(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("The client of " + settings.database() + " did not close within 30 s", e);
+        }
+    }
+
+    // ---------------------------------------------------------------- the thread
+
+    private interface Body<T> {
+        void run(Consumer<T> done) throws SQLException;
+    }
+
+    private interface Query<T> {
+        T get() throws SQLException;
+    }
+
+    private <T> T query(Query<T> query) {
+        return call(done -> {
+            T value = query.get();
+            afterCommit.add(() -> done.accept(value));
+        });
+    }
+
+    /** Runs {@code body} on the client's thread in a transaction; its result once committed. */
+    private <T> T call(Body<T> body) {
+        return await(submit(body));
+    }
+
+    /** Queues {@code body} for the client's thread (runs it now on that thread); completes once committed. */
+    private <T> CompletableFuture<T> submit(Body<T> body) {
+        if (closed) {
+            throw new IllegalStateException("The client of " + settings.database() + " is closed");
+        }
+        CompletableFuture<T> result = new CompletableFuture<>();
+        Command command = new Command() {
+            @Override
+            public void run() throws SQLException {
+                body.run(result::complete);
+            }
+
+            @Override
+            public void failed(RuntimeException e) {
+                result.completeExceptionally(e);
+            }
+        };
+        if (Thread.currentThread() == thread) {
+            runBatch(List.of(command));
+        } else {
+            queue.add(command);
+            if (stopped.isDone()) {
+                command.failed(new IllegalStateException("The client of " + settings.database() + " is closed"));
+            }
+        }
+        return result;
+    }
+
+    private static <T> T await(CompletableFuture<T> result) {
+        try {
+            return result.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while waiting for the client's database", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    private void post(Command command) {
+        if (!closed) {
+            queue.add(command);
+        }
+    }
+
+    private void loop() {
+        List<Command> batch = new ArrayList<>();
+        try {
+            while (!exit) {
+                batch.clear();
+                batch.add(queue.take());
+                queue.drainTo(batch, BATCH - 1);
+                int end = batch.indexOf(shutdownCommand);
+                if (end < 0) {
+                    try {
+                        runBatch(batch);
+                    } catch (RuntimeException e) {
+                        // After the commit (sending, answering): the client must outlive a bug
+                        // here, so it starts the connection afresh, which resends what is unanswered.
+                        LOG.error("{}/{}: unexpected failure after a local commit; reconnecting", settings.user(),
+                            settings.device(), e);
+                        dropConnection("unexpected failure: " + e);
+                    }
+                } else {
+                    // What came before close() is committed and answered; what came after is refused.
+                    if (end > 0) {
+                        runBatch(new ArrayList<>(batch.subList(0, end)));
+                    }
+                    shutdown();
+                    IllegalStateException closedNow = new IllegalStateException("The client of "
+                        + settings.database() + " is closed");
+                    batch.subList(end + 1, batch.size()).forEach(c -> c.failed(closedNow));
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            for (Command left; (left = queue.poll()) != null; ) {
+                left.failed(new IllegalStateException("The client of " + settings.database() + " is closed"));
+            }
+            stopped.complete(null);
+        }
+    }
+
+    private void runBatch(List<Command> batch) {
+        List<Runnable> after = new ArrayList<>();
+        List<Long> acks = new ArrayList<>();
+        List<Runnable> outerAfter = afterCommit;
+        List<Long> outerAcks = toAck;
+        afterCommit = after;
+        toAck = acks;
+        try {
+            for (Command command : batch) {
+                command.run();
+            }
+            if (resumeChanged) {
+                store.setResumePoint(resumePoint);
+                resumeChanged = false;
+            }
+            store.commit();
+        } catch (SQLException | RuntimeException e) {
+            CourierStoreException failure = e instanceof SQLException sql ? Store.failure(store.file(), sql, "write")
+                : e instanceof CourierStoreException c ? c : null;
+            RuntimeException reported = failure != null ? failure : (RuntimeException) e;
+            LOG.error("{}; nothing of this batch was kept, the connection is closed so the server sends it again",
+                reported.getMessage(), e);
+            try {
+                store.rollback();
+                // What this thread keeps in memory must match what was kept: above all the resume
+                // point, or the next hello would skip entries that were never stored.
+                resumePoint = store.resumePoint();
+                resumeChanged = false;
+                queued = store.pendingCount();
+                store.commit();
+            } catch (CourierStoreException | SQLException rollbackFailed) {
+                reported.addSuppressed(rollbackFailed);
+            }
+            for (Command command : batch) {
+                command.failed(reported);
+            }
+            dropConnection("local database failure: " + reported.getMessage());
+            return;
+        } finally {
+            afterCommit = outerAfter;
+            toAck = outerAcks;
+        }
+        // Committed: only now may the server hear that these entries are stored.
+        if (!acks.isEmpty() && welcomed) {
+            sendIds(Store.KIND_ACK, acks);
+        }
+        for (Runnable r : after) {
+            r.run();
+        }
+        pump();
+    }
+
+    private void shutdown() {
+        exit = true;
+        stop = true;
+        if (heartbeatTimer != null) {
+            heartbeatTimer.cancel(false);
+        }
+        if (connection != null) {
+            connection.close();
+            connection = null;
+        }
+        generation++;
+        if (transport != null) {
+            transport.close();
+        }
+        if (ownScheduler) {
+            scheduler.shutdownNow();
+        }
+        status = new ConnectionStatus(ConnectionState.STOPPED, queued, "closed");
+        store.close();
+        stopped.complete(null);
+    }
+
+    // ---------------------------------------------------------------- connecting
+
+    private void connect() {
+        if (connection != null || stop || closed) {
+            return;
+        }
+        String token;
+        try {
+            token = settings.token().get();
+        } catch (RuntimeException e) {
+            // Once with the stack, then in a line per attempt: an unreachable token service is
+            // an ordinary condition, retried with back-off.
+            if (lastProblem == null || !lastProblem.startsWith("the token supplier failed")) {
+                LOG.warn("The token supplier of {}/{} failed; trying again with back-off", settings.user(),
+                    settings.device(), e);
+            } else {
+                LOG.debug("The token supplier of {}/{} failed again: {}", settings.user(), settings.device(), e.toString());
+            }
+            lastProblem = "the token supplier failed: " + e.getMessage();
+            retryLater();
+            return;
+        }
+        if (token == null || token.equals(refusedToken)) {
+            // Saying hello with credentials the server refused would be refused again: wait for new ones.
+            retryLater();
+            return;
+        }
+        tokenInUse = token;
+        setState(ConnectionState.CONNECTING);
+        int gen = ++generation;
+        CompletableFuture<ClientConnection> opening;
+        try {
+            opening = transport.connect(settings.server(), listenerFor(gen));
+        } catch (RuntimeException e) {
+            lastProblem = "cannot connect to " + settings.server() + ": " + e.getMessage();
+            retryLater();
+            return;
+        }
+        opening.whenComplete((c, error) -> {
+            if (closed) {
+                if (c != null) {
+                    c.close();
+                }
+                return;
+            }
+            post(() -> opened(gen, c, error));
+        });
+    }
+
+    private ClientListener listenerFor(int gen) {
+        return new ClientListener() {
+            @Override
+            public void onFrame(Frame frame) {
+                post(() -> frame(gen, frame));
+            }
+
+            @Override
+            public void onClose() {
+                post(() -> closedConnection(gen));
+            }
+        };
+    }
+
+    private void opened(int gen, ClientConnection c, Throwable error) {
+        if (gen != generation || stop) {
+            if (c != null) {
+                c.close();
+            }
+            return;
+        }
+        if (error != null) {
+            Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+                ? error.getCause() : error;
+            lastProblem = "cannot connect to " + settings.server() + ": " + cause.getMessage();
+            LOG.debug("{}/{}: {}", settings.user(), settings.device(), lastProblem);
+            retryLater();
+            return;
+        }
+        if (!c.isOpen()) {
+            // Closed before we held it (a proxy or a stopping server): its close may have been
+            // announced to no one, so do not wait for it.
+            lastProblem = "the connection to " + settings.server() + " closed as it opened";
+            retryLater();
+            return;
+        }
+        connection = c;
+        welcomed = false;
+        write(Frame.newBuilder().setRequestId(requestIds++).setHello(Hello.newBuilder().setUser(settings.user())
+            .setDevice(settings.device()).setToken(tokenInUse).setResumeAfterServerId(resumePoint)
+            .setClientAgent(settings.clientAgent())).build());
+        scheduler.schedule(() -> post(() -> {
+            if (gen == generation && connection != null && !welcomed) {
+                dropConnection("no welcome from " + settings.server() + " within " + WELCOME_TIMEOUT_MS + " ms");
+            }
+        }), WELCOME_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+    }
+
+    private void closedConnection(int gen) {
+        if (gen != generation) {
+            return;
+        }
+        forgetConnection();
+        if (!stop) {
+            retryLater();
+        }
+    }
+
+    /**
+     * Ends the connection at once: frames of it still queued are ignored from here on (they are
+     * sent again on the next connection, since nothing of them was acknowledged).
+     */
+    private void dropConnection(String why) {
+        lastProblem = why;
+        ClientConnection c = connection;
+        if (c != null) {
+            forgetConnection();
+            c.close();
+            retryLater();
+        }
+    }
+
+    private void forgetConnection() {
+        connection = null;
+        welcomed = false;
+        generation++;
+        inFlight.clear();
+        inFlightSeq.clear();
+        unconfirmedFrames.clear();
+        framesByRequest.clear();
+        heldIds.forEach(List::clear);
+        holding = false;
+        if (heartbeatTimer != null) {
+            heartbeatTimer.cancel(false);
+            heartbeatTimer = null;
+        }
+    }
+
+    /** Schedules the next attempt: exponential back-off with full jitter, capped. */
+    private void retryLater() {
+        if (stop || closed) {
+            setState(ConnectionState.STOPPED);
+            return;
+        }
+        setState(ConnectionState.OFFLINE);
+        long initial = settings.initialBackoff().toMillis();
+        long cap = settings.maxBackoff().toMillis();
+        long bound = attempts >= 30 ? cap : Math.min(cap, initial << attempts);
+        attempts++;
+        long delay = Math.max(minNextDelayMs, ThreadLocalRandom.current().nextLong(bound + 1));
+        minNextDelayMs = 0;
+        scheduler.schedule(() -> post(this::connect), delay, TimeUnit.MILLISECONDS);
+    }
+
+    private void setState(ConnectionState state) {
+        ConnectionStatus next = new ConnectionStatus(state, queued, lastProblem);
+        ConnectionState previous = status.state();
+        status = next;
+        if (previous != state) {
+            for (CourierListener l : listeners) {
+                try {
+                    l.onConnectionChanged(next);
+                } catch (RuntimeException e) {
+                    LOG.warn("A listener of {}/{} threw on onConnectionChanged", settings.user(), settings.device(), e);
+                }
+            }
+        }
+    }
+
+    private void write(Frame frame) {
+        ClientConnection c = connection;
+        if (c != null) {
+            c.send(frame);
+            lastSentNanos = System.nanoTime();
+        }
+    }
+
+    private void heartbeat(int gen) {
+        if (gen == generation && welcomed
+            && System.nanoTime() - lastSentNanos >= heartbeatNanos / 2) {
+            write(Frame.newBuilder().setHeartbeat(Heartbeat.newBuilder().setClientTimeMs(settings.clock().millis()))
+                .build());
+        }
+    }
+
+    // ---------------------------------------------------------------- what the server sends
+
+    private void frame(int gen, Frame frame) throws SQLException {
+        if (gen != generation) {
+            return;
+        }
+        switch (frame.getBodyCase()) {
+            case WELCOME -> welcome(gen, frame.getWelcome());
+            case ACCEPTED -> accepted(frame.getAccepted());
+            case DELIVER -> deliver(frame.getDeliver());
+            case RECEIPT -> receipt(frame.getReceipt());
+            case ERROR -> error(frame.getError());
+            default -> {
+                // Presence, key bundles and bodies this client does not know: ignored (PROTOCOL.md 2.3).
+            }
+        }
+    }
+
+    private void welcome(int gen, Welcome welcome) throws SQLException {
+        welcomed = true;
+        attempts = 0;
+        refusedToken = null;
+        lastProblem = null;
+        heartbeatNanos = TimeUnit.MILLISECONDS.toNanos(Math.max(100, welcome.getHeartbeatIntervalMs()));
+        maxFrameBytes = welcome.getMaxFrameBytes() > 0 ? welcome.getMaxFrameBytes() : TransportSettings.DEFAULT_MAX_FRAME_BYTES;
+        long period = Math.max(50, welcome.getHeartbeatIntervalMs() / 2);
+        heartbeatTimer = scheduler.scheduleAtFixedRate(() -> post(() -> heartbeat(gen)), period, period,
+            TimeUnit.MILLISECONDS);
+        cursor = 0;
+        window = settings.maxInFlight();
+        sendRetries = 0;
+        paceRate = settings.framesPerSecond();
+        paceBurst = settings.frameBurst();
+        tokens = paceBurst;
+        tokensAtNanos = System.nanoTime();
+        // Stored entries whose acknowledgement may not have reached the server are at or below the
+        // resume point, so the server will not send them again: acknowledge them again.
+        List<Long> acks = store.retryUnconfirmed(Store.KIND_ACK, MAX_ACK_ATTEMPTS);
+        List<Long> reads = store.retryUnconfirmed(Store.KIND_READ, MAX_ACK_ATTEMPTS);
+        afterCommit.add(() -> {
+            setState(ConnectionState.CONNECTED);
+            sendIds(Store.KIND_ACK, acks);
+            sendIds(Store.KIND_READ, reads);
+        });
+    }
+
+    private void accepted(Accepted a) throws SQLException {
+        Message sent = inFlight.remove(a.getClientMessageId());
+        Long seq = inFlightSeq.remove(a.getClientMessageId());
+        if (seq != null) {
+            // The server's writer takes a connection's frames in order: every acknowledgement
+            // written before this send is recorded now.
+            for (var it = unconfirmedFrames.headMap(seq).entrySet().iterator(); it.hasNext(); ) {
+                IdFrame f = it.next().getValue();
+                store.removeUnconfirmed(f.kind(), f.ids());
+                framesByRequest.remove(f.requestId());
+                it.remove();
+            }
+        }
+        if (sent == null) {
+            sent = store.ownByClientId(a.getClientMessageId(), settings.user(), settings.device());
+        }
+        sendRetries = 0;
+        if (window < settings.maxInFlight()) {
+            window = Math.min(settings.maxInFlight(), window * 2);
+        }
+        if (sent != null && store.accept(sent.localId(), a.getServerMessageId(), a.getAcceptedAtMs())) {
+            queued--;
+            announceState(sent.localId());
+        }
+    }
+
+    private void deliver(Deliver d) throws SQLException {
+        long id = d.getServerMessageId();
+        toAck.add(id);
+        advanceResume(id);
+        boolean fromMe = d.getSender().equals(settings.user());
+        if (fromMe && d.getSenderDevice().equals(settings.device())) {
+            // A note to oneself, coming back to the device that sent it: stored already, but its
+            // acknowledgement must reach the server like any other.
+            store.addUnconfirmed(Store.KIND_ACK, id);
+            return;
+        }
+        Direction direction = fromMe ? Direction.OUTGOING : Direction.INCOMING;
+        String conversation = fromMe ? d.getRecipient() : d.getSender();
+        MessageState state = fromMe ? MessageState.SENT : MessageState.DELIVERED;
+        if (fromMe) {
+            MessageState receipted = store.receiptState(id);
+            if (receipted != null) {
+                state = receipted;
+            }
+        }
+        Long localId = store.insertArrived(conversation, direction, id, d.getClientMessageId(), d.getSender(),
+            d.getSenderDevice(), d.getRecipient(), d.getContentType(), d.getPayload().toByteArray(), state,
+            settings.clock().millis(), d.getAcceptedAtMs());
+        if (localId != null) {
+            store.addUnconfirmed(Store.KIND_ACK, id);
+            if (!listeners.isEmpty()) {
+                Message m = store.byLocalId(localId);
+                afterCommit.add(() -> announce(l -> l.onMessage(m)));
+            }
+        }
+    }
+
+    private void receipt(Receipt r) throws SQLException {
+        long id = r.getServerMessageId();
+        toAck.add(id);
+        advanceResume(id);
+        int status = r.getStatus() == Receipt.Status.READ ? 2 : 1;
+        if (!store.insertReceipt(id, r.getMessageServerId(), r.getMessageClientId(), status, r.getByUser(),
+            r.getByDevice(), r.getAtMs())) {
+            return;
+        }
+        store.addUnconfirmed(Store.KIND_ACK, id);
+        MessageState to = status == 2 ? MessageState.READ : MessageState.DELIVERED;
+        Message m = store.byServerId(r.getMessageServerId());
+        if (m == null) {
+            // The Accepted was lost with a connection: the receipt names our client id.
+            Message own = store.ownByClientId(r.getMessageClientId(), settings.user(), settings.device());
+            if (own != null && own.state() == MessageState.PENDING) {
+                if (store.accept(own.localId(), r.getMessageServerId(), r.getAtMs())) {
+                    queued--;
+                    announceState(own.localId());
+                }
+            }
+            return; // otherwise kept: applied when the message's Accepted or copy arrives
+        }
+        if (m.direction() == Direction.OUTGOING && store.raise(m.localId(), to)) {
+            announceState(m.localId());
+        }
+    }
+
+    private void error(Error e) throws SQLException {
+        if (!e.getClientMessageId().isEmpty()) {
+            sendRefused(e);
+        } else if (e.getRequestId() != 0 && framesByRequest.containsKey(e.getRequestId())) {
+            IdFrame f = framesByRequest.remove(e.getRequestId());
+            unconfirmedFrames.remove(f.seq());
+            if (e.getCode() == Error.Code.RATE_LIMITED) {
+                slowDown();
+            }
+            if (retryable(e.getCode())) {
+                for (long id : f.ids()) {
+                    heldIds.get(f.kind()).add(id);
+                }
+                hold(e.getCode() == Error.Code.RATE_LIMITED ? e.getRetryAfterMs() : retryDelay(50, 2_000));
+            } else {
+                LOG.warn("{}/{}: the server refused a {} of {} ids: {} {}", settings.user(), settings.device(),
+                    f.kind() == Store.KIND_ACK ? "delivery_ack" : "read_receipt", f.ids().length, e.getCode(), e.getText());
+            }
+        } else if (e.getCode() == Error.Code.UNKNOWN_MESSAGE) {
+            // The answer to acknowledging again what the server had already recorded (PROTOCOL.md 1.7).
+            LOG.debug("{}/{}: {}", settings.user(), settings.device(), e.getText());
+        } else {
+            LOG.info("{}/{} from {}: {} {}{}", settings.user(), settings.device(), settings.server(), e.getCode(),
+                e.getText(), e.getFatal() ? " (closing)" : "");
+        }
+        if (e.getFatal()) {
+            lastProblem = e.getCode() + ": " + e.getText();
+            switch (e.getCode()) {
+                case AUTH_FAILED, TOKEN_EXPIRED -> refusedToken = tokenInUse;
+                case SESSION_REPLACED, TOO_MANY_DEVICES -> stop = true;
+                case TOO_MANY_CONNECTIONS -> minNextDelayMs = 5_000;
+                default -> {
+                }
+            }
+        }
+    }
+
+    private static boolean retryable(Error.Code code) {
+        return switch (code) {
+            case INVALID_ARGUMENT, INVALID_RECIPIENT, PAYLOAD_TOO_LARGE -> false;
+            default -> true;
+        };
+    }
+
+    private void sendRefused(Error e) throws SQLException {
+        Message m = inFlight.remove(e.getClientMessageId());
+        inFlightSeq.remove(e.getClientMessageId());
+        if (m == null) {
+            m = store.ownByClientId(e.getClientMessageId(), settings.user(), settings.device());
+            if (m == null || m.state() != MessageState.PENDING) {
+                return;
+            }
+        }
+        if (!retryable(e.getCode())) {
+            if (store.fail(m.localId(), e.getCode().name(), e.getText())) {
+                queued--;
+                announceState(m.localId());
+            }
+            return;
+        }
+        if (e.getCode() == Error.Code.RATE_LIMITED) {
+            slowDown();
+        }
+        // Not stored: send it again, before anything after it, one at a time until the server
+        // takes sends again, so later messages overtake it as little as possible.
+        cursor = Math.min(cursor, m.localId() - 1);
+        window = 1;
+        long delay = switch (e.getCode()) {
+            case RATE_LIMITED -> Math.max(1, e.getRetryAfterMs());
+            case INBOX_FULL -> retryDelay(1_000, 30_000);
+            default -> retryDelay(50, 2_000);
+        };
+        sendRetries++;
+        hold(delay);
+    }
+
+    /** The server's limits are below this client's pace: halve it for the rest of the connection. */
+    private void slowDown() {
+        paceRate = Math.max(1, paceRate / 2);
+        paceBurst = Math.max(1, paceBurst / 2);
+        tokens = Math.min(tokens, paceBurst);
+    }
+
+    private long retryDelay(long initial, long cap) {
+        long bound = Math.min(cap, initial << Math.min(20, sendRetries));
+        return Math.max(1, ThreadLocalRandom.current().nextLong(bound + 1));
+    }
+
+    /** Sends nothing but heartbeats for {@code delayMs}, then carries on. */
+    private void hold(long delayMs) {
+        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delayMs);
+        if (holding && until - holdUntilNanos <= 0) {
+            return;
+        }
+        holding = true;
+        holdUntilNanos = until;
+        int gen = generation;
+        scheduler.schedule(() -> post(() -> release(gen)), delayMs, TimeUnit.MILLISECONDS);
+    }
+
+    private void release(int gen) {
+        if (gen != generation || !holding || System.nanoTime() - holdUntilNanos < 0) {
+            return;
+        }
+        holding = false;
+        flushHeld();
+        pump();
+    }
+
+    /** Takes one frame's token of the pace; false (and a wake-up scheduled) when there is none. */
+    private boolean take() {
+        long now = System.nanoTime();
+        tokens = Math.min(paceBurst, tokens + (now - tokensAtNanos) / 1e9 * paceRate);
+        tokensAtNanos = now;
+        if (tokens >= 1) {
+            tokens -= 1;
+            return true;
+        }
+        if (!paceScheduled) {
+            paceScheduled = true;
+            long delayMs = Math.max(1, (long) Math.ceil((1 - tokens) / paceRate * 1000));
+            int gen = generation;
+            scheduler.schedule(() -> post(() -> paced(gen)), delayMs, TimeUnit.MILLISECONDS);
+        }
+        return false;
+    }
+
+    private void paced(int gen) {
+        paceScheduled = false;
+        if (gen != generation || holding) {
+            return;
+        }
+        flushHeld();
+        pump();
+    }
+
+    private void flushHeld() {
+        for (int kind = 0; kind < 2; kind++) {
+            List<Long> ids = new ArrayList<>(heldIds.get(kind));
+            heldIds.get(kind).clear();
+            sendIds(kind, ids);
+        }
+    }
+
+    private void advanceResume(long id) {
+        if (id > resumePoint) {
+            resumePoint = id;
+            resumeChanged = true;
+        }
+    }
+
+    // ---------------------------------------------------------------- what this client sends
+
+    /** Sends acknowledgements or read receipts in frames of at most {@link #MAX_IDS_PER_FRAME} ids. */
+    private void sendIds(int kind, List<Long> ids) {
+        if (ids.isEmpty() || !welcomed) {
+            return;
+        }
+        if (holding) {
+            heldIds.get(kind).addAll(ids);
+            return;
+        }
+        for (int from = 0; from < ids.size(); from += MAX_IDS_PER_FRAME) {
+            if (!take()) {
+                heldIds.get(kind).addAll(ids.subList(from, ids.size()));
+                return;
+            }
+            List<Long> chunk = ids.subList(from, Math.min(ids.size(), from + MAX_IDS_PER_FRAME));
+            long[] array = chunk.stream().mapToLong(Long::longValue).toArray();
+            long requestId = requestIds++;
+            Frame.Builder frame = Frame.newBuilder().setRequestId(requestId);
+            if (kind == Store.KIND_ACK) {
+                frame.setDeliveryAck(DeliveryAck.newBuilder().addAllServerMessageIds(chunk));
+            } else {
+                frame.setReadReceipt(ReadReceipt.newBuilder().addAllServerMessageIds(chunk));
+            }
+            write(frame.build());
+            IdFrame f = new IdFrame(kind, array, ++frameSeq, requestId);
+            unconfirmedFrames.put(f.seq(), f);
+            framesByRequest.put(requestId, f);
+        }
+    }
+
+    /** Sends outbox entries, in order, while fewer than the window wait for an answer. */
+    private void pump() {
+        if (!welcomed || holding || connection == null || exit) {
+            return;
+        }
+        int room = window - inFlight.size();
+        if (room <= 0) {
+            return;
+        }
+        List<Long> tooLarge = new ArrayList<>();
+        try {
+            // After a refusal rewound the cursor, rows still in flight are skipped: read on until
+            // the window is full or the outbox ends. Every round moves the cursor on, or ends.
+            while (room > 0) {
+                int asked = room;
+                List<Message> next = store.pendingAfter(cursor, asked);
+                boolean paced = false;
+                for (Message m : next) {
+                    if (inFlight.containsKey(m.clientId())) {
+                        cursor = m.localId();
+                        continue;
+                    }
+                    if (!take()) {
+                        paced = true;
+                        break;
+                    }
+                    cursor = m.localId();
+                    Frame frame = Frame.newBuilder().setSend(Send.newBuilder().setClientMessageId(m.clientId())
+                        .setRecipient(m.recipient()).setContentType(m.contentType())
+                        .setPayload(ByteString.copyFrom(m.payload()))).build();
+                    if (frame.getSerializedSize() > maxFrameBytes - DELIVER_OVERHEAD) {
+                        tooLarge.add(m.localId());
+                        continue;
+                    }
+                    write(frame);
+                    inFlight.put(m.clientId(), m);
+                    inFlightSeq.put(m.clientId(), ++frameSeq);
+                    room--;
+                }
+                if (paced || next.size() < asked) {
+                    break;
+                }
+            }
+            if (!tooLarge.isEmpty()) {
+                List<Message> failed = new ArrayList<>();
+                for (long localId : tooLarge) {
+                    if (store.fail(localId, Error.Code.PAYLOAD_TOO_LARGE.name(), "The message is larger than the "
+                        + "server takes: a send must stay " + DELIVER_OVERHEAD + " bytes below max_frame_bytes = "
+                        + maxFrameBytes)) {
+                        queued--;
+                        failed.add(store.byLocalId(localId));
+                    }
+                }
+                store.commit();
+                failed.forEach(m -> announce(l -> l.onStateChanged(m)));
+            } else {
+                store.commit(); // ends the read transaction
+            }
+        } catch (SQLException e) {
+            dropConnection(Store.failure(store.file(), e, "read the outbox").getMessage());
+        }
+    }
+
+    private void reportUnsent() throws SQLException {
+        long threshold = settings.clock().millis() - settings.unsentAfter().toMillis();
+        List<Message> pending = store.pendingAfter(unsentCursor, 500);
+        List<Message> late = new ArrayList<>();
+        for (Message m : pending) {
+            if (m.createdAt().toEpochMilli() > threshold) {
+                break;
+            }
+            late.add(m);
+            unsentCursor = m.localId();
+        }
+        if (!late.isEmpty()) {
+            afterCommit.add(() -> late.forEach(m -> announce(l -> l.onNotSentYet(m))));
+        }
+    }
+
+    private void announceState(long localId) throws SQLException {
+        if (listeners.isEmpty()) {
+            return;
+        }
+        Message m = store.byLocalId(localId);
+        afterCommit.add(() -> announce(l -> l.onStateChanged(m)));
+    }
+
+    private void announce(Consumer<CourierListener> event) {
+        for (CourierListener l : listeners) {
+            try {
+                event.accept(l);
+            } catch (RuntimeException e) {
+                LOG.warn("A listener of {}/{} threw; the client goes on", settings.user(), settings.device(), e);
+            }
+        }
+    }
+}
