@@ -2,7 +2,7 @@
 # The one test command: checks the wire schema (tools/buf/check.sh: buf lint and buf breaking,
 # with the buf CLI pinned in tools/buf, installed by npm ci), starts what the tests need
 # (PostgreSQL on loopback, installed from Debian's packages when absent; mosquitto installed for
-# the benchmark's smoke test), then runs every module's tests with the Maven Wrapper, and a bounded
+# the benchmark's smoke test; tmux for the terminal chat's test, .ci/tmux.sh), then runs every module's tests with the Maven Wrapper, and a bounded
 # fuzzing run of every fuzz test (-Pfuzz: 20 s each, see the README's "Fuzzing"):
 #   ./mvnw verify -Pfuzz
 # Extra arguments go to Maven, e.g. ./test.sh -pl storage-postgres
@@ -11,4 +11,5 @@ cd "$(dirname "$0")"
 bash tools/buf/check.sh
 eval "$(bash .ci/postgres.sh)"
 bash .ci/mosquitto.sh
+bash .ci/tmux.sh
 exec ./mvnw -B --no-transfer-progress verify -Pfuzz "$@"

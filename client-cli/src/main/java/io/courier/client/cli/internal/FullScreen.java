@@ -159,7 +159,7 @@ final class FullScreen extends ChatView {
         List<String> rows = new ArrayList<>();
         rows.add(look.cut(look.bold(" courier ") + who + (conversation == null ? " \u00b7 conversations" : " \u2192 "
             + look.bold(conversation)) + look.dim("   /open USER \u00b7 @USER text \u00b7 /list \u00b7 /quit"), width));
-        List<String> content = conversation == null ? conversations(c, width) : conversation(c, conversation, width);
+        List<String> content = conversation == null ? conversations(c, width) : conversation(c, conversation, width, contentRows);
         int from = Math.max(0, content.size() - contentRows);
         List<String> visible = content.subList(from, content.size());
         if (conversation != null) {
@@ -178,9 +178,9 @@ final class FullScreen extends ChatView {
         return rows;
     }
 
-    private List<String> conversation(CourierClient c, String conversation, int width) {
+    private List<String> conversation(CourierClient c, String conversation, int width, int contentRows) {
         List<String> rows = new ArrayList<>();
-        List<Message> messages = c.history(conversation, Math.max(1, size.rows()));
+        List<Message> messages = c.history(conversation, Math.max(1, contentRows));
         if (messages.isEmpty()) {
             rows.add(look.dim("no messages with " + conversation + " yet: type one and press Enter"));
         }

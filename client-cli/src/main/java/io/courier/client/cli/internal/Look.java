@@ -76,13 +76,22 @@ public final class Look {
     /** The status line's words: connecting, connected, offline with what is queued. */
     public String status(ConnectionStatus s, String server, String who) {
         String queued = s.queued() > 0 ? ", " + s.queued() + " queued" : "";
-        String problem = s.lastProblem() == null ? "" : " (" + s.lastProblem() + ")";
+        String problem = s.lastProblem() == null ? "" : " (" + shorter(s.lastProblem()) + ")";
         return switch (s.state()) {
             case CONNECTING -> "connecting to " + server + queued;
             case CONNECTED -> "connected to " + server + " as " + who + queued;
             case OFFLINE -> "offline" + (s.queued() > 0 ? ", " + s.queued() + " queued" : "") + ", retrying" + problem;
             case STOPPED -> "stopped" + queued + problem;
         };
+    }
+
+    /** "cannot connect to X: Cannot connect to X: why" (the client's words around the transport's) as one. */
+    static String shorter(String problem) {
+        int colon = problem.indexOf(": ");
+        if (colon > 0 && problem.regionMatches(true, colon + 2, problem, 0, colon + 2)) {
+            return problem.substring(colon + 2);
+        }
+        return problem;
     }
 
     public String statusBar(String text) {
