@@ -59,13 +59,27 @@ public final class CourierClient implements AutoCloseable {
      * its client id at once; it goes out when connected. Messages to one recipient are sent in
      * the order of the calls.
      *
-     * @throws IllegalArgumentException when the recipient is not a user id or the payload is larger
-     *     than the server takes (1 MiB by default)
+     * @throws IllegalArgumentException when the recipient is not a user id (a payload the server
+     *     refuses as too large ends {@link MessageState#FAILED})
      * @throws CourierStoreException when the database cannot be written
      * @throws IllegalStateException when the client is closed
      */
     public String send(String recipient, String contentType, byte[] payload) {
         return engine.send(recipient, contentType, payload);
+    }
+
+    /**
+     * {@link #send} without waiting: the future completes with the client id once the message is
+     * committed to the outbox (exceptionally with {@link CourierStoreException} if it cannot be).
+     * Many calls in a row share local commits, so a burst is stored much faster than by
+     * {@code send}; a message whose future has not completed may be lost if the process dies.
+     *
+     * @throws IllegalArgumentException when the recipient is not a user id
+     * @throws IllegalStateException when the client is closed
+     */
+    public java.util.concurrent.CompletableFuture<String> sendAsync(String recipient, String contentType,
+                                                                    byte[] payload) {
+        return engine.sendAsync(recipient, contentType, payload);
     }
 
     /** {@link #send} of UTF-8 text with content type {@code text/plain}. */

@@ -71,6 +71,14 @@ final class TestServer implements AutoCloseable {
         return Main.mint(config, user, "*", Duration.ofHours(1));
     }
 
+    /** A token that expired an hour ago (the server answers TOKEN_EXPIRED). */
+    String expiredToken(String user) {
+        ServerConfig config = ConfigLoader.load(null, overrides);
+        long now = System.currentTimeMillis();
+        return io.courier.router.auth.HmacTokenAuthenticator.mint(io.courier.router.auth.HmacKeyring.read(
+            io.courier.server.cli.HmacAdmin.keyDirectory(config)), user, "*", now - 7_200_000, now - 3_600_000);
+    }
+
     @Override
     public void close() {
         stop();

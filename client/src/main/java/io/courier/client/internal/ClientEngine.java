@@ -179,12 +179,16 @@ public final class ClientEngine {
     // ---------------------------------------------------------------- the public operations
 
     public String send(String recipient, String contentType, byte[] payload) {
+        return await(sendAsync(recipient, contentType, payload));
+    }
+
+    public CompletableFuture<String> sendAsync(String recipient, String contentType, byte[] payload) {
         if (!Ids.isValidId(recipient)) {
             throw new IllegalArgumentException("Recipient " + Ids.quote(recipient) + " is not a user id: " + Ids.SYNTAX);
         }
         java.util.Objects.requireNonNull(contentType, "contentType");
         byte[] copy = payload.clone();
-        return call(done -> {
+        return submit(done -> {
             String clientId = UUID.randomUUID().toString();
             store.insertOutgoing(clientId, recipient, settings.user(), settings.device(), contentType, copy,
                 settings.clock().millis());
@@ -280,6 +284,11 @@ public final class ClientEngine {
 
     /** Runs {@code body} on the client's thread in a transaction; its result once committed. */
     private <T> T call(Body<T> body) {
+        return await(submit(body));
+    }
+
+    /** Queues {@code body} for the client's thread (runs it now on that thread); completes once committed. */
+    private <T> CompletableFuture<T> submit(Body<T> body) {
         if (closed) {
             throw new IllegalStateException("The client of " + settings.database() + " is closed");
         }
@@ -303,6 +312,10 @@ public final class ClientEngine {
                 command.failed(new IllegalStateException("The client of " + settings.database() + " is closed"));
             }
         }
+        return result;
+    }
+
+    private static <T> T await(CompletableFuture<T> result) {
         try {
             return result.get();
         } catch (InterruptedException e) {
@@ -377,7 +390,13 @@ public final class ClientEngine {
                 reported.getMessage(), e);
             try {
                 store.rollback();
-            } catch (CourierStoreException rollbackFailed) {
+                // What this thread keeps in memory must match what was kept: above all the resume
+                // point, or the next hello would skip entries that were never stored.
+                resumePoint = store.resumePoint();
+                resumeChanged = false;
+                queued = store.pendingCount();
+                store.commit();
+            } catch (CourierStoreException | SQLException rollbackFailed) {
                 reported.addSuppressed(rollbackFailed);
             }
             for (Command command : batch) {
@@ -522,10 +541,17 @@ public final class ClientEngine {
         }
     }
 
+    /**
+     * Ends the connection at once: frames of it still queued are ignored from here on (they are
+     * sent again on the next connection, since nothing of them was acknowledged).
+     */
     private void dropConnection(String why) {
         lastProblem = why;
-        if (connection != null) {
-            connection.close();
+        ClientConnection c = connection;
+        if (c != null) {
+            forgetConnection();
+            c.close();
+            retryLater();
         }
     }
 
@@ -666,7 +692,10 @@ public final class ClientEngine {
         advanceResume(id);
         boolean fromMe = d.getSender().equals(settings.user());
         if (fromMe && d.getSenderDevice().equals(settings.device())) {
-            return; // a note to oneself, coming back to the device that sent it: stored already
+            // A note to oneself, coming back to the device that sent it: stored already, but its
+            // acknowledgement must reach the server like any other.
+            store.addUnconfirmed(Store.KIND_ACK, id);
+            return;
         }
         Direction direction = fromMe ? Direction.OUTGOING : Direction.INCOMING;
         String conversation = fromMe ? d.getRecipient() : d.getSender();
@@ -863,26 +892,31 @@ public final class ClientEngine {
         }
         List<Long> tooLarge = new ArrayList<>();
         try {
-            List<Message> next = store.pendingAfter(cursor, room + inFlight.size());
-            for (Message m : next) {
-                if (room == 0) {
+            // After a refusal rewound the cursor, rows still in flight are skipped: read on until
+            // the window is full or the outbox ends. Every round moves the cursor on, or ends.
+            while (room > 0) {
+                int asked = room;
+                List<Message> next = store.pendingAfter(cursor, asked);
+                for (Message m : next) {
+                    cursor = m.localId();
+                    if (inFlight.containsKey(m.clientId())) {
+                        continue;
+                    }
+                    Frame frame = Frame.newBuilder().setSend(Send.newBuilder().setClientMessageId(m.clientId())
+                        .setRecipient(m.recipient()).setContentType(m.contentType())
+                        .setPayload(ByteString.copyFrom(m.payload()))).build();
+                    if (frame.getSerializedSize() > maxFrameBytes - DELIVER_OVERHEAD) {
+                        tooLarge.add(m.localId());
+                        continue;
+                    }
+                    write(frame);
+                    inFlight.put(m.clientId(), m);
+                    inFlightSeq.put(m.clientId(), ++frameSeq);
+                    room--;
+                }
+                if (next.size() < asked) {
                     break;
                 }
-                cursor = m.localId();
-                if (inFlight.containsKey(m.clientId())) {
-                    continue;
-                }
-                Frame frame = Frame.newBuilder().setSend(Send.newBuilder().setClientMessageId(m.clientId())
-                    .setRecipient(m.recipient()).setContentType(m.contentType())
-                    .setPayload(ByteString.copyFrom(m.payload()))).build();
-                if (frame.getSerializedSize() > maxFrameBytes - DELIVER_OVERHEAD) {
-                    tooLarge.add(m.localId());
-                    continue;
-                }
-                write(frame);
-                inFlight.put(m.clientId(), m);
-                inFlightSeq.put(m.clientId(), ++frameSeq);
-                room--;
             }
             if (!tooLarge.isEmpty()) {
                 List<Message> failed = new ArrayList<>();
