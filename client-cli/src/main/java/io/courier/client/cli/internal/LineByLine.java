@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
  */
 final class LineByLine extends ChatView {
 
+    private final java.util.Set<String> announced = new java.util.HashSet<>();
     private final PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
 
     LineByLine(Look look, String who, String server, String open) {
@@ -54,7 +55,17 @@ final class LineByLine extends ChatView {
 
     @Override
     public void sent(String clientId) {
-        client.message(clientId).ifPresent(m -> out.println(look.line(m, open() == null || !open().equals(m.conversation()))));
+        client.message(clientId).ifPresent(this::queued);
+    }
+
+    /**
+     * The message's first line, saying it is queued, printed once and before any line of a later
+     * state (the server may accept it before the thread that stored it gets here).
+     */
+    private synchronized void queued(Message m) {
+        if (announced.add(m.clientId())) {
+            out.println(look.queuedLine(m, !m.conversation().equals(open())));
+        }
     }
 
     @Override
@@ -72,7 +83,10 @@ final class LineByLine extends ChatView {
     }
 
     @Override
-    public void onStateChanged(Message m) {
+    public synchronized void onStateChanged(Message m) {
+        if ((m.sender() + "/" + m.senderDevice()).equals(who)) {
+            queued(m); // copies from the user's other devices were printed when they arrived
+        }
         out.println(look.line(m, !m.conversation().equals(open())));
     }
 

@@ -65,10 +65,18 @@ public final class Look {
 
     /** One message as a line: time, sender, text and tick. */
     public String line(Message m, boolean withDay) {
+        return line(m, withDay, tick(m));
+    }
+
+    /** The line of an outgoing message as it was when stored: queued. */
+    public String queuedLine(Message m, boolean withDay) {
+        return line(m, withDay, paint(GREY, "queued"));
+    }
+
+    private String line(Message m, boolean withDay, String tick) {
         String when = (withDay ? DAY_TIME : TIME).format(m.createdAt());
         String sender = m.direction() == Direction.INCOMING ? paint(BOLD, m.sender()) : m.sender();
         String to = m.direction() == Direction.OUTGOING && withDay ? " \u2192 " + m.recipient() : "";
-        String tick = tick(m);
         return paint(GREY, when) + " " + sender + to + ": " + m.text().replace('\n', ' ').replace('\r', ' ')
             + (tick.isEmpty() ? "" : "  " + tick);
     }
