@@ -5,6 +5,7 @@ import io.courier.client.Message;
 import io.courier.client.cli.internal.Look;
 import io.courier.client.cli.internal.Version;
 import io.courier.storage.DeviceId;
+import java.nio.file.Files;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -37,6 +38,12 @@ public final class HistoryCommand implements Callable<Integer> {
             throw new CliFailure("--limit " + limit + " must be at least 1", Main.BAD_INPUT);
         }
         Look look = Look.forThisTerminal();
+        if (!Files.exists(options.database())) {
+            // Opening would create an empty database for a device that never ran.
+            System.err.println("courier: no messages with " + peer + ": " + options.database() + " does not exist "
+                + "(this device has not chatted or sent yet)");
+            return 0;
+        }
         try (CourierClient client = options.local()) {
             List<Message> messages = client.history(peer, limit);
             if (messages.isEmpty()) {

@@ -3,6 +3,7 @@ package io.courier.client.cli;
 import io.courier.client.CourierClient;
 import io.courier.client.cli.internal.Version;
 import io.courier.storage.DeviceId;
+import java.nio.file.Files;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -26,6 +27,13 @@ public final class UnreadCommand implements Callable<Integer> {
     public Integer call() {
         if (peer != null && !DeviceId.isValidId(peer)) {
             throw new CliFailure("'" + peer + "' is not a user id: " + DeviceId.SYNTAX, Main.BAD_INPUT);
+        }
+        if (!Files.exists(options.database())) {
+            // Nothing stored, nothing unread; opening would create an empty database for a device that never ran.
+            if (peer != null) {
+                System.out.println(0);
+            }
+            return 0;
         }
         try (CourierClient client = options.local()) {
             if (peer != null) {

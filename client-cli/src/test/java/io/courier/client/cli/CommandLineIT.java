@@ -103,6 +103,19 @@ class CommandLineIT {
     }
 
     @Test
+    void shouldReadNothingAndCreateNoDatabaseForADeviceThatNeverRan() throws Exception {
+        Result unread = courier("unread", "--user", "carol", "dave");
+        Result history = courier("history", "--user", "carol", "dave");
+
+        assertThat(unread.exitStatus()).isZero();
+        assertThat(unread.stdout()).isEqualTo("0" + System.lineSeparator());
+        assertThat(history.exitStatus()).isZero();
+        assertThat(history.stderr()).startsWith("courier: no messages with dave: "
+            + dir.resolve("home/.courier/carol/1.db") + " does not exist");
+        assertThat(dir.resolve("home/.courier/carol")).doesNotExist();
+    }
+
+    @Test
     void shouldNameABadServerAddress() throws Exception {
         Result result = courier("send", "--user", "alice", "--token", "t", "--server", "smtp://127.0.0.1:25", "bob", "hi");
 
@@ -158,6 +171,19 @@ class CommandLineIT {
             assertThat(unread.stdout()).isEqualTo("alice 4" + System.lineSeparator());
             assertThat(unreadOfAlice.stdout()).isEqualTo("4" + System.lineSeparator());
             assertThat(history.stdout().lines().map(l -> l.substring(17))).containsExactly("alice: minted", "alice: last");
+        }
+    }
+
+    @Test
+    void shouldStopAtOnceNamingTheRefusalWhenTheServerRefusesTheToken() throws Exception {
+        try (LocalServer server = new LocalServer(dir).start()) {
+            Result result = courier("send", "--user", "alice", "--token", server.token("mallory"), "--server",
+                server.address().toString(), "bob", "hi");
+
+            assertThat(result.exitStatus()).isEqualTo(1);
+            assertThat(result.stderr().lines()).singleElement().asString()
+                .startsWith("courier: the server refused alice/1: AUTH_FAILED")
+                .endsWith("the message stays queued in " + dir.resolve("home/.courier/alice/1.db"));
         }
     }
 
