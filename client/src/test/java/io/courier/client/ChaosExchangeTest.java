@@ -35,6 +35,13 @@ class ChaosExchangeTest {
         return mine.size() == COUNT && mine.stream().allMatch(m -> m.state() == state);
     }
 
+    /** What both sides show, for a failure message. */
+    private static String picture(CourierClient alice, CourierClient bob, ChaosProxy a, ChaosProxy b) {
+        return "alice " + alice.status() + " received " + received(alice, "bob").size() + ", cuts " + a.cuts()
+            + ", connections " + a.connections() + "; bob " + bob.status() + " received " + received(bob, "alice").size()
+            + ", cuts " + b.cuts() + ", connections " + b.connections();
+    }
+
     private static List<String> received(CourierClient client, String peer) {
         return Clients.texts(client.history(peer).stream().filter(m -> m.direction() == Direction.INCOMING).toList());
     }
@@ -58,11 +65,20 @@ class ChaosExchangeTest {
             aliceTyping.start();
             bobTyping.start();
 
-            await().atMost(60, SECONDS).until(() -> received(bob, "alice").size() + received(alice, "bob").size() >= COUNT);
+            await().atMost(60, SECONDS).alias("half the messages through")
+                .conditionEvaluationListener(c -> {
+                    if (c.getRemainingTimeInMS() <= c.getPollInterval().toMillis()) {
+                        System.out.println("Before the restart: " + picture(alice, bob, aliceProxy, bobProxy));
+                    }
+                }).until(() -> received(bob, "alice").size() + received(alice, "bob").size() >= COUNT);
             server.stop();
             server.start();
 
-            await().atMost(120, SECONDS).until(() -> received(bob, "alice").size() == COUNT
+            await().atMost(120, SECONDS).conditionEvaluationListener(c -> {
+                if (c.getRemainingTimeInMS() <= c.getPollInterval().toMillis()) {
+                    System.out.println("After the restart: " + picture(alice, bob, aliceProxy, bobProxy));
+                }
+            }).until(() -> received(bob, "alice").size() == COUNT
                 && received(alice, "bob").size() == COUNT
                 && aliceProxy.cuts() >= MIN_CUTS && bobProxy.cuts() >= MIN_CUTS);
             aliceTyping.join(SECONDS.toMillis(30));

@@ -518,6 +518,13 @@ public final class ClientEngine {
             retryLater();
             return;
         }
+        if (!c.isOpen()) {
+            // Closed before we held it (a proxy or a stopping server): its close may have been
+            // announced to no one, so do not wait for it.
+            lastProblem = "the connection to " + settings.server() + " closed as it opened";
+            retryLater();
+            return;
+        }
         connection = c;
         welcomed = false;
         write(Frame.newBuilder().setRequestId(requestIds++).setHello(Hello.newBuilder().setUser(settings.user())
@@ -525,8 +532,7 @@ public final class ClientEngine {
             .setClientAgent(settings.clientAgent())).build());
         scheduler.schedule(() -> post(() -> {
             if (gen == generation && connection != null && !welcomed) {
-                lastProblem = "no welcome from " + settings.server() + " within " + WELCOME_TIMEOUT_MS + " ms";
-                connection.close();
+                dropConnection("no welcome from " + settings.server() + " within " + WELCOME_TIMEOUT_MS + " ms");
             }
         }), WELCOME_TIMEOUT_MS, TimeUnit.MILLISECONDS);
     }
