@@ -187,6 +187,8 @@ public final class CourierClient implements AutoCloseable {
         private Duration initialBackoff = Duration.ofMillis(250);
         private Duration maxBackoff = Duration.ofSeconds(30);
         private String clientAgent = "courier-client-java/0.1";
+        private int framesPerSecond = 450;
+        private int frameBurst = 1800;
         private final List<CourierListener> listeners = new ArrayList<>();
 
         private Builder() {
@@ -276,6 +278,24 @@ public final class CourierClient implements AutoCloseable {
             return this;
         }
 
+        /**
+         * The pace this client keeps: at most {@code burst} frames at once, then
+         * {@code perSecond} a second (sends, acknowledgements and read receipts), so that a server's
+         * per-connection rate limits never refuse a send — a refused send could be overtaken by the
+         * ones already on their way, and the recipient would see them out of order. By default
+         * 450 and 1,800, nine tenths of the server's defaults ({@code router.frames-per-second}
+         * 500, {@code router.frame-burst} 2,000); match the server's if it is configured otherwise.
+         */
+        public Builder frameRate(int perSecond, int burst) {
+            if (perSecond < 1 || burst < 1) {
+                throw new IllegalArgumentException("frameRate needs perSecond and burst of at least 1, was "
+                    + perSecond + ", " + burst);
+            }
+            this.framesPerSecond = perSecond;
+            this.frameBurst = burst;
+            return this;
+        }
+
         /** Free text sent in hello for the server's logs. */
         public Builder clientAgent(String agent) {
             this.clientAgent = Objects.requireNonNull(agent, "agent");
@@ -299,7 +319,8 @@ public final class CourierClient implements AutoCloseable {
          */
         public CourierClient build() {
             EngineSettings settings = new EngineSettings(server, user, device, token, database, clock, scheduler,
-                maxInFlight, unsentAfter, initialBackoff, maxBackoff, clientAgent, List.copyOf(listeners));
+                maxInFlight, unsentAfter, initialBackoff, maxBackoff, clientAgent, framesPerSecond, frameBurst,
+                List.copyOf(listeners));
             return new CourierClient(ClientEngine.start(settings));
         }
     }

@@ -125,6 +125,12 @@ public final class ClientEngine {
     private int sendRetries;
     private final List<List<Long>> heldIds = List.of(new ArrayList<>(), new ArrayList<>());
     private long unsentCursor;
+    // The client's own token bucket, kept below the server's per-connection rate limits.
+    private double paceRate;
+    private double paceBurst;
+    private double tokens;
+    private long tokensAtNanos;
+    private boolean paceScheduled;
 
     private ClientEngine(EngineSettings settings, Store store) throws SQLException {
         this.settings = settings;
@@ -344,7 +350,15 @@ public final class ClientEngine {
                 queue.drainTo(batch, BATCH - 1);
                 int end = batch.indexOf(shutdownCommand);
                 if (end < 0) {
-                    runBatch(batch);
+                    try {
+                        runBatch(batch);
+                    } catch (RuntimeException e) {
+                        // After the commit (sending, answering): the client must outlive a bug
+                        // here, so it starts the connection afresh, which resends what is unanswered.
+                        LOG.error("{}/{}: unexpected failure after a local commit; reconnecting", settings.user(),
+                            settings.device(), e);
+                        dropConnection("unexpected failure: " + e);
+                    }
                 } else {
                     // What came before close() is committed and answered; what came after is refused.
                     if (end > 0) {
@@ -655,6 +669,10 @@ public final class ClientEngine {
         cursor = 0;
         window = settings.maxInFlight();
         sendRetries = 0;
+        paceRate = settings.framesPerSecond();
+        paceBurst = settings.frameBurst();
+        tokens = paceBurst;
+        tokensAtNanos = System.nanoTime();
         // Stored entries whose acknowledgement may not have reached the server are at or below the
         // resume point, so the server will not send them again: acknowledge them again.
         List<Long> acks = store.retryUnconfirmed(Store.KIND_ACK, MAX_ACK_ATTEMPTS);
@@ -758,6 +776,9 @@ public final class ClientEngine {
         } else if (e.getRequestId() != 0 && framesByRequest.containsKey(e.getRequestId())) {
             IdFrame f = framesByRequest.remove(e.getRequestId());
             unconfirmedFrames.remove(f.seq());
+            if (e.getCode() == Error.Code.RATE_LIMITED) {
+                slowDown();
+            }
             if (retryable(e.getCode())) {
                 for (long id : f.ids()) {
                     heldIds.get(f.kind()).add(id);
@@ -809,6 +830,9 @@ public final class ClientEngine {
             }
             return;
         }
+        if (e.getCode() == Error.Code.RATE_LIMITED) {
+            slowDown();
+        }
         // Not stored: send it again, before anything after it, one at a time until the server
         // takes sends again, so later messages overtake it as little as possible.
         cursor = Math.min(cursor, m.localId() - 1);
@@ -820,6 +844,13 @@ public final class ClientEngine {
         };
         sendRetries++;
         hold(delay);
+    }
+
+    /** The server's limits are below this client's pace: halve it for the rest of the connection. */
+    private void slowDown() {
+        paceRate = Math.max(1, paceRate / 2);
+        paceBurst = Math.max(1, paceBurst / 2);
+        tokens = Math.min(tokens, paceBurst);
     }
 
     private long retryDelay(long initial, long cap) {
@@ -844,12 +875,43 @@ public final class ClientEngine {
             return;
         }
         holding = false;
+        flushHeld();
+        pump();
+    }
+
+    /** Takes one frame's token of the pace; false (and a wake-up scheduled) when there is none. */
+    private boolean take() {
+        long now = System.nanoTime();
+        tokens = Math.min(paceBurst, tokens + (now - tokensAtNanos) / 1e9 * paceRate);
+        tokensAtNanos = now;
+        if (tokens >= 1) {
+            tokens -= 1;
+            return true;
+        }
+        if (!paceScheduled) {
+            paceScheduled = true;
+            long delayMs = Math.max(1, (long) Math.ceil((1 - tokens) / paceRate * 1000));
+            int gen = generation;
+            scheduler.schedule(() -> post(() -> paced(gen)), delayMs, TimeUnit.MILLISECONDS);
+        }
+        return false;
+    }
+
+    private void paced(int gen) {
+        paceScheduled = false;
+        if (gen != generation || holding) {
+            return;
+        }
+        flushHeld();
+        pump();
+    }
+
+    private void flushHeld() {
         for (int kind = 0; kind < 2; kind++) {
             List<Long> ids = new ArrayList<>(heldIds.get(kind));
             heldIds.get(kind).clear();
             sendIds(kind, ids);
         }
-        pump();
     }
 
     private void advanceResume(long id) {
@@ -871,6 +933,10 @@ public final class ClientEngine {
             return;
         }
         for (int from = 0; from < ids.size(); from += MAX_IDS_PER_FRAME) {
+            if (!take()) {
+                heldIds.get(kind).addAll(ids.subList(from, ids.size()));
+                return;
+            }
             List<Long> chunk = ids.subList(from, Math.min(ids.size(), from + MAX_IDS_PER_FRAME));
             long[] array = chunk.stream().mapToLong(Long::longValue).toArray();
             long requestId = requestIds++;
@@ -903,11 +969,17 @@ public final class ClientEngine {
             while (room > 0) {
                 int asked = room;
                 List<Message> next = store.pendingAfter(cursor, asked);
+                boolean paced = false;
                 for (Message m : next) {
-                    cursor = m.localId();
                     if (inFlight.containsKey(m.clientId())) {
+                        cursor = m.localId();
                         continue;
                     }
+                    if (!take()) {
+                        paced = true;
+                        break;
+                    }
+                    cursor = m.localId();
                     Frame frame = Frame.newBuilder().setSend(Send.newBuilder().setClientMessageId(m.clientId())
                         .setRecipient(m.recipient()).setContentType(m.contentType())
                         .setPayload(ByteString.copyFrom(m.payload()))).build();
@@ -920,7 +992,7 @@ public final class ClientEngine {
                     inFlightSeq.put(m.clientId(), ++frameSeq);
                     room--;
                 }
-                if (next.size() < asked) {
+                if (paced || next.size() < asked) {
                     break;
                 }
             }

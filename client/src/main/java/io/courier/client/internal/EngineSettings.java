@@ -13,6 +13,7 @@ import java.util.function.Supplier;
 public record EngineSettings(URI server, String user, String device, Supplier<String> token, Path database,
                              Clock clock, ScheduledExecutorService scheduler, int maxInFlight, Duration unsentAfter,
                              Duration initialBackoff, Duration maxBackoff, String clientAgent,
+                             int framesPerSecond, int frameBurst,
                              List<CourierListener> listeners) {
 
     public EngineSettings {
