@@ -3,7 +3,6 @@ package io.courier.server;
 import io.courier.router.auth.HmacAuthenticatorProvider;
 import io.courier.router.auth.HmacKeyring;
 import io.courier.router.auth.HmacTokenAuthenticator;
-import io.courier.server.cli.ChatCommand;
 import io.courier.server.cli.CliFailure;
 import io.courier.server.cli.HmacAdmin;
 import io.courier.server.cli.KeyCommand;
@@ -25,10 +24,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** The {@code courier-server} executable: run the server (default), mint tokens, chat. */
+/** The {@code courier-server} executable: run the server (default), mint tokens, manage keys. */
 @Command(name = "courier-server", mixinStandardHelpOptions = true, versionProvider = Version.class,
     description = "Courier messaging server. With no sub-command, runs the server.",
-    subcommands = {Main.TokenCommand.class, KeyCommand.class, ChatCommand.class})
+    subcommands = {Main.TokenCommand.class, KeyCommand.class})
 public final class Main implements Callable<Integer> {
 
     /** Exit status of a configuration or start-up mistake (as for a bad command line). */

@@ -111,21 +111,6 @@ class StartupFailureTest {
         assertNoStackTraceAndNeverStopped(result);
     }
 
-    @ParameterizedTest
-    @ValueSource(strings = {"tcp://127.0.0.1:%d", "ws://127.0.0.1:%d/ws", "http://127.0.0.1:%d/lp", "udp://127.0.0.1:%d"})
-    void shouldSayWhatChatTriedAndWhatToDoWhenNoServerRuns(String form) throws Exception {
-        String address = String.format(form, freePort());
-        ServerProcess.Result result = ServerProcess.run(dir, "chat", "--user", "alice", "--server", address);
-
-        // UDP has no refusal to hear: its handshake goes unanswered instead.
-        String why = address.startsWith("udp") ? "no answer within 5000 ms" : "connection refused";
-        assertThat(result.exitStatus()).isNotZero();
-        assertThat(result.errorLines()).containsExactly("courier: cannot reach a Courier server at " + address
-            + " (" + why + "); start one with `java -jar server/target/courier-server.jar`, or pass --server "
-            + "with the address of a running one");
-        assertNoStackTraceAndNeverStopped(result);
-    }
-
     @Test
     void shouldSayWhereTheKeysWereLookedForWhenTokenRunsBeforeAnyServer() throws Exception {
         ServerProcess.Result result = ServerProcess.run(dir, "token", "alice");

@@ -14,7 +14,7 @@ class VersionOptionTest {
     Path dir;
 
     @ParameterizedTest
-    @ValueSource(strings = {"", "token", "chat"})
+    @ValueSource(strings = {"", "token", "key"})
     void shouldPrintTheBuildsVersionOnEveryCommand(String command) throws Exception {
         String version = System.getProperty("courier.version");
         assertThat(version).as("the POM hands the project version to the tests").isNotBlank().doesNotContain("${");

@@ -1,0 +1,141 @@
+package io.courier.client.cli;
+
+import io.courier.client.CourierClient;
+import io.courier.client.cli.internal.ChatView;
+import io.courier.client.cli.internal.Version;
+import io.courier.storage.DeviceId;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+
+/**
+ * The interactive chat. What is typed goes to the open conversation at once, into the device's
+ * outbox, connected or not; the status line says whether the client is connecting, connected, or
+ * offline with how many messages queued, and the ticks of each message change in place.
+ */
+@Command(name = "chat", mixinStandardHelpOptions = true, versionProvider = Version.class,
+    description = {"Chat from a terminal. Type a line and press Enter to send it to the open conversation; "
+        + "'/open USER' opens another, '@USER text' sends to USER, '/list' shows every conversation, '/quit' leaves.",
+        "Ticks: 'queued' (in this device's outbox), \u2713 (the server has it), \u2713\u2713 (the recipient's device "
+            + "has it), blue \u2713\u2713 (read; 'read' without colour)."})
+public final class ChatCommand implements Callable<Integer> {
+
+    /** The longest wait between two connection attempts: a person is watching. */
+    static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
+
+    @Mixin
+    DeviceOptions options;
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "PEER", description = "The conversation to open.")
+    String peer;
+
+    @Override
+    public Integer call() throws IOException {
+        String user = options.user();
+        if (peer != null && !DeviceId.isValidId(peer)) {
+            throw new CliFailure("'" + peer + "' is not a user id: " + DeviceId.SYNTAX, Main.BAD_INPUT);
+        }
+        String who = user + "/" + options.device;
+        ChatView view = ChatView.forThisTerminal(who, options.server().toString(), peer);
+        Path database = options.database();
+        if (view.fullScreen()) {
+            // Log lines would scribble over the screen: they go to a file beside the database.
+            Path log = database.resolveSibling(database.getFileName() + ".log");
+            Files.createDirectories(log.getParent());
+            System.setProperty("org.slf4j.simpleLogger.logFile", log.toString());
+        }
+        CourierClient client = options.connect(view, MAX_BACKOFF);
+        AtomicBoolean ended = new AtomicBoolean();
+        Runnable end = () -> {
+            if (ended.compareAndSet(false, true)) {
+                view.close();
+                int queued = client.status().queued();
+                client.close();
+                if (queued > 0) {
+                    System.out.println(queued + (queued == 1 ? " message" : " messages") + " queued in " + database
+                        + "; they go out the next time 'courier chat' or 'courier send' runs as " + who);
+                }
+            }
+        };
+        // Ctrl-C ends the process: the terminal is given back and the database closed all the same.
+        Thread hook = new Thread(end, "courier-chat-exit");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            view.start(client);
+            BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+            for (String line; (line = in.readLine()) != null; ) {
+                view.entered(line);
+                if (!handle(line, client, view)) {
+                    break;
+                }
+            }
+        } finally {
+            end.run();
+            Runtime.getRuntime().removeShutdownHook(hook);
+        }
+        return 0;
+    }
+
+    /** Acts on one typed line; false to leave. */
+    private static boolean handle(String line, CourierClient client, ChatView view) {
+        String text = line.strip();
+        if (text.isEmpty()) {
+            return true;
+        }
+        if (text.equals("/quit") || text.equals("/exit")) {
+            return false;
+        }
+        if (text.equals("/list") || text.equals("/close")) {
+            view.open(null);
+        } else if (text.equals("/help")) {
+            view.notice(helpText());
+        } else if (text.startsWith("/open ") || text.startsWith("/to ")) {
+            String who = text.substring(text.indexOf(' ') + 1).strip();
+            if (DeviceId.isValidId(who)) {
+                view.open(who);
+            } else {
+                view.notice("'" + who + "' is not a user id: " + DeviceId.SYNTAX);
+            }
+        } else if (text.startsWith("@")) {
+            int space = text.indexOf(' ');
+            String who = space < 0 ? text.substring(1) : text.substring(1, space);
+            if (!DeviceId.isValidId(who)) {
+                view.notice("'" + who + "' is not a user id: " + DeviceId.SYNTAX);
+            } else {
+                view.open(who);
+                if (space > 0) {
+                    send(client, view, who, text.substring(space + 1).strip());
+                }
+            }
+        } else if (text.startsWith("/") && !text.startsWith("//")) {
+            view.notice("unknown command '" + text.split("\\s+")[0] + "': " + helpText());
+        } else if (view.open() == null) {
+            view.notice("open a conversation first: /open USER, or @USER text");
+        } else {
+            send(client, view, view.open(), text.startsWith("//") ? text.substring(1) : text);
+        }
+        return true;
+    }
+
+    private static void send(CourierClient client, ChatView view, String to, String text) {
+        try {
+            view.sent(client.sendText(to, text));
+        } catch (IllegalArgumentException refused) {
+            // Too large, or no user id: nothing was stored.
+            view.notice(refused.getMessage());
+        }
+    }
+
+    private static String helpText() {
+        return "/open USER, @USER text, /list, /quit";
+    }
+}

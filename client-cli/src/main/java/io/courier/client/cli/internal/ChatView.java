@@ -1,0 +1,110 @@
+package io.courier.client.cli.internal;
+
+import io.courier.client.ConnectionStatus;
+import io.courier.client.CourierClient;
+import io.courier.client.CourierListener;
+import io.courier.client.Message;
+
+/**
+ * What the chat shows. The client's listener calls it on the client's thread (it must not block
+ * there); the input loop calls it on the main thread.
+ */
+public abstract class ChatView implements CourierListener {
+
+    protected final Look look;
+    protected final String who;
+    protected final String server;
+    protected volatile CourierClient client;
+    private volatile String open;
+    private volatile String notice;
+
+    protected ChatView(Look look, String who, String server, String open) {
+        this.look = look;
+        this.who = who;
+        this.server = server;
+        this.open = open;
+    }
+
+    /** The terminal's chat: full screen on an interactive terminal, else one line per event. */
+    public static ChatView forThisTerminal(String who, String server, String open) {
+        Look look = Look.forThisTerminal();
+        return Terminal.isInteractive() ? new FullScreen(look, who, server, open) : new LineByLine(look, who, server, open);
+    }
+
+    /** Whether the view takes the whole screen, so log lines must go elsewhere. */
+    public abstract boolean fullScreen();
+
+    /** Starts showing {@code client}: called once, after it was built with this view as its listener. */
+    public void start(CourierClient client) {
+        this.client = client;
+    }
+
+    /** The conversation open, whose messages are shown and marked read; null for the list of conversations. */
+    public String open() {
+        return open;
+    }
+
+    /** Opens a conversation, or the list of them (null). */
+    public void open(String conversation) {
+        this.open = conversation;
+        this.notice = null;
+        opened();
+    }
+
+    protected void opened() {
+        changed();
+    }
+
+    /** A line for the person, shown until the next line they type. */
+    public void notice(String text) {
+        this.notice = text;
+        changed();
+    }
+
+    protected String noticeText() {
+        return notice;
+    }
+
+    /** The person pressed Enter on {@code line}. */
+    public void entered(String line) {
+        notice = null;
+    }
+
+    /** A message was stored in the outbox. */
+    public void sent(String clientId) {
+        changed();
+    }
+
+    /** Something shown may have changed. */
+    protected abstract void changed();
+
+    /** Gives the terminal back as it was. */
+    public abstract void close();
+
+    @Override
+    public void onMessage(Message message) {
+        changed();
+    }
+
+    @Override
+    public void onStateChanged(Message message) {
+        changed();
+    }
+
+    @Override
+    public void onConnectionChanged(ConnectionStatus status) {
+        changed();
+    }
+
+    /** Marks the open conversation read when it has unread messages: they are on the screen. */
+    protected void readOpen() {
+        String conversation = open;
+        CourierClient c = client;
+        if (conversation != null && c != null && c.unreadCount(conversation) > 0) {
+            c.markRead(conversation);
+        }
+    }
+
+    static final String HELP = "type to send to the open conversation; /open USER opens one, @USER text sends to "
+        + "USER, /list lists conversations, /quit leaves";
+}

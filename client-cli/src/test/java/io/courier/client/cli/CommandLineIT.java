@@ -1,0 +1,206 @@
+package io.courier.client.cli;
+
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.courier.client.CourierClient;
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The executable as a person runs it from any folder: options, token sources, mistakes, one-off commands. */
+class CommandLineIT {
+
+    @TempDir
+    Path dir;
+
+    /** What a finished run said and how it ended. */
+    record Result(int exitStatus, String stdout, String stderr) {
+    }
+
+    /** Runs the jar in {@code dir} with HOME at {@code dir/home} and {@code env} on top of a clean environment. */
+    private Result courier(Map<String, String> env, String... args) throws IOException, InterruptedException {
+        Path home = Files.createDirectories(dir.resolve("home"));
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "-Xmx256m", "-jar", TerminalChatIT.jar().toString()));
+        command.addAll(List.of(args));
+        Path out = Files.createTempFile(dir, "stdout", ".txt");
+        Path err = Files.createTempFile(dir, "stderr", ".txt");
+        ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile())
+            .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+            .redirectOutput(out.toFile()).redirectError(err.toFile());
+        builder.environment().keySet().removeIf(k -> k.startsWith("COURIER_") || k.equals("NO_COLOR"));
+        builder.environment().put("HOME", home.toString());
+        builder.environment().putAll(env);
+        Process process = builder.start();
+        if (!process.waitFor(60, SECONDS)) {
+            process.destroyForcibly();
+            throw new AssertionError(String.join(" ", args) + " did not exit within a minute");
+        }
+        return new Result(process.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    private Result courier(String... args) throws IOException, InterruptedException {
+        return courier(Map.of(), args);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", "chat", "send", "history", "unread"})
+    void shouldPrintTheBuildsVersionOnEveryCommand(String command) throws Exception {
+        Result result = command.isEmpty() ? courier("--version") : courier(command, "--version");
+
+        assertThat(result.exitStatus()).isZero();
+        assertThat(result.stdout()).isEqualTo("courier " + System.getProperty("courier.version") + System.lineSeparator());
+        assertThat(result.stderr()).isEmpty();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"chat", "send", "history", "unread"})
+    void shouldExplainEveryCommandAndWhereTheTokenComesFrom(String command) throws Exception {
+        Result result = courier(command, "--help");
+
+        assertThat(result.exitStatus()).isZero();
+        assertThat(result.stdout()).startsWith("Usage: courier " + command).contains("--user", "--server",
+            "--token", "--mint-from", "COURIER_TOKEN", "~/.courier/token", "--help", "--version");
+    }
+
+    @Test
+    void shouldRefuseAnUnknownOptionInOneLineNamingIt() throws Exception {
+        Result result = courier("unread", "--user", "alice", "--colour");
+
+        assertThat(result.exitStatus()).isEqualTo(2);
+        assertThat(result.stderr().lines()).containsExactly(
+            "courier unread: Unknown option: '--colour' (see 'courier unread --help')");
+    }
+
+    @Test
+    void shouldAskWhoYouAreWhenNoUserIsGiven() throws Exception {
+        Result result = courier("history", "bob");
+
+        assertThat(result.exitStatus()).isEqualTo(2);
+        assertThat(result.stderr().lines()).containsExactly("courier: who are you? pass --user USER (or set COURIER_USER)");
+    }
+
+    @Test
+    void shouldSayEveryPlaceATokenCanComeFromWhenThereIsNone() throws Exception {
+        Result result = courier("send", "--user", "alice", "bob", "hi");
+
+        assertThat(result.exitStatus()).isEqualTo(2);
+        assertThat(result.stderr().lines()).singleElement().asString()
+            .startsWith("courier: no token for alice: pass --token TOKEN, set COURIER_TOKEN, or put it in "
+                + dir.resolve("home/.courier/token"))
+            .contains("courier-server token alice", "--mint-from");
+        assertThat(dir.resolve("home/.courier/alice/1.db")).as("nothing was queued").doesNotExist();
+    }
+
+    @Test
+    void shouldReadNothingAndCreateNoDatabaseForADeviceThatNeverRan() throws Exception {
+        Result unread = courier("unread", "--user", "carol", "dave");
+        Result history = courier("history", "--user", "carol", "dave");
+
+        assertThat(unread.exitStatus()).isZero();
+        assertThat(unread.stdout()).isEqualTo("0" + System.lineSeparator());
+        assertThat(history.exitStatus()).isZero();
+        assertThat(history.stderr()).startsWith("courier: no messages with dave: "
+            + dir.resolve("home/.courier/carol/1.db") + " does not exist");
+        assertThat(dir.resolve("home/.courier/carol")).doesNotExist();
+    }
+
+    @Test
+    void shouldNameABadServerAddress() throws Exception {
+        Result result = courier("send", "--user", "alice", "--token", "t", "--server", "smtp://127.0.0.1:25", "bob", "hi");
+
+        assertThat(result.exitStatus()).isEqualTo(2);
+        assertThat(result.stderr().lines()).containsExactly("courier: --server 'smtp://127.0.0.1:25' is not a server "
+            + "address: use tcp://HOST:PORT, udp://HOST:PORT, ws://HOST:PORT/ws or http://HOST:PORT/lp");
+    }
+
+    @Test
+    void shouldNameTheKeyDirectoryWhenMintingFromAFolderWithoutKeys() throws Exception {
+        Result result = courier("send", "--user", "alice", "--mint-from", dir.resolve("nothing").toString(), "bob", "hi");
+
+        assertThat(result.exitStatus()).isEqualTo(2);
+        assertThat(result.stderr().lines()).singleElement().asString()
+            .startsWith("courier: --mint-from: ").contains(dir.resolve("nothing/auth-keys").toString());
+    }
+
+    @Test
+    void shouldSendWithTokensFromEachSourceAndShowHistoryAndUnreadFromTheLocalDatabase() throws Exception {
+        try (LocalServer server = new LocalServer(dir).start()) {
+            String address = server.address().toString();
+            Files.writeString(Files.createDirectories(dir.resolve("home/.courier")).resolve("token"), server.token("alice"));
+            Path tokenFile = Files.writeString(dir.resolve("alice.token"), server.token("alice") + "\n");
+
+            Result fromHome = courier("send", "--user", "alice", "--server", address, "bob", "from", "the", "home", "file");
+            Result fromEnvironment = courier(Map.of("COURIER_TOKEN", server.token("alice"), "COURIER_USER", "alice",
+                "COURIER_SERVER", address), "send", "bob", "from the environment");
+            Result minted = courier("send", "--user", "alice", "--server", address, "--mint-from",
+                server.dataDir.toString(), "bob", "minted");
+            for (Result r : List.of(fromHome, fromEnvironment, minted)) {
+                assertThat(r.exitStatus()).as(r.stderr()).isZero();
+            }
+            assertThat(fromHome.stdout()).endsWith("alice \u2192 bob: from the home file  \u2713" + System.lineSeparator());
+            assertThat(courier("history", "--user", "alice", "bob").stdout().lines().map(l -> l.substring(17)))
+                .containsExactly("alice \u2192 bob: from the home file  \u2713", "alice \u2192 bob: from the environment  \u2713",
+                    "alice \u2192 bob: minted  \u2713");
+
+            // Bob's device (an SDK client on the database the executable would use) receives them.
+            try (CourierClient bob = CourierClient.builder().server(server.address()).user("bob")
+                    .token(() -> server.token("bob")).database(dir.resolve("home/.courier/bob/1.db")).build()) {
+                await().atMost(60, SECONDS).until(() -> bob.history("alice").size() == 3);
+                Result delivered = courier("send", "--user", "alice", "--server", address, "--token-file",
+                    tokenFile.toString(), "--wait", "delivered", "bob", "last");
+                assertThat(delivered.exitStatus()).as(delivered.stderr()).isZero();
+                assertThat(delivered.stdout()).endsWith("alice \u2192 bob: last  \u2713\u2713" + System.lineSeparator());
+                await().atMost(60, SECONDS).until(() -> bob.history("alice").size() == 4);
+            }
+            server.stop();
+
+            Result unread = courier("unread", "--user", "bob");
+            Result unreadOfAlice = courier("unread", "--user", "bob", "alice");
+            Result history = courier("history", "--user", "bob", "--limit", "2", "alice");
+            assertThat(unread.stdout()).isEqualTo("alice 4" + System.lineSeparator());
+            assertThat(unreadOfAlice.stdout()).isEqualTo("4" + System.lineSeparator());
+            assertThat(history.stdout().lines().map(l -> l.substring(17))).containsExactly("alice: minted", "alice: last");
+        }
+    }
+
+    @Test
+    void shouldStopAtOnceNamingTheRefusalWhenTheServerRefusesTheToken() throws Exception {
+        try (LocalServer server = new LocalServer(dir).start()) {
+            Result result = courier("send", "--user", "alice", "--token", server.token("mallory"), "--server",
+                server.address().toString(), "bob", "hi");
+
+            assertThat(result.exitStatus()).isEqualTo(1);
+            assertThat(result.stderr().lines()).singleElement().asString()
+                .startsWith("courier: the server refused alice/1: AUTH_FAILED")
+                .endsWith("the message stays queued in " + dir.resolve("home/.courier/alice/1.db"));
+        }
+    }
+
+    @Test
+    void shouldKeepAMessageQueuedAndSaySoWhenNoServerAnswers() throws Exception {
+        LocalServer server = new LocalServer(dir).start();
+        String token = server.token("alice");
+        server.stop();
+
+        Result result = courier("send", "--user", "alice", "--token", token, "--server", server.address().toString(),
+            "--timeout", "PT2S", "bob", "later");
+
+        assertThat(result.exitStatus()).isEqualTo(1);
+        assertThat(result.stderr().lines()).singleElement().asString()
+            .startsWith("courier: not sent within 2 s").contains("Connection refused")
+            .contains("it stays in " + dir.resolve("home/.courier/alice/1.db"));
+        Result history = courier("history", "--user", "alice", "bob");
+        assertThat(history.stdout()).endsWith("alice \u2192 bob: later  queued" + System.lineSeparator());
+    }
+}

@@ -1,0 +1,94 @@
+package io.courier.client.cli;
+
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.courier.client.CourierClient;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The chat without colour: on a terminal with NO_COLOR set, and line by line when input is a pipe. */
+class PlainChatIT {
+
+    @TempDir
+    Path dir;
+
+    private LocalServer server;
+    private CourierClient bob;
+
+    @BeforeEach
+    void start() throws IOException {
+        server = new LocalServer(dir).start();
+        // Bob's device reads whatever alice sends: her ticks go all the way to read.
+        bob = CourierClient.builder().server(server.address()).user("bob").token(() -> server.token("bob"))
+            .database(dir.resolve("bob.db")).listener(new io.courier.client.CourierListener() {
+                @Override
+                public void onMessage(io.courier.client.Message message) {
+                    bob.markRead(message.conversation());
+                }
+            }).build();
+    }
+
+    @AfterEach
+    void stop() {
+        bob.close();
+        server.close();
+    }
+
+    @Test
+    void shouldSayReadInWordsAndUseNoColourWhenNoColourIsSet() throws Exception {
+        try (Tmux tmux = new Tmux(dir)) {
+            Path home = Files.createDirectories(dir.resolve("home"));
+            tmux.start("alice", dir, List.of("env", "NO_COLOR=1", "HOME=" + home, "LANG=C.UTF-8",
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", TerminalChatIT.jar().toString(),
+                "chat", "--user", "alice", "--server", server.address().toString(), "--token", server.token("alice"), "bob"));
+            await().atMost(60, SECONDS).until(() -> tmux.text("alice").get(Tmux.ROWS - 2).contains("connected"));
+
+            tmux.line("alice", "plain please");
+
+            await().atMost(60, SECONDS).until(() -> tmux.text("alice").stream()
+                .anyMatch(row -> row.endsWith("alice: plain please  \u2713\u2713 read")));
+            assertThat(String.join("\n", tmux.screen("alice"))).as("no colour, no bold, no reverse video")
+                .doesNotContainPattern("\u001b\\[[0-9;]*(3[0-7]|9[0-7]|1|7)m");
+        }
+    }
+
+    @Test
+    void shouldPrintOneLinePerEventWhenInputIsNotATerminal() throws Exception {
+        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "-jar", TerminalChatIT.jar().toString(), "chat", "--user", "alice", "--server", server.address().toString(),
+            "--token", server.token("alice"), "--database", dir.resolve("alice.db").toString(), "bob")
+            .redirectErrorStream(true).redirectOutput(dir.resolve("out.txt").toFile());
+        builder.environment().remove("NO_COLOR");
+        Process alice = builder.start();
+        try {
+            await().atMost(60, SECONDS).until(() -> output().contains("* connected to " + server.address()));
+            try (OutputStream typing = alice.getOutputStream()) {
+                typing.write("over a pipe\n".getBytes(StandardCharsets.UTF_8));
+                typing.flush();
+                await().atMost(60, SECONDS).until(() -> output().contains("alice: over a pipe  \u2713\u2713 read"));
+            }
+            assertThat(alice.waitFor(60, SECONDS)).as("the chat ends with its input").isTrue();
+            assertThat(alice.exitValue()).isZero();
+            List<String> ticks = output().lines().filter(l -> l.contains("alice: over a pipe")).map(l -> l.substring(6))
+                .toList();
+            assertThat(ticks).containsExactly("alice: over a pipe  queued", "alice: over a pipe  \u2713",
+                "alice: over a pipe  \u2713\u2713", "alice: over a pipe  \u2713\u2713 read");
+        } finally {
+            alice.destroyForcibly();
+        }
+    }
+
+    private String output() throws IOException {
+        return Files.readString(dir.resolve("out.txt"));
+    }
+}
