@@ -7,10 +7,12 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.Supplier;
 
@@ -131,6 +133,78 @@ public final class CourierClient implements AutoCloseable {
     /** Every conversation this database holds, the most recently active first. */
     public List<String> conversations() {
         return engine.conversations();
+    }
+
+    /**
+     * Asks the server whether {@code user} is online, or when they were last seen. Sent at once
+     * when connected, else on the next connection (and asked again on the next one if the
+     * connection ends before the answer), so the future may wait as long as the client is offline:
+     * bound it with {@link CompletableFuture#orTimeout}. The answer respects privacy: a user this
+     * one may not see is {@link Presence#unknown() unknown}, like one the server never saw.
+     *
+     * @return the answer; exceptionally {@link CourierRequestException} when the server refuses the
+     *     query for good, or {@link IllegalStateException} when the client is closed first
+     * @throws IllegalArgumentException when {@code user} is not a user id
+     */
+    public CompletableFuture<Presence> lastSeen(String user) {
+        return engine.lastSeen(user);
+    }
+
+    /**
+     * Watches these users' presence, and with {@code contacts} every user on this user's contact
+     * list too (following changes to the list), for as long as the client runs: each change comes
+     * to {@link CourierListener#onPresence}. Replaces the previous watch; no users and no contacts
+     * ends it. The client subscribes on every (re)connect, so a reconnect announces every watched
+     * user again. At most 1,024 users (the server's {@code router.max-presence-watch}, by default);
+     * a server that refuses the watch logs why, and the listener hears nothing.
+     *
+     * @throws IllegalArgumentException when one of {@code users} is not a user id, or there are more than 1,024
+     */
+    public void watchPresence(Collection<String> users, boolean contacts) {
+        engine.watchPresence(users, contacts);
+    }
+
+    /** This user's presence privacy and contact list as the server has them (asked when connected, like {@link #lastSeen}). */
+    public CompletableFuture<PrivacySettings> privacy() {
+        return engine.privacy(null, List.of(), List.of(), false);
+    }
+
+    /**
+     * Chooses who may see this user's presence; for all its devices, stored by the server. Presence
+     * is mutual: with {@link PresenceVisibility#NOBODY} this user sees no one else's either, and with
+     * {@link PresenceVisibility#CONTACTS} only that of contacts who admit this user too.
+     *
+     * @return the settings as they now are, once the server stored them (sent when connected)
+     */
+    public CompletableFuture<PrivacySettings> setPresenceVisibility(PresenceVisibility visibility) {
+        return engine.privacy(Objects.requireNonNull(visibility, "visibility"), List.of(), List.of(), false);
+    }
+
+    /**
+     * Adds users to this user's contact list (adding one already there is fine).
+     *
+     * @throws IllegalArgumentException when one is not a user id
+     */
+    public CompletableFuture<PrivacySettings> addContacts(Collection<String> users) {
+        return engine.privacy(null, users, List.of(), false);
+    }
+
+    /**
+     * Removes users from this user's contact list (removing one not there is fine).
+     *
+     * @throws IllegalArgumentException when one is not a user id
+     */
+    public CompletableFuture<PrivacySettings> removeContacts(Collection<String> users) {
+        return engine.privacy(null, List.of(), users, false);
+    }
+
+    /**
+     * Makes this user's contact list exactly {@code users}.
+     *
+     * @throws IllegalArgumentException when one is not a user id
+     */
+    public CompletableFuture<PrivacySettings> setContacts(Collection<String> users) {
+        return engine.privacy(null, users, List.of(), true);
     }
 
     /** The connection's state and the outbox's size. */

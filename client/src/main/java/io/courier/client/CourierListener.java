@@ -2,7 +2,8 @@ package io.courier.client;
 
 /**
  * What a {@link CourierClient} announces. Every call comes after the change it reports was
- * committed to the local database, on the client's own thread, one at a time and in order.
+ * committed to the local database (presence, which is not stored, excepted), on the client's own
+ * thread, one at a time and in order.
  * Implementations must return quickly and must not block; they may call the client's query
  * methods ({@link CourierClient#history}, {@link CourierClient#unreadCount}...), and
  * {@link CourierClient#send} and {@link CourierClient#markRead}.
@@ -31,5 +32,14 @@ public interface CourierListener {
 
     /** The connection changed state. */
     default void onConnectionChanged(ConnectionStatus status) {
+    }
+
+    /**
+     * A watched user's presence ({@link CourierClient#watchPresence}): once for every watched user
+     * when the watch starts and again after every reconnect, then whenever one comes online, goes
+     * offline, or becomes visible or invisible to this user (the server coalesces a flapping
+     * connection). Not stored: after a restart, watch again.
+     */
+    default void onPresence(Presence presence) {
     }
 }

@@ -12,6 +12,7 @@ final class Recorder implements CourierListener {
     final Map<String, List<MessageState>> states = new ConcurrentHashMap<>();
     final List<Message> notSentYet = new CopyOnWriteArrayList<>();
     final List<ConnectionStatus> connection = new CopyOnWriteArrayList<>();
+    final List<Presence> presence = new CopyOnWriteArrayList<>();
 
     @Override
     public void onMessage(Message message) {
@@ -31,6 +32,22 @@ final class Recorder implements CourierListener {
     @Override
     public void onConnectionChanged(ConnectionStatus status) {
         connection.add(status);
+    }
+
+    @Override
+    public void onPresence(Presence p) {
+        presence.add(p);
+    }
+
+    /** The latest presence announced for {@code user}, or null. */
+    Presence latest(String user) {
+        Presence last = null;
+        for (Presence p : presence) {
+            if (p.user().equals(user)) {
+                last = p;
+            }
+        }
+        return last;
     }
 
     long connectedCount() {

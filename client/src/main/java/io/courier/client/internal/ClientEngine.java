@@ -6,8 +6,12 @@ import io.courier.client.ConnectionStatus;
 import io.courier.client.CourierListener;
 import io.courier.client.CourierStoreException;
 import io.courier.client.Direction;
+import io.courier.client.CourierRequestException;
 import io.courier.client.Message;
 import io.courier.client.MessageState;
+import io.courier.client.Presence;
+import io.courier.client.PresenceVisibility;
+import io.courier.client.PrivacySettings;
 import io.courier.transport.ClientConnection;
 import io.courier.transport.ClientListener;
 import io.courier.transport.TransportClient;
@@ -20,13 +24,20 @@ import io.courier.transport.proto.Error;
 import io.courier.transport.proto.Frame;
 import io.courier.transport.proto.Heartbeat;
 import io.courier.transport.proto.Hello;
+import io.courier.transport.proto.PresenceQuery;
+import io.courier.transport.proto.PresenceSubscribe;
+import io.courier.transport.proto.PrivacyUpdate;
+import io.courier.transport.proto.Visibility;
 import io.courier.transport.proto.ReadReceipt;
 import io.courier.transport.proto.Receipt;
 import io.courier.transport.proto.Send;
 import io.courier.transport.proto.Welcome;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -79,6 +90,91 @@ public final class ClientEngine {
     private record IdFrame(int kind, long[] ids, long seq, long requestId) {
     }
 
+    /** Users one PresenceSubscribe may watch: the server's router.max-presence-watch by default. */
+    static final int MAX_WATCHED = 1024;
+
+    /**
+     * A question the server answers with one frame carrying its request id (a presence query, a
+     * privacy update). Kept until answered: one whose connection ends first is asked again on the next.
+     */
+    private abstract static class Request {
+        long requestId;
+
+        /** The frame to send now, without its request id. */
+        abstract Frame.Builder frame();
+
+        /** Takes the answer; false when another frame of this request must follow. */
+        abstract boolean answered(Frame answer);
+
+        abstract void fail(RuntimeException e);
+    }
+
+    private static final class PresenceRequest extends Request {
+        final String user;
+        final CompletableFuture<Presence> result;
+
+        PresenceRequest(String user, CompletableFuture<Presence> result) {
+            this.user = user;
+            this.result = result;
+        }
+
+        @Override
+        Frame.Builder frame() {
+            return Frame.newBuilder().setPresenceQuery(PresenceQuery.newBuilder().setUser(user));
+        }
+
+        @Override
+        boolean answered(Frame answer) {
+            io.courier.transport.proto.Presence p = answer.getPresence();
+            result.complete(Presence.of(p.getUser().isEmpty() ? user : p.getUser(), p.getOnline(), p.getLastSeenMs()));
+            return true;
+        }
+
+        @Override
+        void fail(RuntimeException e) {
+            result.completeExceptionally(e);
+        }
+    }
+
+    /** A privacy change in frames of at most MAX_IDS_PER_FRAME ids, sent one after another. */
+    private static final class PrivacyRequest extends Request {
+        final List<PrivacyUpdate> parts;
+        final CompletableFuture<PrivacySettings> result;
+        int next;
+
+        PrivacyRequest(List<PrivacyUpdate> parts, CompletableFuture<PrivacySettings> result) {
+            this.parts = parts;
+            this.result = result;
+        }
+
+        @Override
+        Frame.Builder frame() {
+            return Frame.newBuilder().setPrivacyUpdate(parts.get(next));
+        }
+
+        @Override
+        boolean answered(Frame answer) {
+            next++;
+            if (next < parts.size()) {
+                return false;
+            }
+            io.courier.transport.proto.PrivacySettings settings = answer.getPrivacySettings();
+            PresenceVisibility visibility = switch (settings.getVisibility()) {
+                case VISIBILITY_CONTACTS -> PresenceVisibility.CONTACTS;
+                case VISIBILITY_NOBODY -> PresenceVisibility.NOBODY;
+                // The server never sends UNSPECIFIED; it stands for the default.
+                default -> PresenceVisibility.EVERYONE;
+            };
+            result.complete(new PrivacySettings(visibility, settings.getContactsList()));
+            return true;
+        }
+
+        @Override
+        void fail(RuntimeException e) {
+            result.completeExceptionally(e);
+        }
+    }
+
     private final EngineSettings settings;
     private final Store store;
     private final LinkedBlockingQueue<Command> queue = new LinkedBlockingQueue<>();
@@ -124,6 +220,13 @@ public final class ClientEngine {
     private long holdUntilNanos;
     private int sendRetries;
     private final List<List<Long>> heldIds = List.of(new ArrayList<>(), new ArrayList<>());
+    private List<Request> waitingRequests = new ArrayList<>();
+    private final Map<Long, Request> sentRequests = new HashMap<>();
+    private final List<Request> delayedRequests = new ArrayList<>();
+    private List<String> watchUsers = List.of();
+    private boolean watchContacts;
+    private long watchRequestId;
+    private boolean watchRefused;
     private long unsentCursor;
     // The client's own token bucket, kept below the server's per-connection rate limits.
     private double paceRate;
@@ -236,6 +339,79 @@ public final class ClientEngine {
 
     public List<String> conversations() {
         return query(store::conversations);
+    }
+
+    public CompletableFuture<Presence> lastSeen(String user) {
+        if (!Ids.isValidId(user)) {
+            throw new IllegalArgumentException("User " + Ids.quote(user) + " is not a user id: " + Ids.SYNTAX);
+        }
+        CompletableFuture<Presence> result = new CompletableFuture<>();
+        enqueue(new PresenceRequest(user, result));
+        return result;
+    }
+
+    public CompletableFuture<PrivacySettings> privacy(PresenceVisibility visibility, Collection<String> add,
+                                                      Collection<String> remove, boolean replace) {
+        List<String> adding = checkedUsers(add, "Contact");
+        List<String> removing = checkedUsers(remove, "Contact");
+        Visibility wire = visibility == null ? Visibility.VISIBILITY_UNSPECIFIED : switch (visibility) {
+            case EVERYONE -> Visibility.VISIBILITY_EVERYONE;
+            case CONTACTS -> Visibility.VISIBILITY_CONTACTS;
+            case NOBODY -> Visibility.VISIBILITY_NOBODY;
+        };
+        // The server takes at most max-ids-per-ack ids a frame: a longer change goes in several,
+        // in order, each applied before the next is sent (adds before removes, as in one frame).
+        List<PrivacyUpdate> parts = new ArrayList<>();
+        PrivacyUpdate.Builder part = PrivacyUpdate.newBuilder().setVisibility(wire).setReplaceContacts(replace);
+        int inPart = 0;
+        for (int i = 0; i < adding.size() + removing.size(); i++) {
+            if (inPart == MAX_IDS_PER_FRAME) {
+                parts.add(part.build());
+                part = PrivacyUpdate.newBuilder();
+                inPart = 0;
+            }
+            if (i < adding.size()) {
+                part.addAddContacts(adding.get(i));
+            } else {
+                part.addRemoveContacts(removing.get(i - adding.size()));
+            }
+            inPart++;
+        }
+        parts.add(part.build());
+        CompletableFuture<PrivacySettings> result = new CompletableFuture<>();
+        enqueue(new PrivacyRequest(List.copyOf(parts), result));
+        return result;
+    }
+
+    public void watchPresence(Collection<String> users, boolean contacts) {
+        List<String> watched = checkedUsers(users, "User");
+        if (watched.size() > MAX_WATCHED) {
+            throw new IllegalArgumentException("A watch takes at most " + MAX_WATCHED + " users (the server's "
+                + "router.max-presence-watch), not " + watched.size());
+        }
+        if (closed) {
+            throw new IllegalStateException("The client of " + settings.database() + " is closed");
+        }
+        post(() -> {
+            boolean wasWatching = !watchUsers.isEmpty() || watchContacts;
+            watchUsers = watched;
+            watchContacts = contacts;
+            watchRefused = false;
+            // Ending a watch that never began would only send a frame an older server refuses.
+            if (welcomed && (wasWatching || !watched.isEmpty() || contacts)) {
+                subscribe();
+            }
+        });
+    }
+
+    private static List<String> checkedUsers(Collection<String> users, String what) {
+        List<String> checked = new ArrayList<>(new LinkedHashSet<>(users));
+        for (String user : checked) {
+            if (!Ids.isValidId(user)) {
+                throw new IllegalArgumentException(what + " " + Ids.quote(user) + " is not a user id: " + Ids.SYNTAX);
+            }
+        }
+        return checked;
     }
 
     public ConnectionStatus status() {
@@ -450,6 +626,15 @@ public final class ClientEngine {
             scheduler.shutdownNow();
         }
         status = new ConnectionStatus(ConnectionState.STOPPED, queued, "closed");
+        IllegalStateException closedNow = new IllegalStateException("The client of " + settings.database()
+            + " was closed before the server answered");
+        List<Request> unanswered = new ArrayList<>(waitingRequests);
+        unanswered.addAll(sentRequests.values());
+        unanswered.addAll(delayedRequests);
+        waitingRequests.clear();
+        sentRequests.clear();
+        delayedRequests.clear();
+        unanswered.forEach(r -> r.fail(closedNow));
         store.close();
         stopped.complete(null);
     }
@@ -585,6 +770,15 @@ public final class ClientEngine {
         framesByRequest.clear();
         heldIds.forEach(List::clear);
         holding = false;
+        // Unanswered questions are asked again on the next connection, the oldest first.
+        List<Request> again = new ArrayList<>(sentRequests.values());
+        again.sort(Comparator.comparingLong(r -> r.requestId));
+        again.addAll(delayedRequests);
+        again.addAll(waitingRequests);
+        waitingRequests = again;
+        sentRequests.clear();
+        delayedRequests.clear();
+        watchRequestId = 0;
         if (heartbeatTimer != null) {
             heartbeatTimer.cancel(false);
             heartbeatTimer = null;
@@ -650,8 +844,9 @@ public final class ClientEngine {
             case DELIVER -> deliver(frame.getDeliver());
             case RECEIPT -> receipt(frame.getReceipt());
             case ERROR -> error(frame.getError());
+            case PRESENCE, PRIVACY_SETTINGS -> answer(frame);
             default -> {
-                // Presence, key bundles and bodies this client does not know: ignored (PROTOCOL.md 2.3).
+                // Key bundles and bodies this client does not know: ignored (PROTOCOL.md 2.3).
             }
         }
     }
@@ -681,6 +876,12 @@ public final class ClientEngine {
             setState(ConnectionState.CONNECTED);
             sendIds(Store.KIND_ACK, acks);
             sendIds(Store.KIND_READ, reads);
+            if (!watchRefused && (!watchUsers.isEmpty() || watchContacts)) {
+                subscribe();
+            }
+            List<Request> waiting = waitingRequests;
+            waitingRequests = new ArrayList<>();
+            waiting.forEach(this::sendRequest);
         });
     }
 
@@ -773,6 +974,10 @@ public final class ClientEngine {
     private void error(Error e) throws SQLException {
         if (!e.getClientMessageId().isEmpty()) {
             sendRefused(e);
+        } else if (e.getRequestId() != 0 && sentRequests.containsKey(e.getRequestId())) {
+            requestRefused(sentRequests.remove(e.getRequestId()), e);
+        } else if (e.getRequestId() != 0 && e.getRequestId() == watchRequestId) {
+            watchRefused(e);
         } else if (e.getRequestId() != 0 && framesByRequest.containsKey(e.getRequestId())) {
             IdFrame f = framesByRequest.remove(e.getRequestId());
             unconfirmedFrames.remove(f.seq());
@@ -844,6 +1049,118 @@ public final class ClientEngine {
         };
         sendRetries++;
         hold(delay);
+    }
+
+    /** An answer to a request of this connection, or a watched user's presence. */
+    private void answer(Frame frame) {
+        Request r = frame.getRequestId() == 0 ? null : sentRequests.get(frame.getRequestId());
+        boolean answers = r instanceof PresenceRequest ? frame.hasPresence() : r != null && frame.hasPrivacySettings();
+        if (answers) {
+            sentRequests.remove(frame.getRequestId());
+            if (!r.answered(frame)) {
+                sendRequest(r);
+            }
+        } else if (frame.hasPresence()) {
+            io.courier.transport.proto.Presence p = frame.getPresence();
+            Presence presence = Presence.of(p.getUser(), p.getOnline(), p.getLastSeenMs());
+            afterCommit.add(() -> announce(l -> l.onPresence(presence)));
+        }
+    }
+
+    /** Queues a request for the client's thread, which sends it when connected. */
+    private void enqueue(Request request) {
+        if (closed) {
+            throw new IllegalStateException("The client of " + settings.database() + " is closed");
+        }
+        queue.add(new Command() {
+            @Override
+            public void run() {
+                if (welcomed) {
+                    sendRequest(request);
+                } else {
+                    waitingRequests.add(request);
+                }
+            }
+
+            @Override
+            public void failed(RuntimeException e) {
+                request.fail(e);
+            }
+        });
+    }
+
+    private void sendRequest(Request request) {
+        request.requestId = requestIds++;
+        sentRequests.put(request.requestId, request);
+        charge();
+        write(request.frame().setRequestId(request.requestId).build());
+    }
+
+    private void subscribe() {
+        watchRequestId = requestIds++;
+        charge();
+        write(Frame.newBuilder().setRequestId(watchRequestId).setPresenceSubscribe(PresenceSubscribe.newBuilder()
+            .addAllUsers(watchUsers).setContacts(watchContacts)).build());
+    }
+
+    private void requestRefused(Request request, Error e) {
+        switch (e.getCode()) {
+            case RATE_LIMITED -> {
+                slowDown();
+                askLater(request, Math.max(1, e.getRetryAfterMs()));
+            }
+            case OVERLOADED, INTERNAL -> askLater(request, retryDelay(50, 2_000));
+            // Too late to be served: the connection is closing, and the next one asks again.
+            case SHUTTING_DOWN -> waitingRequests.add(request);
+            default -> request.fail(new CourierRequestException(e.getCode().name(), e.getText()));
+        }
+    }
+
+    /** Asks again after {@code delayMs}, on this connection or, if it ended meanwhile, on the next. */
+    private void askLater(Request request, long delayMs) {
+        delayedRequests.add(request);
+        scheduler.schedule(() -> post(() -> {
+            if (delayedRequests.remove(request)) {
+                if (welcomed) {
+                    sendRequest(request);
+                } else {
+                    waitingRequests.add(request);
+                }
+            }
+        }), delayMs, TimeUnit.MILLISECONDS);
+    }
+
+    private void watchRefused(Error e) {
+        switch (e.getCode()) {
+            case RATE_LIMITED, OVERLOADED, INTERNAL -> {
+                int gen = generation;
+                long delay = e.getCode() == Error.Code.RATE_LIMITED ? Math.max(1, e.getRetryAfterMs()) : retryDelay(50, 2_000);
+                scheduler.schedule(() -> post(() -> {
+                    if (gen == generation && welcomed) {
+                        subscribe();
+                    }
+                }), delay, TimeUnit.MILLISECONDS);
+            }
+            case SHUTTING_DOWN -> {
+                // The next connection subscribes again.
+            }
+            default -> {
+                // Asking again would be refused again (too many users, or a server that offers no
+                // subscriptions): not until the watch is changed.
+                watchRefused = true;
+                LOG.warn("{}/{}: the server refused to watch the presence of {} users{}: {} {}", settings.user(),
+                    settings.device(), watchUsers.size(), watchContacts ? " and the contacts" : "", e.getCode(),
+                    e.getText());
+            }
+        }
+    }
+
+    /** Takes a frame's token of the pace even when there is none: later sends wait the longer. */
+    private void charge() {
+        long now = System.nanoTime();
+        tokens = Math.min(paceBurst, tokens + (now - tokensAtNanos) / 1e9 * paceRate);
+        tokensAtNanos = now;
+        tokens -= 1;
     }
 
     /** The server's limits are below this client's pace: halve it for the rest of the connection. */
