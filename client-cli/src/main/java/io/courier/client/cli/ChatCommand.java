@@ -26,7 +26,9 @@ import picocli.CommandLine.Parameters;
     description = {"Chat from a terminal. Type a line and press Enter to send it to the open conversation; "
         + "'/open USER' opens another, '@USER text' sends to USER, '/list' shows every conversation, '/quit' leaves.",
         "Ticks: 'queued' (in this device's outbox), \u2713 (the server has it), \u2713\u2713 (the recipient's device "
-            + "has it), blue \u2713\u2713 (read; 'read' without colour)."})
+            + "has it), blue \u2713\u2713 (read; 'read' without colour).",
+        "Beside the open conversation's name and your contacts' names: 'online' or 'last seen ...', as far as "
+            + "their privacy settings and yours show it (see 'courier privacy' and 'courier contacts')."})
 public final class ChatCommand implements Callable<Integer> {
 
     /** The longest wait between two connection attempts: a person is watching. */

@@ -8,13 +8,14 @@ import picocli.CommandLine.Command;
 
 /**
  * The {@code courier} executable: a client of a Courier server for a person at a terminal, on the
- * client SDK. {@code chat} is interactive; {@code send}, {@code history} and {@code unread} are for
- * one-off use and scripts.
+ * client SDK. {@code chat} is interactive; {@code send}, {@code history}, {@code unread},
+ * {@code last-seen}, {@code privacy} and {@code contacts} are for one-off use and scripts.
  */
 @Command(name = "courier", mixinStandardHelpOptions = true, versionProvider = Version.class,
     description = "A Courier client: chat from a terminal, send one message, read the history and unread counts "
-        + "this device has stored.",
-    subcommands = {ChatCommand.class, SendCommand.class, HistoryCommand.class, UnreadCommand.class})
+        + "this device has stored, ask when someone was last seen, choose who sees your own presence.",
+    subcommands = {ChatCommand.class, SendCommand.class, HistoryCommand.class, UnreadCommand.class,
+        LastSeenCommand.class, PrivacyCommand.class, ContactsCommand.class})
 public final class Main implements Callable<Integer> {
 
     /** Exit status of a mistake in the command line or its settings (as picocli's for a bad option). */
@@ -37,7 +38,8 @@ public final class Main implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        throw new CliFailure("name a command: chat, send, history or unread (see 'courier --help')", BAD_INPUT);
+        throw new CliFailure("name a command: chat, send, history, unread, last-seen, privacy or contacts "
+            + "(see 'courier --help')", BAD_INPUT);
     }
 
     /** A mistake on the command line: one line naming it and where help is, not the whole usage text. */

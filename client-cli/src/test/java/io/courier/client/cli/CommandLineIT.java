@@ -54,7 +54,7 @@ class CommandLineIT {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"", "chat", "send", "history", "unread"})
+    @ValueSource(strings = {"", "chat", "send", "history", "unread", "last-seen", "privacy", "contacts"})
     void shouldPrintTheBuildsVersionOnEveryCommand(String command) throws Exception {
         Result result = command.isEmpty() ? courier("--version") : courier(command, "--version");
 
@@ -64,7 +64,7 @@ class CommandLineIT {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"chat", "send", "history", "unread"})
+    @ValueSource(strings = {"chat", "send", "history", "unread", "last-seen", "privacy", "contacts"})
     void shouldExplainEveryCommandAndWhereTheTokenComesFrom(String command) throws Exception {
         Result result = courier(command, "--help");
 
@@ -172,6 +172,56 @@ class CommandLineIT {
             assertThat(unreadOfAlice.stdout()).isEqualTo("4" + System.lineSeparator());
             assertThat(history.stdout().lines().map(l -> l.substring(17))).containsExactly("alice: minted", "alice: last");
         }
+    }
+
+    @Test
+    void shouldSayWhetherAUserIsOnlineOrWhenLastSeenAsFarAsTheirPrivacySettingsShowIt() throws Exception {
+        try (LocalServer server = new LocalServer(dir).start()) {
+            String address = server.address().toString();
+            String[] asAlice = {"--user", "alice", "--server", address, "--token", server.token("alice")};
+            String[] asBob = {"--user", "bob", "--server", address, "--token", server.token("bob")};
+            CourierClient bob = CourierClient.builder().server(server.address()).user("bob")
+                .token(() -> server.token("bob")).database(dir.resolve("bob.db")).build();
+            await().atMost(60, SECONDS).until(() -> bob.status().state() == io.courier.client.ConnectionState.CONNECTED);
+
+            Result online = courier(with(asAlice, "last-seen", "bob"));
+            assertThat(online.exitStatus()).as(online.stderr()).isZero();
+            assertThat(online.stdout()).isEqualTo("bob: online" + System.lineSeparator());
+
+            bob.close();
+            await().atMost(60, SECONDS).until(() -> !courier(with(asAlice, "last-seen", "bob")).stdout().contains("online"));
+            assertThat(courier(with(asAlice, "last-seen", "bob")).stdout())
+                .matches("bob: last seen \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\R");
+            assertThat(courier(with(asAlice, "last-seen", "carol")).stdout()).isEqualTo("carol: last seen unknown"
+                + System.lineSeparator());
+
+            Result contactsOnly = courier(with(asBob, "privacy", "contacts"));
+            assertThat(contactsOnly.exitStatus()).as(contactsOnly.stderr()).isZero();
+            assertThat(contactsOnly.stdout().lines()).containsExactly("presence shown to: contacts", "contacts: none");
+            assertThat(courier(with(asAlice, "last-seen", "bob")).stdout()).isEqualTo("bob: last seen unknown"
+                + System.lineSeparator());
+
+            Result added = courier(with(asBob, "contacts", "add", "alice", "dave"));
+            assertThat(added.stdout().lines()).containsExactly("alice", "dave");
+            assertThat(courier(with(asAlice, "last-seen", "bob")).stdout()).startsWith("bob: last seen 2");
+            assertThat(courier(with(asBob, "contacts", "remove", "dave")).stdout().lines()).containsExactly("alice");
+            assertThat(courier(with(asBob, "privacy")).stdout().lines())
+                .containsExactly("presence shown to: contacts", "contacts: alice");
+
+            Result badSetting = courier(with(asBob, "privacy", "friends"));
+            assertThat(badSetting.exitStatus()).isEqualTo(2);
+            assertThat(badSetting.stderr().lines()).containsExactly(
+                "courier: 'friends' is not a privacy setting: use everyone, contacts or nobody");
+            Result badUser = courier(with(asAlice, "last-seen", "no/one"));
+            assertThat(badUser.exitStatus()).isEqualTo(2);
+            assertThat(badUser.stderr()).startsWith("courier: 'no/one' is not a user id");
+        }
+    }
+
+    private static String[] with(String[] options, String... command) {
+        List<String> all = new ArrayList<>(List.of(command));
+        all.addAll(1, List.of(options));
+        return all.toArray(String[]::new);
     }
 
     @Test

@@ -4,6 +4,11 @@ import io.courier.client.ConnectionStatus;
 import io.courier.client.CourierClient;
 import io.courier.client.CourierListener;
 import io.courier.client.Message;
+import io.courier.client.Presence;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * What the chat shows. The client's listener calls it on the client's thread (it must not block
@@ -17,6 +22,7 @@ public abstract class ChatView implements CourierListener {
     protected volatile CourierClient client;
     private volatile String open;
     private volatile String notice;
+    private final Map<String, Presence> presence = new ConcurrentHashMap<>();
 
     protected ChatView(Look look, String who, String server, String open) {
         this.look = look;
@@ -37,6 +43,21 @@ public abstract class ChatView implements CourierListener {
     /** Starts showing {@code client}: called once, after it was built with this view as its listener. */
     public void start(CourierClient client) {
         this.client = client;
+        watch();
+    }
+
+    /** Watches the presence of the user's contacts and of the open conversation's peer. */
+    private void watch() {
+        CourierClient c = client;
+        if (c != null) {
+            String conversation = open;
+            c.watchPresence(conversation == null ? List.of() : List.of(conversation), true);
+        }
+    }
+
+    /** How {@code user}'s presence reads beside their name ("online", "last seen today at 14:02"); null when unknown. */
+    protected String presenceOf(String user) {
+        return Look.presence(presence.get(user), Instant.now());
     }
 
     /** The conversation open, whose messages are shown and marked read; null for the list of conversations. */
@@ -48,6 +69,7 @@ public abstract class ChatView implements CourierListener {
     public void open(String conversation) {
         this.open = conversation;
         this.notice = null;
+        watch();
         opened();
     }
 
@@ -93,6 +115,12 @@ public abstract class ChatView implements CourierListener {
 
     @Override
     public void onConnectionChanged(ConnectionStatus status) {
+        changed();
+    }
+
+    @Override
+    public void onPresence(Presence p) {
+        presence.put(p.user(), p);
         changed();
     }
 

@@ -157,8 +157,10 @@ final class FullScreen extends ChatView {
         int contentRows = at.rows() - 3;
         String conversation = open();
         List<String> rows = new ArrayList<>();
+        String peerStatus = conversation == null ? null : presenceOf(conversation);
         rows.add(look.cut(look.bold(" courier ") + who + (conversation == null ? " \u00b7 conversations" : " \u2192 "
-            + look.bold(conversation)) + look.dim("   /open USER \u00b7 @USER text \u00b7 /list \u00b7 /quit"), width));
+            + look.bold(conversation) + (peerStatus == null ? "" : " \u00b7 " + peerStatus))
+            + look.dim("   /open USER \u00b7 @USER text \u00b7 /list \u00b7 /quit"), width));
         List<String> content = conversation == null ? conversations(c, width) : conversation(c, conversation, width, contentRows);
         int from = Math.max(0, content.size() - contentRows);
         List<String> visible = content.subList(from, content.size());
@@ -201,7 +203,9 @@ final class FullScreen extends ChatView {
             int n = unread.getOrDefault(conversation, 0);
             List<Message> last = c.history(conversation, 1);
             String latest = last.isEmpty() ? "" : "   " + look.line(last.get(0), false);
-            rows.add(look.cut(" " + look.bold(conversation) + (n > 0 ? "  " + n + " unread" : "") + latest, width));
+            String status = presenceOf(conversation);
+            rows.add(look.cut(" " + look.bold(conversation) + (status == null ? "" : " " + look.dim("(" + status + ")"))
+                + (n > 0 ? "  " + n + " unread" : "") + latest, width));
         }
         return rows;
     }

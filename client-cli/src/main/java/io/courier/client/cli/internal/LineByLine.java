@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 final class LineByLine extends ChatView {
 
     private final java.util.Set<String> announced = new java.util.HashSet<>();
+    private final java.util.Map<String, String> lastSaid = new java.util.concurrent.ConcurrentHashMap<>();
     private final PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
 
     LineByLine(Look look, String who, String server, String open) {
@@ -93,6 +94,16 @@ final class LineByLine extends ChatView {
     @Override
     public void onConnectionChanged(ConnectionStatus status) {
         out.println("* " + look.status(status, server, who));
+    }
+
+    @Override
+    public void onPresence(io.courier.client.Presence p) {
+        super.onPresence(p);
+        // A reconnect announces every watched user again: only a change is worth a line.
+        String now = Look.lastSeen(p);
+        if (!now.equals(lastSaid.put(p.user(), now))) {
+            out.println("* " + p.user() + ": " + now);
+        }
     }
 
     @Override

@@ -3,6 +3,9 @@ package io.courier.client.cli.internal;
 import io.courier.client.ConnectionStatus;
 import io.courier.client.Direction;
 import io.courier.client.Message;
+import io.courier.client.Presence;
+import java.time.Instant;
+import java.time.LocalDate;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -25,6 +28,9 @@ public final class Look {
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm").withZone(ZoneId.systemDefault());
     private static final DateTimeFormatter DAY_TIME =
         DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm").withZone(ZoneId.systemDefault());
+
+    private static final DateTimeFormatter SECONDS =
+        DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneId.systemDefault());
 
     private final boolean colour;
 
@@ -79,6 +85,30 @@ public final class Look {
         String to = m.direction() == Direction.OUTGOING && withDay ? " \u2192 " + m.recipient() : "";
         return paint(GREY, when) + " " + sender + to + ": " + m.text().replace('\n', ' ').replace('\r', ' ')
             + (tick.isEmpty() ? "" : "  " + tick);
+    }
+
+    /**
+     * A user's presence in words: {@code online}, {@code last seen 2026-12-01 14:02:09} (this
+     * computer's time zone), or {@code last seen unknown}.
+     */
+    public static String lastSeen(Presence p) {
+        if (p.online()) {
+            return "online";
+        }
+        return p.lastSeen().map(at -> "last seen " + SECONDS.format(at)).orElse("last seen unknown");
+    }
+
+    /** A presence as the chat shows it beside a name: the day only when not today; null when unknown. */
+    public static String presence(Presence p, Instant now) {
+        if (p == null || p.unknown()) {
+            return null;
+        }
+        if (p.online()) {
+            return "online";
+        }
+        Instant at = p.lastSeen().orElseThrow();
+        boolean today = LocalDate.ofInstant(at, ZoneId.systemDefault()).equals(LocalDate.ofInstant(now, ZoneId.systemDefault()));
+        return "last seen " + (today ? "today at " + TIME.format(at) : DAY_TIME.format(at));
     }
 
     /** The status line's words: connecting, connected, offline with what is queued. */
