@@ -3,7 +3,9 @@
 //   2. carol, whose browser cannot open a WebSocket, falls back to long polling and chats with alice;
 //   3. the server stops; alice types a message, reloads the page (it opens from the service
 //      worker's copy, her message still queued in IndexedDB); the server starts again on the same
-//      data and ports; the message reaches bob once, and alice's tick turns blue.
+//      data and ports; the message reaches bob once, and alice's tick turns blue;
+//   4. alice's page says bob is "online" under his name, and "last seen today at …" once his page
+//      is closed.
 // The server is run by BrowserClientTest, which this program asks to stop and start it by writing
 // "control: stop-server" / "control: start-server" on stdout and reading "stopped" / "started".
 //
@@ -230,6 +232,26 @@ async function outage(alice, bob) {
     await screenshot(bob, 'outage-delivered-bob');
 }
 
+async function presence(alice, bob) {
+    await connected(bob, 'websocket');
+    await alice.waitForSelector('#peer-status[data-peer="bob"][data-state="online"]', { timeout: WAIT_MS });
+    const online = await alice.textContent('#peer-status');
+    if (online !== 'online') {
+        throw new Error(`alice's page shows bob's presence as '${online}', not 'online'`);
+    }
+    step('alice\'s page says bob is online');
+    await screenshot(alice, 'presence-online-alice');
+    await bob.context().close();
+    await alice.waitForSelector('#peer-status[data-peer="bob"][data-state="offline"]', { timeout: WAIT_MS });
+    const seen = await alice.textContent('#peer-status');
+    // "today", unless the test ran across midnight.
+    if (!/^last seen (today|\S+) at \d{1,2}[:.]\d\d/.test(seen)) {
+        throw new Error(`alice's page shows bob's presence as '${seen}', not 'last seen today at …'`);
+    }
+    step(`bob closed his page: alice's page says '${seen}'`);
+    await screenshot(alice, 'presence-last-seen-alice');
+}
+
 // ---------------------------------------------------------------- main
 
 const browser = await chromium.launch({
@@ -248,7 +270,8 @@ try {
     const carol = await openPage(browser, 'carol', { blockWebSocket: true });
     await longPollingChat(alice, carol);
     await outage(alice, bob);
-    console.log('browser: all 3 scenarios passed: websocket chat, long-polling fallback, message typed while the server was down');
+    await presence(alice, bob);
+    console.log('browser: all 4 scenarios passed: websocket chat, long-polling fallback, message typed while the server was down, presence');
 } catch (e) {
     failed = true;
     console.log(`browser: FAILED: ${e.stack ?? e}`);

@@ -63,6 +63,11 @@ async function signIn(given) {
     $('signout').hidden = false;
     $('whoami').textContent = credentials.device === '1' ? credentials.user : `${credentials.user} (${credentials.device})`;
     client.addEventListener('status', () => renderStatus());
+    client.addEventListener('presence', (event) => {
+        if (!event.detail || event.detail.user === shown) {
+            renderPresence();
+        }
+    });
     client.addEventListener('change', (event) => {
         renderStatus();
         renderConversations();
@@ -187,10 +192,37 @@ function renderMessages() {
     }
 }
 
+/** "online", "last seen today at 14:02", "last seen 30/11/2026 at 09:15", or nothing when unknown. */
+function presenceText(presence, now = new Date()) {
+    if (!presence) {
+        return '';
+    }
+    if (presence.online) {
+        return 'online';
+    }
+    if (!presence.lastSeenMs) {
+        return '';
+    }
+    const at = new Date(presence.lastSeenMs);
+    const time = at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    return at.toDateString() === now.toDateString() ? `last seen today at ${time}`
+        : `last seen ${at.toLocaleDateString()} at ${time}`;
+}
+
+function renderPresence() {
+    const el = $('peer-status');
+    const presence = shown ? client.presenceOf(shown) : null;
+    el.dataset.peer = shown ?? '';
+    el.dataset.state = !presence ? 'unknown' : presence.online ? 'online' : presence.lastSeenMs ? 'offline' : 'unknown';
+    el.textContent = presenceText(presence);
+}
+
 function show(peer) {
     shown = peer;
+    client.watch([peer]);
     sessionStorage.setItem(SHOWN, peer);
     $('conversation-title').textContent = peer;
+    renderPresence();
     $('composer').hidden = false;
     $('send-error').textContent = '';
     renderConversations();

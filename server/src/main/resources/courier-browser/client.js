@@ -11,6 +11,8 @@
 //     SHUTTING_DOWN and INBOX_FULL are retried with back-off, never dropped; a send refused for
 //     good (INVALID_RECIPIENT, PAYLOAD_TOO_LARGE, INVALID_ARGUMENT) becomes `failed` with the
 //     server's code and text, and the sends after it still go out;
+//   - presence: the page watches the users it names (watch), subscribing on every connection,
+//     and keeps what the server last said of each (presenceOf) while connected;
 //   - reconnects by itself with exponential back-off and full jitter, capped, reset once a
 //     welcome arrives; not after SESSION_REPLACED, AUTH_FAILED, TOKEN_EXPIRED or TOO_MANY_DEVICES.
 
@@ -137,6 +139,9 @@ export class CourierClient extends EventTarget {
         this.incoming = [];
         this.incomingQueued = false;
         this.nextRequestId = 1;
+        this.watched = [];
+        this.watchRefused = false;
+        this.presence = new Map();
         this.status = { state: 'connecting', transport: null, reason: null, retryAt: null };
     }
 
@@ -245,6 +250,31 @@ export class CourierClient extends EventTarget {
         });
     }
 
+    /**
+     * Watches these users' presence (replacing the previous watch) for as long as the page runs:
+     * a `presence` event whenever the server says something of one of them.
+     */
+    watch(users) {
+        const list = [...new Set(users.filter(isUserId))];
+        if (list.join(' ') === this.watched.join(' ')) {
+            return;
+        }
+        this.watched = list;
+        this.watchRefused = false;
+        if (this.link?.welcomed) {
+            this.subscribe(this.link);
+        }
+    }
+
+    /** What the server last said of `user` on this connection: {online, lastSeenMs (0: unknown)}, or null. */
+    presenceOf(user) {
+        return this.presence.get(user) ?? null;
+    }
+
+    subscribe(link) {
+        this.writeRequest(link, { presenceSubscribe: { users: this.watched } });
+    }
+
     /** Tries to connect now instead of at the end of the back-off (a button, the browser going online). */
     retryNow() {
         if (this.stopped && this.status.state === 'stopped') {
@@ -343,6 +373,11 @@ export class CourierClient extends EventTarget {
                 if (this.link === link) {
                     this.link = null;
                 }
+                if (this.presence.size > 0) {
+                    // Without a connection nothing is known of anyone's presence.
+                    this.presence.clear();
+                    this.dispatchEvent(new CustomEvent('presence', { detail: null }));
+                }
                 const code = link.fatal?.code;
                 if (code && STOPPING[code]) {
                     resolve({ stop: true, code, reason: `${STOPPING[code]} (${code}: ${link.fatal.text})` });
@@ -406,8 +441,13 @@ export class CourierClient extends EventTarget {
             }
         } else if (frame.error) {
             this.refused(link, frame.error);
+        } else if (frame.presence) {
+            const p = frame.presence;
+            const value = { online: p.online === true, lastSeenMs: Number(p.lastSeenMs) || 0 };
+            this.presence.set(p.user, value);
+            this.dispatchEvent(new CustomEvent('presence', { detail: { user: p.user, ...value } }));
         }
-        // Anything else (presence, key bundles, bodies a newer server may add) is not for this page.
+        // Anything else (key bundles, bodies a newer server may add) is not for this page.
     }
 
     welcomed(link, welcome) {
@@ -426,6 +466,10 @@ export class CourierClient extends EventTarget {
         }
         this.sendReads(link, [...this.reads]);
         this.pump(link);
+        if (this.watched.length > 0 && !this.watchRefused) {
+            // The server's subscriptions end with the session: every connection subscribes again.
+            this.subscribe(link);
+        }
     }
 
     /** Sends what waits in the outbox, oldest first, keeping at most MAX_IN_FLIGHT unanswered. */
@@ -580,6 +624,11 @@ export class CourierClient extends EventTarget {
         const code = error.code;
         if (error.fatal) {
             link.fatal = error;
+            if (error.requestId && link.requests.get(String(error.requestId))?.presenceSubscribe) {
+                // A server that offers no presence subscriptions: asking again would only be refused again.
+                this.watchRefused = true;
+                console.warn(`courier: the server refused to watch presence: ${code}: ${error.text}`);
+            }
             // The server closes within 5 s anyway; closing now starts the back-off at once.
             link.transport.close();
             return;

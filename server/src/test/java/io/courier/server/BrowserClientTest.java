@@ -32,7 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
  * playwright-core): two pages chat over WebSocket until the ticks turn blue; a page whose browser
  * refuses WebSocket falls back to long polling and chats; a message typed while the server is
  * stopped survives a reload of the page and arrives, once, after the server has started again on
- * the same data directory and ports. Screenshots go to {@code target/browser-client/}.
+ * the same data directory and ports; the page shows the peer "online", then "last seen today at …"
+ * once the peer's page is closed. Screenshots go to {@code target/browser-client/}.
  */
 class BrowserClientTest {
 
@@ -44,7 +45,7 @@ class BrowserClientTest {
     Path dir;
 
     @Test
-    void shouldChatUntilBlueTicksOverWebSocketAndLongPollingAndDeliverWhatWasTypedWhileTheServerWasDown() throws Exception {
+    void shouldChatUntilBlueTicksOverWebSocketAndLongPollingAndDeliverWhatWasTypedWhileTheServerWasDownAndShowPresence() throws Exception {
         Path driver = repositoryRoot().resolve("browser-test");
         if (!Files.isExecutable(CHROMIUM)) {
             fail("This test runs the browser client in Debian's Chromium, and " + CHROMIUM + " is missing. Install it"
@@ -101,7 +102,8 @@ class BrowserClientTest {
             assertThat(finished).as("the driver finished within %d minutes; its last output:%n%s", RUN_MINUTES, tail).isTrue();
             assertThat(process.exitValue()).as("exit status of the browser test driver; its last output:%n%s", tail).isZero();
             assertThat(output).as("its summary line").contains(
-                "browser: all 3 scenarios passed: websocket chat, long-polling fallback, message typed while the server was down");
+                "browser: all 4 scenarios passed: websocket chat, long-polling fallback, message typed while the server was down, "
+                + "presence");
             assertThat(screenshots.resolve("outage-delivered-alice.png")).isNotEmptyFile();
         } finally {
             watchdog.shutdownNow();
