@@ -5,6 +5,7 @@ import io.courier.router.auth.Authenticator;
 import io.courier.router.auth.SignedInSessions;
 import io.courier.router.internal.BatchStaging;
 import io.courier.router.internal.PresenceAndKeys;
+import io.courier.router.internal.PresenceService;
 import io.courier.router.internal.RetentionSweeper;
 import io.courier.router.internal.RateLimiter;
 import io.courier.router.internal.RouterMetrics;
@@ -45,8 +46,11 @@ import org.slf4j.LoggerFactory;
  *       {@link WriterCommand}s through {@link BatchStaging} (sends, acks, reads, receipts,
  *       de-duplication) and answers only after the commit;</li>
  *   <li>{@link StorageReader} — inbox pages on (re)connect and overflow, and the storage calls of
- *       {@link PresenceAndKeys};</li>
- *   <li>{@link Sweeper} — hello and heartbeat timeouts, last-seen flushes;</li>
+ *       {@link PresenceAndKeys} (key bundles);</li>
+ *   <li>{@link PresenceService} — presence queries, privacy settings and subscriptions, under the
+ *       mutual privacy rule, with their storage calls;</li>
+ *   <li>{@link Sweeper} — hello and heartbeat timeouts, last-seen writes, the end of presence
+ *       coalescing windows;</li>
  *   <li>{@link Session} — one per connected device, drained on its connection's I/O thread.</li>
  * </ul>
  *
@@ -86,6 +90,7 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
     private final StorageReader reader;
     private final Sweeper sweeper;
     private final PresenceAndKeys presenceAndKeys;
+    private final PresenceService presence;
     private final RetentionSweeper retention;
     private final AtomicInteger sessionIds = new AtomicInteger();
     private final RateLimiter.Limits rateLimits;
@@ -110,8 +115,9 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
             sessions::get, metrics, config.writerQueueCapacity(), config.maxBatch(), config.writerShare());
         this.reader = new StorageReader(storage.messages(), config.drainPageSize(), metrics);
         this.sweeper = new Sweeper(config, sessions, storage.presence(), metrics, clock);
-        this.presenceAndKeys = new PresenceAndKeys(sessions, sweeper, reader, storage.presence(), storage.keys(), metrics,
-            clock);
+        this.presenceAndKeys = new PresenceAndKeys(reader, storage.keys(), metrics);
+        this.presence = new PresenceService(config, sessions, sweeper, storage.presence(), metrics, clock);
+        sweeper.presenceService(presence);
         this.retention = new RetentionSweeper(storage.messages(), config.retention(), clock, config.expiryIntervalMs(),
             registry);
         metrics.gauge("courier.sessions", "Live sessions (authenticated connections)", sessions, SessionTable::size);
@@ -145,6 +151,11 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
     /** Live sessions (authenticated connections). */
     public int sessionCount() {
         return sessions.size();
+    }
+
+    /** Last-seen rows written to the presence store so far ({@code courier_presence_writes_total}). */
+    public double presenceWriteCount() {
+        return metrics.presenceWriteCount();
     }
 
     /** Count of error frames sent with {@code code}, for tests and tools. */
@@ -210,7 +221,9 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
             case HEARTBEAT -> {
                 // touchNow() above is all a heartbeat does.
             }
-            case PRESENCE_QUERY -> presenceAndKeys.presence(session, frame);
+            case PRESENCE_QUERY -> presence.query(session, frame);
+            case PRIVACY_UPDATE -> presence.update(session, frame);
+            case PRESENCE_SUBSCRIBE -> presence.subscribe(session, frame);
             case KEY_BUNDLE_PUBLISH -> presenceAndKeys.publish(session, frame);
             case KEY_BUNDLE_FETCH -> presenceAndKeys.fetch(session, frame);
             case MEDIA_SLOT_REQUEST -> reply(connection, Error.Code.UNSUPPORTED,
@@ -283,11 +296,14 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
     public void onClose(Connection connection) {
         metrics.connectionClosed(connection.transport());
         Session session = (Session) connection.attachment();
+        // The last-seen time first: whoever learns from the session table that the user went
+        // offline finds it.
+        sweeper.closed(connection, session);
         if (session != null) {
             session.markClosed();
             sessions.remove(session);
+            presence.closed(session);
         }
-        sweeper.closed(connection, session);
     }
 
     // ---------------------------------------------------------------- frames
@@ -490,7 +506,10 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
         sweeper.sweep();
     }
 
-    /** Writes the last activity of every online user and of everyone who left since the last flush. */
+    /**
+     * The presence checkpoint: writes the last activity of every online user and of everyone who
+     * left since the last write. The sweeper does this every {@code router.presence-flush-interval-ms}.
+     */
     public void flushPresence(long now) {
         sweeper.flushPresence(now);
     }
@@ -506,6 +525,7 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
         retention.close();
         writer.close();
         reader.close();
+        presence.close();
         sweeper.close();
     }
 }

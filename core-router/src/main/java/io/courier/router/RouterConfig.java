@@ -18,7 +18,12 @@ import java.util.Objects;
  *                               with OVERLOADED. Power of two.
  * @param maxBatch               most commands the writer group-commits at once.
  * @param drainPageSize          inbox entries read from storage per page on (re)connect.
- * @param presenceFlushIntervalMs how often last-seen times are written to the presence store.
+ * @param presenceFlushIntervalMs how often the last activity of users who are online is
+ *                               checkpointed to the presence store, so that a crash loses at most
+ *                               this much of it. 300,000 (five minutes). While a user is online their
+ *                               activity in memory is the truth; users who go offline are written
+ *                               at the next sweep. So the store takes at most one row per online
+ *                               user per interval plus one per disconnect, however often they beat.
  * @param dedupWindow            a repeated send is answered with its first single tick for this
  *                               long after it was accepted; later, it is a new message.
  * @param deliveredRetention     a delivered message nobody read is kept this long (for a late
@@ -54,7 +59,17 @@ import java.util.Objects;
  * @param maxDevicesPerUser      devices a user may have, the primary included, before the hello
  *                               of another is refused with TOO_MANY_DEVICES. 16.
  * @param maxIdsPerAck           server ids one DeliveryAck or ReadReceipt may name before it is
- *                               refused with INVALID_ARGUMENT. 1,024: four drain pages.
+ *                               refused with INVALID_ARGUMENT. 1,024: four drain pages. It also
+ *                               bounds the ids one PrivacyUpdate may add and remove.
+ * @param maxContacts            users a contact list may hold; a PrivacyUpdate that would go above
+ *                               it is refused with INVALID_ARGUMENT. 5,000.
+ * @param maxPresenceWatch       users one PresenceSubscribe may name (a contacts subscription adds
+ *                               the contact list, bounded by maxContacts). 1,024.
+ * @param presenceCoalesceMs     a subscriber is told of a watched user's change at once unless it
+ *                               was told of one for that user within this window; then at the
+ *                               window's end, with the state at that time (nothing if it changed
+ *                               back). 2,000: a flapping connection costs a subscriber one frame
+ *                               per two seconds.
  */
 public record RouterConfig(
     int heartbeatIntervalMs,
@@ -78,7 +93,10 @@ public record RouterConfig(
     int inboxMaxMessages,
     int inboxMaxBytes,
     int maxDevicesPerUser,
-    int maxIdsPerAck) {
+    int maxIdsPerAck,
+    int maxContacts,
+    int maxPresenceWatch,
+    int presenceCoalesceMs) {
 
     public static Builder builder() {
         return new Builder();
@@ -104,7 +122,7 @@ public record RouterConfig(
         private int writerQueueCapacity = 64 * 1024;
         private int maxBatch = 1024;
         private int drainPageSize = 256;
-        private int presenceFlushIntervalMs = 30_000;
+        private int presenceFlushIntervalMs = 300_000;
         private Duration dedupWindow = RetentionPolicy.DEFAULT_DEDUP_WINDOW;
         private Duration deliveredRetention = RetentionPolicy.DEFAULT_DELIVERED_RETENTION;
         private int expiryIntervalMs = 60_000;
@@ -118,6 +136,9 @@ public record RouterConfig(
         private int inboxMaxBytes = 1024 * 1024 * 1024;
         private int maxDevicesPerUser = 16;
         private int maxIdsPerAck = 1_024;
+        private int maxContacts = 5_000;
+        private int maxPresenceWatch = 1_024;
+        private int presenceCoalesceMs = 2_000;
 
         public Builder heartbeatIntervalMs(int v) {
             heartbeatIntervalMs = v;
@@ -243,6 +264,21 @@ public record RouterConfig(
             return this;
         }
 
+        public Builder maxContacts(int v) {
+            maxContacts = v;
+            return this;
+        }
+
+        public Builder maxPresenceWatch(int v) {
+            maxPresenceWatch = v;
+            return this;
+        }
+
+        public Builder presenceCoalesceMs(int v) {
+            presenceCoalesceMs = v;
+            return this;
+        }
+
         /** @throws IllegalArgumentException naming the configuration key and the bad value. */
         public RouterConfig build() {
             positive("router.heartbeat-interval-ms", heartbeatIntervalMs);
@@ -267,6 +303,9 @@ public record RouterConfig(
             positive("router.inbox-max-bytes", inboxMaxBytes);
             positive("router.max-devices-per-user", maxDevicesPerUser);
             positive("router.max-ids-per-ack", maxIdsPerAck);
+            positive("router.max-contacts", maxContacts);
+            positive("router.max-presence-watch", maxPresenceWatch);
+            positive("router.presence-coalesce-ms", presenceCoalesceMs);
             if (writerShare < maxIdsPerAck) {
                 // An ack counts one unit per id: a full one must fit a session's share.
                 throw new IllegalArgumentException("router.writer-share must be at least router.max-ids-per-ack ("
@@ -275,7 +314,8 @@ public record RouterConfig(
             return new RouterConfig(heartbeatIntervalMs, missedHeartbeats, helloTimeoutMs, mailboxCapacity,
                 maxPayloadBytes, writerQueueCapacity, maxBatch, drainPageSize, presenceFlushIntervalMs, dedupWindow,
                 deliveredRetention, expiryIntervalMs, expiryBatch, framesPerSecond, frameBurst, bytesPerSecond, byteBurst,
-                writerShare, inboxMaxMessages, inboxMaxBytes, maxDevicesPerUser, maxIdsPerAck);
+                writerShare, inboxMaxMessages, inboxMaxBytes, maxDevicesPerUser, maxIdsPerAck, maxContacts,
+                maxPresenceWatch, presenceCoalesceMs);
         }
 
         private static void positive(String key, Duration value) {

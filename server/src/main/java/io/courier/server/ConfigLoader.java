@@ -78,6 +78,9 @@ public final class ConfigLoader {
         keys.put("inbox-max-bytes", RouterConfig.Builder::inboxMaxBytes);
         keys.put("max-devices-per-user", RouterConfig.Builder::maxDevicesPerUser);
         keys.put("max-ids-per-ack", RouterConfig.Builder::maxIdsPerAck);
+        keys.put("max-contacts", RouterConfig.Builder::maxContacts);
+        keys.put("max-presence-watch", RouterConfig.Builder::maxPresenceWatch);
+        keys.put("presence-coalesce-ms", RouterConfig.Builder::presenceCoalesceMs);
         return keys;
     }
 

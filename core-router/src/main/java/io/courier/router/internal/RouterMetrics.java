@@ -27,6 +27,8 @@ public final class RouterMetrics {
     private final Counter rateLimitedFrames;
     private final Counter rateLimitedBytes;
     private final Counter rateLimitClosed;
+    private final Counter presenceWrites;
+    private final Counter presenceAnnounced;
     private final Map<Error.Code, Counter> errors = new EnumMap<>(Error.Code.class);
     private final Map<String, AtomicInteger> connections = new ConcurrentHashMap<>();
     private final Map<IoThreadErrors.Kind, Counter> ioThreadErrors = new EnumMap<>(IoThreadErrors.Kind.class);
@@ -53,6 +55,11 @@ public final class RouterMetrics {
             .description("Frames refused by a connection's rate limits, by the limit reached").register(registry);
         rateLimitClosed = Counter.builder("courier.rate.limit.closed")
             .description("Connections closed for going on far beyond their rate limits").register(registry);
+        presenceWrites = Counter.builder("courier.presence.writes")
+            .description("Last-seen rows written to the presence store (users who went offline, and checkpoints)")
+            .register(registry);
+        presenceAnnounced = Counter.builder("courier.presence.announced")
+            .description("Presence changes sent to subscribers (after coalescing)").register(registry);
         for (IoThreadErrors.Kind kind : IoThreadErrors.Kind.values()) {
             ioThreadErrors.put(kind, Counter.builder("courier.io.thread.errors").tag("kind", kind.label())
                 .description("Errors (out of direct memory, stack overflow, fatal) that closed a connection on an I/O thread")
@@ -117,6 +124,21 @@ public final class RouterMetrics {
     /** A frame was refused by its connection's rate limits: the byte limit when {@code bytes}, else the frame limit. */
     public void rateLimited(boolean bytes) {
         (bytes ? rateLimitedBytes : rateLimitedFrames).increment();
+    }
+
+    /** Counts last-seen rows written to the presence store. */
+    public void presenceWrites(int rows) {
+        presenceWrites.increment(rows);
+    }
+
+    /** Count of last-seen rows written to the presence store so far (tests and tools). */
+    public double presenceWriteCount() {
+        return presenceWrites.count();
+    }
+
+    /** Counts a presence change sent to a subscriber. */
+    public void presenceAnnounced() {
+        presenceAnnounced.increment();
     }
 
     public void rateLimitClosed() {

@@ -10,20 +10,32 @@ public final class SessionTable {
 
     private final Map<DeviceId, Session> byDevice = new ConcurrentHashMap<>();
     private final Map<String, Integer> devicesOnline = new ConcurrentHashMap<>();
+    private volatile Consumer<String> onlineChanged = user -> { };
+
+    /**
+     * Tells {@code listener} (on the thread that changed it) the user whose first device came
+     * online or whose last went offline. Transitions on different threads may be reported out of
+     * order: the listener reads {@link #isOnline} for the truth.
+     */
+    public void onOnlineChanged(Consumer<String> listener) {
+        this.onlineChanged = listener;
+    }
 
     /** Registers {@code session}, returning the session it replaces for the same device, if any. */
     public Session put(Session session) {
         Session previous = byDevice.put(session.device(), session);
-        if (previous == null) {
-            devicesOnline.merge(session.device().user(), 1, Integer::sum);
+        if (previous == null && devicesOnline.merge(session.device().user(), 1, Integer::sum) == 1) {
+            onlineChanged.accept(session.device().user());
         }
         return previous;
     }
 
     /** Removes {@code session} if it is still the registered one for its device. */
     public void remove(Session session) {
-        if (byDevice.remove(session.device(), session)) {
-            devicesOnline.computeIfPresent(session.device().user(), (user, count) -> count == 1 ? null : count - 1);
+        if (byDevice.remove(session.device(), session)
+            && devicesOnline.computeIfPresent(session.device().user(), (user, count) -> count == 1 ? null : count - 1)
+            == null) {
+            onlineChanged.accept(session.device().user());
         }
     }
 

@@ -17,8 +17,15 @@ import org.slf4j.LoggerFactory;
 /**
  * Housekeeping on a timer thread of its own, every half heartbeat interval (or half hello timeout,
  * if shorter): closes connections that said no hello within {@code router.hello-timeout-ms} and
- * sessions silent for {@code router.missed-heartbeats} intervals, and writes last-seen times to
- * the presence store at the coalesced {@code router.presence-flush-interval-ms}, never once per beat.
+ * sessions silent for {@code router.missed-heartbeats} intervals, writes last-seen times to the
+ * presence store, and ends the coalescing windows of presence subscriptions.
+ *
+ * <p>Presence-store writes are bounded whatever the beat rate: while a user is online, the last
+ * activity of their sessions (in memory) is the truth and nothing is written for it, except a
+ * checkpoint every {@code router.presence-flush-interval-ms} (so a crash loses at most that much);
+ * when a device disconnects, its last activity is written at the next sweep. So over a time T the
+ * store takes at most one row per online user per checkpoint, plus one per disconnect: for U users
+ * online throughout, U &times; &lfloor;T / interval&rfloor; rows, never a row per heartbeat.
  *
  * <p>It keeps what that needs: when each unauthenticated connection opened, and the last-seen
  * times not yet written. Any thread may report to it; time comes from the injected clock, so
@@ -36,6 +43,7 @@ public final class Sweeper implements AutoCloseable {
     private final Map<Connection, Long> awaitingHello = new ConcurrentHashMap<>();
     private final Map<String, Long> lastSeen = new ConcurrentHashMap<>();
     private final ScheduledExecutorService timer;
+    private volatile PresenceService subscriptions;
     private volatile long lastPresenceFlushMs;
 
     public Sweeper(RouterConfig config, SessionTable sessions, PresenceStore presence, RouterMetrics metrics, Clock clock) {
@@ -52,12 +60,19 @@ public final class Sweeper implements AutoCloseable {
         });
     }
 
+    /** The presence subscriptions whose coalescing windows each sweep ends. */
+    public void presenceService(PresenceService service) {
+        this.subscriptions = service;
+    }
+
     /**
-     * Starts sweeping every half heartbeat interval, or every half hello timeout when that is
-     * shorter (but not more often than every 50 ms), so neither limit is overshot by more than half.
+     * Starts sweeping every half heartbeat interval, or every half hello timeout or coalescing
+     * window when that is shorter (but not more often than every 50 ms), so no limit is overshot by
+     * more than half.
      */
     public void start() {
-        long period = Math.max(50, Math.min(config.heartbeatIntervalMs(), config.helloTimeoutMs()) / 2);
+        long period = Math.max(50, Math.min(Math.min(config.heartbeatIntervalMs(), config.helloTimeoutMs()),
+            config.presenceCoalesceMs()) / 2);
         timer.scheduleWithFixedDelay(this::sweepSafely, period, period, TimeUnit.MILLISECONDS);
     }
 
@@ -80,7 +95,9 @@ public final class Sweeper implements AutoCloseable {
     public void closed(Connection connection, Session session) {
         awaitingHello.remove(connection);
         if (session != null) {
-            lastSeen.merge(session.device().user(), clock.millis(), Math::max);
+            // Its last frame, not the time of the close: a session closed for missed beats was last
+            // seen when it last beat.
+            lastSeen.merge(session.device().user(), session.lastActivityMs(), Math::max);
         }
     }
 
@@ -100,8 +117,10 @@ public final class Sweeper implements AutoCloseable {
 
     /**
      * Closes sessions that missed too many heartbeats (IDLE_TIMEOUT) and connections that never
-     * said hello (NOT_AUTHENTICATED), and writes last-seen times when the flush interval has
-     * passed. Runs on the timer thread; tests with a fake clock call it directly.
+     * said hello (NOT_AUTHENTICATED), writes the last-seen times of users who went offline (and
+     * of everyone online, when the checkpoint interval has passed), and announces the presence
+     * changes whose coalescing window has ended. Runs on the timer thread; tests with a fake clock
+     * call it directly: when it returns, those announcements have been sent.
      */
     public void sweep() {
         long now = clock.millis();
@@ -121,20 +140,34 @@ public final class Sweeper implements AutoCloseable {
         });
         if (now - lastPresenceFlushMs >= config.presenceFlushIntervalMs()) {
             flushPresence(now);
+        } else {
+            writeLastSeen(Map.copyOf(lastSeen));
+        }
+        PresenceService service = subscriptions;
+        if (service != null) {
+            service.sweep(now);
         }
     }
 
-    /** Writes the last activity of every online user and of everyone who left since the last flush. */
+    /**
+     * The checkpoint: writes the last activity of every online user and of everyone who left
+     * since the last write.
+     */
     public void flushPresence(long now) {
         lastPresenceFlushMs = now;
-        sessions.forEach(session -> lastSeen.merge(session.device().user(), session.lastActivityMs(), Math::max));
-        if (lastSeen.isEmpty()) {
+        Map<String, Long> batch = new java.util.HashMap<>(lastSeen);
+        sessions.forEach(session -> batch.merge(session.device().user(), session.lastActivityMs(), Math::max));
+        writeLastSeen(batch);
+    }
+
+    private void writeLastSeen(Map<String, Long> batch) {
+        if (batch.isEmpty()) {
             return;
         }
-        Map<String, Long> batch = Map.copyOf(lastSeen);
         presence.saveLastSeen(batch);
-        // Only what was written: a later time recorded meanwhile stays for the next flush.
-        batch.forEach(lastSeen::remove);
+        metrics.presenceWrites(batch.size());
+        // Only what was written: a later time recorded meanwhile stays for the next write.
+        batch.forEach((user, written) -> lastSeen.computeIfPresent(user, (u, at) -> at <= written ? null : at));
     }
 
     private void fatal(Connection connection, Error.Code code, String text) {

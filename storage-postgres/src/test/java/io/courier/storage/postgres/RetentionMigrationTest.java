@@ -54,7 +54,7 @@ class RetentionMigrationTest {
         RetentionPolicy policy = RetentionPolicy.defaults();
         DeviceId bob = DeviceId.primary("bob");
         try (StorageBackend backend = new PostgresStorageProvider().open(new StorageConfig(directory, options))) {
-            assertThat(version(options)).as("migrated to the latest version").isEqualTo(3);
+            assertThat(version(options)).as("migrated to the latest version").isEqualTo(4);
             assertThat(backend.messages().entry(bob, 1)).get().extracting(InboxEntry::state)
                 .isEqualTo(InboxEntry.State.DELIVERED);
             assertThat(backend.messages().acceptedSend(DeviceId.primary("alice"), "c-1")).contains(new AcceptedSend(1, T0));

@@ -5,6 +5,7 @@ import io.courier.storage.CombinedStorageBackend;
 import io.courier.storage.DeviceId;
 import io.courier.storage.InboxEntry;
 import io.courier.storage.KeyBundle;
+import io.courier.storage.PresencePrivacy;
 import io.courier.storage.StorageException;
 import io.courier.storage.StoredMessage;
 import io.courier.storage.WriteBatch;
@@ -65,6 +66,7 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
     // Each value set always holds DeviceId.PRIMARY, so devices(user) is a plain, sorted copy.
     private final ConcurrentMap<String, ConcurrentSkipListSet<String>> devices = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, Long> lastSeen = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, PresencePrivacy> privacy = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, ConcurrentSkipListMap<String, KeyBundle>> keys = new ConcurrentHashMap<>();
     private final ConcurrentSkipListMap<String, Long> revocations = new ConcurrentSkipListMap<>();
 
@@ -428,6 +430,20 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
         return at == null ? OptionalLong.empty() : OptionalLong.of(at);
     }
 
+    @Override
+    public void savePrivacy(String user, PresencePrivacy settings) {
+        Objects.requireNonNull(user, "user");
+        Objects.requireNonNull(settings, "privacy");
+        checkOpen();
+        privacy.put(user, settings);
+    }
+
+    @Override
+    public PresencePrivacy privacy(String user) {
+        checkOpen();
+        return user == null ? PresencePrivacy.DEFAULT : privacy.getOrDefault(user, PresencePrivacy.DEFAULT);
+    }
+
     // ---------------------------------------------------------------- KeyStore
 
     @Override
@@ -494,6 +510,7 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
             deliveredByTime.clear();
             devices.clear();
             lastSeen.clear();
+            privacy.clear();
             keys.clear();
             revocations.clear();
         } finally {

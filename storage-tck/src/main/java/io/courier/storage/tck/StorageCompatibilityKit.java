@@ -11,6 +11,7 @@ import io.courier.storage.InboxEntry;
 import io.courier.storage.InboxUsage;
 import io.courier.storage.KeyBundle;
 import io.courier.storage.MessageKind;
+import io.courier.storage.PresencePrivacy;
 import io.courier.storage.RetentionPolicy;
 import io.courier.storage.StorageBackend;
 import io.courier.storage.StorageConfig;
@@ -40,6 +41,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.stream.IntStream;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -1129,6 +1131,45 @@ public abstract class StorageCompatibilityKit {
     }
 
     @Test
+    void shouldAnswerTheDefaultPrivacyForAUserWhoNeverChose() {
+        assertThat(backend.presence().privacy("alice")).isEqualTo(PresencePrivacy.DEFAULT);
+        assertThat(PresencePrivacy.DEFAULT.visibility()).isEqualTo(PresencePrivacy.Visibility.EVERYONE);
+        assertThat(PresencePrivacy.DEFAULT.contacts()).isEmpty();
+    }
+
+    @Test
+    void shouldSaveAndReplacePresencePrivacyPerUserWithSortedContacts() {
+        backend.presence().savePrivacy("alice",
+            new PresencePrivacy(PresencePrivacy.Visibility.CONTACTS, List.of("carol", "bob", "bob")));
+        backend.presence().savePrivacy("bob", new PresencePrivacy(PresencePrivacy.Visibility.NOBODY, List.of()));
+
+        assertThat(backend.presence().privacy("alice").visibility()).isEqualTo(PresencePrivacy.Visibility.CONTACTS);
+        assertThat(backend.presence().privacy("alice").contacts()).containsExactly("bob", "carol");
+        assertThat(backend.presence().privacy("bob"))
+            .isEqualTo(new PresencePrivacy(PresencePrivacy.Visibility.NOBODY, List.of()));
+        assertThat(backend.presence().privacy("carol")).isEqualTo(PresencePrivacy.DEFAULT);
+
+        backend.presence().savePrivacy("alice", new PresencePrivacy(PresencePrivacy.Visibility.EVERYONE, List.of("dave")));
+        assertThat(backend.presence().privacy("alice"))
+            .isEqualTo(new PresencePrivacy(PresencePrivacy.Visibility.EVERYONE, List.of("dave")));
+        // Privacy and last seen are kept apart: neither write disturbs the other.
+        backend.presence().saveLastSeen(Map.of("alice", 5L));
+        assertThat(backend.presence().privacy("alice").contacts()).containsExactly("dave");
+        assertThat(backend.presence().lastSeen("alice")).hasValue(5L);
+    }
+
+    @Test
+    void shouldStoreALargeContactList() {
+        List<String> contacts = IntStream.range(0, 5_000).mapToObj(i -> "user-" + i).toList();
+        backend.presence().savePrivacy("alice", new PresencePrivacy(PresencePrivacy.Visibility.CONTACTS, contacts));
+
+        PresencePrivacy read = backend.presence().privacy("alice");
+        assertThat(read.contacts()).hasSize(5_000).isSorted().contains("user-0", "user-4999");
+        assertThat(read.isContact("user-2500")).isTrue();
+        assertThat(read.isContact("user-5000")).isFalse();
+    }
+
+    @Test
     void shouldPublishReplaceAndListKeyBundlesPerUser() {
         KeyBundle first = new KeyBundle(new byte[] {1}, new byte[] {2}, new byte[] {3});
         KeyBundle second = new KeyBundle(new byte[] {4, 4}, new byte[] {5, 5}, new byte[] {6, 6});
@@ -1235,6 +1276,7 @@ public abstract class StorageCompatibilityKit {
             .recordSend(ALICE, "c-1", new AcceptedSend(1, 1001)).advanceServerId(40));
         backend.devices().register(BOB_LAPTOP);
         backend.presence().saveLastSeen(Map.of("alice", 77L));
+        backend.presence().savePrivacy("alice", new PresencePrivacy(PresencePrivacy.Visibility.CONTACTS, List.of("bob")));
         backend.keys().publish(BOB, bundle);
         backend.revocations().revokeTokensBefore("alice", 1234);
         backend.close();
@@ -1251,6 +1293,8 @@ public abstract class StorageCompatibilityKit {
         assertThat(backend.messages().highestServerId()).isEqualTo(40);
         assertThat(backend.devices().devices("bob")).containsExactly(BOB, BOB_LAPTOP);
         assertThat(backend.presence().lastSeen("alice")).hasValue(77L);
+        assertThat(backend.presence().privacy("alice"))
+            .isEqualTo(new PresencePrivacy(PresencePrivacy.Visibility.CONTACTS, List.of("bob")));
         assertThat(backend.keys().bundles("bob")).containsOnlyKeys("1");
         assertSameBundle(backend.keys().bundles("bob").get("1"), bundle);
         assertThat(backend.revocations().allTokenRevocations()).containsExactly(entry("alice", 1234L));
@@ -1277,6 +1321,8 @@ public abstract class StorageCompatibilityKit {
             () -> backend.devices().devices("bob"),
             () -> backend.presence().saveLastSeen(Map.of("alice", 1L)),
             () -> backend.presence().lastSeen("alice"),
+            () -> backend.presence().savePrivacy("alice", PresencePrivacy.DEFAULT),
+            () -> backend.presence().privacy("alice"),
             () -> backend.keys().publish(BOB, new KeyBundle(new byte[] {1}, new byte[] {2}, new byte[] {3})),
             () -> backend.keys().bundles("bob"),
             () -> backend.messages().expireSends(T0, 10),

@@ -7,6 +7,7 @@ import io.courier.storage.CombinedStorageBackend;
 import io.courier.storage.DeviceId;
 import io.courier.storage.InboxEntry;
 import io.courier.storage.KeyBundle;
+import io.courier.storage.PresencePrivacy;
 import io.courier.storage.MessageKind;
 import io.courier.storage.StorageException;
 import io.courier.storage.StoredMessage;
@@ -428,6 +429,38 @@ public final class PostgresBackend implements CombinedStorageBackend {
                 ps.setString(1, user);
                 try (ResultSet rs = ps.executeQuery()) {
                     return rs.next() ? OptionalLong.of(rs.getLong(1)) : OptionalLong.empty();
+                }
+            }
+        });
+    }
+
+    @Override
+    public void savePrivacy(String user, PresencePrivacy privacy) {
+        query("save presence privacy", c -> {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO presence_privacy (user_id, visibility, contacts) "
+                + "VALUES (?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET visibility = EXCLUDED.visibility, "
+                + "contacts = EXCLUDED.contacts")) {
+                ps.setString(1, user);
+                ps.setString(2, privacy.visibility().name());
+                ps.setArray(3, c.createArrayOf("text", privacy.contacts().toArray()));
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public PresencePrivacy privacy(String user) {
+        return query("read presence privacy", c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                "SELECT visibility, contacts FROM presence_privacy WHERE user_id = ?")) {
+                ps.setString(1, user);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return PresencePrivacy.DEFAULT;
+                    }
+                    String[] contacts = (String[]) rs.getArray(2).getArray();
+                    return new PresencePrivacy(PresencePrivacy.Visibility.valueOf(rs.getString(1)), List.of(contacts));
                 }
             }
         });

@@ -3,6 +3,7 @@ package io.courier.storage.rocksdb.internal;
 import io.courier.storage.DeviceId;
 import io.courier.storage.KeyBundle;
 import io.courier.storage.MessageKind;
+import io.courier.storage.PresencePrivacy;
 import io.courier.storage.StoredMessage;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -25,6 +26,9 @@ import java.util.Arrays;
  *  send value    = server id (8) accepted at (8)
  *  time key      = time (8, big-endian, sign bit flipped: byte order = time order), then the send
  *                  key or inbox key it indexes
+ *  presence family: last-seen key = user (UTF-8), value = time (8)
+ *                   privacy key = 0x00 user (no user id starts with 0x00), value = version(1)
+ *                   visibility(1: 0 everyone, 1 contacts, 2 nobody) count(4) str(contact)...
  * </pre>
  */
 final class Codec {
@@ -181,6 +185,45 @@ final class Codec {
     static KeyBundle decodeBundle(byte[] value) {
         ByteBuffer buf = ByteBuffer.wrap(value);
         return new KeyBundle(bytes(buf), bytes(buf), bytes(buf));
+    }
+
+    private static final byte PRIVACY_VERSION = 1;
+    private static final PresencePrivacy.Visibility[] VISIBILITIES = PresencePrivacy.Visibility.values();
+
+    static byte[] privacyKey(String user) {
+        byte[] id = utf8(user);
+        byte[] key = new byte[id.length + 1];
+        System.arraycopy(id, 0, key, 1, id.length);
+        return key;
+    }
+
+    static byte[] encode(PresencePrivacy privacy) {
+        int size = 6;
+        byte[][] contacts = new byte[privacy.contacts().size()][];
+        for (int i = 0; i < contacts.length; i++) {
+            contacts[i] = utf8(privacy.contacts().get(i));
+            size += 4 + contacts[i].length;
+        }
+        ByteBuffer buf = ByteBuffer.allocate(size);
+        buf.put(PRIVACY_VERSION).put((byte) privacy.visibility().ordinal()).putInt(contacts.length);
+        for (byte[] contact : contacts) {
+            buf.putInt(contact.length).put(contact);
+        }
+        return buf.array();
+    }
+
+    static PresencePrivacy decodePrivacy(byte[] value) {
+        ByteBuffer buf = ByteBuffer.wrap(value);
+        byte version = buf.get();
+        if (version != PRIVACY_VERSION) {
+            throw new IllegalStateException("Presence privacy record of unknown version " + version);
+        }
+        PresencePrivacy.Visibility visibility = VISIBILITIES[buf.get()];
+        String[] contacts = new String[buf.getInt()];
+        for (int i = 0; i < contacts.length; i++) {
+            contacts[i] = string(buf);
+        }
+        return new PresencePrivacy(visibility, java.util.List.of(contacts));
     }
 
     private static byte[] utf8(String s) {

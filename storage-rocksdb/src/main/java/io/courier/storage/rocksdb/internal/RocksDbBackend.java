@@ -5,6 +5,7 @@ import io.courier.storage.CombinedStorageBackend;
 import io.courier.storage.DeviceId;
 import io.courier.storage.InboxEntry;
 import io.courier.storage.KeyBundle;
+import io.courier.storage.PresencePrivacy;
 import io.courier.storage.StorageException;
 import io.courier.storage.StoredMessage;
 import io.courier.storage.WriteBatch;
@@ -553,6 +554,22 @@ public final class RocksDbBackend implements CombinedStorageBackend {
         return read(() -> {
             byte[] value = db.get(presence, user.getBytes(StandardCharsets.UTF_8));
             return value == null ? OptionalLong.empty() : OptionalLong.of(Codec.longOf(value));
+        });
+    }
+
+    @Override
+    public void savePrivacy(String user, PresencePrivacy privacy) {
+        read(() -> {
+            db.put(presence, writeOptions, Codec.privacyKey(user), Codec.encode(privacy));
+            return null;
+        });
+    }
+
+    @Override
+    public PresencePrivacy privacy(String user) {
+        return read(() -> {
+            byte[] value = db.get(presence, Codec.privacyKey(user));
+            return value == null ? PresencePrivacy.DEFAULT : Codec.decodePrivacy(value);
         });
     }
 
