@@ -52,6 +52,8 @@ class PlainChatIT {
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", TerminalChatIT.jar().toString(),
                 "chat", "--user", "alice", "--server", server.address().toString(), "--token", server.token("alice"), "bob"));
             await().atMost(60, SECONDS).until(() -> tmux.text("alice").get(Tmux.ROWS - 2).contains("connected"));
+            // Bob's device is connected: the title row says so beside his name.
+            await().atMost(60, SECONDS).until(() -> tmux.text("alice").get(0).contains("\u2192 bob \u00b7 online"));
 
             tmux.line("alice", "plain please");
 
@@ -72,6 +74,7 @@ class PlainChatIT {
         Process alice = builder.start();
         try {
             await().atMost(60, SECONDS).until(() -> output().contains("* connected to " + server.address()));
+            await().atMost(60, SECONDS).until(() -> output().contains("* bob: online"));
             try (OutputStream typing = alice.getOutputStream()) {
                 typing.write("over a pipe\n".getBytes(StandardCharsets.UTF_8));
                 typing.flush();
