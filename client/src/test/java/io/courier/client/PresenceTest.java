@@ -169,7 +169,7 @@ class PresenceTest {
     }
 
     @Test
-    void shouldTellAWatcherWhenTheWatchedUserHidesAndShowsTheirPresenceAgain() throws Exception {
+    void shouldTellAWatcherWhenEitherOfThemHidesTheirPresenceAndShowsItAgain() throws Exception {
         try (TestServer server = new TestServer(dir).start()) {
             Recorder aliceSaw = new Recorder();
             try (CourierClient alice = Clients.open(server, "alice", dir.resolve("alice.db"), aliceSaw);
@@ -183,6 +183,12 @@ class PresenceTest {
                 await().atMost(30, SECONDS).until(() -> aliceSaw.latest("bob").unknown());
 
                 stored(bob.setPresenceVisibility(PresenceVisibility.EVERYONE));
+                await().atMost(30, SECONDS).until(() -> aliceSaw.latest("bob").online());
+
+                // Mutual: the watcher hiding her own presence stops seeing his, and sees it again after.
+                stored(alice.setPresenceVisibility(PresenceVisibility.NOBODY));
+                await().atMost(30, SECONDS).until(() -> aliceSaw.latest("bob").unknown());
+                stored(alice.setPresenceVisibility(PresenceVisibility.CONTACTS));
                 await().atMost(30, SECONDS).until(() -> aliceSaw.latest("bob").online());
             }
         }
