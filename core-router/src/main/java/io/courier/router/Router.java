@@ -498,9 +498,10 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
     // ---------------------------------------------------------------- housekeeping
 
     /**
-     * Closes sessions that missed too many heartbeats and connections that never said hello, and
-     * writes last-seen times at the coalesced interval. The sweeper thread runs it; public so
-     * tests with a fake clock can drive it.
+     * Closes sessions that missed too many heartbeats and connections that never said hello,
+     * writes the last-seen times of users who went offline (and the checkpoint when it is due), and
+     * sends the presence changes whose coalescing window has ended. The sweeper thread runs it;
+     * public so tests with a fake clock can drive it: when it returns, those changes were sent.
      */
     public void sweep() {
         sweeper.sweep();

@@ -47,4 +47,19 @@ class RouterConfigTest {
         assertThatThrownBy(() -> RouterConfig.builder().expiryBatch(0).build())
             .hasMessageContaining("router.expiry-batch");
     }
+
+    @Test
+    void shouldHaveThePresenceDefaultsAndNameTheKeyOfABadPresenceSetting() {
+        RouterConfig config = RouterConfig.defaults();
+        assertThat(config.maxContacts()).isEqualTo(5_000);
+        assertThat(config.maxPresenceWatch()).isEqualTo(1_024);
+        assertThat(config.presenceCoalesceMs()).isEqualTo(2_000);
+        assertThat(config.presenceFlushIntervalMs()).isEqualTo(300_000);
+        assertThatThrownBy(() -> RouterConfig.builder().maxContacts(0).build())
+            .hasMessage("router.max-contacts must be positive, was 0");
+        assertThatThrownBy(() -> RouterConfig.builder().maxPresenceWatch(-1).build())
+            .hasMessage("router.max-presence-watch must be positive, was -1");
+        assertThatThrownBy(() -> RouterConfig.builder().presenceCoalesceMs(0).build())
+            .hasMessage("router.presence-coalesce-ms must be positive, was 0");
+    }
 }

@@ -331,6 +331,116 @@ class RouterPresenceTest {
         assertThat(changes(alice)).extracting(Presence::getUser).containsExactly("carol", "carol");
     }
 
+    @Test
+    void shouldRefusePresenceRequestsBeyondTheQueueBoundWithOverloaded() throws Exception {
+        java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch reading = new java.util.concurrent.CountDownLatch(1);
+        StorageBackend memory = new InMemoryStorageProvider().open(new StorageConfig(Path.of("unused"), Map.of()));
+        StorageBackend slow = new SlowPrivacyReads(memory, reading, gate);
+        RouterConfig roomy = RouterConfig.builder().frameBurst(10_000).build();
+        Router slowRouter = new Router(roomy, slow, new InsecureAuthenticator(), new SimpleMeterRegistry(), clock).start();
+        RecordingConnection alice = new RecordingConnection(slowRouter);
+        try {
+            alice.receive(Frame.newBuilder().setHello(Hello.newBuilder().setUser("alice")).build());
+            await().atMost(10, SECONDS).until(() -> alice.written.stream().anyMatch(Frame::hasWelcome));
+            int extra = 4;
+            int sent = io.courier.router.internal.PresenceService.MAX_QUEUED_REQUESTS + extra;
+            for (int i = 1; i <= sent; i++) {
+                alice.receive(Frame.newBuilder().setRequestId(i)
+                    .setPresenceQuery(PresenceQuery.newBuilder().setUser("bob")).build());
+            }
+            alice.sync();
+            assertThat(reading.await(10, SECONDS)).isTrue();
+            List<Error> refused = errors(alice);
+            assertThat(refused).hasSize(extra).allMatch(e -> e.getCode() == Error.Code.OVERLOADED && !e.getFatal());
+            assertThat(refused.get(0).getText()).contains("presence requests waiting", "nothing was changed");
+            assertThat(slowRouter.errorCount(Error.Code.OVERLOADED)).isEqualTo(extra);
+
+            gate.countDown();
+            await().atMost(30, SECONDS).until(() -> alice.written.stream().filter(Frame::hasPresence).count()
+                == sent - extra);
+        } finally {
+            gate.countDown();
+            alice.shutdown();
+            slowRouter.close();
+            slow.close();
+        }
+    }
+
+    /** A backend whose presence-privacy reads wait at a gate: the presence thread falls behind. */
+    private static final class SlowPrivacyReads implements StorageBackend {
+        private final StorageBackend delegate;
+        private final io.courier.storage.PresenceStore presence;
+
+        SlowPrivacyReads(StorageBackend delegate, java.util.concurrent.CountDownLatch reading,
+                         java.util.concurrent.CountDownLatch gate) {
+            this.delegate = delegate;
+            io.courier.storage.PresenceStore real = delegate.presence();
+            this.presence = new io.courier.storage.PresenceStore() {
+                @Override
+                public void saveLastSeen(Map<String, Long> lastSeenByUser) {
+                    real.saveLastSeen(lastSeenByUser);
+                }
+
+                @Override
+                public java.util.OptionalLong lastSeen(String user) {
+                    return real.lastSeen(user);
+                }
+
+                @Override
+                public void savePrivacy(String user, PresencePrivacy privacy) {
+                    real.savePrivacy(user, privacy);
+                }
+
+                @Override
+                public PresencePrivacy privacy(String user) {
+                    reading.countDown();
+                    try {
+                        gate.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    return real.privacy(user);
+                }
+            };
+        }
+
+        @Override
+        public String name() {
+            return "slow-privacy";
+        }
+
+        @Override
+        public io.courier.storage.MessageStore messages() {
+            return delegate.messages();
+        }
+
+        @Override
+        public io.courier.storage.DeviceDirectory devices() {
+            return delegate.devices();
+        }
+
+        @Override
+        public io.courier.storage.PresenceStore presence() {
+            return presence;
+        }
+
+        @Override
+        public io.courier.storage.KeyStore keys() {
+            return delegate.keys();
+        }
+
+        @Override
+        public io.courier.storage.RevocationStore revocations() {
+            return delegate.revocations();
+        }
+
+        @Override
+        public void close() {
+            delegate.close();
+        }
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private static Presence unknown(String user) {

@@ -57,7 +57,7 @@ import org.slf4j.LoggerFactory;
 public final class PresenceService implements AutoCloseable {
 
     /** Client requests (queries, updates, subscriptions) that may wait for the presence thread. */
-    static final int MAX_QUEUED_REQUESTS = 4_096;
+    public static final int MAX_QUEUED_REQUESTS = 4_096;
     private static final Logger LOG = LoggerFactory.getLogger(PresenceService.class);
     private static final long NEVER = Long.MIN_VALUE / 2;
 

@@ -66,13 +66,12 @@ public final class Sweeper implements AutoCloseable {
     }
 
     /**
-     * Starts sweeping every half heartbeat interval, or every half hello timeout or coalescing
-     * window when that is shorter (but not more often than every 50 ms), so no limit is overshot by
-     * more than half.
+     * Starts sweeping every half heartbeat interval, or every half hello timeout when that is
+     * shorter (but not more often than every 50 ms), so neither limit is overshot by more than half.
+     * A held presence change goes out at the first sweep after its coalescing window.
      */
     public void start() {
-        long period = Math.max(50, Math.min(Math.min(config.heartbeatIntervalMs(), config.helloTimeoutMs()),
-            config.presenceCoalesceMs()) / 2);
+        long period = Math.max(50, Math.min(config.heartbeatIntervalMs(), config.helloTimeoutMs()) / 2);
         timer.scheduleWithFixedDelay(this::sweepSafely, period, period, TimeUnit.MILLISECONDS);
     }
 
@@ -122,7 +121,8 @@ public final class Sweeper implements AutoCloseable {
      * changes whose coalescing window has ended. Runs on the timer thread; tests with a fake clock
      * call it directly: when it returns, those announcements have been sent.
      */
-    public void sweep() {
+    public synchronized void sweep() {
+        // Synchronized: the timer's sweep and a test's never overlap, so no checkpoint is taken twice.
         long now = clock.millis();
         long idleLimit = idleLimitMs();
         sessions.forEach(session -> {
@@ -153,7 +153,7 @@ public final class Sweeper implements AutoCloseable {
      * The checkpoint: writes the last activity of every online user and of everyone who left
      * since the last write.
      */
-    public void flushPresence(long now) {
+    public synchronized void flushPresence(long now) {
         lastPresenceFlushMs = now;
         Map<String, Long> batch = new java.util.HashMap<>(lastSeen);
         sessions.forEach(session -> batch.merge(session.device().user(), session.lastActivityMs(), Math::max));
