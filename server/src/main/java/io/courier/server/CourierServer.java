@@ -1,5 +1,6 @@
 package io.courier.server;
 
+import io.courier.media.MediaService;
 import io.courier.router.Router;
 import io.courier.router.auth.Authenticator;
 import io.courier.router.auth.AuthenticatorContext;
@@ -11,6 +12,7 @@ import io.courier.server.internal.BrowserClient;
 import io.courier.server.internal.ConnectionLimiter;
 import io.courier.server.internal.ConnectionLimits;
 import io.courier.server.internal.DataDirectory;
+import io.courier.server.internal.RouterMediaSlots;
 import io.courier.server.internal.Version;
 import io.courier.storage.StorageBackend;
 import io.courier.storage.StorageConfig;
@@ -23,6 +25,7 @@ import io.courier.transport.TransportServer;
 import io.courier.transport.TransportSettings;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.UncheckedIOException;
@@ -54,12 +57,14 @@ public final class CourierServer implements AutoCloseable {
     private volatile Router router;
     private ConnectionLimiter gate;
     private AdminServer admin;
+    private MediaService media;
     private boolean ready;
     private boolean closed;
 
     private CourierServer(ServerConfig config, Clock clock) {
         this.config = config;
         this.clock = clock;
+        new JvmMemoryMetrics().bindTo(registry);
     }
 
     /**
@@ -126,7 +131,17 @@ public final class CourierServer implements AutoCloseable {
         SignedInSessions signedIn = (user, issuedBeforeMs, text) -> router == null ? 0
             : router.signOut(user, issuedBeforeMs, text);
         authenticator = authenticator(authProvider, config, storage, signedIn);
-        router = new Router(config.router(), storage, authenticator, registry, clock).start();
+        if (config.media().enabled()) {
+            try {
+                media = MediaService.start(config.media().config(), clock);
+            } catch (MediaService.MediaListenException e) {
+                throw new ConfigException(e.getMessage());
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException("media.store '" + config.media().config().store() + "': " + e.getMessage());
+            }
+        }
+        router = new Router(config.router(), storage, authenticator, registry, clock,
+            media == null ? null : new RouterMediaSlots(media)).start();
         // One gate for every transport: the limits count connections over all of them.
         gate = new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerAddress(),
             limits.lingerAllowance(), config.router().helloTimeoutMs(), registry);
@@ -153,6 +168,10 @@ public final class CourierServer implements AutoCloseable {
             } catch (IllegalArgumentException badOption) {
                 throw new ConfigException("transports." + name + ".options: " + badOption.getMessage());
             }
+        }
+        if (media != null) {
+            listening.add(media.port() < 0 ? "media via store '" + media.store().name() + "'"
+                : "media " + media.publicUrl());
         }
         if (config.admin().enabled()) {
             try {
@@ -245,6 +264,16 @@ public final class CourierServer implements AutoCloseable {
         return server.unreadOutputBytes();
     }
 
+    /** The media service's HTTP port, or -1 when it does not run (disabled, or a store that serves its own URLs). */
+    public int mediaPort() {
+        return media == null ? -1 : media.port();
+    }
+
+    /** The media service, or null when {@code media.enabled} is false. */
+    public MediaService media() {
+        return media;
+    }
+
     /** The admin endpoint's port, or -1 when disabled. */
     public int adminPort() {
         return admin == null ? -1 : admin.port();
@@ -286,6 +315,9 @@ public final class CourierServer implements AutoCloseable {
         }
         if (router != null) {
             run(router::close, failures);
+        }
+        if (media != null) {
+            run(media::close, failures);
         }
         if (authenticator != null) {
             run(authenticator::close, failures);

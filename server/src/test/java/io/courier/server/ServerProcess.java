@@ -81,14 +81,16 @@ final class ServerProcess implements AutoCloseable {
     /** Starts the server and waits until it serves. */
     ServerProcess start() throws IOException {
         List<String> command = javaCommand();
-        command.addAll(1, jvmOptions);
+        // After the defaults (the last -Xmx wins), before the class path.
+        command.addAll(command.indexOf("-cp"), jvmOptions);
         command.addAll(List.of(
             "--set", "data-dir=" + dataDir,
             "--set", "transports.tcp.port=" + tcpPort,
             "--set", "transports.ws.port=0",
             "--set", "transports.longpoll.port=0",
             "--set", "transports.udp.port=0",
-            "--set", "admin.port=" + adminPort));
+            "--set", "admin.port=" + adminPort,
+            "--set", "media.port=0"));
         for (String override : overrides) {
             command.add("--set");
             command.add(override);
