@@ -18,7 +18,8 @@ import java.util.function.Consumer;
 /**
  * A TCP proxy on loopback between a client and a Courier server that can cut every connection it
  * carries at any moment, and that decodes the frames passing through (TCP framing: a varint32
- * length, then the frame) so a test can count what the server really sent.
+ * length, then the frame) so a test can count what the server really sent, and counts the bytes
+ * that cross it each way.
  */
 final class ChaosProxy implements AutoCloseable {
 
@@ -29,6 +30,8 @@ final class ChaosProxy implements AutoCloseable {
     private final AtomicInteger connections = new AtomicInteger();
     final List<Frame> fromServer = new CopyOnWriteArrayList<>();
     final List<Frame> fromClient = new CopyOnWriteArrayList<>();
+    final java.util.concurrent.atomic.AtomicLong bytesFromServer = new java.util.concurrent.atomic.AtomicLong();
+    final java.util.concurrent.atomic.AtomicLong bytesFromClient = new java.util.concurrent.atomic.AtomicLong();
     private volatile boolean closed;
 
     ChaosProxy(int upstreamPort) throws IOException {
@@ -81,8 +84,8 @@ final class ChaosProxy implements AutoCloseable {
                 connections.incrementAndGet();
                 open.add(client);
                 open.add(server);
-                pump(client, server, fromClient::add);
-                pump(server, client, fromServer::add);
+                pump(client, server, fromClient::add, bytesFromClient);
+                pump(server, client, fromServer::add, bytesFromServer);
             } catch (IOException e) {
                 if (!closed) {
                     throw new IllegalStateException("The chaos proxy's listener failed", e);
@@ -91,7 +94,7 @@ final class ChaosProxy implements AutoCloseable {
         }
     }
 
-    private void pump(Socket from, Socket to, Consumer<Frame> tap) {
+    private void pump(Socket from, Socket to, Consumer<Frame> tap, java.util.concurrent.atomic.AtomicLong bytes) {
         Thread t = new Thread(() -> {
             byte[] buffer = new byte[16384];
             FrameReader reader = new FrameReader(tap);
@@ -99,6 +102,7 @@ final class ChaosProxy implements AutoCloseable {
                 for (int n; (n = in.read(buffer)) > 0; ) {
                     reader.feed(buffer, n);
                     out.write(buffer, 0, n);
+                    bytes.addAndGet(n);
                 }
             } catch (IOException e) {
                 // A cut, or the other side closed: the pair goes down together below.
