@@ -125,6 +125,27 @@ class CommandLineIT {
     }
 
     @Test
+    void shouldNameAFileToSendThatIsNotThere() throws Exception {
+        Result result = courier("send", "--user", "alice", "--token", "t", "bob", "--file", "missing.png");
+
+        assertThat(result.exitStatus()).isEqualTo(2);
+        assertThat(result.stderr().lines()).containsExactly("courier: --file missing.png: no such file");
+        assertThat(dir.resolve("home/.courier/alice")).doesNotExist();
+    }
+
+    @Test
+    void shouldRefuseTextAndAFileInOneSend() throws Exception {
+        Path file = Files.writeString(dir.resolve("note.txt"), "x");
+        Result both = courier("send", "--user", "alice", "--token", "t", "bob", "--file", file.toString(), "hi");
+        Result neither = courier("send", "--user", "alice", "--token", "t", "bob");
+
+        assertThat(both.exitStatus()).isEqualTo(2);
+        assertThat(both.stderr().lines()).containsExactly("courier: give either TEXT or --file FILE, not both");
+        assertThat(neither.exitStatus()).isEqualTo(2);
+        assertThat(neither.stderr().lines()).containsExactly("courier: nothing to send: give TEXT, or --file FILE");
+    }
+
+    @Test
     void shouldNameTheKeyDirectoryWhenMintingFromAFolderWithoutKeys() throws Exception {
         Result result = courier("send", "--user", "alice", "--mint-from", dir.resolve("nothing").toString(), "bob", "hi");
 

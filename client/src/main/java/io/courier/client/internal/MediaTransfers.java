@@ -52,7 +52,9 @@ final class MediaTransfers implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        this.http = HttpClient.newBuilder().executor(pool).connectTimeout(Duration.ofSeconds(10))
+        // HTTP/1.1: a cleartext URL gets no h2c upgrade attempt, which S3-compatible servers handle unevenly.
+        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).executor(pool)
+            .connectTimeout(Duration.ofSeconds(10))
             .followRedirects(HttpClient.Redirect.NORMAL).build();
     }
 
