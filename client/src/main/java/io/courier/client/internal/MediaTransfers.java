@@ -41,6 +41,7 @@ final class MediaTransfers implements AutoCloseable {
     private static final Set<String> SET_BY_CLIENT = Set.of("content-length", "host", "connection", "expect",
         "upgrade");
     private static final int BUFFER = 64 * 1024;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(MediaTransfers.class);
 
     private final ExecutorService pool;
     private final HttpClient http;
@@ -69,7 +70,8 @@ final class MediaTransfers implements AutoCloseable {
      * PUTs {@code file} to the slot's upload URL with the slot's headers, streaming from the file.
      * Completes with the answer, whatever its status; exceptionally only when no answer came.
      */
-    CompletableFuture<Upload> upload(MediaSlot slot, Path file, TransferProgress progress) {
+    CompletableFuture<Upload> upload(MediaSlot slot, Path file, TransferProgress given) {
+        TransferProgress progress = guarded(given);
         HttpRequest.Builder request;
         try {
             request = HttpRequest.newBuilder(URI.create(slot.getUploadUrl()))
@@ -96,7 +98,18 @@ final class MediaTransfers implements AutoCloseable {
      * the file gets its name. A mismatch deletes what was downloaded.
      */
     CompletableFuture<Path> download(Media media, Path target, TransferProgress progress) {
-        return CompletableFuture.supplyAsync(() -> downloadNow(media, target, progress), pool);
+        return CompletableFuture.supplyAsync(() -> downloadNow(media, target, guarded(progress)), pool);
+    }
+
+    /** A callback that throws must not break the transfer it watches. */
+    private static TransferProgress guarded(TransferProgress progress) {
+        return (done, total) -> {
+            try {
+                progress.progress(done, total);
+            } catch (RuntimeException e) {
+                LOG.warn("A media progress callback threw; the transfer goes on", e);
+            }
+        };
     }
 
     private Path downloadNow(Media media, Path target, TransferProgress progress) {
