@@ -33,7 +33,8 @@ final class TestServer implements AutoCloseable {
             "transports.ws.port=0",
             "transports.longpoll.port=0",
             "transports.udp.port=0",
-            "admin.port=0"));
+            "admin.port=0",
+            "media.port=0"));
         all.addAll(List.of(overrides));
         this.overrides = List.copyOf(all);
     }

@@ -89,6 +89,7 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
     private final RetentionSweeper retention;
     private final AtomicInteger sessionIds = new AtomicInteger();
     private final RateLimiter.Limits rateLimits;
+    private final MediaSlots media;
     private volatile boolean closing;
 
     /**
@@ -100,6 +101,17 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
      */
     public Router(RouterConfig config, StorageBackend storage, Authenticator authenticator, MeterRegistry registry,
                   Clock clock) {
+        this(config, storage, authenticator, registry, clock, null);
+    }
+
+    /**
+     * As {@link #Router(RouterConfig, StorageBackend, Authenticator, MeterRegistry, Clock)}, with
+     * the media service that answers {@code MediaSlotRequest}s ({@code null}: none, they are
+     * answered {@code UNSUPPORTED}).
+     */
+    public Router(RouterConfig config, StorageBackend storage, Authenticator authenticator, MeterRegistry registry,
+                  Clock clock, MediaSlots media) {
+        this.media = media;
         this.config = config;
         this.authenticator = authenticator;
         this.clock = clock;
@@ -213,8 +225,7 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
             case PRESENCE_QUERY -> presenceAndKeys.presence(session, frame);
             case KEY_BUNDLE_PUBLISH -> presenceAndKeys.publish(session, frame);
             case KEY_BUNDLE_FETCH -> presenceAndKeys.fetch(session, frame);
-            case MEDIA_SLOT_REQUEST -> reply(connection, Error.Code.UNSUPPORTED,
-                "Media slots need the media service, which this server does not run", frame.getRequestId());
+            case MEDIA_SLOT_REQUEST -> mediaSlot(session, frame);
             case HELLO -> fatal(connection, Error.Code.PROTOCOL_VIOLATION,
                 "Hello was already accepted on this connection", frame.getRequestId());
             default -> fatal(connection, Error.Code.PROTOCOL_VIOLATION,
@@ -369,6 +380,9 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
         }
         switch (writer.offer(new WriterCommand.SendCommand(session.device(), session.connection(), send, session))) {
             case QUEUED -> {
+                if (media != null && send.hasMedia()) {
+                    media.referenced(session.device().user(), send.getMedia());
+                }
             }
             case SHARE_FULL -> sendError(session, Error.Code.OVERLOADED, shareFull(session)
                 + "; the message was not stored, send it again once earlier frames are answered", clientId);
@@ -438,6 +452,19 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
         session.connection().send(Frames.retryAfter(Error.Code.RATE_LIMITED, "Above " + limit + "; " + refused
             + ", send it again in " + waitMs + " ms", waitMs, frame.getRequestId(), clientId));
         metrics.error(Error.Code.RATE_LIMITED);
+    }
+
+    private void mediaSlot(Session session, Frame frame) {
+        if (media == null) {
+            reply(session.connection(), Error.Code.UNSUPPORTED,
+                "Media slots need the media service, which this server does not run", frame.getRequestId());
+            return;
+        }
+        Frame answer = media.slot(session.device().user(), frame.getMediaSlotRequest(), frame.getRequestId());
+        if (answer.hasError()) {
+            metrics.error(answer.getError().getCode());
+        }
+        session.connection().send(answer);
     }
 
     // ---------------------------------------------------------------- errors

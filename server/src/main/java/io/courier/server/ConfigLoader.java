@@ -1,5 +1,8 @@
 package io.courier.server;
 
+import io.courier.media.BlobStoreProvider;
+import io.courier.media.BlobStores;
+import io.courier.media.MediaConfig;
 import io.courier.plugin.PluginOption;
 import io.courier.router.RouterConfig;
 import io.courier.router.auth.AuthenticatorProvider;
@@ -12,6 +15,8 @@ import io.courier.transport.TransportProviders;
 import io.courier.transport.TransportSettings;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -138,7 +143,7 @@ public final class ConfigLoader {
 
     private static ServerConfig bind(ConfigNode root) {
         Section top = new Section(root);
-        top.allow("data-dir", "auth", "storage", "max-frame-bytes", "transports", "router", "admin", "limits");
+        top.allow("data-dir", "auth", "storage", "max-frame-bytes", "transports", "router", "admin", "limits", "media");
         Path dataDir = Path.of(top.value("data-dir").required()).toAbsolutePath().normalize();
 
         Section auth = top.section("auth");
@@ -232,7 +237,41 @@ public final class ConfigLoader {
 
         return new ServerConfig(dataDir, new ServerConfig.Auth(authenticator.name(), authOptions),
             new ServerConfig.Storage(storageProvider.name(), storageOptions), transports, maxFrame, router, adminConfig,
-            limitsConfig);
+            limitsConfig, media(top.section("media"), dataDir));
+    }
+
+    private static ServerConfig.Media media(Section media, Path dataDir) {
+        media.allow("enabled", "host", "port", "public-url", "store", "options", "max-upload-bytes",
+            "upload-expiry-ms", "download-expiry-ms", "max-slots-per-minute", "upload-bytes-per-hour",
+            "unreferenced-ttl-ms", "cleanup-interval-ms");
+        MediaConfig d = MediaConfig.defaults(dataDir, 0);
+        Value storeName = media.value("store");
+        BlobStoreProvider store = find(storeName, BlobStores.all(), "a blob store");
+        Map<String, String> storeOptions = pluginOptions(media.section("options"), "media.store '" + store.name() + "'",
+            store.options());
+        Value publicUrl = media.value("public-url");
+        URI url = null;
+        if (publicUrl.isSet()) {
+            try {
+                url = new URI(publicUrl.required());
+            } catch (URISyntaxException e) {
+                throw publicUrl.invalid("must be an http or https URL, e.g. https://media.example.org");
+            }
+            if (url.getScheme() == null || !url.getScheme().matches("https?") || url.getHost() == null
+                || url.getRawQuery() != null) {
+                throw publicUrl.invalid("must be an http or https URL without a query, e.g. https://media.example.org");
+            }
+        }
+        boolean enabled = media.value("enabled").bool();
+        MediaConfig config = new MediaConfig(dataDir, media.value("host").required(), media.value("port").port(), url,
+            store.name(), storeOptions, media.value("max-upload-bytes").positiveLong(d.maxUploadBytes()),
+            media.value("upload-expiry-ms").positiveLong(d.uploadExpiryMs()),
+            media.value("download-expiry-ms").positiveLong(d.downloadExpiryMs()),
+            (int) Math.min(Integer.MAX_VALUE, media.value("max-slots-per-minute").positiveLong(d.maxSlotsPerMinute())),
+            media.value("upload-bytes-per-hour").positiveLong(d.uploadBytesPerHour()),
+            media.value("unreferenced-ttl-ms").positiveLong(d.unreferencedTtlMs()),
+            media.value("cleanup-interval-ms").positiveLong(d.cleanupIntervalMs()));
+        return new ServerConfig.Media(enabled, config);
     }
 
     private static <P> P find(Value name, Map<String, P> known, String what) {
@@ -369,6 +408,25 @@ public final class ConfigLoader {
                 throw invalid("must be a positive integer");
             }
             return java.util.OptionalInt.of(value);
+        }
+
+        /** A positive integer (up to 2^63-1), or {@code absent} when the key is not set. */
+        long positiveLong(long absent) {
+            if (!present) {
+                return absent;
+            }
+            String t = required();
+            if (INTEGER.matcher(t).matches()) {
+                try {
+                    long value = Long.parseLong(t.replace("_", ""));
+                    if (value > 0) {
+                        return value;
+                    }
+                } catch (NumberFormatException tooLarge) {
+                    // reported below
+                }
+            }
+            throw invalid("must be a positive integer");
         }
 
         int port() {

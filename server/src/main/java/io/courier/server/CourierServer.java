@@ -1,5 +1,6 @@
 package io.courier.server;
 
+import io.courier.media.MediaService;
 import io.courier.router.Router;
 import io.courier.router.auth.Authenticator;
 import io.courier.router.auth.AuthenticatorContext;
@@ -11,6 +12,7 @@ import io.courier.server.internal.BrowserClient;
 import io.courier.server.internal.ConnectionLimiter;
 import io.courier.server.internal.ConnectionLimits;
 import io.courier.server.internal.DataDirectory;
+import io.courier.server.internal.RouterMediaSlots;
 import io.courier.server.internal.Version;
 import io.courier.storage.StorageBackend;
 import io.courier.storage.StorageConfig;
@@ -54,6 +56,7 @@ public final class CourierServer implements AutoCloseable {
     private volatile Router router;
     private ConnectionLimiter gate;
     private AdminServer admin;
+    private MediaService media;
     private boolean ready;
     private boolean closed;
 
@@ -126,11 +129,23 @@ public final class CourierServer implements AutoCloseable {
         SignedInSessions signedIn = (user, issuedBeforeMs, text) -> router == null ? 0
             : router.signOut(user, issuedBeforeMs, text);
         authenticator = authenticator(authProvider, config, storage, signedIn);
-        router = new Router(config.router(), storage, authenticator, registry, clock).start();
+        List<String> listening = new ArrayList<>();
+        if (config.media().enabled()) {
+            try {
+                media = MediaService.start(config.media().config(), clock);
+            } catch (MediaService.MediaListenException e) {
+                throw new ConfigException(e.getMessage());
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException("media.store '" + config.media().config().store() + "': " + e.getMessage());
+            }
+            listening.add(media.port() < 0 ? "media via store '" + media.store().name() + "'"
+                : "media " + config.media().config().host() + ":" + media.port());
+        }
+        router = new Router(config.router(), storage, authenticator, registry, clock,
+            media == null ? null : new RouterMediaSlots(media)).start();
         // One gate for every transport: the limits count connections over all of them.
         gate = new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerAddress(),
             limits.lingerAllowance(), config.router().helloTimeoutMs(), registry);
-        List<String> listening = new ArrayList<>();
         for (Map.Entry<String, TransportProvider> e : providers.entrySet()) {
             String name = e.getKey();
             ServerConfig.Transport t = config.transports().get(name);
@@ -245,6 +260,16 @@ public final class CourierServer implements AutoCloseable {
         return server.unreadOutputBytes();
     }
 
+    /** The media service's HTTP port, or -1 when it does not run (disabled, or a store that serves its own URLs). */
+    public int mediaPort() {
+        return media == null ? -1 : media.port();
+    }
+
+    /** The media service, or null when {@code media.enabled} is false. */
+    public MediaService media() {
+        return media;
+    }
+
     /** The admin endpoint's port, or -1 when disabled. */
     public int adminPort() {
         return admin == null ? -1 : admin.port();
@@ -286,6 +311,9 @@ public final class CourierServer implements AutoCloseable {
         }
         if (router != null) {
             run(router::close, failures);
+        }
+        if (media != null) {
+            run(media::close, failures);
         }
         if (authenticator != null) {
             run(authenticator::close, failures);

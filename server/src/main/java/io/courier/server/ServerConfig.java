@@ -18,6 +18,7 @@ import java.util.Map;
  * @param router        router limits and intervals ({@code router.*}).
  * @param admin         the metrics endpoint and the browser client ({@code admin.*}).
  * @param limits        connection limits ({@code limits.*}).
+ * @param media         the media service ({@code media.*}).
  */
 public record ServerConfig(
     Path dataDirectory,
@@ -27,7 +28,8 @@ public record ServerConfig(
     int maxFrameBytes,
     RouterConfig router,
     Admin admin,
-    Limits limits) {
+    Limits limits,
+    Media media) {
 
     public ServerConfig {
         // In the order configured (the defaults list tcp, udp, ws, longpoll): transports start, and are logged, so.
@@ -81,6 +83,16 @@ public record ServerConfig(
      */
     public record Limits(java.util.OptionalInt maxConnections, java.util.OptionalInt fdReserve,
                          int maxConnectionsPerAddress) {
+    }
+
+    /**
+     * The media service: presigned upload and download URLs for blobs, and their HTTP endpoint
+     * when the store does not serve them itself.
+     *
+     * @param enabled {@code media.enabled}; when false, slot requests are answered UNSUPPORTED.
+     * @param config  every other {@code media.*} key.
+     */
+    public record Media(boolean enabled, io.courier.media.MediaConfig config) {
     }
 
     /**

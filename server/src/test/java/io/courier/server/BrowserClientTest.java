@@ -62,7 +62,8 @@ class BrowserClientTest {
             "transports.udp.enabled=false",
             "transports.ws.port=" + freePort(),
             "transports.longpoll.port=" + freePort(),
-            "admin.port=" + freePort());
+            "admin.port=" + freePort(),
+            "media.port=0");
         ServerConfig config = ConfigLoader.load(null, overrides);
         CourierServer server = CourierServer.start(config);
         Process process = null;

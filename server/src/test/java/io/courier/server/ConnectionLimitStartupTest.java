@@ -75,7 +75,7 @@ class ConnectionLimitStartupTest {
     private ServerProcess.Result server(String... overrides) throws Exception {
         List<String> args = new ArrayList<>();
         for (String override : List.of("data-dir=" + dir.resolve("data"), "transports.tcp.port=0",
-            "transports.udp.port=0", "transports.ws.port=0", "transports.longpoll.port=0", "admin.port=0")) {
+            "transports.udp.port=0", "transports.ws.port=0", "transports.longpoll.port=0", "admin.port=0", "media.port=0")) {
             args.add("--set");
             args.add(override);
         }

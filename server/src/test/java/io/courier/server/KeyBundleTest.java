@@ -38,16 +38,17 @@ class KeyBundleTest {
             assertThat(bundles.getBundlesList()).extracting(KeyBundles.Bundle::getDevice).containsExactly("1", "laptop");
             assertThat(bundles.getBundles(1).getAgreementKey().toStringUtf8()).isEqualTo("laptop-key");
 
-            // A bundle without keys is refused; media slots are not offered by this server yet.
+            // A bundle without keys is refused; so is a media slot request without its SHA-256.
             bob.raw(Frame.newBuilder().setRequestId(4).setKeyBundlePublish(KeyBundlePublish.getDefaultInstance()).build());
             Error invalid = bob.nextError();
             assertThat(invalid.getCode()).isEqualTo(Error.Code.INVALID_ARGUMENT);
             assertThat(invalid.getRequestId()).isEqualTo(4);
             bob.raw(Frame.newBuilder().setRequestId(5).setMediaSlotRequest(MediaSlotRequest.newBuilder()
                 .setContentType("image/png").setSizeBytes(10)).build());
-            Error unsupported = bob.nextError();
-            assertThat(unsupported.getCode()).isEqualTo(Error.Code.UNSUPPORTED);
-            assertThat(unsupported.getRequestId()).isEqualTo(5);
+            Error noHash = bob.nextError();
+            assertThat(noHash.getCode()).isEqualTo(Error.Code.INVALID_ARGUMENT);
+            assertThat(noHash.getText()).isEqualTo("sha256 must be 32 bytes, was 0");
+            assertThat(noHash.getRequestId()).isEqualTo(5);
         }
     }
 

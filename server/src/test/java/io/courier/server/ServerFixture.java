@@ -32,7 +32,8 @@ final class ServerFixture implements AutoCloseable {
             "transports.ws.port=0",
             "transports.longpoll.port=0",
             "transports.udp.port=0",
-            "admin.port=0"));
+            "admin.port=0",
+            "media.port=0"));
         overrides.addAll(List.of(extraOverrides));
         server = CourierServer.start(ConfigLoader.load(null, overrides), clock);
         tcp = server.address("tcp");

@@ -88,7 +88,8 @@ final class ServerProcess implements AutoCloseable {
             "--set", "transports.ws.port=0",
             "--set", "transports.longpoll.port=0",
             "--set", "transports.udp.port=0",
-            "--set", "admin.port=" + adminPort));
+            "--set", "admin.port=" + adminPort,
+            "--set", "media.port=0"));
         for (String override : overrides) {
             command.add("--set");
             command.add(override);

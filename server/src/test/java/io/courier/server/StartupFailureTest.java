@@ -161,7 +161,7 @@ class StartupFailureTest {
     private ServerProcess.Result server(String... overrides) throws IOException, InterruptedException {
         List<String> args = new ArrayList<>();
         for (String override : List.of("data-dir=" + dir.resolve("data"), "transports.tcp.port=0",
-            "transports.udp.port=0", "transports.ws.port=0", "transports.longpoll.port=0", "admin.port=0")) {
+            "transports.udp.port=0", "transports.ws.port=0", "transports.longpoll.port=0", "admin.port=0", "media.port=0")) {
             args.add("--set");
             args.add(override);
         }

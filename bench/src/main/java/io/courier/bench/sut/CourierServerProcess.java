@@ -40,7 +40,7 @@ public final class CourierServerProcess extends ChildJvmSystem {
             "storage.backend=" + storage,
             // The load generators are anonymous test users.
             "auth.mode=insecure",
-            "admin.port=0",
+            "admin.port=0", "media.port=0",
             // Idle benchmark connections send no heartbeats; the router must not evict them.
             "router.heartbeat-interval-ms=3600000",
             "router.hello-timeout-ms=3600000",

@@ -27,7 +27,8 @@ final class LocalServer implements AutoCloseable {
             this.tcpPort = socket.getLocalPort();
         }
         this.overrides = List.of("data-dir=" + dataDir, "transports.tcp.port=" + tcpPort, "transports.ws.port=0",
-            "transports.longpoll.port=0", "transports.udp.port=0", "admin.port=0");
+            "transports.longpoll.port=0", "transports.udp.port=0", "admin.port=0",
+            "media.port=0");
     }
 
     synchronized LocalServer start() {
