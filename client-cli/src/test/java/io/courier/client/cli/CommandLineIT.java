@@ -196,6 +196,35 @@ class CommandLineIT {
     }
 
     @Test
+    void shouldSendAFileWithAProgressBarAndShowWhereEachDeviceKeepsIt() throws Exception {
+        byte[] bytes = new byte[300_000];
+        new java.util.Random(7).nextBytes(bytes);
+        Path photo = Files.write(dir.resolve("photo.png"), bytes);
+        try (LocalServer server = new LocalServer(dir).start()) {
+            Result sent = courier("send", "--user", "alice", "--token", server.token("alice"), "--server",
+                server.address().toString(), "bob", "--file", photo.toString());
+
+            assertThat(sent.exitStatus()).as(sent.stderr()).isZero();
+            // Not a terminal: a line at every tenth, the last one complete.
+            assertThat(sent.stderr().lines().filter(l -> l.startsWith("photo.png ["))).hasSizeGreaterThan(1)
+                .last().asString().contains("] 100% 293.0 KiB of 293.0 KiB");
+            Path copy = dir.resolve("home/.courier/alice/1-media/sent");
+            assertThat(sent.stdout()).contains("alice \u2192 bob: [image/png, 293.0 KiB: " + copy)
+                .endsWith(".png]  \u2713" + System.lineSeparator());
+
+            try (CourierClient bob = CourierClient.builder().server(server.address()).user("bob")
+                    .token(() -> server.token("bob")).database(dir.resolve("home/.courier/bob/1.db")).build()) {
+                await().atMost(60, SECONDS).until(() -> bob.history("alice").size() == 1);
+                Path got = bob.download(bob.history("alice").get(0)).get(60, SECONDS);
+                assertThat(got).hasBinaryContent(bytes).startsWith(dir.resolve("home/.courier/bob/1-media/received/alice"));
+            }
+            Result history = courier("history", "--user", "bob", "alice");
+            assertThat(history.stdout()).contains("alice: [image/png, 293.0 KiB: " + dir.resolve(
+                "home/.courier/bob/1-media/received/alice"));
+        }
+    }
+
+    @Test
     void shouldStopAtOnceNamingTheRefusalWhenTheServerRefusesTheToken() throws Exception {
         try (LocalServer server = new LocalServer(dir).start()) {
             Result result = courier("send", "--user", "alice", "--token", server.token("mallory"), "--server",
