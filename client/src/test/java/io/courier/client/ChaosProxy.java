@@ -34,13 +34,34 @@ final class ChaosProxy implements AutoCloseable {
     final java.util.concurrent.atomic.AtomicLong bytesFromClient = new java.util.concurrent.atomic.AtomicLong();
     private volatile boolean closed;
 
+    private final boolean frames;
+    private volatile long cutAtServerBytes = Long.MAX_VALUE;
+
     ChaosProxy(int upstreamPort) throws IOException {
+        this(upstreamPort, true);
+    }
+
+    /** With {@code frames} false, it carries any TCP stream (HTTP, say) without decoding it. */
+    ChaosProxy(int upstreamPort, boolean frames) throws IOException {
         this.upstreamPort = upstreamPort;
+        this.frames = frames;
         this.listener = new ServerSocket();
         listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
         Thread accept = new Thread(this::acceptLoop, "chaos-proxy-accept");
         accept.setDaemon(true);
         accept.start();
+    }
+
+    /**
+     * Cuts every connection once the server has sent {@code total} bytes through this proxy (counted
+     * from its start): the client gets exactly that many, then a closed connection.
+     */
+    void cutWhenServerSent(long total) {
+        cutAtServerBytes = total;
+    }
+
+    int port() {
+        return listener.getLocalPort();
     }
 
     URI address() {
@@ -100,7 +121,18 @@ final class ChaosProxy implements AutoCloseable {
             FrameReader reader = new FrameReader(tap);
             try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
                 for (int n; (n = in.read(buffer)) > 0; ) {
-                    reader.feed(buffer, n);
+                    if (frames) {
+                        reader.feed(buffer, n);
+                    }
+                    long limit = bytes == bytesFromServer ? cutAtServerBytes : Long.MAX_VALUE;
+                    long room = limit - bytes.get();
+                    if (room < n) {
+                        out.write(buffer, 0, (int) Math.max(0, room));
+                        bytes.addAndGet(Math.max(0, room));
+                        cutAtServerBytes = Long.MAX_VALUE;
+                        cut();
+                        break;
+                    }
                     out.write(buffer, 0, n);
                     bytes.addAndGet(n);
                 }

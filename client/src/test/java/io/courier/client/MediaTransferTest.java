@@ -37,6 +37,40 @@ class MediaTransferTest {
     }
 
     @Test
+    void shouldResumeADownloadCutInTheMiddleWithARangeRequestToTheMediaService() throws Exception {
+        Path image = image(dir.resolve("photo.png"), FIVE_MIB);
+        int mediaPort = TestServer.freePort();
+        // The URLs handed out name a proxy in front of the media service, which the test cuts.
+        try (ChaosProxy http = new ChaosProxy(mediaPort, false);
+             TestServer server = new TestServer(dir, "media.port=" + mediaPort,
+                 "media.public-url=http://127.0.0.1:" + http.port()).start()) {
+            Recorder bobSaw = new Recorder();
+            try (CourierClient alice = Clients.open(server, "alice", dir.resolve("alice.db"), new Recorder());
+                 CourierClient bob = Clients.open(server, "bob", dir.resolve("bob.db"), bobSaw)) {
+                alice.sendMedia("bob", image, "image/png");
+                await().atMost(120, SECONDS).until(() -> !bobSaw.arrived.isEmpty());
+                Message arrived = bobSaw.arrived.get(0);
+                long beforeDownload = http.bytesFromServer.get();
+                http.cutWhenServerSent(beforeDownload + FIVE_MIB / 3);
+
+                java.util.concurrent.CompletableFuture<Path> first = bob.download(arrived);
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> first.get(120, SECONDS))
+                    .cause().isInstanceOf(CourierMediaException.class).hasMessageContaining("call download again");
+                long firstBytes = http.bytesFromServer.get() - beforeDownload;
+                assertThat(bob.history("alice").get(0).media().file()).isNull();
+
+                Path got = bob.download(bob.history("alice").get(0)).get(120, SECONDS);
+                long secondBytes = http.bytesFromServer.get() - beforeDownload - firstBytes;
+                System.out.printf("media resume: the cut download carried %,d bytes, the resumed one %,d, of a "
+                    + "%,d-byte file%n", firstBytes, secondBytes, FIVE_MIB);
+                assertThat(sha256(got)).isEqualTo(sha256(image));
+                assertThat(secondBytes).isLessThan(FIVE_MIB - FIVE_MIB / 4);
+                assertThat(got.resolveSibling(got.getFileName() + ".part")).doesNotExist();
+            }
+        }
+    }
+
+    @Test
     void shouldUploadAFileSentWhileTheServerWasDownAfterTheSenderRestarts() throws Exception {
         Path file = image(dir.resolve("report.pdf"), 300_000);
         try (TestServer server = new TestServer(dir, MediaServers.filesystem())) {
