@@ -272,9 +272,9 @@ public final class MediaHttp {
                 return;
             }
             uploadBytes.giveBack(user, signed.length());
-            out.close().onComplete(v -> deleteStaged(file));
             req.response().putHeader("Connection", "close");
-            refuse(req, status, why);
+            // Answered once the staging file is gone: a refused upload leaves nothing behind.
+            out.close().eventually(() -> deleteStaged(file)).onComplete(v -> refuse(req, status, why));
         }
 
         private void abandon(String why) {
@@ -287,11 +287,12 @@ public final class MediaHttp {
         }
     }
 
-    private void deleteStaged(Path file) {
-        vertx.fileSystem().delete(file.toString()).onFailure(e -> {
-            if (!(e instanceof io.vertx.core.file.FileSystemException && !file.toFile().exists())) {
+    private io.vertx.core.Future<Void> deleteStaged(Path file) {
+        return vertx.fileSystem().delete(file.toString()).recover(e -> {
+            if (file.toFile().exists()) {
                 LOG.warn("Cannot delete staging file {} (cleanup will): {}", file, e.toString());
             }
+            return io.vertx.core.Future.succeededFuture();
         });
     }
 
