@@ -116,7 +116,8 @@ class MediaTransferTest {
         private MediaCase() {
         }
 
-        static void run(TestServer server, Path image, Path dir, String store) throws Exception {
+        /** Returns the message as Bob's client received it. */
+        static Message run(TestServer server, Path image, Path dir, String store) throws Exception {
             try (ChaosProxy aliceLink = new ChaosProxy(server.tcpPort);
                  ChaosProxy bobLink = new ChaosProxy(server.tcpPort)) {
                 Recorder bobSaw = new Recorder();
@@ -153,6 +154,7 @@ class MediaTransferTest {
                     // The reference, hellos, ticks and heartbeats: a few KiB, nowhere near the file.
                     assertThat(aliceBytes).isLessThan(64 * 1024);
                     assertThat(bobBytes).isLessThan(64 * 1024);
+                    return arrived;
                 }
             }
         }
