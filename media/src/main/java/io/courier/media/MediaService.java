@@ -118,7 +118,9 @@ public final class MediaService implements AutoCloseable {
         }
         vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(2));
         MediaHttp handler = new MediaHttp(vertx, signer, local.get(), uploadBytes, clock);
-        http = vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.port()))
+        // HTTP/1.1 only: an h2c upgrade of a streamed PUT gains nothing and breaks with some clients.
+        http = vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.port())
+                .setHttp2ClearTextEnabled(false))
             .requestHandler(handler::handle);
         try {
             http.listen().toCompletionStage().toCompletableFuture().get();

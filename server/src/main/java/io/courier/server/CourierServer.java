@@ -25,6 +25,7 @@ import io.courier.transport.TransportServer;
 import io.courier.transport.TransportSettings;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.UncheckedIOException;
@@ -63,6 +64,7 @@ public final class CourierServer implements AutoCloseable {
     private CourierServer(ServerConfig config, Clock clock) {
         this.config = config;
         this.clock = clock;
+        new JvmMemoryMetrics().bindTo(registry);
     }
 
     /**

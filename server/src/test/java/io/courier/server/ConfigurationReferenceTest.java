@@ -2,6 +2,7 @@ package io.courier.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.courier.media.BlobStores;
 import io.courier.plugin.PluginOption;
 import io.courier.router.RouterConfig;
 import io.courier.router.auth.AuthenticatorProviders;
@@ -58,7 +59,7 @@ class ConfigurationReferenceTest {
                 current.add(cells);
             }
         }
-        assertThat(tables).containsKeys("key", "transport", "backend", "authenticator");
+        assertThat(tables).containsKeys("key", "transport", "backend", "authenticator", "store");
     }
 
     @Test
@@ -92,6 +93,19 @@ class ConfigurationReferenceTest {
         expected.put("admin.host", defaults.admin().host());
         expected.put("admin.port", Integer.toString(defaults.admin().port()));
         expected.put("admin.browser-client", Boolean.toString(defaults.admin().browserClient()));
+        io.courier.media.MediaConfig media = defaults.media().config();
+        expected.put("media.enabled", Boolean.toString(defaults.media().enabled()));
+        expected.put("media.host", media.host());
+        expected.put("media.port", Integer.toString(media.port()));
+        expected.put("media.public-url", "computed");
+        expected.put("media.store", media.store());
+        expected.put("media.max-upload-bytes", Long.toString(media.maxUploadBytes()));
+        expected.put("media.upload-expiry-ms", Long.toString(media.uploadExpiryMs()));
+        expected.put("media.download-expiry-ms", Long.toString(media.downloadExpiryMs()));
+        expected.put("media.max-slots-per-minute", Integer.toString(media.maxSlotsPerMinute()));
+        expected.put("media.upload-bytes-per-hour", Long.toString(media.uploadBytesPerHour()));
+        expected.put("media.unreferenced-ttl-ms", Long.toString(media.unreferencedTtlMs()));
+        expected.put("media.cleanup-interval-ms", Long.toString(media.cleanupIntervalMs()));
 
         Map<String, String> readme = new TreeMap<>();
         for (List<String> row : tables.get("key")) {
@@ -115,6 +129,11 @@ class ConfigurationReferenceTest {
     @Test
     void shouldDocumentEveryStorageOptionWithItsDeclaredDefault() {
         assertPluginTable("backend", StorageProviders.all(), p -> p.options());
+    }
+
+    @Test
+    void shouldDocumentEveryBlobStoreOptionWithItsDeclaredDefault() {
+        assertPluginTable("store", BlobStores.all(), p -> p.options());
     }
 
     @Test

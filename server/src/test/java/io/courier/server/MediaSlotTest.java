@@ -6,8 +6,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.google.protobuf.ByteString;
 import io.courier.transport.proto.Error;
 import io.courier.transport.proto.Frame;
+import io.courier.transport.proto.MediaRef;
 import io.courier.transport.proto.MediaSlot;
 import io.courier.transport.proto.MediaSlotRequest;
+import io.courier.transport.proto.Send;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -56,6 +58,81 @@ class MediaSlotTest {
             assertThat(rest.body()).isEqualTo(Arrays.copyOfRange(blob, 2, blob.length));
             assertThat(rest.headers().firstValue("Content-Range")).hasValue("bytes 2-" + (blob.length - 1) + "/" + blob.length);
         }
+    }
+
+    @Test
+    void shouldNotLetOneUsersUrlsWriteOrReadAnotherObject() throws Exception {
+        try (ServerFixture fixture = new ServerFixture(dataDir)) {
+            TestClient alice = fixture.user("alice").connect();
+            TestClient bob = fixture.user("bob").connect();
+            byte[] hers = "alice's photo".getBytes(StandardCharsets.UTF_8);
+            byte[] his = "bob's forgery".getBytes(StandardCharsets.UTF_8);
+            MediaSlot aliceSlot = requestSlot(alice, 1, "image/png", hers);
+            assertThat(put(aliceSlot.getUploadUrl(), "image/png", hers).statusCode()).isEqualTo(201);
+            MediaSlot bobSlot = requestSlot(bob, 1, "image/png", his);
+            String alicePath = URI.create(aliceSlot.getUploadUrl()).getRawPath();
+            String bobPath = URI.create(bobSlot.getUploadUrl()).getRawPath();
+            assertThat(bobPath).startsWith("/media/bob/");
+
+            // Bob's upload URL pointed at Alice's object: the signature covers the path.
+            HttpResponse<String> overwrite = put(bobSlot.getUploadUrl().replace(bobPath, alicePath), "image/png", his);
+            assertThat(overwrite.statusCode()).isEqualTo(403);
+            assertThat(overwrite.body())
+                .isEqualTo("Signature does not match: the URL was altered or was not made by this server\n");
+            // ... nor can it read it, or anything else.
+            HttpResponse<String> read = get(bobSlot.getUploadUrl().replace(bobPath, alicePath));
+            assertThat(read.statusCode()).isEqualTo(403);
+            assertThat(get(bobSlot.getUploadUrl()).statusCode()).isEqualTo(403);
+
+            // Alice's download URL turned into an upload, by anyone: refused, and the object is hers still.
+            HttpResponse<String> asPut = put(aliceSlot.getDownloadUrl(), "image/png", his);
+            assertThat(asPut.statusCode()).isEqualTo(403);
+            assertThat(asPut.body()).isEqualTo("Wrong method: this URL is signed for GET and cannot be used to PUT\n");
+            String withHash = aliceSlot.getDownloadUrl().replace("&sig=", "&sha="
+                + URI.create(bobSlot.getUploadUrl()).getRawQuery().replaceAll(".*[?&]?sha=([^&]*).*", "$1") + "&sig=");
+            assertThat(put(withHash, "image/png", his).statusCode()).isEqualTo(403);
+            HttpResponse<byte[]> still = http.send(HttpRequest.newBuilder(URI.create(aliceSlot.getDownloadUrl())).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+            assertThat(still.body()).isEqualTo(hers);
+
+            // Bob's own slot still works for exactly his blob, under his own name.
+            assertThat(put(bobSlot.getUploadUrl(), "image/png", his).statusCode()).isEqualTo(201);
+        }
+    }
+
+    @Test
+    void shouldKeepABlobAMessageRefersToWhenCleanupRemovesTheUnreferenced() throws Exception {
+        MutableClock clock = new MutableClock(java.time.Instant.now());
+        try (ServerFixture fixture = new ServerFixture(dataDir, clock, "media.unreferenced-ttl-ms=60000")) {
+            TestClient alice = fixture.user("alice").connect();
+            byte[] blob = "sent to bob".getBytes(StandardCharsets.UTF_8);
+            MediaSlot sent = requestSlot(alice, 1, "image/png", blob);
+            MediaSlot abandoned = requestSlot(alice, 2, "image/png", blob);
+            assertThat(put(sent.getUploadUrl(), "image/png", blob).statusCode()).isEqualTo(201);
+            assertThat(put(abandoned.getUploadUrl(), "image/png", blob).statusCode()).isEqualTo(201);
+            alice.raw(Frame.newBuilder().setSend(Send.newBuilder().setClientMessageId("m1").setRecipient("bob")
+                .setContentType("image/png").setMedia(MediaRef.newBuilder().setUrl(sent.getDownloadUrl())
+                    .setContentType("image/png").setSizeBytes(blob.length)
+                    .setSha256(ByteString.copyFrom(MessageDigest.getInstance("SHA-256").digest(blob))))).build());
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(TestClient.TIMEOUT_SECONDS))
+                .until(() -> alice.accepted.containsKey("m1"));
+
+            clock.advance(java.time.Duration.ofMinutes(2));
+            assertThat(fixture.server.media().sweep()).isEqualTo(1);
+            assertThat(get(sent.getDownloadUrl()).statusCode()).isEqualTo(200);
+            HttpResponse<String> gone = get(abandoned.getDownloadUrl());
+            assertThat(gone.statusCode()).isEqualTo(404);
+            assertThat(gone.body()).isEqualTo("No such media object (not uploaded yet, or removed)\n");
+        }
+    }
+
+    private HttpResponse<String> put(String url, String type, byte[] body) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(url)).header("Content-Type", type)
+            .PUT(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private HttpResponse<String> get(String url) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     @Test

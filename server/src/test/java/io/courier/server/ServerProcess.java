@@ -81,7 +81,8 @@ final class ServerProcess implements AutoCloseable {
     /** Starts the server and waits until it serves. */
     ServerProcess start() throws IOException {
         List<String> command = javaCommand();
-        command.addAll(1, jvmOptions);
+        // After the defaults (the last -Xmx wins), before the class path.
+        command.addAll(command.indexOf("-cp"), jvmOptions);
         command.addAll(List.of(
             "--set", "data-dir=" + dataDir,
             "--set", "transports.tcp.port=" + tcpPort,
