@@ -36,6 +36,7 @@ final class ChaosProxy implements AutoCloseable {
 
     private final boolean frames;
     private volatile long cutAtServerBytes = Long.MAX_VALUE;
+    private volatile long cutAtClientBytes = Long.MAX_VALUE;
 
     ChaosProxy(int upstreamPort) throws IOException {
         this(upstreamPort, true);
@@ -58,6 +59,11 @@ final class ChaosProxy implements AutoCloseable {
      */
     void cutWhenServerSent(long total) {
         cutAtServerBytes = total;
+    }
+
+    /** Likewise once clients have sent {@code total} bytes through it: the server gets that many. */
+    void cutWhenClientSent(long total) {
+        cutAtClientBytes = total;
     }
 
     int port() {
@@ -124,12 +130,17 @@ final class ChaosProxy implements AutoCloseable {
                     if (frames) {
                         reader.feed(buffer, n);
                     }
-                    long limit = bytes == bytesFromServer ? cutAtServerBytes : Long.MAX_VALUE;
+                    boolean server = bytes == bytesFromServer;
+                    long limit = server ? cutAtServerBytes : cutAtClientBytes;
                     long room = limit - bytes.get();
                     if (room < n) {
                         out.write(buffer, 0, (int) Math.max(0, room));
                         bytes.addAndGet(Math.max(0, room));
-                        cutAtServerBytes = Long.MAX_VALUE;
+                        if (server) {
+                            cutAtServerBytes = Long.MAX_VALUE;
+                        } else {
+                            cutAtClientBytes = Long.MAX_VALUE;
+                        }
                         cut();
                         break;
                     }

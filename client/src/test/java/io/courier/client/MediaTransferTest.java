@@ -71,6 +71,37 @@ class MediaTransferTest {
     }
 
     @Test
+    void shouldUploadAgainWithANewSlotWhenAnUploadIsCutInTheMiddle() throws Exception {
+        Path image = image(dir.resolve("photo.png"), FIVE_MIB);
+        int mediaPort = TestServer.freePort();
+        try (ChaosProxy http = new ChaosProxy(mediaPort, false);
+             TestServer server = new TestServer(dir, "media.port=" + mediaPort,
+                 "media.public-url=http://127.0.0.1:" + http.port()).start();
+             ChaosProxy chat = new ChaosProxy(server.tcpPort)) {
+            http.cutWhenClientSent(FIVE_MIB / 2);
+            Recorder bobSaw = new Recorder();
+            List<Long> progress = new CopyOnWriteArrayList<>();
+            try (CourierClient alice = Clients.builder(chat.address(), "alice", server.tokens("alice"),
+                     dir.resolve("alice.db"), new Recorder()).build();
+                 CourierClient bob = Clients.open(server, "bob", dir.resolve("bob.db"), bobSaw)) {
+                String id = alice.sendMedia("bob", image, "image/png", (done, total) -> progress.add(done));
+                await().atMost(120, SECONDS).until(() -> !bobSaw.arrived.isEmpty());
+                Path got = bob.download(bobSaw.arrived.get(0)).get(120, SECONDS);
+
+                assertThat(sha256(got)).isEqualTo(sha256(image));
+                assertThat(alice.message(id).orElseThrow().state()).isNotEqualTo(MessageState.FAILED);
+                long slots = chat.fromClient.stream().filter(Frame::hasMediaSlotRequest).count();
+                System.out.printf("media upload cut: the first PUT was cut after %,d bytes (headers included); %d "
+                    + "slots asked for; the file arrived whole%n", FIVE_MIB / 2, slots);
+                assertThat(slots).isEqualTo(2);
+                assertThat(chat.fromClient.stream().filter(Frame::hasSend).count()).isEqualTo(1);
+                // Each attempt starts over from byte 0.
+                assertThat(progress.stream().filter(done -> done == 0L).count()).isGreaterThanOrEqualTo(2);
+            }
+        }
+    }
+
+    @Test
     void shouldUploadAFileSentWhileTheServerWasDownAfterTheSenderRestarts() throws Exception {
         Path file = image(dir.resolve("report.pdf"), 300_000);
         try (TestServer server = new TestServer(dir, MediaServers.filesystem())) {
