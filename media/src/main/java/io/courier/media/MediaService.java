@@ -142,6 +142,11 @@ public final class MediaService implements AutoCloseable {
         return http == null ? -1 : http.actualPort();
     }
 
+    /** What the URLs this service signs start with, or null when the store presigns its own. */
+    public URI publicUrl() {
+        return publicUrl;
+    }
+
     public BlobStore store() {
         return store;
     }

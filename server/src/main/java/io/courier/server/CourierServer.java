@@ -131,7 +131,6 @@ public final class CourierServer implements AutoCloseable {
         SignedInSessions signedIn = (user, issuedBeforeMs, text) -> router == null ? 0
             : router.signOut(user, issuedBeforeMs, text);
         authenticator = authenticator(authProvider, config, storage, signedIn);
-        List<String> listening = new ArrayList<>();
         if (config.media().enabled()) {
             try {
                 media = MediaService.start(config.media().config(), clock);
@@ -140,14 +139,13 @@ public final class CourierServer implements AutoCloseable {
             } catch (IllegalArgumentException e) {
                 throw new ConfigException("media.store '" + config.media().config().store() + "': " + e.getMessage());
             }
-            listening.add(media.port() < 0 ? "media via store '" + media.store().name() + "'"
-                : "media " + config.media().config().host() + ":" + media.port());
         }
         router = new Router(config.router(), storage, authenticator, registry, clock,
             media == null ? null : new RouterMediaSlots(media)).start();
         // One gate for every transport: the limits count connections over all of them.
         gate = new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerAddress(),
             limits.lingerAllowance(), config.router().helloTimeoutMs(), registry);
+        List<String> listening = new ArrayList<>();
         for (Map.Entry<String, TransportProvider> e : providers.entrySet()) {
             String name = e.getKey();
             ServerConfig.Transport t = config.transports().get(name);
@@ -170,6 +168,10 @@ public final class CourierServer implements AutoCloseable {
             } catch (IllegalArgumentException badOption) {
                 throw new ConfigException("transports." + name + ".options: " + badOption.getMessage());
             }
+        }
+        if (media != null) {
+            listening.add(media.port() < 0 ? "media via store '" + media.store().name() + "'"
+                : "media " + media.publicUrl());
         }
         if (config.admin().enabled()) {
             try {

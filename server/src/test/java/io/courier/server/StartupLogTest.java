@@ -31,7 +31,8 @@ class StartupLogTest {
             String port = "[1-9][0-9]*";
             assertThat(log).containsPattern(Pattern.compile("Courier ready: tcp 127\\.0\\.0\\.1:" + server.tcpPort
                 + ", udp 127\\.0\\.0\\.1:" + port + ", ws ws://127\\.0\\.0\\.1:" + port + "/ws, longpoll "
-                + "http://127\\.0\\.0\\.1:" + port + "/lp, admin http://127\\.0\\.0\\.1:" + server.adminPort
+                + "http://127\\.0\\.0\\.1:" + port + "/lp, media http://127\\.0\\.0\\.1:" + port
+                + ", admin http://127\\.0\\.0\\.1:" + server.adminPort
                 + ", browser client http://127\\.0\\.0\\.1:" + server.adminPort + "/app/\n"));
 
             assertThat(server.terminate()).isTrue();
