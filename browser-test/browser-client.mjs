@@ -4,10 +4,13 @@
 //   3. the server stops; alice types a message, reloads the page (it opens from the service
 //      worker's copy, her message still queued in IndexedDB); the server starts again on the same
 //      data and ports; the message reaches bob once, and alice's tick turns blue;
-//   4. alice's page says bob is "online" under his name, and "last seen today at …" once his page
+//   4. alice sends bob an image and a PDF through the media service (the JUnit side uploads them
+//      and sends the references); bob's page shows the image inline and a link to save the PDF.
+//   5. alice's page says bob is "online" under his name, and "last seen today at …" once his page
 //      is closed.
 // The server is run by BrowserClientTest, which this program asks to stop and start it by writing
-// "control: stop-server" / "control: start-server" on stdout and reading "stopped" / "started".
+// "control: stop-server" / "control: start-server" on stdout and reading "stopped" / "started"
+// (and "control: send-media" / "sent").
 //
 //   node browser-client.mjs --url http://127.0.0.1:7190/app/ --screenshots DIR
 // with the users' tokens in COURIER_TOKENS, a JSON object {"alice": "...", "bob": "...", "carol": "..."}.
@@ -252,6 +255,25 @@ async function presence(alice, bob) {
     await screenshot(alice, 'presence-last-seen-alice');
 }
 
+async function media(bob) {
+    await control('send-media', 'sent');
+    await clickConversation(bob, 'alice');
+    const image = '.message.in .media[data-state="ready"] img';
+    await bob.waitForSelector(image, { timeout: WAIT_MS });
+    await bob.waitForFunction((selector) => {
+        const img = document.querySelector(selector);
+        return img && img.complete && img.naturalWidth > 0;
+    }, image, { timeout: WAIT_MS });
+    const width = await bob.$eval(image, (img) => img.naturalWidth);
+    const link = await bob.waitForSelector('.message.in .media[data-state="ready"] a[download]', { timeout: WAIT_MS });
+    const name = await link.getAttribute('download');
+    if (!name.endsWith('.pdf')) {
+        throw new Error(`the PDF's link saves it as '${name}'`);
+    }
+    step(`bob's page fetched alice's files from the media service and checked their SHA-256: the image inline (${width} px wide), the PDF as a link to ${name}`);
+    await screenshot(bob, 'media-bob');
+}
+
 // ---------------------------------------------------------------- main
 
 const browser = await chromium.launch({
@@ -270,8 +292,9 @@ try {
     const carol = await openPage(browser, 'carol', { blockWebSocket: true });
     await longPollingChat(alice, carol);
     await outage(alice, bob);
+    await media(bob);
     await presence(alice, bob);
-    console.log('browser: all 4 scenarios passed: websocket chat, long-polling fallback, message typed while the server was down, presence');
+    console.log('browser: all 5 scenarios passed: websocket chat, long-polling fallback, message typed while the server was down, files from the media service, presence');
 } catch (e) {
     failed = true;
     console.log(`browser: FAILED: ${e.stack ?? e}`);

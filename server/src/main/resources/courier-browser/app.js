@@ -2,7 +2,7 @@
 // Everything it shows comes from the client's copy of IndexedDB (client.js), so it shows the same
 // after a reload, online or not.
 
-import { CourierClient, isUserId } from './client.js';
+import { CourierClient, fetchMedia, isUserId } from './client.js';
 
 const $ = (id) => document.getElementById(id);
 const CREDENTIALS = 'courier.credentials';
@@ -171,6 +171,9 @@ function renderMessages() {
         const text = document.createElement('span');
         text.className = 'text';
         text.textContent = m.text;
+        if (m.media) {
+            text.append(mediaElement(m));
+        }
         const meta = document.createElement('span');
         meta.className = 'meta';
         meta.textContent = new Date(m.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
@@ -215,6 +218,63 @@ function renderPresence() {
     el.dataset.peer = shown ?? '';
     el.dataset.state = !presence ? 'unknown' : presence.online ? 'online' : presence.lastSeenMs ? 'offline' : 'unknown';
     el.textContent = presenceText(presence);
+}
+
+// Files fetched and verified in this tab, by message key: a redraw does not fetch them again.
+const files = new Map();
+
+function sizeText(bytes) {
+    if (bytes < 1024) return `${bytes} B`;
+    if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+    return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
+function fileName(m) {
+    const ext = (m.media.contentType.split('/')[1] ?? 'bin').replace(/[^a-z0-9]/gi, '').slice(0, 8) || 'bin';
+    return `${m.from}-${m.sid ?? m.cid}.${ext}`;
+}
+
+/** An image inline once fetched and verified; any other file as a link to save it. */
+function mediaElement(m) {
+    const box = document.createElement('span');
+    box.className = 'media';
+    box.dataset.contentType = m.media.contentType;
+    const image = m.media.contentType.startsWith('image/');
+    let entry = files.get(m.key);
+    if (!entry) {
+        entry = { state: 'loading' };
+        files.set(m.key, entry);
+        fetchMedia(m.media).then((blob) => {
+            entry.state = 'ready';
+            entry.url = URL.createObjectURL(blob);
+        }, (e) => {
+            entry.state = 'failed';
+            entry.error = e.message;
+        }).then(() => { if (m.conv === shown) renderMessages(); });
+    }
+    const label = `${m.media.contentType}, ${sizeText(m.media.sizeBytes)}`;
+    if (entry.state === 'loading') {
+        box.dataset.state = 'loading';
+        box.textContent = `Downloading ${label}…`;
+    } else if (entry.state === 'failed') {
+        box.dataset.state = 'failed';
+        box.textContent = `Cannot show ${label}: ${entry.error}`;
+    } else if (image) {
+        box.dataset.state = 'ready';
+        const img = document.createElement('img');
+        img.src = entry.url;
+        img.alt = label;
+        img.title = label;
+        box.append(img);
+    } else {
+        box.dataset.state = 'ready';
+        const a = document.createElement('a');
+        a.href = entry.url;
+        a.download = fileName(m);
+        a.textContent = `Download ${fileName(m)} (${label})`;
+        box.append(a);
+    }
+    return box;
 }
 
 function show(peer) {

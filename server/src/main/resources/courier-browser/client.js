@@ -70,6 +70,37 @@ function describePayload(contentType, payload) {
     return `[${contentType}, ${bytes.length} bytes]`;
 }
 
+/** A Deliver's MediaRef as the page keeps it, or null: the file itself is fetched over HTTP when shown. */
+function mediaOf(ref) {
+    if (!ref || !ref.url) {
+        return null;
+    }
+    return { url: ref.url, contentType: ref.contentType ?? '', sizeBytes: Number(ref.sizeBytes ?? 0), sha256: ref.sha256 ?? '' };
+}
+
+/**
+ * Downloads a message's file from its presigned URL (never over the chat connection) and checks its
+ * SHA-256 against the reference; resolves to a Blob of it, or rejects saying why.
+ */
+export async function fetchMedia(media) {
+    const response = await fetch(media.url);
+    if (!response.ok) {
+        throw new Error(`The file's URL answered ${response.status}${response.status === 403 ? ' (the link may have expired)' : ''}`);
+    }
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    if (bytes.length !== media.sizeBytes) {
+        throw new Error(`The file has ${bytes.length} bytes, the message says ${media.sizeBytes}`);
+    }
+    if (globalThis.crypto?.subtle && media.sha256) {
+        const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+        const expected = fromBase64(media.sha256);
+        if (hash.length !== expected.length || hash.some((b, i) => b !== expected[i])) {
+            throw new Error('The file does not match the SHA-256 the message carries: it was changed or corrupted');
+        }
+    }
+    return new Blob([bytes], { type: media.contentType || 'application/octet-stream' });
+}
+
 function chunks(list, size) {
     const out = [];
     for (let i = 0; i < list.length; i += size) {
@@ -591,7 +622,8 @@ export class CourierClient extends EventTarget {
         const message = {
             key, sid, cid: d.clientMessageId ?? null, conv: mine ? d.recipient : d.sender, dir: mine ? 'out' : 'in',
             from: d.sender, fromDevice: d.senderDevice || '1', to: d.recipient,
-            text: describePayload(d.contentType, d.payload), contentType: d.contentType ?? '', payload: d.payload ?? '',
+            text: d.media ? '' : describePayload(d.contentType, d.payload), contentType: d.contentType ?? '',
+            payload: d.payload ?? '', media: mediaOf(d.media),
             at: Number(d.acceptedAtMs) || Date.now(), state: mine ? 'sent' : 'unread', error: null,
         };
         s.messages.put(message);

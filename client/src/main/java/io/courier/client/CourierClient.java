@@ -84,6 +84,52 @@ public final class CourierClient implements AutoCloseable {
         return engine.sendAsync(recipient, contentType, payload);
     }
 
+    /**
+     * Sends {@code file} to {@code recipient} without it crossing the chat connection: the file is
+     * copied into the {@link Builder#mediaFolder media folder} (and hashed) and the message stored
+     * in the outbox, in this call; then, when connected, the client asks the server for an upload
+     * slot, PUTs the copy over HTTP to the slot's presigned URL, and sends the message with a
+     * {@link Media} reference (download URL, type, size, SHA-256). The message is
+     * {@link MessageState#PENDING} until the server has it, and gets its ticks like any other. An
+     * upload cut short (by a lost network, or a restart of the process) starts again with a new
+     * slot. While its upload runs, messages sent after it may go out before it. A server without a
+     * media service, or one that refuses the file (too large, say), makes the message
+     * {@link MessageState#FAILED} with the server's reason.
+     *
+     * @param contentType the file's MIME type, e.g. {@code image/png}
+     * @param progress    told of the upload's progress in this run; {@link TransferProgress#NONE} for none
+     * @return the message's client id
+     * @throws IllegalArgumentException when the recipient is not a user id, or the file is not a
+     *     readable, non-empty file
+     * @throws CourierMediaException when the file cannot be copied into the media folder
+     * @throws CourierStoreException when the database cannot be written
+     */
+    public String sendMedia(String recipient, Path file, String contentType, TransferProgress progress) {
+        return engine.sendMedia(recipient, file, contentType, progress);
+    }
+
+    /** {@link #sendMedia(String, Path, String, TransferProgress)} without progress reports. */
+    public String sendMedia(String recipient, Path file, String contentType) {
+        return engine.sendMedia(recipient, file, contentType, TransferProgress.NONE);
+    }
+
+    /**
+     * The file of a message with {@link Message#media()}, on this device: completes at once when it
+     * is here already; otherwise downloads it over HTTP from its URL (never over the chat
+     * connection) into the media folder's {@code received/CONVERSATION/} folder, continuing an
+     * earlier interrupted download with a Range request, and checks its size and SHA-256 before
+     * giving it its name. Completes exceptionally with {@link CourierMediaException} saying why
+     * (the URL's answer, a hash that does not match: that file is deleted); calling again resumes.
+     */
+    public java.util.concurrent.CompletableFuture<Path> download(Message message, TransferProgress progress) {
+        return engine.download(message, progress);
+    }
+
+    /** {@link #download(Message, TransferProgress)} without progress reports. */
+    public java.util.concurrent.CompletableFuture<Path> download(Message message) {
+        return engine.download(message, TransferProgress.NONE);
+    }
+
     /** {@link #send} of UTF-8 text with content type {@code text/plain}. */
     public String sendText(String recipient, String text) {
         return send(recipient, "text/plain", text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
@@ -237,6 +283,11 @@ public final class CourierClient implements AutoCloseable {
         return engine.settings().database();
     }
 
+    /** The folder sent and received files are kept in. */
+    public Path mediaFolder() {
+        return engine.settings().mediaFolder();
+    }
+
     /**
      * Closes the connection and the database. What is in the outbox stays there for the next
      * client on the same file. Blocks until the database is closed. Idempotent.
@@ -254,6 +305,7 @@ public final class CourierClient implements AutoCloseable {
         private String device = "1";
         private Supplier<String> token;
         private Path database;
+        private Path mediaFolder;
         private Clock clock = Clock.systemUTC();
         private ScheduledExecutorService scheduler;
         private int maxInFlight = 256;
@@ -302,6 +354,16 @@ public final class CourierClient implements AutoCloseable {
         /** The SQLite database file; created with its folder when absent. Required. */
         public Builder database(Path file) {
             this.database = Objects.requireNonNull(file, "file");
+            return this;
+        }
+
+        /**
+         * The folder for files: copies of those sent ({@code sent/}) and downloads
+         * ({@code received/USER/}). By default next to the database, named after it:
+         * {@code alice.db} keeps its files in {@code alice-media/}.
+         */
+        public Builder mediaFolder(Path folder) {
+            this.mediaFolder = Objects.requireNonNull(folder, "folder");
             return this;
         }
 
@@ -392,7 +454,14 @@ public final class CourierClient implements AutoCloseable {
          *     another process, read-only, or cannot be created
          */
         public CourierClient build() {
-            EngineSettings settings = new EngineSettings(server, user, device, token, database, clock, scheduler,
+            Path media = mediaFolder;
+            if (media == null && database != null) {
+                String name = database.toAbsolutePath().getFileName().toString();
+                media = database.toAbsolutePath().resolveSibling(
+                    (name.endsWith(".db") ? name.substring(0, name.length() - 3) : name) + "-media");
+            }
+            EngineSettings settings = new EngineSettings(server, user, device, token, database,
+                media == null ? null : media.toAbsolutePath(), clock, scheduler,
                 maxInFlight, unsentAfter, initialBackoff, maxBackoff, clientAgent, framesPerSecond, frameBurst,
                 List.copyOf(listeners));
             return new CourierClient(ClientEngine.start(settings));

@@ -24,11 +24,12 @@ import java.util.Objects;
  * @param acceptedAt    the server's time of acceptance, or null while pending
  * @param failureCode   the server's error code name when {@link MessageState#FAILED}, else null
  * @param failureText   the server's error text when {@link MessageState#FAILED}, else null
+ * @param media         the file the message carries ({@link CourierClient#sendMedia}), or null
  */
 public record Message(long localId, String conversation, String clientId, long serverId, Direction direction,
                       String sender, String senderDevice, String recipient, String contentType, byte[] payload,
                       MessageState state, Instant createdAt, Instant acceptedAt, String failureCode,
-                      String failureText) {
+                      String failureText, Media media) {
 
     public Message {
         Objects.requireNonNull(conversation, "conversation");
@@ -36,6 +37,11 @@ public record Message(long localId, String conversation, String clientId, long s
         Objects.requireNonNull(direction, "direction");
         Objects.requireNonNull(payload, "payload");
         Objects.requireNonNull(state, "state");
+    }
+
+    /** True when the message carries a file. */
+    public boolean hasMedia() {
+        return media != null;
     }
 
     /** The payload read as UTF-8 text. */
@@ -46,6 +52,7 @@ public record Message(long localId, String conversation, String clientId, long s
     @Override
     public String toString() {
         return "Message[" + direction + " " + conversation + " " + clientId + " #" + serverId + " " + state
-            + (failureCode == null ? "" : " " + failureCode + ": " + failureText) + "]";
+            + (failureCode == null ? "" : " " + failureCode + ": " + failureText) + (media == null ? "" : " " + media)
+            + "]";
     }
 }

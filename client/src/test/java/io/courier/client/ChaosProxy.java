@@ -18,7 +18,8 @@ import java.util.function.Consumer;
 /**
  * A TCP proxy on loopback between a client and a Courier server that can cut every connection it
  * carries at any moment, and that decodes the frames passing through (TCP framing: a varint32
- * length, then the frame) so a test can count what the server really sent.
+ * length, then the frame) so a test can count what the server really sent, and counts the bytes
+ * that cross it each way.
  */
 final class ChaosProxy implements AutoCloseable {
 
@@ -29,15 +30,44 @@ final class ChaosProxy implements AutoCloseable {
     private final AtomicInteger connections = new AtomicInteger();
     final List<Frame> fromServer = new CopyOnWriteArrayList<>();
     final List<Frame> fromClient = new CopyOnWriteArrayList<>();
+    final java.util.concurrent.atomic.AtomicLong bytesFromServer = new java.util.concurrent.atomic.AtomicLong();
+    final java.util.concurrent.atomic.AtomicLong bytesFromClient = new java.util.concurrent.atomic.AtomicLong();
     private volatile boolean closed;
 
+    private final boolean frames;
+    private volatile long cutAtServerBytes = Long.MAX_VALUE;
+    private volatile long cutAtClientBytes = Long.MAX_VALUE;
+
     ChaosProxy(int upstreamPort) throws IOException {
+        this(upstreamPort, true);
+    }
+
+    /** With {@code frames} false, it carries any TCP stream (HTTP, say) without decoding it. */
+    ChaosProxy(int upstreamPort, boolean frames) throws IOException {
         this.upstreamPort = upstreamPort;
+        this.frames = frames;
         this.listener = new ServerSocket();
         listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
         Thread accept = new Thread(this::acceptLoop, "chaos-proxy-accept");
         accept.setDaemon(true);
         accept.start();
+    }
+
+    /**
+     * Cuts every connection once the server has sent {@code total} bytes through this proxy (counted
+     * from its start): the client gets exactly that many, then a closed connection.
+     */
+    void cutWhenServerSent(long total) {
+        cutAtServerBytes = total;
+    }
+
+    /** Likewise once clients have sent {@code total} bytes through it: the server gets that many. */
+    void cutWhenClientSent(long total) {
+        cutAtClientBytes = total;
+    }
+
+    int port() {
+        return listener.getLocalPort();
     }
 
     URI address() {
@@ -81,8 +111,8 @@ final class ChaosProxy implements AutoCloseable {
                 connections.incrementAndGet();
                 open.add(client);
                 open.add(server);
-                pump(client, server, fromClient::add);
-                pump(server, client, fromServer::add);
+                pump(client, server, fromClient::add, bytesFromClient);
+                pump(server, client, fromServer::add, bytesFromServer);
             } catch (IOException e) {
                 if (!closed) {
                     throw new IllegalStateException("The chaos proxy's listener failed", e);
@@ -91,14 +121,31 @@ final class ChaosProxy implements AutoCloseable {
         }
     }
 
-    private void pump(Socket from, Socket to, Consumer<Frame> tap) {
+    private void pump(Socket from, Socket to, Consumer<Frame> tap, java.util.concurrent.atomic.AtomicLong bytes) {
         Thread t = new Thread(() -> {
             byte[] buffer = new byte[16384];
             FrameReader reader = new FrameReader(tap);
             try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
                 for (int n; (n = in.read(buffer)) > 0; ) {
-                    reader.feed(buffer, n);
+                    if (frames) {
+                        reader.feed(buffer, n);
+                    }
+                    boolean server = bytes == bytesFromServer;
+                    long limit = server ? cutAtServerBytes : cutAtClientBytes;
+                    long room = limit - bytes.get();
+                    if (room < n) {
+                        out.write(buffer, 0, (int) Math.max(0, room));
+                        bytes.addAndGet(Math.max(0, room));
+                        if (server) {
+                            cutAtServerBytes = Long.MAX_VALUE;
+                        } else {
+                            cutAtClientBytes = Long.MAX_VALUE;
+                        }
+                        cut();
+                        break;
+                    }
                     out.write(buffer, 0, n);
+                    bytes.addAndGet(n);
                 }
             } catch (IOException e) {
                 // A cut, or the other side closed: the pair goes down together below.

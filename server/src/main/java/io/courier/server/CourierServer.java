@@ -203,7 +203,30 @@ public final class CourierServer implements AutoCloseable {
             LOG.warn("admin.browser-client is on, but neither the ws nor the longpoll transport runs: the page at {} "
                 + "will have nothing to connect to", BrowserClient.PATH);
         }
-        return BrowserClient.load(ws == null ? null : ws.address(), longPoll == null ? null : longPoll.address());
+        return BrowserClient.load(ws == null ? null : ws.address(), longPoll == null ? null : longPoll.address(),
+            mediaOrigins());
+    }
+
+    /**
+     * Where the page fetches the files messages refer to: the media service's public URL, and the
+     * S3 endpoint of a store that hands out its own URLs ({@code media.options.endpoint}).
+     */
+    private List<URI> mediaOrigins() {
+        if (media == null) {
+            return List.of();
+        }
+        List<URI> origins = new ArrayList<>();
+        io.courier.media.MediaConfig m = config.media().config();
+        if (m.publicUrl() != null) {
+            origins.add(m.publicUrl());
+        } else if (media.port() >= 0) {
+            origins.add(URI.create("http://" + m.host() + ":" + media.port()));
+        }
+        String endpoint = m.storeOptions().get("endpoint");
+        if (endpoint != null && !endpoint.isBlank()) {
+            origins.add(URI.create(endpoint.strip()));
+        }
+        return origins;
     }
 
     /** What a person types to reach it: host:port for a bare stream address, the whole URI otherwise. */

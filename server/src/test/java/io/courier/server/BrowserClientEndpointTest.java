@@ -27,7 +27,9 @@ class BrowserClientEndpointTest {
             assertThat(page.statusCode()).isEqualTo(200);
             assertThat(page.headers().firstValue("Content-Security-Policy")).get().asString()
                 .contains("connect-src 'self' ws://127.0.0.1:" + fixture.server.address("ws").getPort()
-                    + " http://127.0.0.1:" + fixture.server.address("longpoll").getPort() + ";");
+                    + " http://127.0.0.1:" + fixture.server.address("longpoll").getPort()
+                    + " http://127.0.0.1:" + fixture.server.mediaPort() + ";")
+                .contains("img-src 'self' data: blob:;");
             for (String module : new String[] {"app.js", "client.js", "store.js", "transports.js", "sw.js"}) {
                 HttpResponse<String> js = get(admin + "/app/" + module);
                 assertThat(js.statusCode()).as(module).isEqualTo(200);

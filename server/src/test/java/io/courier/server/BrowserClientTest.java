@@ -32,8 +32,9 @@ import org.junit.jupiter.api.io.TempDir;
  * playwright-core): two pages chat over WebSocket until the ticks turn blue; a page whose browser
  * refuses WebSocket falls back to long polling and chats; a message typed while the server is
  * stopped survives a reload of the page and arrives, once, after the server has started again on
- * the same data directory and ports; the page shows the peer "online", then "last seen today at …"
- * once the peer's page is closed. Screenshots go to {@code target/browser-client/}.
+ * the same data directory and ports; files alice sends through the media service show on bob's
+ * page, an image inline and a PDF as a link; the page shows the peer "online", then "last seen
+ * today at …" once the peer's page is closed. Screenshots go to {@code target/browser-client/}.
  */
 class BrowserClientTest {
 
@@ -64,7 +65,7 @@ class BrowserClientTest {
             "transports.ws.port=" + freePort(),
             "transports.longpoll.port=" + freePort(),
             "admin.port=" + freePort(),
-            "media.port=0");
+            "media.port=" + freePort());
         ServerConfig config = ConfigLoader.load(null, overrides);
         CourierServer server = CourierServer.start(config);
         Process process = null;
@@ -95,6 +96,9 @@ class BrowserClientTest {
                     } else if (line.equals("control: start-server")) {
                         server = CourierServer.start(config);
                         answer(answers, "started");
+                    } else if (line.equals("control: send-media")) {
+                        sendMedia(server, config);
+                        answer(answers, "sent");
                     }
                 }
             }
@@ -103,8 +107,9 @@ class BrowserClientTest {
             assertThat(finished).as("the driver finished within %d minutes; its last output:%n%s", RUN_MINUTES, tail).isTrue();
             assertThat(process.exitValue()).as("exit status of the browser test driver; its last output:%n%s", tail).isZero();
             assertThat(output).as("its summary line").contains(
-                "browser: all 4 scenarios passed: websocket chat, long-polling fallback, message typed while the server was down, "
-                + "presence");
+                "browser: all 5 scenarios passed: websocket chat, long-polling fallback, message typed while the server "
+                    + "was down, files from the media service, presence");
+            assertThat(screenshots.resolve("media-bob.png")).isNotEmptyFile();
             assertThat(screenshots.resolve("outage-delivered-alice.png")).isNotEmptyFile();
         } finally {
             watchdog.shutdownNow();
@@ -131,6 +136,60 @@ class BrowserClientTest {
         HttpResponse<String> missing = http.send(HttpRequest.newBuilder(URI.create(page + "../etc/passwd"))
             .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(missing.statusCode()).isEqualTo(404);
+    }
+
+    /**
+     * Alice, on a device of her own (her page stays connected), sends bob a PNG and a PDF the way
+     * the SDK does: a slot from the server, a PUT to its presigned URL, then the references.
+     */
+    private static void sendMedia(CourierServer server, ServerConfig config) throws Exception {
+        TestClient alice = new TestClient(io.courier.transport.TransportProviders.find("ws")
+            .createClient(io.courier.transport.TransportSettings.of(0)), server.address("ws"), "alice", "laptop",
+            Main.mint(config, "alice", "*", Duration.ofHours(1))).connect();
+        try {
+            java.awt.image.BufferedImage image = new java.awt.image.BufferedImage(64, 48,
+                java.awt.image.BufferedImage.TYPE_INT_RGB);
+            for (int x = 0; x < 64; x++) {
+                for (int y = 0; y < 48; y++) {
+                    image.setRGB(x, y, (x * 4) << 16 | (y * 5) << 8 | 0x80);
+                }
+            }
+            java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+            javax.imageio.ImageIO.write(image, "png", png);
+            byte[] pdf = "%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+                .getBytes(UTF_8);
+            upload(alice, 9001, "image/png", png.toByteArray());
+            upload(alice, 9002, "application/pdf", pdf);
+        } finally {
+            alice.disconnect();
+        }
+    }
+
+    private static void upload(TestClient alice, long requestId, String type, byte[] bytes) throws Exception {
+        byte[] sha = java.security.MessageDigest.getInstance("SHA-256").digest(bytes);
+        alice.raw(io.courier.transport.proto.Frame.newBuilder().setRequestId(requestId).setMediaSlotRequest(
+            io.courier.transport.proto.MediaSlotRequest.newBuilder().setContentType(type).setSizeBytes(bytes.length)
+                .setSha256(com.google.protobuf.ByteString.copyFrom(sha))).build());
+        io.courier.transport.proto.Frame answer = alice.others.poll(TestClient.TIMEOUT_SECONDS, SECONDS);
+        assertThat(answer).as("the answer to a media slot request").isNotNull();
+        assertThat(answer.getRequestId()).isEqualTo(requestId);
+        io.courier.transport.proto.MediaSlot slot = answer.getMediaSlot();
+        HttpRequest.Builder put = HttpRequest.newBuilder(URI.create(slot.getUploadUrl()))
+            .PUT(HttpRequest.BodyPublishers.ofByteArray(bytes)).timeout(Duration.ofSeconds(30));
+        slot.getUploadHeadersMap().forEach((name, value) -> {
+            if (!name.equalsIgnoreCase("content-length") && !name.equalsIgnoreCase("host")) {
+                put.header(name, value);
+            }
+        });
+        HttpResponse<String> stored = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()
+            .send(put.build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(stored.statusCode()).as("the PUT's answer: %s", stored.body()).isBetween(200, 299);
+        String clientId = "media-" + requestId;
+        alice.raw(io.courier.transport.proto.Frame.newBuilder().setSend(io.courier.transport.proto.Send.newBuilder()
+            .setClientMessageId(clientId).setRecipient("bob").setContentType(type)
+            .setMedia(io.courier.transport.proto.MediaRef.newBuilder().setUrl(slot.getDownloadUrl()).setContentType(type)
+                .setSizeBytes(bytes.length).setSha256(com.google.protobuf.ByteString.copyFrom(sha)))).build());
+        org.awaitility.Awaitility.await().atMost(30, SECONDS).until(() -> alice.serverIdOf(clientId) != 0);
     }
 
     private static String token(ServerConfig config, String user) {

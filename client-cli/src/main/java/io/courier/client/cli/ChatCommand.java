@@ -24,7 +24,8 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "chat", mixinStandardHelpOptions = true, versionProvider = Version.class,
     description = {"Chat from a terminal. Type a line and press Enter to send it to the open conversation; "
-        + "'/open USER' opens another, '@USER text' sends to USER, '/list' shows every conversation, '/quit' leaves.",
+        + "'/open USER' opens another, '@USER text' sends to USER, '/file PATH' sends a file (files received are saved "
+        + "in the media folder), '/list' shows every conversation, '/quit' leaves.",
         "Ticks: 'queued' (in this device's outbox), \u2713 (the server has it), \u2713\u2713 (the recipient's device "
             + "has it), blue \u2713\u2713 (read; 'read' without colour).",
         "Beside the open conversation's name and your contacts' names: 'online' or 'last seen ...', as far as "
@@ -55,7 +56,9 @@ public final class ChatCommand implements Callable<Integer> {
             Files.createDirectories(log.getParent());
             System.setProperty("org.slf4j.simpleLogger.logFile", log.toString());
         }
-        CourierClient client = options.connect(view, MAX_BACKOFF);
+        Downloads downloads = new Downloads(view);
+        CourierClient client = options.connect(view, MAX_BACKOFF, downloads);
+        downloads.start(client);
         AtomicBoolean ended = new AtomicBoolean();
         Runnable end = () -> {
             if (ended.compareAndSet(false, true)) {
@@ -118,6 +121,17 @@ public final class ChatCommand implements Callable<Integer> {
                     send(client, view, who, text.substring(space + 1).strip());
                 }
             }
+        } else if (text.startsWith("/file ")) {
+            Path file = Path.of(text.substring(6).strip());
+            if (view.open() == null) {
+                view.notice("open a conversation first: /open USER");
+            } else {
+                try {
+                    view.sent(client.sendMedia(view.open(), file, SendCommand.guessType(file)));
+                } catch (IllegalArgumentException | io.courier.client.CourierMediaException refused) {
+                    view.notice(refused.getMessage());
+                }
+            }
         } else if (text.startsWith("/") && !text.startsWith("//")) {
             view.notice("unknown command '" + text.split("\\s+")[0] + "': " + helpText());
         } else if (view.open() == null) {
@@ -137,7 +151,47 @@ public final class ChatCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * Saves every file that arrives into the media folder as it arrives, and says where. Messages
+     * that arrive before the client is known wait for it.
+     */
+    static final class Downloads implements io.courier.client.CourierListener {
+        private final ChatView view;
+        private final java.util.List<io.courier.client.Message> early = new java.util.ArrayList<>();
+        private CourierClient client;
+
+        Downloads(ChatView view) {
+            this.view = view;
+        }
+
+        synchronized void start(CourierClient client) {
+            this.client = client;
+            early.forEach(this::fetch);
+            early.clear();
+        }
+
+        @Override
+        public synchronized void onMessage(io.courier.client.Message message) {
+            if (message.media() == null || message.media().isLocal()
+                || message.direction() != io.courier.client.Direction.INCOMING) {
+                return;
+            }
+            if (client == null) {
+                early.add(message);
+            } else {
+                fetch(message);
+            }
+        }
+
+        private void fetch(io.courier.client.Message m) {
+            String what = m.media().contentType() + " from " + m.sender();
+            client.download(m).whenComplete((path, error) -> view.notice(error == null ? "saved " + what + ": " + path
+                : "could not save " + what + ": " + (error.getCause() != null && error instanceof java.util.concurrent
+                    .CompletionException ? error.getCause().getMessage() : error.getMessage())));
+        }
+    }
+
     private static String helpText() {
-        return "/open USER, @USER text, /list, /quit";
+        return "/open USER, @USER text, /file PATH, /list, /quit";
     }
 }

@@ -47,6 +47,11 @@ public final class DeviceOptions {
         description = "This device's SQLite database: outbox, history, receipts (default ~/.courier/USER/DEVICE.db).")
     Path database;
 
+    @Option(names = "--media-folder", paramLabel = "DIR",
+        description = "Where files sent are copied and files received are saved, under received/USER/ "
+            + "(default: beside the database, DEVICE-media).")
+    Path mediaFolder;
+
     @Option(names = "--token", paramLabel = "TOKEN",
         description = "Your token. Without it: --token-file, else $" + TOKEN_VARIABLE + ", else ~/.courier/token.")
     String token;
@@ -178,8 +183,8 @@ public final class DeviceOptions {
     }
 
     /** A client of this device that connects (tokens needed). */
-    CourierClient connect(CourierListener listener, Duration maxBackoff) {
-        return build(tokens(), listener, maxBackoff);
+    CourierClient connect(CourierListener listener, Duration maxBackoff, CourierListener... more) {
+        return build(tokens(), listener, maxBackoff, more);
     }
 
     /**
@@ -190,7 +195,8 @@ public final class DeviceOptions {
         return build(() -> null, null, Duration.ofSeconds(30));
     }
 
-    private CourierClient build(Supplier<String> tokens, CourierListener listener, Duration maxBackoff) {
+    private CourierClient build(Supplier<String> tokens, CourierListener listener, Duration maxBackoff,
+                                CourierListener... more) {
         CourierClient.Builder builder = CourierClient.builder()
             .server(server())
             .user(user())
@@ -201,6 +207,12 @@ public final class DeviceOptions {
             .clientAgent("courier-cli/" + io.courier.client.cli.internal.Version.current());
         if (listener != null) {
             builder.listener(listener);
+        }
+        for (CourierListener l : more) {
+            builder.listener(l);
+        }
+        if (mediaFolder != null) {
+            builder.mediaFolder(mediaFolder.toAbsolutePath());
         }
         try {
             return builder.build();

@@ -125,6 +125,27 @@ class CommandLineIT {
     }
 
     @Test
+    void shouldNameAFileToSendThatIsNotThere() throws Exception {
+        Result result = courier("send", "--user", "alice", "--token", "t", "bob", "--file", "missing.png");
+
+        assertThat(result.exitStatus()).isEqualTo(2);
+        assertThat(result.stderr().lines()).containsExactly("courier: --file missing.png: no such file");
+        assertThat(dir.resolve("home/.courier/alice")).doesNotExist();
+    }
+
+    @Test
+    void shouldRefuseTextAndAFileInOneSend() throws Exception {
+        Path file = Files.writeString(dir.resolve("note.txt"), "x");
+        Result both = courier("send", "--user", "alice", "--token", "t", "bob", "--file", file.toString(), "hi");
+        Result neither = courier("send", "--user", "alice", "--token", "t", "bob");
+
+        assertThat(both.exitStatus()).isEqualTo(2);
+        assertThat(both.stderr().lines()).containsExactly("courier: give either TEXT or --file FILE, not both");
+        assertThat(neither.exitStatus()).isEqualTo(2);
+        assertThat(neither.stderr().lines()).containsExactly("courier: nothing to send: give TEXT, or --file FILE");
+    }
+
+    @Test
     void shouldNameTheKeyDirectoryWhenMintingFromAFolderWithoutKeys() throws Exception {
         Result result = courier("send", "--user", "alice", "--mint-from", dir.resolve("nothing").toString(), "bob", "hi");
 
@@ -222,6 +243,35 @@ class CommandLineIT {
         List<String> all = new ArrayList<>(List.of(command));
         all.addAll(1, List.of(options));
         return all.toArray(String[]::new);
+    }
+
+    @Test
+    void shouldSendAFileWithAProgressBarAndShowWhereEachDeviceKeepsIt() throws Exception {
+        byte[] bytes = new byte[300_000];
+        new java.util.Random(7).nextBytes(bytes);
+        Path photo = Files.write(dir.resolve("photo.png"), bytes);
+        try (LocalServer server = new LocalServer(dir).start()) {
+            Result sent = courier("send", "--user", "alice", "--token", server.token("alice"), "--server",
+                server.address().toString(), "bob", "--file", photo.toString());
+
+            assertThat(sent.exitStatus()).as(sent.stderr()).isZero();
+            // Not a terminal: a line at every tenth, the last one complete.
+            assertThat(sent.stderr().lines().filter(l -> l.startsWith("photo.png ["))).hasSizeGreaterThan(1)
+                .last().asString().contains("] 100% 293.0 KiB of 293.0 KiB");
+            Path copy = dir.resolve("home/.courier/alice/1-media/sent");
+            assertThat(sent.stdout()).contains("alice \u2192 bob: [image/png, 293.0 KiB: " + copy)
+                .endsWith(".png]  \u2713" + System.lineSeparator());
+
+            try (CourierClient bob = CourierClient.builder().server(server.address()).user("bob")
+                    .token(() -> server.token("bob")).database(dir.resolve("home/.courier/bob/1.db")).build()) {
+                await().atMost(60, SECONDS).until(() -> bob.history("alice").size() == 1);
+                Path got = bob.download(bob.history("alice").get(0)).get(60, SECONDS);
+                assertThat(got).hasBinaryContent(bytes).startsWith(dir.resolve("home/.courier/bob/1-media/received/alice"));
+            }
+            Result history = courier("history", "--user", "bob", "alice");
+            assertThat(history.stdout()).contains("alice: [image/png, 293.0 KiB: " + dir.resolve(
+                "home/.courier/bob/1-media/received/alice"));
+        }
     }
 
     @Test

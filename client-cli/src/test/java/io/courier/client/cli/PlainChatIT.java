@@ -91,6 +91,41 @@ class PlainChatIT {
         }
     }
 
+    @Test
+    void shouldSaveAFileThatArrivesInTheChatAndSendOneWithSlashFile() throws Exception {
+        byte[] photo = new byte[200_000];
+        new java.util.Random(3).nextBytes(photo);
+        Path fromBob = Files.write(dir.resolve("from-bob.png"), photo);
+        Path toBob = Files.writeString(dir.resolve("notes.txt"), "notes for bob\n");
+        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "-jar", TerminalChatIT.jar().toString(), "chat", "--user", "alice", "--server", server.address().toString(),
+            "--token", server.token("alice"), "--database", dir.resolve("alice.db").toString(),
+            "--media-folder", dir.resolve("alice-files").toString(), "bob")
+            .redirectErrorStream(true).redirectOutput(dir.resolve("out.txt").toFile());
+        Process alice = builder.start();
+        try {
+            await().atMost(60, SECONDS).until(() -> output().contains("* connected to " + server.address()));
+            bob.sendMedia("alice", fromBob, "image/png");
+            Path saved = dir.resolve("alice-files/received/bob");
+            await().atMost(60, SECONDS).until(() -> output().contains("! saved image/png from bob: " + saved));
+            try (var files = Files.list(saved)) {
+                assertThat(files.toList()).singleElement().satisfies(f -> assertThat(f).hasBinaryContent(photo));
+            }
+            try (OutputStream typing = alice.getOutputStream()) {
+                typing.write(("/file " + toBob + "\n").getBytes(StandardCharsets.UTF_8));
+                typing.flush();
+                await().atMost(60, SECONDS).until(() -> bob.history("alice").stream()
+                    .anyMatch(m -> m.hasMedia() && m.media().contentType().equals("text/plain")));
+            }
+            io.courier.client.Message notes = bob.history("alice").stream().filter(m -> m.hasMedia()
+                && m.media().contentType().equals("text/plain")).findFirst().orElseThrow();
+            assertThat(bob.download(notes).get(60, SECONDS)).hasContent("notes for bob");
+            assertThat(alice.waitFor(60, SECONDS)).as("the chat ends with its input").isTrue();
+        } finally {
+            alice.destroyForcibly();
+        }
+    }
+
     private String output() throws IOException {
         return Files.readString(dir.resolve("out.txt"));
     }

@@ -5,6 +5,7 @@ import io.courier.client.ConnectionState;
 import io.courier.client.ConnectionStatus;
 import io.courier.client.CourierListener;
 import io.courier.client.CourierStoreException;
+import io.courier.client.CourierMediaException;
 import io.courier.client.Direction;
 import io.courier.client.CourierRequestException;
 import io.courier.client.Message;
@@ -12,6 +13,8 @@ import io.courier.client.MessageState;
 import io.courier.client.Presence;
 import io.courier.client.PresenceVisibility;
 import io.courier.client.PrivacySettings;
+import io.courier.client.Media;
+import io.courier.client.TransferProgress;
 import io.courier.transport.ClientConnection;
 import io.courier.transport.ClientListener;
 import io.courier.transport.TransportClient;
@@ -28,10 +31,16 @@ import io.courier.transport.proto.PresenceQuery;
 import io.courier.transport.proto.PresenceSubscribe;
 import io.courier.transport.proto.PrivacyUpdate;
 import io.courier.transport.proto.Visibility;
+import io.courier.transport.proto.MediaRef;
+import io.courier.transport.proto.MediaSlot;
+import io.courier.transport.proto.MediaSlotRequest;
 import io.courier.transport.proto.ReadReceipt;
 import io.courier.transport.proto.Receipt;
 import io.courier.transport.proto.Send;
 import io.courier.transport.proto.Welcome;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -234,6 +243,15 @@ public final class ClientEngine {
     private double tokens;
     private long tokensAtNanos;
     private boolean paceScheduled;
+    // Media uploads: slot requests waiting for their answer (request id to local id), uploads
+    // under way, their callers' progress callbacks, and failed attempts per message.
+    private final Map<Long, Long> slotRequests = new HashMap<>();
+    private final java.util.Set<Long> uploading = new java.util.HashSet<>();
+    private final Map<Long, TransferProgress> uploadProgress = new HashMap<>();
+    private final Map<Long, Integer> uploadFailures = new HashMap<>();
+    private boolean uploadsToStart = true;
+    private final MediaTransfers transfers;
+    private final Map<Long, CompletableFuture<Path>> downloads = new java.util.concurrent.ConcurrentHashMap<>();
 
     private ClientEngine(EngineSettings settings, Store store) throws SQLException {
         this.settings = settings;
@@ -254,6 +272,7 @@ public final class ClientEngine {
         this.thread.setDaemon(true);
         this.transport = TransportProviders.find(Transports.nameFor(settings.server()))
             .createClient(TransportSettings.of(0));
+        this.transfers = new MediaTransfers(settings.user() + "/" + settings.device());
     }
 
     /**
@@ -304,6 +323,136 @@ public final class ClientEngine {
             queued++;
             afterCommit.add(() -> done.accept(clientId));
         });
+    }
+
+    /**
+     * Copies {@code file} into the media folder (hashing it on the way), then stores the message in
+     * the outbox; it goes out once the copy is uploaded.
+     */
+    public String sendMedia(String recipient, Path file, String contentType, TransferProgress progress) {
+        if (!Ids.isValidId(recipient)) {
+            throw new IllegalArgumentException("Recipient " + Ids.quote(recipient) + " is not a user id: " + Ids.SYNTAX);
+        }
+        java.util.Objects.requireNonNull(contentType, "contentType");
+        java.util.Objects.requireNonNull(progress, "progress");
+        if (contentType.isBlank()) {
+            throw new IllegalArgumentException("The content type of " + file + " is empty: give its MIME type, "
+                + "e.g. image/png");
+        }
+        if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+            throw new IllegalArgumentException("Cannot send " + file + ": it is not a readable file");
+        }
+        String clientId = UUID.randomUUID().toString();
+        Path copy = settings.mediaFolder().resolve("sent").resolve(clientId + extension(contentType));
+        Media media;
+        try {
+            long size = Files.size(file);
+            if (size == 0) {
+                throw new IllegalArgumentException("Cannot send " + file + ": it is empty");
+            }
+            byte[] sha = MediaTransfers.copyAndHash(file, copy);
+            media = new Media("", contentType, Files.size(copy), sha, copy);
+        } catch (IOException e) {
+            deleteQuietly(copy);
+            throw new CourierMediaException("Cannot copy " + file + " into the media folder " + settings.mediaFolder()
+                + ": " + e.getMessage() + "; check that the file is readable and the folder writable", e);
+        }
+        try {
+            return await(submit(done -> {
+                long localId = store.insertOutgoingMedia(clientId, recipient, settings.user(), settings.device(),
+                    contentType, new byte[0], settings.clock().millis(), media);
+                queued++;
+                uploadProgress.put(localId, progress);
+                uploadsToStart = true;
+                afterCommit.add(() -> done.accept(clientId));
+            }));
+        } catch (RuntimeException e) {
+            deleteQuietly(copy);
+            throw e;
+        }
+    }
+
+    /**
+     * The message's file on this device: at once if it is here, else downloaded (resuming an
+     * interrupted download), verified against the message's SHA-256, and recorded.
+     */
+    public CompletableFuture<Path> download(Message message, TransferProgress progress) {
+        Media media = message.media();
+        if (media == null) {
+            throw new IllegalArgumentException("Message " + message.clientId() + " carries no file");
+        }
+        if (media.file() != null && Files.isRegularFile(media.file())) {
+            return CompletableFuture.completedFuture(media.file());
+        }
+        if (media.url().isEmpty()) {
+            return CompletableFuture.failedFuture(new CourierMediaException("The file of message "
+                + message.clientId() + " is not uploaded yet"));
+        }
+        if (closed) {
+            throw new IllegalStateException("The client of " + settings.database() + " is closed");
+        }
+        String name = (message.serverId() != 0 ? Long.toString(message.serverId()) : message.clientId())
+            + extension(media.contentType());
+        Path target = settings.mediaFolder().resolve("received").resolve(message.conversation()).resolve(name);
+        return downloads.computeIfAbsent(message.localId(), id -> {
+            CompletableFuture<Path> done = new CompletableFuture<>();
+            transfers.download(media, target, progress).whenComplete((path, error) -> {
+                downloads.remove(id);
+                if (error != null) {
+                    done.completeExceptionally(error instanceof java.util.concurrent.CompletionException c
+                        && c.getCause() != null ? c.getCause() : error);
+                    return;
+                }
+                try {
+                    this.<Path>submit(recorded -> {
+                        store.setMediaFile(id, path);
+                        afterCommit.add(() -> recorded.accept(path));
+                    }).whenComplete((p, e) -> {
+                        if (e != null) {
+                            done.completeExceptionally(e);
+                        } else {
+                            done.complete(p);
+                        }
+                    });
+                } catch (IllegalStateException closedNow) {
+                    done.complete(path);
+                }
+            });
+            return done;
+        });
+    }
+
+    /** A file name extension for a MIME type, so the files in the media folder open with the right program. */
+    static String extension(String contentType) {
+        String type = contentType.toLowerCase(java.util.Locale.ROOT);
+        int semicolon = type.indexOf(';');
+        if (semicolon >= 0) {
+            type = type.substring(0, semicolon).strip();
+        }
+        return switch (type) {
+            case "image/jpeg" -> ".jpg";
+            case "image/png" -> ".png";
+            case "image/gif" -> ".gif";
+            case "image/webp" -> ".webp";
+            case "video/mp4" -> ".mp4";
+            case "audio/mpeg" -> ".mp3";
+            case "audio/ogg" -> ".ogg";
+            case "application/pdf" -> ".pdf";
+            case "text/plain" -> ".txt";
+            default -> {
+                int slash = type.indexOf('/');
+                String sub = slash < 0 ? "" : type.substring(slash + 1);
+                yield sub.matches("[a-z0-9]{1,8}") ? "." + sub : ".bin";
+            }
+        };
+    }
+
+    private static void deleteQuietly(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException e) {
+            LOG.warn("Cannot delete {}: {}", file, e.toString());
+        }
     }
 
     public int markRead(String conversation, long upToLocalId) {
@@ -635,6 +784,7 @@ public final class ClientEngine {
         sentRequests.clear();
         delayedRequests.clear();
         unanswered.forEach(r -> r.fail(closedNow));
+        transfers.close();
         store.close();
         stopped.complete(null);
     }
@@ -779,6 +929,10 @@ public final class ClientEngine {
         sentRequests.clear();
         delayedRequests.clear();
         watchRequestId = 0;
+        // Slot answers of that connection will not come: ask again on the next one.
+        uploading.removeAll(slotRequests.values());
+        slotRequests.clear();
+        uploadsToStart = true;
         if (heartbeatTimer != null) {
             heartbeatTimer.cancel(false);
             heartbeatTimer = null;
@@ -845,6 +999,7 @@ public final class ClientEngine {
             case RECEIPT -> receipt(frame.getReceipt());
             case ERROR -> error(frame.getError());
             case PRESENCE, PRIVACY_SETTINGS -> answer(frame);
+            case MEDIA_SLOT -> mediaSlot(frame.getRequestId(), frame.getMediaSlot());
             default -> {
                 // Key bundles and bodies this client does not know: ignored (PROTOCOL.md 2.3).
             }
@@ -933,7 +1088,7 @@ public final class ClientEngine {
         }
         Long localId = store.insertArrived(conversation, direction, id, d.getClientMessageId(), d.getSender(),
             d.getSenderDevice(), d.getRecipient(), d.getContentType(), d.getPayload().toByteArray(), state,
-            settings.clock().millis(), d.getAcceptedAtMs());
+            settings.clock().millis(), d.getAcceptedAtMs(), d.hasMedia() ? media(d.getMedia()) : null);
         if (localId != null) {
             store.addUnconfirmed(Store.KIND_ACK, id);
             if (!listeners.isEmpty()) {
@@ -978,6 +1133,8 @@ public final class ClientEngine {
             requestRefused(sentRequests.remove(e.getRequestId()), e);
         } else if (e.getRequestId() != 0 && e.getRequestId() == watchRequestId) {
             watchRefused(e);
+        } else if (e.getRequestId() != 0 && slotRequests.containsKey(e.getRequestId())) {
+            slotRefused(e);
         } else if (e.getRequestId() != 0 && framesByRequest.containsKey(e.getRequestId())) {
             IdFrame f = framesByRequest.remove(e.getRequestId());
             unconfirmedFrames.remove(f.seq());
@@ -1275,6 +1432,9 @@ public final class ClientEngine {
         if (!welcomed || holding || connection == null || exit) {
             return;
         }
+        if (uploadsToStart) {
+            startUploads();
+        }
         int room = window - inFlight.size();
         if (room <= 0) {
             return;
@@ -1297,9 +1457,15 @@ public final class ClientEngine {
                         break;
                     }
                     cursor = m.localId();
-                    Frame frame = Frame.newBuilder().setSend(Send.newBuilder().setClientMessageId(m.clientId())
+                    Send.Builder send = Send.newBuilder().setClientMessageId(m.clientId())
                         .setRecipient(m.recipient()).setContentType(m.contentType())
-                        .setPayload(ByteString.copyFrom(m.payload()))).build();
+                        .setPayload(ByteString.copyFrom(m.payload()));
+                    if (m.media() != null) {
+                        send.setMedia(MediaRef.newBuilder().setUrl(m.media().url())
+                            .setContentType(m.media().contentType()).setSizeBytes(m.media().sizeBytes())
+                            .setSha256(ByteString.copyFrom(m.media().sha256())));
+                    }
+                    Frame frame = Frame.newBuilder().setSend(send).build();
                     if (frame.getSerializedSize() > maxFrameBytes - DELIVER_OVERHEAD) {
                         tooLarge.add(m.localId());
                         continue;
@@ -1331,6 +1497,106 @@ public final class ClientEngine {
         } catch (SQLException e) {
             dropConnection(Store.failure(store.file(), e, "read the outbox").getMessage());
         }
+    }
+
+    // ---------------------------------------------------------------- media uploads
+
+    private static Media media(MediaRef ref) {
+        return new Media(ref.getUrl(), ref.getContentType(), ref.getSizeBytes(), ref.getSha256().toByteArray(), null);
+    }
+
+    /** Asks for a slot for every outbox file not uploaded yet and not under way. */
+    private void startUploads() {
+        uploadsToStart = false;
+        try {
+            for (Message m : store.waitingUploads()) {
+                if (uploading.contains(m.localId())) {
+                    continue;
+                }
+                long requestId = requestIds++;
+                write(Frame.newBuilder().setRequestId(requestId).setMediaSlotRequest(MediaSlotRequest.newBuilder()
+                    .setContentType(m.media().contentType()).setSizeBytes(m.media().sizeBytes())
+                    .setSha256(ByteString.copyFrom(m.media().sha256()))).build());
+                slotRequests.put(requestId, m.localId());
+                uploading.add(m.localId());
+            }
+        } catch (SQLException e) {
+            dropConnection(Store.failure(store.file(), e, "read the outbox").getMessage());
+        }
+    }
+
+    private void mediaSlot(long requestId, MediaSlot slot) throws SQLException {
+        Long localId = slotRequests.remove(requestId);
+        if (localId == null) {
+            return;
+        }
+        Message m = store.byLocalId(localId);
+        if (m == null || m.state() != MessageState.PENDING || m.media() == null || m.media().file() == null) {
+            uploading.remove(localId);
+            return;
+        }
+        TransferProgress progress = uploadProgress.getOrDefault(localId, TransferProgress.NONE);
+        transfers.upload(slot, m.media().file(), progress).whenComplete((answer, error) ->
+            post(() -> uploadEnded(localId, slot, answer, error)));
+    }
+
+    private void uploadEnded(long localId, MediaSlot slot, MediaTransfers.Upload answer, Throwable error)
+        throws SQLException {
+        uploading.remove(localId);
+        if (answer != null && answer.ok()) {
+            uploadFailures.remove(localId);
+            uploadProgress.remove(localId);
+            if (store.uploaded(localId, slot.getDownloadUrl())) {
+                // The cursor may be past it: the message waited while later ones went out.
+                cursor = Math.min(cursor, localId - 1);
+            }
+            return;
+        }
+        Throwable cause = error instanceof java.util.concurrent.CompletionException c && c.getCause() != null
+            ? c.getCause() : error;
+        String why = answer != null
+            ? "PUT " + MediaTransfers.withoutQuery(slot.getUploadUrl()) + " answered " + answer.status() + ": "
+                + answer.body()
+            : "PUT " + MediaTransfers.withoutQuery(slot.getUploadUrl()) + " failed: " + cause;
+        int failures = uploadFailures.merge(localId, 1, Integer::sum);
+        // An answer of 4xx is the service refusing this upload; trying a few times covers an
+        // expired slot (a new one is asked for each time), not a refusal that repeats.
+        boolean refused = answer != null && answer.status() / 100 == 4 && answer.status() != 408
+            && answer.status() != 429;
+        if (refused && failures >= 3 || cause instanceof CourierMediaException) {
+            LOG.warn("{}/{}: the upload of message {} failed for good: {}", settings.user(), settings.device(),
+                localId, why);
+            uploadFailures.remove(localId);
+            uploadProgress.remove(localId);
+            if (store.fail(localId, "UPLOAD_FAILED", why)) {
+                queued--;
+                announceState(localId);
+            }
+            return;
+        }
+        LOG.info("{}/{}: the upload of message {} failed ({}); trying again", settings.user(), settings.device(),
+            localId, why);
+        retryUploadsLater(Math.min(30_000, 250L << Math.min(7, failures)));
+    }
+
+    private void slotRefused(Error e) throws SQLException {
+        long localId = slotRequests.remove(e.getRequestId());
+        uploading.remove(localId);
+        switch (e.getCode()) {
+            case RATE_LIMITED -> retryUploadsLater(Math.max(1, e.getRetryAfterMs()));
+            case PAYLOAD_TOO_LARGE, INVALID_ARGUMENT, UNSUPPORTED -> {
+                uploadProgress.remove(localId);
+                if (store.fail(localId, e.getCode().name(), e.getText())) {
+                    queued--;
+                    announceState(localId);
+                }
+            }
+            default -> retryUploadsLater(retryDelay(250, 30_000));
+        }
+    }
+
+    private void retryUploadsLater(long delayMs) {
+        scheduler.schedule(() -> post(() -> uploadsToStart = true), delayMs, TimeUnit.MILLISECONDS);
     }
 
     private void reportUnsent() throws SQLException {

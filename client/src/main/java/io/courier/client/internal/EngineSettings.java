@@ -11,7 +11,7 @@ import java.util.function.Supplier;
 
 /** A client's settings, checked: what the builder collected. */
 public record EngineSettings(URI server, String user, String device, Supplier<String> token, Path database,
-                             Clock clock, ScheduledExecutorService scheduler, int maxInFlight, Duration unsentAfter,
+                             Path mediaFolder, Clock clock, ScheduledExecutorService scheduler, int maxInFlight, Duration unsentAfter,
                              Duration initialBackoff, Duration maxBackoff, String clientAgent,
                              int framesPerSecond, int frameBurst,
                              List<CourierListener> listeners) {
@@ -21,6 +21,7 @@ public record EngineSettings(URI server, String user, String device, Supplier<St
         require(user, "user");
         require(token, "token (a supplier of the device's token)");
         require(database, "database (the SQLite file to keep the outbox and history in)");
+        require(mediaFolder, "mediaFolder (where sent and received files are kept)");
         if (!Ids.isValidId(user)) {
             throw new IllegalArgumentException("user " + Ids.quote(user) + " is not a user id: " + Ids.SYNTAX);
         }

@@ -2,6 +2,7 @@ package io.courier.client.internal;
 
 import io.courier.client.CourierStoreException;
 import io.courier.client.Direction;
+import io.courier.client.Media;
 import io.courier.client.Message;
 import io.courier.client.MessageState;
 import java.io.IOException;
@@ -32,7 +33,7 @@ import java.util.Map;
 final class Store implements AutoCloseable {
 
     /** The schema this code writes; older files are migrated on open, newer ones refused. */
-    static final int SCHEMA_VERSION = 1;
+    static final int SCHEMA_VERSION = 2;
 
     static final int OUT = 0;
     static final int IN = 1;
@@ -40,7 +41,8 @@ final class Store implements AutoCloseable {
     static final int KIND_READ = 1;
 
     private static final String COLUMNS = "local_id, conversation, client_id, server_id, direction, sender, "
-        + "sender_device, recipient, content_type, payload, state, created_ms, accepted_ms, failure_code, failure_text";
+        + "sender_device, recipient, content_type, payload, state, created_ms, accepted_ms, failure_code, failure_text, "
+        + "media_url, media_type, media_size, media_sha256, media_file";
 
     private final Path file;
     private final Connection db;
@@ -61,8 +63,9 @@ final class Store implements AutoCloseable {
         this.file = file;
         this.db = db;
         insertMessage = db.prepareStatement("INSERT INTO messages (conversation, client_id, server_id, direction, "
-            + "sender, sender_device, recipient, content_type, payload, state, created_ms, accepted_ms) "
-            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", Statement.RETURN_GENERATED_KEYS);
+            + "sender, sender_device, recipient, content_type, payload, state, created_ms, accepted_ms, media_url, "
+            + "media_type, media_size, media_sha256, media_file, upload_state) "
+            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", Statement.RETURN_GENERATED_KEYS);
         acceptOwn = db.prepareStatement("UPDATE messages SET state = ?, server_id = ?, accepted_ms = ? "
             + "WHERE local_id = ? AND state = 0");
         byServerId = db.prepareStatement("SELECT " + COLUMNS + " FROM messages WHERE server_id = ?");
@@ -77,8 +80,9 @@ final class Store implements AutoCloseable {
             + "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
         addUnconfirmed = db.prepareStatement("INSERT OR IGNORE INTO unconfirmed (kind, server_id) VALUES (?, ?)");
         removeUnconfirmed = db.prepareStatement("DELETE FROM unconfirmed WHERE kind = ? AND server_id = ?");
+        // A message whose file is still being uploaded waits in the outbox without holding up the others.
         pendingAfter = db.prepareStatement("SELECT " + COLUMNS + " FROM messages WHERE state = 0 AND local_id > ? "
-            + "ORDER BY local_id LIMIT ?");
+            + "AND (upload_state IS NULL OR upload_state = 1) ORDER BY local_id LIMIT ?");
     }
 
     /**
@@ -180,6 +184,18 @@ final class Store implements AutoCloseable {
                     + "attempts INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (kind, server_id)) WITHOUT ROWID");
                 s.execute("INSERT INTO schema_version (version) VALUES (1)");
             }
+            if (version < 2) {
+                // Media: the blob's reference, the local file, and for an outgoing message whether
+                // its upload is done (NULL: no media, 0: not uploaded yet, 1: uploaded).
+                s.execute("ALTER TABLE messages ADD COLUMN media_url TEXT");
+                s.execute("ALTER TABLE messages ADD COLUMN media_type TEXT");
+                s.execute("ALTER TABLE messages ADD COLUMN media_size INTEGER");
+                s.execute("ALTER TABLE messages ADD COLUMN media_sha256 BLOB");
+                s.execute("ALTER TABLE messages ADD COLUMN media_file TEXT");
+                s.execute("ALTER TABLE messages ADD COLUMN upload_state INTEGER");
+                s.execute("CREATE INDEX messages_uploads ON messages (local_id) WHERE state = 0 AND upload_state = 0");
+                s.execute("INSERT INTO schema_version (version) VALUES (2)");
+            }
         }
     }
 
@@ -209,18 +225,52 @@ final class Store implements AutoCloseable {
     long insertOutgoing(String clientId, String recipient, String sender, String senderDevice, String contentType,
                         byte[] payload, long nowMs) throws SQLException {
         return insert(recipient, clientId, null, OUT, sender, senderDevice, recipient, contentType, payload,
-            MessageState.PENDING, nowMs, null);
+            MessageState.PENDING, nowMs, null, null, null);
+    }
+
+    /** A new outgoing message carrying {@code media} (its url empty), PENDING until uploaded; returns its local id. */
+    long insertOutgoingMedia(String clientId, String recipient, String sender, String senderDevice,
+                             String contentType, byte[] payload, long nowMs, Media media) throws SQLException {
+        return insert(recipient, clientId, null, OUT, sender, senderDevice, recipient, contentType, payload,
+            MessageState.PENDING, nowMs, null, media, 0);
+    }
+
+    /** Outgoing messages whose file is not uploaded yet, oldest first. */
+    List<Message> waitingUploads() throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("SELECT " + COLUMNS + " FROM messages WHERE state = 0 "
+            + "AND upload_state = 0 ORDER BY local_id")) {
+            return many(ps);
+        }
+    }
+
+    /** The upload of a pending message's file is done: it may be sent, referring to {@code url}. */
+    boolean uploaded(long localId, String url) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("UPDATE messages SET upload_state = 1, media_url = ? "
+            + "WHERE local_id = ? AND state = 0 AND upload_state = 0")) {
+            ps.setString(1, url);
+            ps.setLong(2, localId);
+            return ps.executeUpdate() == 1;
+        }
+    }
+
+    /** Where the message's file now is on this device. */
+    void setMediaFile(long localId, Path path) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("UPDATE messages SET media_file = ? WHERE local_id = ?")) {
+            ps.setString(1, path.toString());
+            ps.setLong(2, localId);
+            ps.executeUpdate();
+        }
     }
 
     /** A message that arrived; null when its server id is stored already (a duplicate). */
     Long insertArrived(String conversation, Direction direction, long serverId, String clientId, String sender,
                        String senderDevice, String recipient, String contentType, byte[] payload, MessageState state,
-                       long nowMs, long acceptedMs) throws SQLException {
+                       long nowMs, long acceptedMs, Media media) throws SQLException {
         if (exists(serverId)) {
             return null;
         }
         return insert(conversation, clientId, serverId, direction == Direction.OUTGOING ? OUT : IN, sender,
-            senderDevice, recipient, contentType, payload, state, nowMs, acceptedMs);
+            senderDevice, recipient, contentType, payload, state, nowMs, acceptedMs, media, null);
     }
 
     private boolean exists(long serverId) throws SQLException {
@@ -232,7 +282,7 @@ final class Store implements AutoCloseable {
 
     private long insert(String conversation, String clientId, Long serverId, int direction, String sender,
                         String senderDevice, String recipient, String contentType, byte[] payload, MessageState state,
-                        long createdMs, Long acceptedMs) throws SQLException {
+                        long createdMs, Long acceptedMs, Media media, Integer uploadState) throws SQLException {
         insertMessage.setString(1, conversation);
         insertMessage.setString(2, clientId);
         if (serverId == null) {
@@ -252,6 +302,22 @@ final class Store implements AutoCloseable {
             insertMessage.setNull(12, java.sql.Types.INTEGER);
         } else {
             insertMessage.setLong(12, acceptedMs);
+        }
+        if (media == null) {
+            for (int i = 13; i <= 18; i++) {
+                insertMessage.setNull(i, java.sql.Types.NULL);
+            }
+        } else {
+            insertMessage.setString(13, media.url());
+            insertMessage.setString(14, media.contentType());
+            insertMessage.setLong(15, media.sizeBytes());
+            insertMessage.setBytes(16, media.sha256());
+            insertMessage.setString(17, media.file() == null ? null : media.file().toString());
+            if (uploadState == null) {
+                insertMessage.setNull(18, java.sql.Types.INTEGER);
+            } else {
+                insertMessage.setInt(18, uploadState);
+            }
         }
         insertMessage.executeUpdate();
         try (ResultSet keys = insertMessage.getGeneratedKeys()) {
@@ -508,7 +574,18 @@ final class Store implements AutoCloseable {
             rs.getInt(5) == OUT ? Direction.OUTGOING : Direction.INCOMING, rs.getString(6), rs.getString(7),
             rs.getString(8), rs.getString(9), rs.getBytes(10), MessageState.values()[rs.getInt(11)],
             Instant.ofEpochMilli(rs.getLong(12)), accepted ? Instant.ofEpochMilli(acceptedMs) : null,
-            rs.getString(14), rs.getString(15));
+            rs.getString(14), rs.getString(15), media(rs));
+    }
+
+    private static Media media(ResultSet rs) throws SQLException {
+        String type = rs.getString(17);
+        if (type == null) {
+            return null;
+        }
+        String url = rs.getString(16);
+        String file = rs.getString(20);
+        return new Media(url == null ? "" : url, type, rs.getLong(18), rs.getBytes(19),
+            file == null ? null : Path.of(file));
     }
 
     @Override

@@ -35,11 +35,14 @@ public final class BrowserClient implements HttpHandler {
     private final Map<String, byte[]> content;
     private final URI websocket;
     private final URI longPolling;
+    private final java.util.List<URI> mediaOrigins;
 
-    private BrowserClient(Map<String, byte[]> content, URI websocket, URI longPolling) {
+    private BrowserClient(Map<String, byte[]> content, URI websocket, URI longPolling,
+                          java.util.List<URI> mediaOrigins) {
         this.content = content;
         this.websocket = websocket;
         this.longPolling = longPolling;
+        this.mediaOrigins = mediaOrigins;
     }
 
     private static Map<String, String> files() {
@@ -62,6 +65,14 @@ public final class BrowserClient implements HttpHandler {
      * @throws IllegalStateException when a file is missing from the jar (a broken build).
      */
     public static BrowserClient load(URI websocket, URI longPolling) {
+        return load(websocket, longPolling, java.util.List.of());
+    }
+
+    /**
+     * Reads the page's files from the class path; the page may also fetch from {@code mediaOrigins}
+     * (the media service's public URL, an S3 endpoint): where the files messages refer to are.
+     */
+    public static BrowserClient load(URI websocket, URI longPolling, java.util.List<URI> mediaOrigins) {
         Map<String, byte[]> content = new LinkedHashMap<>();
         for (String name : FILES.keySet()) {
             try (InputStream in = BrowserClient.class.getResourceAsStream(RESOURCES + name)) {
@@ -73,7 +84,7 @@ public final class BrowserClient implements HttpHandler {
                 throw new UncheckedIOException("Cannot read " + RESOURCES + name + " from the class path", e);
             }
         }
-        return new BrowserClient(Map.copyOf(content), websocket, longPolling);
+        return new BrowserClient(Map.copyOf(content), websocket, longPolling, java.util.List.copyOf(mediaOrigins));
     }
 
     @Override
@@ -116,8 +127,9 @@ public final class BrowserClient implements HttpHandler {
     }
 
     /**
-     * The page may only connect to its own origin and the two transports: no other server can be
-     * reached from it, whatever a message's content does.
+     * The page may only connect to its own origin, the two transports and the media origins: no
+     * other server can be reached from it, whatever a message's content does. Images are shown from
+     * {@code blob:} URLs of files the page fetched and checked.
      */
     private String contentSecurityPolicy(HttpExchange exchange) {
         StringBuilder connect = new StringBuilder("'self'");
@@ -126,7 +138,11 @@ public final class BrowserClient implements HttpHandler {
                 connect.append(' ').append(address.getScheme()).append("://").append(address.getRawAuthority());
             }
         }
-        return "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; worker-src 'self'; "
+        for (URI origin : mediaOrigins) {
+            URI address = reachable(origin, exchange);
+            connect.append(' ').append(address.getScheme()).append("://").append(address.getRawAuthority());
+        }
+        return "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; worker-src 'self'; "
             + "manifest-src 'self'; connect-src " + connect + "; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
     }
 

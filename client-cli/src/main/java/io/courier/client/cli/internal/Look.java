@@ -83,8 +83,32 @@ public final class Look {
         String when = (withDay ? DAY_TIME : TIME).format(m.createdAt());
         String sender = m.direction() == Direction.INCOMING ? paint(BOLD, m.sender()) : m.sender();
         String to = m.direction() == Direction.OUTGOING && withDay ? " \u2192 " + m.recipient() : "";
-        return paint(GREY, when) + " " + sender + to + ": " + m.text().replace('\n', ' ').replace('\r', ' ')
-            + (tick.isEmpty() ? "" : "  " + tick);
+        return paint(GREY, when) + " " + sender + to + ": " + body(m) + (tick.isEmpty() ? "" : "  " + tick);
+    }
+
+    /** The text, or for a file its type, size and where it is on this device. */
+    private static String body(Message m) {
+        String text = m.text().replace('\n', ' ').replace('\r', ' ');
+        if (m.media() == null) {
+            return text;
+        }
+        String file = "[" + m.media().contentType() + ", " + size(m.media().sizeBytes())
+            + (m.media().file() != null ? ": " + m.media().file() : "") + "]";
+        return text.isEmpty() ? file : text + " " + file;
+    }
+
+    /** Bytes for a person: 5.0 MiB, 12.3 KiB, 512 B. */
+    public static String size(long bytes) {
+        if (bytes < 1024) {
+            return bytes + " B";
+        }
+        if (bytes < 1024 * 1024) {
+            return String.format(java.util.Locale.ROOT, "%.1f KiB", bytes / 1024.0);
+        }
+        if (bytes < 1024L * 1024 * 1024) {
+            return String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / (1024.0 * 1024));
+        }
+        return String.format(java.util.Locale.ROOT, "%.1f GiB", bytes / (1024.0 * 1024 * 1024));
     }
 
     /**
