@@ -5,7 +5,7 @@
 # the benchmark's smoke test; Chromium from Debian's packages and the browser test's pinned npm
 # packages, .ci/browser.sh; @20minutes/s3rver for the s3 media store, .ci/s3rver.sh; tmux for the terminal chat's test, .ci/tmux.sh), then runs every module's
 # tests with the Maven Wrapper, and a bounded
-# fuzzing run of every fuzz test (-Pfuzz: 10 s each, see the README's "Fuzzing"):
+# fuzzing run of every fuzz test (-Pfuzz: 20 s each, see the README's "Fuzzing"):
 #   ./mvnw verify -Pfuzz
 # Extra arguments go to Maven, e.g. ./test.sh -pl storage-postgres
 set -euo pipefail
