@@ -138,8 +138,9 @@ class RouterKeysTest {
         }
         await().atMost(10, SECONDS).until(() -> answers(bob).size() == 8);
         assertThat(answers(bob)).allSatisfy(answer -> assertThat(answer.getBundles(0).hasOneTimePreKey()).isTrue());
-        await().atMost(10, SECONDS).until(() -> lowNotices(alice).size() == 1);
-        assertThat(lowNotices(alice)).containsExactly(2);
+        // Two fetches served at once may both count after both took: then both tell her 2.
+        await().atMost(10, SECONDS).until(() -> !lowNotices(alice).isEmpty());
+        assertThat(lowNotices(alice)).hasSizeBetween(1, 2).containsOnly(2);
 
         // Reconnecting, the device is told after its Welcome.
         RecordingConnection again = connect("alice", "1");

@@ -1,27 +1,26 @@
 package io.courier.router.internal;
 
 import io.courier.storage.DeviceId;
-import io.courier.storage.KeyBundle;
 import io.courier.storage.KeyStore;
+import java.util.Collection;
 import java.util.Collections;
-import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Function;
 
 /**
  * Which devices of a user have published a key bundle, cached for the {@link StorageWriter}: it
  * checks every end-to-end encrypted send against this set, and must not read the key store per
  * send. The storage reader keeps it up to date as bundles are published and fetched.
  *
- * <p>Consistency: every key-store access that changes or reveals a user's set of bundles (a
- * publish, a fetch) runs inside {@link ConcurrentHashMap#compute} on that user's entry, and
- * updates the entry in the same step. So by the time a client has the answer to a publish or a
- * fetch, every send staged afterwards sees at least the devices that answer showed; a send staged
- * while a publish is under way sees the set either before it or after it, never a mixture. The
- * price is that the storage call holds the map's lock for that user's bin: only the reader and
- * writer threads call in here, never an I/O thread. Bundles are never removed, so a set only grows.
+ * <p>Consistency: bundles are never removed, so a user's set only grows, and every change is a
+ * union. A publish or fetch adds what it stored or read to the cached set <em>before</em> it is
+ * answered ({@link #seen}), so every send staged after a client has that answer is checked
+ * against at least the devices it showed. A miss loads the set from the store inside
+ * {@link ConcurrentHashMap#computeIfAbsent}; an addition that races with that load waits for it
+ * (the map holds the entry's lock while loading) and is applied on top, so a load that read the
+ * store before a publish cannot hide the published device. Loading blocks on the store: only the
+ * writer and reader threads call in here, never an I/O thread.
  *
  * <p>Bounded: above {@link #LIMIT} users the cache is emptied and refilled from the store as sends
  * need it.
@@ -43,51 +42,31 @@ public final class BundleDevices {
         if (devices != null) {
             return devices;
         }
-        makeRoom();
+        if (byUser.size() >= LIMIT) {
+            byUser.clear();
+        }
         return byUser.computeIfAbsent(user, u -> snapshot(keys.bundles(u).keySet()));
     }
 
     /**
-     * Runs {@code publish}, a key-store write of {@code device}'s bundle, and adds the device to
-     * its user's set in the same step. May block.
+     * Notes that {@code devices} of {@code user} have bundles in the store (just published, or
+     * just read by a fetch). Call after the store call and before answering it. Never blocks on
+     * the store, only on a load of the same user under way.
      */
-    public <T> T publish(DeviceId device, java.util.function.Supplier<T> publish) {
-        Object[] result = new Object[1];
-        byUser.compute(device.user(), (user, devices) -> {
-            result[0] = publish.get();
-            if (devices == null || devices.contains(device.device())) {
-                return devices;
+    public void seen(String user, Collection<String> devices) {
+        byUser.computeIfPresent(user, (u, known) -> {
+            if (known.containsAll(devices)) {
+                return known;
             }
-            TreeSet<String> grown = new TreeSet<>(devices);
-            grown.add(device.device());
+            TreeSet<String> grown = new TreeSet<>(known);
+            grown.addAll(devices);
             return Collections.unmodifiableSortedSet(grown);
         });
-        @SuppressWarnings("unchecked")
-        T answer = (T) result[0];
-        return answer;
     }
 
-    /**
-     * Reads {@code user}'s bundles from the store and runs {@code fetch} on them (which may take
-     * one-time pre-keys), refreshing the user's set from what was read, in one step. May block.
-     */
-    public <T> T fetch(String user, Function<Map<String, KeyBundle>, T> fetch) {
-        Object[] result = new Object[1];
-        makeRoom();
-        byUser.compute(user, (u, devices) -> {
-            Map<String, KeyBundle> bundles = keys.bundles(u);
-            result[0] = fetch.apply(bundles);
-            return snapshot(bundles.keySet());
-        });
-        @SuppressWarnings("unchecked")
-        T answer = (T) result[0];
-        return answer;
-    }
-
-    private void makeRoom() {
-        if (byUser.size() >= LIMIT) {
-            byUser.clear();
-        }
+    /** {@link #seen} for one device. */
+    public void seen(DeviceId device) {
+        seen(device.user(), Set.of(device.device()));
     }
 
     private static Set<String> snapshot(Set<String> devices) {

@@ -26,8 +26,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Key bundle frames: publish and fetch, and the PreKeysLow notices that follow from them. Each is
  * checked on the I/O thread it arrives on; what needs storage runs on the {@link StorageReader}
- * and answers from there, with the request id of the frame it answers. Publishes and fetches keep
- * {@link BundleDevices} up to date in the same step as their storage call, so the writer's check of
+ * and answers from there, with the request id of the frame it answers. Publishes and fetches add
+ * what they stored or read to {@link BundleDevices} before they answer, so the writer's check of
  * encrypted sends agrees with what clients were told. (Presence frames are {@link PresenceService}'s.)
  */
 public final class PresenceAndKeys {
@@ -81,13 +81,15 @@ public final class PresenceAndKeys {
         }
         DeviceId device = session.device();
         reader.call(session, frame, () -> {
-            OptionalInt remaining = bundleDevices.publish(device, () -> keys.publish(device, bundle, preKeys, maxSupply));
+            OptionalInt remaining = keys.publish(device, bundle, preKeys, maxSupply);
             if (remaining.isEmpty()) {
                 invalid(session, "Publishing " + preKeys.size() + " one-time pre-keys would give device " + device
                     + " more than router.max-one-time-pre-keys = " + maxSupply + "; nothing was changed: publish"
                     + " fewer (the answer to each publish says how many the server has)", frame);
                 return;
             }
+            // Before the answer: the publisher's next send is checked against this bundle.
+            bundleDevices.seen(device);
             session.connection().send(Frame.newBuilder().setRequestId(frame.getRequestId())
                 .setKeyBundles(KeyBundles.newBuilder().setUser(device.user())
                     .setOneTimePreKeysRemaining(remaining.getAsInt())).build());
@@ -155,7 +157,10 @@ public final class PresenceAndKeys {
         Set<String> wanted = fetch.getDevicesCount() == 0 ? null : new HashSet<>(fetch.getDevicesList());
         reader.call(session, frame, () -> {
             List<int[]> lowSupplies = new ArrayList<>();
-            KeyBundles.Builder answer = bundleDevices.fetch(user, bundles -> answer(user, bundles, wanted, lowSupplies));
+            Map<String, KeyBundle> bundles = keys.bundles(user);
+            KeyBundles.Builder answer = answer(user, bundles, wanted, lowSupplies);
+            // Before the answer: a send encrypted for these devices is checked against them.
+            bundleDevices.seen(user, bundles.keySet());
             session.connection().send(Frame.newBuilder().setRequestId(frame.getRequestId()).setKeyBundles(answer).build());
             for (int i = 0; i < lowSupplies.size(); i++) {
                 tellLow(new DeviceId(user, answer.getBundles(lowSupplies.get(i)[0]).getDevice()), lowSupplies.get(i)[1]);
