@@ -121,6 +121,71 @@ class BrowserClientTest {
         }
     }
 
+    /**
+     * The page's e2e.js in headless Chromium ({@code browser-test/e2e-kat.mjs}): every RFC vector
+     * of the primitives it wraps (HKDF, HMAC, X25519, Ed25519, AES-GCM), the Java crypto core's
+     * Courier vectors when the repository has them, and each behaviour and error reason of
+     * docs/E2E.md. The driver exits non-zero when any check fails.
+     */
+    @Test
+    void shouldPassEveryKnownAnswerAndBehaviourCheckOfTheEndToEndEncryptionModuleInChromium() throws Exception {
+        Path driver = repositoryRoot().resolve("browser-test");
+        requireBrowser(driver);
+        ServerConfig config = ConfigLoader.load(null, List.of(
+            "data-dir=" + dir.resolve("data"), "transports.tcp.enabled=false", "transports.udp.enabled=false",
+            "transports.ws.port=" + freePort(), "transports.longpoll.port=" + freePort(), "admin.port=" + freePort(),
+            "media.enabled=false"));
+        Path vectors = repositoryRoot().resolve("client/src/test/resources/io/courier/client/crypto/vectors.json");
+        try (CourierServer server = CourierServer.start(config)) {
+            List<String> output = runToEnd(new ProcessBuilder("node", driver.resolve("e2e-kat.mjs").toString(),
+                "--url", "http://127.0.0.1:" + server.adminPort() + "/app/", "--rfc", driver.resolve("rfc-vectors.json").toString(),
+                "--courier", vectors.toString()).directory(driver.toFile()), "the e2e.js checks");
+            assertThat(output).as("the checks' summary").anyMatch(line -> line.matches("e2e: all \\d+ checks passed"));
+            if (Files.isRegularFile(vectors)) {
+                assertThat(output).contains("e2e: Courier vectors checked");
+            }
+        }
+    }
+
+    /** Runs a driver to its end within RUN_MINUTES, echoing its output; fails unless it exits 0. */
+    private static List<String> runToEnd(ProcessBuilder builder, String what) throws Exception {
+        Process process = start(builder.redirectErrorStream(true), what);
+        process.getOutputStream().close();
+        ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor();
+        try {
+            watchdog.schedule(() -> {
+                process.descendants().forEach(ProcessHandle::destroyForcibly);
+                process.destroyForcibly();
+            }, RUN_MINUTES, MINUTES);
+            List<String> output = new ArrayList<>();
+            try (BufferedReader reader = new BufferedReader(new InputStreamReader(process.getInputStream(), UTF_8))) {
+                for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+                    System.out.println(line);
+                    output.add(line);
+                }
+            }
+            assertThat(process.waitFor(30, SECONDS)).as("%s finished within %d minutes", what, RUN_MINUTES).isTrue();
+            String tail = String.join("\n", output.subList(Math.max(0, output.size() - 40), output.size()));
+            assertThat(process.exitValue()).as("exit status of %s; its last output:%n%s", what, tail).isZero();
+            return output;
+        } finally {
+            watchdog.shutdownNow();
+            process.descendants().forEach(ProcessHandle::destroyForcibly);
+            process.destroyForcibly();
+        }
+    }
+
+    private static void requireBrowser(Path driver) throws Exception {
+        if (!Files.isExecutable(CHROMIUM)) {
+            fail("This test runs the browser client in Debian's Chromium, and " + CHROMIUM + " is missing. Install it"
+                + " (apt-get install -y chromium; ./test.sh does so) and run it again.");
+        }
+        if (!Files.isDirectory(driver.resolve("node_modules").resolve("playwright-core"))) {
+            run(List.of("npm", "ci", "--no-audit", "--no-fund"), driver,
+                "npm ci in " + driver + " (installs playwright-core pinned in its package-lock.json)");
+        }
+    }
+
     /** The page, its modules, and config.json naming where the two browser transports listen. */
     private static void assertServesThePageWithTheTransportsAddresses(CourierServer server, String page) throws Exception {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();

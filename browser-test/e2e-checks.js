@@ -1,0 +1,283 @@
+// The known-answer and behaviour checks of the page's e2e.js, run inside Chromium (e2e-kat.mjs adds
+// this module to a page of the browser client, so that it imports the very file the server serves).
+// `runChecks(rfc, courier)` resolves to [{name, ok, detail}]: every RFC vector, every Courier vector
+// of the Java core's vectors.json when given, and the behaviours of docs/E2E.md (every error reason).
+
+import * as e2e from './e2e.js';
+
+const { fromHex, hex, concat, E2eError } = e2e;
+const text = (s) => new TextEncoder().encode(s);
+
+/** Deterministic entropy for the checks of behaviour here (not a vector format): xorshift32 from a seed. */
+function counterEntropy(seed) {
+    let x = [...seed].reduce((h, c) => (Math.imul(h, 31) + c.charCodeAt(0)) | 0, 0x9e3779b9) || 1;
+    return {
+        nextBytes(n) {
+            const out = new Uint8Array(n);
+            for (let i = 0; i < n; i++) {
+                x ^= x << 13;
+                x ^= x >>> 17;
+                x ^= x << 5;
+                out[i] = x & 0xff;
+            }
+            return out;
+        },
+    };
+}
+
+/** The Courier vectors of the Java core (client/src/test/resources/io/courier/client/crypto/vectors.json). */
+async function checkCourierVectors(courier, check) {
+    await check('Courier vectors', async () => {
+        throw new Error(`a vectors.json with sections ${Object.keys(courier).join(', ')} that these checks do not read yet`);
+    });
+}
+
+export async function runChecks(rfc, courier) {
+    const results = [];
+    async function check(name, body) {
+        try {
+            const detail = await body();
+            results.push({ name, ok: true, detail: detail ?? '' });
+        } catch (e) {
+            results.push({ name, ok: false, detail: e?.stack ?? String(e) });
+        }
+    }
+    function same(actual, expected, what) {
+        const a = typeof actual === 'string' ? actual : hex(actual);
+        if (a !== expected) {
+            throw new Error(`${what}: got ${a}, expected ${expected}`);
+        }
+    }
+    async function fails(reason, body) {
+        try {
+            await body();
+        } catch (e) {
+            if (e instanceof E2eError && e.reason === reason) {
+                return;
+            }
+            throw new Error(`expected ${reason}, got ${e?.reason ?? ''} ${e?.message ?? e}`);
+        }
+        throw new Error(`expected ${reason}, but it succeeded`);
+    }
+
+    // ------------------------------------------------------------ RFC vectors
+
+    for (const v of rfc.hkdf) {
+        await check(`HKDF ${v.name}`, async () => same(await e2e.hkdf(fromHex(v.salt), fromHex(v.ikm), fromHex(v.info), v.length), v.okm, 'OKM'));
+    }
+    for (const v of rfc.hmac) {
+        await check(`HMAC-SHA-256 ${v.name}`, async () => same(await e2e.hmacSha256(fromHex(v.key), fromHex(v.message)), v.mac, 'MAC'));
+    }
+    for (const v of rfc.x25519) {
+        await check(`X25519 ${v.name}`, async () => {
+            same(await e2e.X25519.agree(fromHex(v.private), fromHex(v.public)), v.shared, 'shared secret');
+            if (v.ownPublic) {
+                same(await e2e.X25519.publicOf(fromHex(v.private)), v.ownPublic, 'public key');
+            }
+        });
+    }
+    for (const v of rfc.ed25519) {
+        await check(`Ed25519 ${v.name}`, async () => {
+            same(await e2e.Ed25519.publicOf(fromHex(v.private)), v.public, 'public key');
+            same(await e2e.Ed25519.sign(fromHex(v.private), fromHex(v.message)), v.signature, 'signature');
+            if (!await e2e.Ed25519.verify(fromHex(v.public), fromHex(v.message), fromHex(v.signature))) {
+                throw new Error('the vector\'s signature does not verify');
+            }
+            const forged = fromHex(v.signature);
+            forged[0] ^= 1;
+            if (await e2e.Ed25519.verify(fromHex(v.public), fromHex(v.message), forged)) {
+                throw new Error('a signature with a flipped bit verifies');
+            }
+        });
+    }
+    for (const v of rfc.aesGcm) {
+        await check(`AES-GCM ${v.name}`, async () => {
+            const sealed = await e2e.Aead.seal(fromHex(v.key), fromHex(v.nonce), fromHex(v.plaintext), fromHex(v.ad));
+            same(sealed, v.ciphertext + v.tag, 'ciphertext || tag');
+            same(await e2e.Aead.open(fromHex(v.key), fromHex(v.nonce), sealed, fromHex(v.ad)), v.plaintext, 'opened');
+            const flipped = sealed.slice();
+            flipped[flipped.length - 1] ^= 1;
+            await fails('BAD_CIPHERTEXT', () => e2e.Aead.open(fromHex(v.key), fromHex(v.nonce), flipped, fromHex(v.ad)));
+        });
+    }
+    await check('X25519 refuses a low-order public key (RFC 7748: the all-zero output)', async () => {
+        await fails('BAD_KEY', () => e2e.X25519.agree(fromHex(rfc.x25519[0].private), new Uint8Array(32)));
+        await fails('BAD_KEY', () => e2e.X25519.agree(fromHex(rfc.x25519[0].private), new Uint8Array(31)));
+    });
+
+    // ------------------------------------------------------------ Courier vectors (the Java core's file)
+
+    if (courier) {
+        await checkCourierVectors(courier, check, same, fails);
+    }
+
+    // ------------------------------------------------------------ behaviour of docs/E2E.md
+
+    const conv = { sender: 'alice', senderDevice: 'laptop', recipient: 'bob', clientMessageId: 'c-1' };
+    const bobPhone = { user: 'bob', device: 'phone' };
+
+    await check('plaintext: the fields of section 7, padded to a multiple of 160, decoded back', async () => {
+        const body = text('héllo');
+        const encoded = e2e.PlainMessage.encode({ contentType: 'text/plain', body });
+        same(encoded.subarray(0, 1 + 2 + 10 + 4 + body.length + 1),
+            hex(concat(Uint8Array.of(1), e2e.str('text/plain'), e2e.be32(body.length), body, Uint8Array.of(0))), 'fields');
+        if (encoded.length !== 160 || encoded.subarray(24).some((b) => b !== 0)) {
+            throw new Error(`padded to ${encoded.length} bytes`);
+        }
+        const exact = e2e.PlainMessage.encode({ contentType: '', body: new Uint8Array(160 - 8) });
+        if (exact.length !== 160) {
+            throw new Error(`a plaintext of exactly 160 bytes was padded to ${exact.length}`);
+        }
+        const decoded = e2e.PlainMessage.decode(encoded);
+        same(decoded.body, hex(body), 'body');
+        const media = { mediaKey: new Uint8Array(64).fill(7), blobSha256: new Uint8Array(32).fill(9), plainSize: 123456, fileName: 'ä.png', contentType: 'image/png' };
+        const withMedia = e2e.PlainMessage.decode(e2e.PlainMessage.encode({ contentType: 'image/png', body: new Uint8Array(0), media }));
+        if (withMedia.media.plainSize !== 123456 || withMedia.media.fileName !== 'ä.png' || hex(withMedia.media.mediaKey) !== hex(media.mediaKey)) {
+            throw new Error(`media part decoded as ${JSON.stringify(withMedia.media)}`);
+        }
+        await fails('MALFORMED', () => e2e.PlainMessage.decode(encoded.subarray(0, 10)));
+        await fails('MALFORMED', () => e2e.PlainMessage.decode(Uint8Array.of(2, 0, 0)));
+    });
+
+    await check('shared key: sealed and opened; every tampering case fails with its reason', async () => {
+        const key = new Uint8Array(32).fill(0x42);
+        const keyId = await e2e.SharedKeyCipher.keyId(key);
+        same(keyId, hex((await e2e.sha256(concat(text('Courier-SK-id-v1'), key))).slice(0, 8)), 'key id');
+        const entropy = counterEntropy('sk');
+        const plaintext = e2e.PlainMessage.encode({ contentType: 'text/plain', body: text('secret') });
+        const envelope = await e2e.SharedKeyCipher.encrypt(key, conv, plaintext, entropy);
+        if (envelope[0] !== 1 || envelope[1] !== 1 || hex(envelope.subarray(2, 10)) !== hex(keyId)) {
+            throw new Error(`envelope header ${hex(envelope.subarray(0, 22))}`);
+        }
+        const byId = async (id) => (hex(id) === hex(keyId) ? key : null);
+        same(await e2e.SharedKeyCipher.decrypt(byId, conv, envelope), hex(plaintext), 'plaintext');
+        const flipped = envelope.slice();
+        flipped[30] ^= 0x10;
+        await fails('BAD_CIPHERTEXT', () => e2e.SharedKeyCipher.decrypt(byId, conv, flipped));
+        await fails('BAD_CIPHERTEXT', () => e2e.SharedKeyCipher.decrypt(byId, { ...conv, recipient: 'carol' }, envelope));
+        await fails('BAD_CIPHERTEXT', () => e2e.SharedKeyCipher.decrypt(byId, { ...conv, clientMessageId: 'c-2' }, envelope));
+        await fails('BAD_CIPHERTEXT', () => e2e.SharedKeyCipher.decrypt(async () => new Uint8Array(32).fill(1), conv, envelope));
+        await fails('NO_KEY', () => e2e.SharedKeyCipher.decrypt(async () => null, conv, envelope));
+        await fails('MALFORMED', () => e2e.SharedKeyCipher.decrypt(byId, conv, envelope.subarray(0, 30)));
+        await fails('UNSUPPORTED_VERSION', () => e2e.SharedKeyCipher.decrypt(byId, conv, concat(Uint8Array.of(2), envelope.subarray(1))));
+        await fails('UNSUPPORTED_VERSION', () => e2e.envelopeType(Uint8Array.of(1, 9, 0)));
+        await fails('MALFORMED', () => e2e.envelopeType(Uint8Array.of(1)));
+    });
+
+    await check('X3DH and the Double Ratchet: out of order, replies, duplicates, restart from a stored record, every error', async () => {
+        const entropy = counterEntropy('signal');
+        const alice = await e2e.DeviceIdentity.generate(entropy);
+        const bob = await e2e.DeviceIdentity.generate(entropy);
+        const spk = await e2e.SignedPreKey.generate(bob, 7, Date.now(), entropy);
+        const opk = await e2e.OneTimePreKey.generate(42, entropy);
+        const bundle = {
+            user: 'bob', device: 'phone', identityKey: bob.signing.publicKey, identityDhKey: bob.dh.publicKey,
+            identityDhSignature: await e2e.DeviceIdentity.identityDhSignature(bob), signedPreKeyId: 7,
+            signedPreKey: spk.keys.publicKey, signedPreKeySignature: spk.signature, oneTimePreKeyId: 42, oneTimePreKey: opk.keys.publicKey,
+        };
+        await fails('FORGED_PRE_KEY', () => e2e.SessionRecord.initiate(alice, { ...bundle, signedPreKey: opk.keys.publicKey }, entropy));
+        await fails('FORGED_PRE_KEY', () => e2e.SessionRecord.initiate(alice, { ...bundle, identityDhKey: alice.dh.publicKey }, entropy));
+        let aliceRecord = await e2e.SessionRecord.initiate(alice, bundle, entropy);
+        const sent = [];
+        for (let i = 0; i < 3; i++) {
+            const c = { ...conv, clientMessageId: `m${i}` };
+            const pt = e2e.PlainMessage.encode({ contentType: 'text/plain', body: text(`message ${i}`) });
+            const out = await e2e.SessionRecord.encrypt(aliceRecord, c, bobPhone, pt);
+            aliceRecord = out.record;
+            sent.push({ c, envelope: out.envelope, pt });
+        }
+        if ((sent[0].envelope[2] & 3) !== 3) {
+            throw new Error('the first message has no x3dh part with a one-time pre-key id');
+        }
+        const used = new Set();
+        const lookup = {
+            signedPreKey: async (id) => (id === 7 ? spk : null),
+            oneTimePreKey: async (id) => (id === 42 && !used.has(id) ? opk : null),
+        };
+        // The last first: it starts the session, the others come from the skipped keys.
+        let got = await e2e.SessionCipher.decrypt(bob, null, lookup, sent[2].c, bobPhone, sent[2].envelope, entropy);
+        if (got.usedOneTimePreKeyId !== 42 || hex(got.senderIdentityKey) !== hex(alice.signing.publicKey)) {
+            throw new Error(`used one-time pre-key ${got.usedOneTimePreKeyId}`);
+        }
+        same(got.plaintext, hex(sent[2].pt), 'message 2');
+        used.add(42);
+        // Stored and read back as IndexedDB would.
+        let bobRecord = structuredClone(got.record);
+        await fails('BAD_CIPHERTEXT', () => e2e.SessionCipher.decrypt(bob, bobRecord, lookup, sent[2].c, { user: 'bob', device: 'tablet' }, sent[0].envelope, entropy));
+        for (const i of [0, 1]) {
+            got = await e2e.SessionCipher.decrypt(bob, bobRecord, lookup, sent[i].c, bobPhone, sent[i].envelope, entropy);
+            same(got.plaintext, hex(sent[i].pt), `message ${i}`);
+            bobRecord = structuredClone(got.record);
+        }
+        await fails('DUPLICATE_OR_EXPIRED', () => e2e.SessionCipher.decrypt(bob, bobRecord, lookup, sent[1].c, bobPhone, sent[1].envelope, entropy));
+        // Without the session, the same x3dh header names a one-time pre-key already used.
+        await fails('ONE_TIME_PRE_KEY_REUSED', () => e2e.SessionCipher.decrypt(bob, null, lookup, sent[0].c, bobPhone, sent[0].envelope, entropy));
+        await fails('NO_SESSION', () => e2e.SessionCipher.decrypt(bob, null, { ...lookup, signedPreKey: async () => null }, sent[0].c, bobPhone, sent[0].envelope, entropy));
+        // Bob replies; alice's next message has no x3dh part any more.
+        const aliceLaptop = { user: 'alice', device: 'laptop' };
+        const back = { sender: 'bob', senderDevice: 'phone', recipient: 'alice', clientMessageId: 'r1' };
+        const reply = await e2e.SessionRecord.encrypt(bobRecord, back, aliceLaptop, text('reply'));
+        bobRecord = reply.record;
+        got = await e2e.SessionCipher.decrypt(alice, aliceRecord, lookup, back, aliceLaptop, reply.envelope, entropy);
+        same(got.plaintext, hex(text('reply')), 'reply');
+        aliceRecord = structuredClone(got.record);
+        const next = await e2e.SessionRecord.encrypt(aliceRecord, { ...conv, clientMessageId: 'm3' }, bobPhone, text('after the reply'));
+        if ((next.envelope[2] & 1) !== 0) {
+            throw new Error('alice still sends the x3dh part after bob\'s reply');
+        }
+        aliceRecord = next.record;
+        const flipped = next.envelope.slice();
+        flipped[flipped.length - 3] ^= 4;
+        await fails('BAD_CIPHERTEXT', () => e2e.SessionCipher.decrypt(bob, bobRecord, lookup, { ...conv, clientMessageId: 'm3' }, bobPhone, flipped, entropy));
+        await fails('BAD_CIPHERTEXT', () => e2e.SessionCipher.decrypt(bob, bobRecord, lookup, { ...conv, clientMessageId: 'm4' }, bobPhone, next.envelope, entropy));
+        got = await e2e.SessionCipher.decrypt(bob, bobRecord, lookup, { ...conv, clientMessageId: 'm3' }, bobPhone, next.envelope, entropy);
+        same(got.plaintext, hex(text('after the reply')), 'm3');
+        bobRecord = got.record;
+        // More than MAX_SKIP ahead in one chain.
+        let far = aliceRecord;
+        let last;
+        for (let i = 0; i <= e2e.MAX_SKIP + 1; i++) {
+            last = await e2e.SessionRecord.encrypt(far, { ...conv, clientMessageId: `f${i}` }, bobPhone, text('far'));
+            far = last.record;
+        }
+        await fails('TOO_FAR_AHEAD', () => e2e.SessionCipher.decrypt(bob, bobRecord, lookup, { ...conv, clientMessageId: `f${e2e.MAX_SKIP + 1}` }, bobPhone, last.envelope, entropy));
+        await fails('NO_SESSION', () => e2e.SessionCipher.decrypt(bob, null, lookup, conv, bobPhone, next.envelope, entropy));
+        const lowOrder = { ...bundle, oneTimePreKey: new Uint8Array(32) };
+        await fails('BAD_KEY', () => e2e.SessionRecord.initiate(alice, lowOrder, entropy));
+        await fails('MALFORMED', () => e2e.SessionCipher.decrypt(bob, bobRecord, lookup, conv, bobPhone, next.envelope.subarray(0, 40), entropy));
+        return `${sent.length + 2} messages both ways, ${e2e.MAX_SKIP + 2} encrypted ahead`;
+    });
+
+    await check('media: AES-256-CBC and HMAC-SHA-256 blob, opened; a changed blob is BAD_MEDIA', async () => {
+        const entropy = counterEntropy('media');
+        const file = new Uint8Array(1000).map((_, i) => i * 7);
+        const { blob, info } = await e2e.MediaCipher.encrypt(file, 'f.bin', 'application/octet-stream', entropy);
+        if (blob.length !== 16 + 1008 + 32) {
+            throw new Error(`blob of ${blob.length} bytes`);
+        }
+        same(await e2e.MediaCipher.decrypt(blob, info), hex(file), 'file');
+        const changed = blob.slice();
+        changed[20] ^= 1;
+        await fails('BAD_MEDIA', () => e2e.MediaCipher.decrypt(changed, info));
+        await fails('BAD_MEDIA', () => e2e.MediaCipher.decrypt(changed, { ...info, blobSha256: changed.length && new Uint8Array(0) }));
+        const rehashed = { ...info, blobSha256: await e2e.sha256(changed) };
+        await fails('BAD_MEDIA', () => e2e.MediaCipher.decrypt(changed, rehashed));
+    });
+
+    await check('safety number: 12 groups of 5 digits, the same from both sides, another when a key changes', async () => {
+        const a = [new Uint8Array(32).fill(1), new Uint8Array(32).fill(3)];
+        const b = [new Uint8Array(32).fill(2)];
+        const ab = await e2e.SafetyNumber.of('alice', a, 'bob', b);
+        const ba = await e2e.SafetyNumber.of('bob', b, 'alice', [...a].reverse());
+        if (!/^\d{5}( \d{5}){11}$/.test(ab) || ab !== ba) {
+            throw new Error(`'${ab}' and '${ba}'`);
+        }
+        const changed = await e2e.SafetyNumber.of('alice', a, 'bob', [new Uint8Array(32).fill(4)]);
+        if (changed === ab) {
+            throw new Error('the same number after bob\'s key changed');
+        }
+        return ab;
+    });
+
+    return results;
+}
