@@ -182,7 +182,7 @@ export async function runChecks(rfc, courier) {
         for (let i = 0; i < 3; i++) {
             const c = { ...conv, clientMessageId: `m${i}` };
             const pt = e2e.PlainMessage.encode({ contentType: 'text/plain', body: text(`message ${i}`) });
-            const out = await e2e.SessionRecord.encrypt(aliceRecord, c, bobPhone, pt);
+            const out = await e2e.SessionRecord.encrypt(aliceRecord, c, bobPhone, pt, entropy);
             aliceRecord = out.record;
             sent.push({ c, envelope: out.envelope, pt });
         }
@@ -195,7 +195,7 @@ export async function runChecks(rfc, courier) {
             oneTimePreKey: async (id) => (id === 42 && !used.has(id) ? opk : null),
         };
         // The last first: it starts the session, the others come from the skipped keys.
-        let got = await e2e.SessionCipher.decrypt(bob, null, lookup, sent[2].c, bobPhone, sent[2].envelope, entropy);
+        let got = await e2e.SessionCipher.decrypt(bob, null, lookup, sent[2].c, bobPhone, sent[2].envelope);
         if (got.usedOneTimePreKeyId !== 42 || hex(got.senderIdentityKey) !== hex(alice.signing.publicKey)) {
             throw new Error(`used one-time pre-key ${got.usedOneTimePreKeyId}`);
         }
@@ -203,48 +203,51 @@ export async function runChecks(rfc, courier) {
         used.add(42);
         // Stored and read back as IndexedDB would.
         let bobRecord = structuredClone(got.record);
-        await fails('BAD_CIPHERTEXT', () => e2e.SessionCipher.decrypt(bob, bobRecord, lookup, sent[2].c, { user: 'bob', device: 'tablet' }, sent[0].envelope, entropy));
+        await fails('BAD_CIPHERTEXT', () => e2e.SessionCipher.decrypt(bob, bobRecord, lookup, sent[2].c, { user: 'bob', device: 'tablet' }, sent[0].envelope));
         for (const i of [0, 1]) {
-            got = await e2e.SessionCipher.decrypt(bob, bobRecord, lookup, sent[i].c, bobPhone, sent[i].envelope, entropy);
+            got = await e2e.SessionCipher.decrypt(bob, bobRecord, lookup, sent[i].c, bobPhone, sent[i].envelope);
             same(got.plaintext, hex(sent[i].pt), `message ${i}`);
             bobRecord = structuredClone(got.record);
         }
-        await fails('DUPLICATE_OR_EXPIRED', () => e2e.SessionCipher.decrypt(bob, bobRecord, lookup, sent[1].c, bobPhone, sent[1].envelope, entropy));
+        await fails('DUPLICATE_OR_EXPIRED', () => e2e.SessionCipher.decrypt(bob, bobRecord, lookup, sent[1].c, bobPhone, sent[1].envelope));
         // Without the session, the same x3dh header names a one-time pre-key already used.
-        await fails('ONE_TIME_PRE_KEY_REUSED', () => e2e.SessionCipher.decrypt(bob, null, lookup, sent[0].c, bobPhone, sent[0].envelope, entropy));
-        await fails('NO_SESSION', () => e2e.SessionCipher.decrypt(bob, null, { ...lookup, signedPreKey: async () => null }, sent[0].c, bobPhone, sent[0].envelope, entropy));
+        await fails('ONE_TIME_PRE_KEY_REUSED', () => e2e.SessionCipher.decrypt(bob, null, lookup, sent[0].c, bobPhone, sent[0].envelope));
+        await fails('NO_SESSION', () => e2e.SessionCipher.decrypt(bob, null, { ...lookup, signedPreKey: async () => null }, sent[0].c, bobPhone, sent[0].envelope));
+        const forged = sent[0].envelope.slice();
+        forged[3 + 32 + 32 + 5] ^= 1;
+        await fails('FORGED_PRE_KEY', () => e2e.SessionCipher.decrypt(bob, null, lookup, sent[0].c, bobPhone, forged));
         // Bob replies; alice's next message has no x3dh part any more.
         const aliceLaptop = { user: 'alice', device: 'laptop' };
         const back = { sender: 'bob', senderDevice: 'phone', recipient: 'alice', clientMessageId: 'r1' };
-        const reply = await e2e.SessionRecord.encrypt(bobRecord, back, aliceLaptop, text('reply'));
+        const reply = await e2e.SessionRecord.encrypt(bobRecord, back, aliceLaptop, text('reply'), entropy);
         bobRecord = reply.record;
-        got = await e2e.SessionCipher.decrypt(alice, aliceRecord, lookup, back, aliceLaptop, reply.envelope, entropy);
+        got = await e2e.SessionCipher.decrypt(alice, aliceRecord, lookup, back, aliceLaptop, reply.envelope);
         same(got.plaintext, hex(text('reply')), 'reply');
         aliceRecord = structuredClone(got.record);
-        const next = await e2e.SessionRecord.encrypt(aliceRecord, { ...conv, clientMessageId: 'm3' }, bobPhone, text('after the reply'));
+        const next = await e2e.SessionRecord.encrypt(aliceRecord, { ...conv, clientMessageId: 'm3' }, bobPhone, text('after the reply'), entropy);
         if ((next.envelope[2] & 1) !== 0) {
             throw new Error('alice still sends the x3dh part after bob\'s reply');
         }
         aliceRecord = next.record;
         const flipped = next.envelope.slice();
         flipped[flipped.length - 3] ^= 4;
-        await fails('BAD_CIPHERTEXT', () => e2e.SessionCipher.decrypt(bob, bobRecord, lookup, { ...conv, clientMessageId: 'm3' }, bobPhone, flipped, entropy));
-        await fails('BAD_CIPHERTEXT', () => e2e.SessionCipher.decrypt(bob, bobRecord, lookup, { ...conv, clientMessageId: 'm4' }, bobPhone, next.envelope, entropy));
-        got = await e2e.SessionCipher.decrypt(bob, bobRecord, lookup, { ...conv, clientMessageId: 'm3' }, bobPhone, next.envelope, entropy);
+        await fails('BAD_CIPHERTEXT', () => e2e.SessionCipher.decrypt(bob, bobRecord, lookup, { ...conv, clientMessageId: 'm3' }, bobPhone, flipped));
+        await fails('BAD_CIPHERTEXT', () => e2e.SessionCipher.decrypt(bob, bobRecord, lookup, { ...conv, clientMessageId: 'm4' }, bobPhone, next.envelope));
+        got = await e2e.SessionCipher.decrypt(bob, bobRecord, lookup, { ...conv, clientMessageId: 'm3' }, bobPhone, next.envelope);
         same(got.plaintext, hex(text('after the reply')), 'm3');
         bobRecord = got.record;
         // More than MAX_SKIP ahead in one chain.
         let far = aliceRecord;
         let last;
         for (let i = 0; i <= e2e.MAX_SKIP + 1; i++) {
-            last = await e2e.SessionRecord.encrypt(far, { ...conv, clientMessageId: `f${i}` }, bobPhone, text('far'));
+            last = await e2e.SessionRecord.encrypt(far, { ...conv, clientMessageId: `f${i}` }, bobPhone, text('far'), entropy);
             far = last.record;
         }
-        await fails('TOO_FAR_AHEAD', () => e2e.SessionCipher.decrypt(bob, bobRecord, lookup, { ...conv, clientMessageId: `f${e2e.MAX_SKIP + 1}` }, bobPhone, last.envelope, entropy));
-        await fails('NO_SESSION', () => e2e.SessionCipher.decrypt(bob, null, lookup, conv, bobPhone, next.envelope, entropy));
+        await fails('TOO_FAR_AHEAD', () => e2e.SessionCipher.decrypt(bob, bobRecord, lookup, { ...conv, clientMessageId: `f${e2e.MAX_SKIP + 1}` }, bobPhone, last.envelope));
+        await fails('NO_SESSION', () => e2e.SessionCipher.decrypt(bob, null, lookup, conv, bobPhone, next.envelope));
         const lowOrder = { ...bundle, oneTimePreKey: new Uint8Array(32) };
         await fails('BAD_KEY', () => e2e.SessionRecord.initiate(alice, lowOrder, entropy));
-        await fails('MALFORMED', () => e2e.SessionCipher.decrypt(bob, bobRecord, lookup, conv, bobPhone, next.envelope.subarray(0, 40), entropy));
+        await fails('MALFORMED', () => e2e.SessionCipher.decrypt(bob, bobRecord, lookup, conv, bobPhone, next.envelope.subarray(0, 40)));
         return `${sent.length + 2} messages both ways, ${e2e.MAX_SKIP + 2} encrypted ahead`;
     });
 

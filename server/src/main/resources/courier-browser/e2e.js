@@ -583,7 +583,8 @@ function encodeHeader(h) {
     let flags = 0;
     if (h.x3dh) {
         flags |= FLAG_X3DH;
-        parts.push(h.x3dh.identityKey, h.x3dh.identityDhKey, h.x3dh.ephemeralKey, be32(h.x3dh.signedPreKeyId));
+        parts.push(h.x3dh.identityKey, h.x3dh.identityDhKey, h.x3dh.identityDhSignature, h.x3dh.ephemeralKey,
+            be32(h.x3dh.signedPreKeyId));
         if (h.x3dh.oneTimePreKeyId != null) {
             flags |= FLAG_OPK;
             parts.push(be32(h.x3dh.oneTimePreKeyId));
@@ -605,7 +606,8 @@ export function parseSignalEnvelope(envelope) {
     let x3dh = null;
     if (flags & FLAG_X3DH) {
         x3dh = {
-            identityKey: r.take(32).slice(), identityDhKey: r.take(32).slice(), ephemeralKey: r.take(32).slice(),
+            identityKey: r.take(32).slice(), identityDhKey: r.take(32).slice(), identityDhSignature: r.take(64).slice(),
+            ephemeralKey: r.take(32).slice(),
             signedPreKeyId: r.u32(), oneTimePreKeyId: flags & FLAG_OPK ? r.u32() : null,
         };
     }
@@ -625,7 +627,7 @@ function copyState(s) {
         ...s,
         skipped: s.skipped.map((k) => ({ ...k })),
         oldRatchetKeys: [...s.oldRatchetKeys],
-        dhs: { ...s.dhs },
+        dhs: s.dhs ? { ...s.dhs } : null,
     };
 }
 
@@ -648,7 +650,7 @@ async function skipTo(state, until) {
 }
 
 /** Decrypts one message in a copy of `state`; resolves to [plaintext, the copy] or throws, leaving `state` as it was. */
-async function ratchetDecrypt(original, parsed, conversation, target, entropy) {
+async function ratchetDecrypt(original, parsed, conversation, target) {
     const state = copyState(original);
     let mk;
     const skippedAt = state.skipped.findIndex((k) => k.n === parsed.n && equal(k.dh, parsed.dh));
@@ -669,9 +671,16 @@ async function ratchetDecrypt(original, parsed, conversation, target, entropy) {
             state.ns = 0;
             state.nr = 0;
             state.dhr = parsed.dh;
+            if (!state.dhs) {
+                // A second new ratchet key before this device sent on the first: not what a peer
+                // following the protocol does, and nothing here can compute its chain.
+                fail('BAD_CIPHERTEXT', 'a new ratchet key before this device answered the previous one');
+            }
             [state.rk, state.ckr] = await kdfRk(state.rk, await X25519.agree(state.dhs.privateKey, state.dhr));
-            state.dhs = await X25519.generate(entropy);
-            [state.rk, state.cks] = await kdfRk(state.rk, await X25519.agree(state.dhs.privateKey, state.dhr));
+            // The new sending key pair is made when this device next sends (docs/E2E.md section 6),
+            // so decrypting needs no randomness.
+            state.dhs = null;
+            state.cks = null;
         } else if (parsed.n < state.nr) {
             fail('DUPLICATE_OR_EXPIRED', `message ${parsed.n} of this chain: its key was used or dropped`);
         }
@@ -726,7 +735,7 @@ export const SessionRecord = Object.freeze({
             baseKey: ek.publicKey,
             pendingX3dh: {
                 identityKey: ours.signing.publicKey, identityDhKey: ours.dh.publicKey, ephemeralKey: ek.publicKey,
-                signedPreKeyId: bundle.signedPreKeyId, oneTimePreKeyId: bundle.oneTimePreKey != null ? bundle.oneTimePreKeyId : null,
+                identityDhSignature: await DeviceIdentity.identityDhSignature(ours), signedPreKeyId: bundle.signedPreKeyId, oneTimePreKeyId: bundle.oneTimePreKey != null ? bundle.oneTimePreKeyId : null,
             },
             rk, cks, ckr: null, dhs, dhr: bundle.signedPreKey, ns: 0, nr: 0, pn: 0, skipped: [], oldRatchetKeys: [],
         };
@@ -734,11 +743,16 @@ export const SessionRecord = Object.freeze({
     },
 
     /** Encrypts with the newest session: {envelope, record}. NO_SESSION when there is none. */
-    async encrypt(record, conversation, target, plaintext) {
+    async encrypt(record, conversation, target, plaintext, entropy) {
         if (!record || record.sessions.length === 0) {
             fail('NO_SESSION', `no session with ${target.user}/${target.device}`);
         }
         const state = copyState(record.sessions[0]);
+        if (!state.dhs) {
+            // The sending half of the DH ratchet step taken when the peer's new key arrived.
+            state.dhs = await X25519.generate(entropy);
+            [state.rk, state.cks] = await kdfRk(state.rk, await X25519.agree(state.dhs.privateKey, state.dhr));
+        }
         const [ck, mk] = await kdfCk(state.cks);
         const header = encodeHeader({ x3dh: state.pendingX3dh, dh: state.dhs.publicKey, pn: state.pn, n: state.ns });
         state.cks = ck;
@@ -764,16 +778,16 @@ export const SessionCipher = Object.freeze({
      * senderIdentityKey}. The caller erases the used one-time pre-key and stores the record in the
      * transaction that stores the message.
      */
-    async decrypt(ours, existing, lookup, conversation, target, envelope, entropy) {
+    async decrypt(ours, existing, lookup, conversation, target, envelope) {
         const parsed = parseSignalEnvelope(envelope);
         const sessions = existing?.sessions ?? [];
         if (parsed.x3dh) {
             const at = sessions.findIndex((s) => equal(s.baseKey, parsed.x3dh.ephemeralKey));
             if (at >= 0) {
-                return this.inSession(sessions, at, parsed, conversation, target, entropy, null);
+                return this.inSession(sessions, at, parsed, conversation, target);
             }
             const fresh = await respond(ours, parsed.x3dh, lookup);
-            const [plaintext, state] = await ratchetDecrypt(fresh, parsed, conversation, target, entropy);
+            const [plaintext, state] = await ratchetDecrypt(fresh, parsed, conversation, target);
             return {
                 plaintext, record: { sessions: [state, ...sessions].slice(0, MAX_SESSIONS) },
                 usedOneTimePreKeyId: parsed.x3dh.oneTimePreKeyId, senderIdentityKey: state.remoteIdentityKey,
@@ -782,22 +796,29 @@ export const SessionCipher = Object.freeze({
         if (sessions.length === 0) {
             fail('NO_SESSION', 'a ratchet message with no session and no X3DH header');
         }
-        let first = null;
+        // Each session in turn, newest first; when none takes it, the first error that says more
+        // than BAD_CIPHERTEXT (docs/E2E.md section 6).
+        let telling = null;
+        let bad = null;
         for (let at = 0; at < sessions.length; at++) {
             try {
-                return await this.inSession(sessions, at, parsed, conversation, target, entropy, null);
+                return await this.inSession(sessions, at, parsed, conversation, target);
             } catch (e) {
                 if (!(e instanceof E2eError)) {
                     throw e;
                 }
-                first ??= e;
+                if (e.reason === 'BAD_CIPHERTEXT') {
+                    bad ??= e;
+                } else {
+                    telling ??= e;
+                }
             }
         }
-        throw first;
+        throw telling ?? bad;
     },
 
-    async inSession(sessions, at, parsed, conversation, target, entropy) {
-        const [plaintext, state] = await ratchetDecrypt(sessions[at], parsed, conversation, target, entropy);
+    async inSession(sessions, at, parsed, conversation, target) {
+        const [plaintext, state] = await ratchetDecrypt(sessions[at], parsed, conversation, target);
         const rest = sessions.filter((_, i) => i !== at);
         return {
             plaintext, record: { sessions: [state, ...rest] }, usedOneTimePreKeyId: null,
@@ -808,6 +829,10 @@ export const SessionCipher = Object.freeze({
 
 /** Bob's side of X3DH from an x3dh header: the new session's state, before its first message. */
 async function respond(ours, x3dh, lookup) {
+    rawKey(x3dh.identityKey, 'the initiator\'s identity key');
+    if (!await Ed25519.verify(x3dh.identityKey, concat(IKD_CONTEXT, x3dh.identityDhKey), x3dh.identityDhSignature)) {
+        fail('FORGED_PRE_KEY', 'the X3DH header\'s identity DH key is not signed by its identity key');
+    }
     const spk = await lookup.signedPreKey(x3dh.signedPreKeyId);
     if (!spk) {
         fail('NO_SESSION', `the X3DH header names signed pre-key ${x3dh.signedPreKeyId}, which this device no longer has`);
