@@ -5,7 +5,7 @@
 
 const CACHE = 'courier-browser-2';
 const SCOPE = new URL('./', self.location).pathname;
-const FILES = ['./', 'index.html', 'style.css', 'app.js', 'client.js', 'store.js', 'transports.js', 'e2e.js', 'config.json'];
+const FILES = ['./', 'index.html', 'style.css', 'app.js', 'client.js', 'store.js', 'transports.js', 'e2e.js', 'secure.js', 'config.json'];
 
 self.addEventListener('install', (event) => {
     event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(FILES)).then(() => self.skipWaiting()));

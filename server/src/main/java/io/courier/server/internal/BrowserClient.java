@@ -54,6 +54,7 @@ public final class BrowserClient implements HttpHandler {
         files.put("store.js", JS);
         files.put("transports.js", JS);
         files.put("e2e.js", JS);
+        files.put("secure.js", JS);
         files.put("sw.js", JS);
         return Map.copyOf(files);
     }
