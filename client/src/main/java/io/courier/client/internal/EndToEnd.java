@@ -11,6 +11,7 @@ import io.courier.client.crypto.Envelope;
 import io.courier.client.crypto.MediaKeyInfo;
 import io.courier.client.crypto.OneTimePreKey;
 import io.courier.client.crypto.PlainMessage;
+import io.courier.client.crypto.PreKeyLookup;
 import io.courier.client.crypto.Reason;
 import io.courier.client.crypto.RemoteBundle;
 import io.courier.client.crypto.SafetyNumber;
@@ -19,7 +20,6 @@ import io.courier.client.crypto.SessionRecord;
 import io.courier.client.crypto.SharedKeyCipher;
 import io.courier.client.crypto.SignedPreKey;
 import io.courier.client.crypto.Target;
-import io.courier.client.crypto.X25519;
 import io.courier.transport.proto.Deliver;
 import io.courier.transport.proto.KeyBundlePublish;
 import io.courier.transport.proto.KeyBundles;
@@ -143,7 +143,7 @@ final class EndToEnd {
     private void newOneTimePreKeys(int count) throws SQLException {
         int last = store.counter(NEXT_OPK_ID);
         for (int i = 1; i <= count; i++) {
-            store.insertOneTimePreKey(last + i, new OneTimePreKey(last + i, X25519.generate(entropy)).toBytes());
+            store.insertOneTimePreKey(last + i, OneTimePreKey.generate(last + i, entropy).toBytes());
         }
         store.setCounter(NEXT_OPK_ID, last + count);
     }
@@ -168,8 +168,8 @@ final class EndToEnd {
             return null;
         }
         KeyBundlePublish.Builder frame = KeyBundlePublish.newBuilder()
-            .setIdentityKey(ByteString.copyFrom(identity.identityKey().publicKey()))
-            .setIdentityDhKey(ByteString.copyFrom(identity.identityDhKey().publicKey()))
+            .setIdentityKey(ByteString.copyFrom(identity.identityKey()))
+            .setIdentityDhKey(ByteString.copyFrom(identity.identityDhKey()))
             .setIdentityDhSignature(ByteString.copyFrom(identity.identityDhSignature()))
             .setAgreementKey(ByteString.copyFrom(current.keys().publicKey()))
             .setSignature(ByteString.copyFrom(current.signature()))
@@ -439,8 +439,8 @@ final class EndToEnd {
         }
     }
 
-    private SessionCipher.PreKeyLookup preKeys() {
-        return new SessionCipher.PreKeyLookup() {
+    private PreKeyLookup preKeys() {
+        return new PreKeyLookup() {
             @Override
             public Optional<SignedPreKey> signedPreKey(int id) {
                 try {
@@ -484,7 +484,7 @@ final class EndToEnd {
             throw new IllegalStateException("This client has no identity key: build it with encryption(SIGNAL)");
         }
         List<byte[]> mine = new ArrayList<>(store.identityKeys(settings.user()).values());
-        mine.add(identity.identityKey().publicKey());
+        mine.add(identity.identityKey());
         List<byte[]> theirs = new ArrayList<>(store.identityKeys(user).values());
         if (user.equals(settings.user())) {
             theirs = mine;
