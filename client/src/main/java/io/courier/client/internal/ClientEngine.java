@@ -312,7 +312,7 @@ public final class ClientEngine {
         this.queued = store.pendingCount();
         this.e2e = new EndToEnd(store, settings, entropy);
         e2e.open(settings.clock().millis());
-        this.keysPublished = store.publishedSignedPreKey() != null;
+        this.keysPublished = e2e.publishedAll(settings.clock().millis());
         store.commit();
         this.window = settings.maxInFlight();
         this.status = new ConnectionStatus(ConnectionState.CONNECTING, queued, null);

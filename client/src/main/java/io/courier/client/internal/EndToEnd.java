@@ -93,6 +93,8 @@ final class EndToEnd {
     private final Map<String, Set<String>> missing = new LinkedHashMap<>();
     /** Devices whose last fetched bundle did not verify: never encrypted to. */
     private final Set<Store.DeviceKey> forged = new LinkedHashSet<>();
+    /** Users fetched while the message at the head of the outbox waited for them. */
+    private final Set<String> fetchedForMessage = new LinkedHashSet<>();
 
     EndToEnd(Store store, EngineSettings settings, Entropy entropy) {
         this.store = store;
@@ -184,6 +186,14 @@ final class EndToEnd {
         return new Publish(frame.build(), current.id(), ids);
     }
 
+    /** True when the server has this device's current keys: nothing is due at {@code nowMs}. */
+    boolean publishedAll(long nowMs) throws SQLException {
+        Store.StoredPreKey current = store.currentSignedPreKey();
+        Integer published = store.publishedSignedPreKey();
+        return publishes() && current != null && published != null && published == current.id()
+            && !rotationDue(nowMs) && store.unpublishedOneTimePreKeys(1).isEmpty();
+    }
+
     /** The server stored {@code publish}. */
     void published(Publish publish) throws SQLException {
         store.setPublishedSignedPreKey(publish.signedPreKeyId());
@@ -248,7 +258,12 @@ final class EndToEnd {
         Set<Store.DeviceKey> targets = new java.util.TreeSet<>(
             java.util.Comparator.comparing(Store.DeviceKey::user).thenComparing(Store.DeviceKey::device));
         for (String user : new LinkedHashSet<>(List.of(m.recipient(), settings.user()))) {
-            if (!store.wasFetched(user)) {
+            // A user never fetched is fetched whole; so is a recipient with no device known yet
+            // (they may have published since), once per message. This user's other devices that
+            // appear later are named by the server's STALE_DEVICES.
+            boolean recipientUnknown = user.equals(m.recipient()) && !user.equals(settings.user())
+                && store.identityKeys(user).isEmpty() && !fetchedForMessage.contains(user);
+            if (!store.wasFetched(user) || recipientUnknown) {
                 fetch.put(user, new TreeSet<>());
                 continue;
             }
@@ -272,6 +287,7 @@ final class EndToEnd {
         if (!fetch.isEmpty()) {
             return new Fetch(fetch);
         }
+        fetchedForMessage.clear();
         if (targets.isEmpty()) {
             return new Refused(Reason.NO_SESSION.name(), m.recipient() + " has no device with published keys, so "
                 + "the message cannot be encrypted for anyone (does their client encrypt?)");
@@ -383,6 +399,7 @@ final class EndToEnd {
             }
         }
         store.markFetched(user);
+        fetchedForMessage.add(user);
         return changed && !user.equals(settings.user());
     }
 
