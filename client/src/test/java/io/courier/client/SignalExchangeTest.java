@@ -243,6 +243,7 @@ class SignalExchangeTest {
                 try (var walk = Files.walk(server.dataDir)) {
                     walk.filter(Files::isRegularFile).filter(p -> p.toString().contains("media")).forEach(stored::add);
                 }
+                assertThat(stored).as("the blob store's files under " + server.dataDir).isNotEmpty();
                 for (Path p : stored) {
                     assertThat(Files.readAllBytes(p)).isNotEqualTo(image);
                 }

@@ -1482,7 +1482,9 @@ public final class ClientEngine {
         if (fetch == null) {
             return;
         }
-        fetchesByUser.remove(fetch.user);
+        if (fetchesByUser.get(fetch.user) == fetch) {
+            fetchesByUser.remove(fetch.user);
+        }
         if (e2e.fetched(fetch.user, fetch.devices, bundles.getBundlesList())) {
             announceSafetyNumbers(java.util.Set.of(fetch.user));
         }

@@ -275,6 +275,7 @@ final class EndToEnd {
                 }
                 Store.DeviceKey target = new Store.DeviceKey(user, device);
                 if (forged.contains(target)) {
+                    fetchedForMessage.clear();
                     return new Refused(Reason.FORGED_PRE_KEY.name(), "The key bundle of device " + device + " of "
                         + user + " has a signature that does not verify: nothing is encrypted to it");
                 }
@@ -377,8 +378,17 @@ final class EndToEnd {
             if (!same && (before != null || !firstTime)) {
                 changed = true;
             }
+            SessionRecord session;
+            try {
+                session = SessionRecord.initiate(identity, bundle, entropy);
+            } catch (E2eException e) {
+                // A low-order or malformed key: as unusable as a forged bundle.
+                forged.add(device);
+                missing.computeIfAbsent(user, u -> new TreeSet<>()).add(b.getDevice());
+                continue;
+            }
             store.saveIdentityKey(user, b.getDevice(), bundle.identityKey());
-            store.saveSession(user, b.getDevice(), SessionRecord.initiate(identity, bundle, entropy).toBytes());
+            store.saveSession(user, b.getDevice(), session.toBytes());
         }
         if (asked.isEmpty()) {
             // Every device with a bundle was in the answer: the others are gone.
