@@ -375,7 +375,9 @@ final class EndToEnd {
             if (same && store.session(user, b.getDevice()) != null) {
                 continue; // a session with this very key exists: the fetched one-time pre-key goes unused
             }
-            if (!same && (before != null || !firstTime)) {
+            // A known device with another key, or a device more for a user whose devices were known;
+            // the first devices seen of a user are trusted as they are.
+            if (!same && (before != null || (!firstTime && !known.isEmpty()))) {
                 changed = true;
             }
             SessionRecord session;
@@ -499,7 +501,7 @@ final class EndToEnd {
         }
         store.saveIdentityKey(user, device, key);
         // A new key for a known device, or a new device of a user whose devices were known.
-        boolean changed = before != null || store.wasFetched(user);
+        boolean changed = before != null || (store.wasFetched(user) && !known.isEmpty());
         return changed && !user.equals(settings.user());
     }
 
