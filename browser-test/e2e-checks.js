@@ -25,11 +25,48 @@ function counterEntropy(seed) {
     };
 }
 
-/** The Courier vectors of the Java core (client/src/test/resources/io/courier/client/crypto/vectors.json). */
-async function checkCourierVectors(courier, check) {
-    await check('Courier vectors', async () => {
-        throw new Error(`a vectors.json with sections ${Object.keys(courier).join(', ')} that these checks do not read yet`);
-    });
+/**
+ * The Java core's vectors.json (client/src/test/resources/io/courier/client/crypto/vectors.json):
+ * its RFC sections in its own format, and its 'courier' section, which this page cannot ignore:
+ * a section these checks do not read fails, so that a vector is never passed over silently.
+ */
+async function checkCourierVectors(v, check, same, fails) {
+    for (const t of v.hkdf ?? []) {
+        await check(`vectors.json HKDF ${t.name}`, async () => same(await e2e.hkdf(fromHex(t.salt), fromHex(t.ikm), fromHex(t.info), t.length), t.okm, 'OKM'));
+    }
+    for (const t of v.x25519?.scalar_mult ?? []) {
+        await check(`vectors.json X25519 ${t.name}`, async () => same(await e2e.X25519.agree(fromHex(t.scalar), fromHex(t.u)), t.output, 'output'));
+    }
+    for (const t of v.x25519?.diffie_hellman ?? []) {
+        await check(`vectors.json X25519 ${t.name}`, async () => {
+            same(await e2e.X25519.publicOf(fromHex(t.alice_private)), t.alice_public, 'alice public');
+            same(await e2e.X25519.publicOf(fromHex(t.bob_private)), t.bob_public, 'bob public');
+            same(await e2e.X25519.agree(fromHex(t.alice_private), fromHex(t.bob_public)), t.shared, 'alice shared');
+            same(await e2e.X25519.agree(fromHex(t.bob_private), fromHex(t.alice_public)), t.shared, 'bob shared');
+        });
+    }
+    for (const t of v.ed25519 ?? []) {
+        await check(`vectors.json Ed25519 ${t.name}`, async () => {
+            same(await e2e.Ed25519.publicOf(fromHex(t.seed)), t.public, 'public');
+            same(await e2e.Ed25519.sign(fromHex(t.seed), fromHex(t.message)), t.signature, 'signature');
+            if (!await e2e.Ed25519.verify(fromHex(t.public), fromHex(t.message), fromHex(t.signature))) {
+                throw new Error('does not verify');
+            }
+        });
+    }
+    for (const t of v.aes_gcm ?? []) {
+        await check(`vectors.json AES-GCM ${t.name}`, async () => {
+            const sealed = await e2e.Aead.seal(fromHex(t.key), fromHex(t.nonce), fromHex(t.plaintext), fromHex(t.aad));
+            same(sealed, t.ciphertext + t.tag, 'ciphertext || tag');
+            same(await e2e.Aead.open(fromHex(t.key), fromHex(t.nonce), sealed, fromHex(t.aad)), t.plaintext, 'opened');
+        });
+    }
+    const known = new Set(['_comment', 'hkdf', 'x25519', 'ed25519', 'aes_gcm']);
+    for (const section of Object.keys(v).filter((k) => !known.has(k))) {
+        await check(`vectors.json section '${section}'`, async () => {
+            throw new Error(`vectors.json has a section '${section}' these checks do not read yet: teach e2e-checks.js to check it`);
+        });
+    }
 }
 
 export async function runChecks(rfc, courier) {

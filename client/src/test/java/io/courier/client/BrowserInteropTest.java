@@ -1,0 +1,151 @@
+package io.courier.client;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static java.util.concurrent.TimeUnit.MINUTES;
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+import static org.awaitility.Awaitility.await;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The browser client and this SDK read each other's end-to-end encrypted messages: alice's page
+ * in headless Chromium ({@code browser-test/interop.mjs}, WebCrypto through the page's e2e.js) and
+ * SDK clients on the same server exchange messages both ways in shared-key mode (bob) and in
+ * Signal mode (carol: X3DH started by the page, then ratchet steps both ways), each decrypting
+ * the other's, and both show the same safety number.
+ */
+class BrowserInteropTest {
+
+    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+    private static final long RUN_MINUTES = 3;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void shouldExchangeMessagesThatEachSideDecryptsWithTheBrowserInSharedKeyAndSignalMode() throws Exception {
+        Path driver = repositoryRoot().resolve("browser-test");
+        if (!Files.isExecutable(CHROMIUM)) {
+            fail("This test runs the browser client in Debian's Chromium, and " + CHROMIUM + " is missing. Install it"
+                + " (apt-get install -y chromium, or bash .ci/browser.sh) and run it again.");
+        }
+        if (!Files.isDirectory(driver.resolve("node_modules").resolve("playwright-core"))) {
+            fail("browser-test/node_modules has no playwright-core: run bash .ci/browser.sh first");
+        }
+        try (TestServer server = new TestServer(dir).start()) {
+            Recorder bobSaw = new Recorder();
+            Recorder carolSaw = new Recorder();
+            byte[] key = new byte[32];
+            new SecureRandom().nextBytes(key);
+            try (CourierClient bob = SignalExchangeTest.signal(server, "bob", "1", dir.resolve("bob.db"), bobSaw);
+                 CourierClient carol = SignalExchangeTest.signal(server, "carol", "1", dir.resolve("carol.db"), carolSaw)) {
+                bob.setSharedKey("alice", key);
+                String page = "http://127.0.0.1:" + server.server().adminPort() + "/app/";
+                ProcessBuilder builder = new ProcessBuilder("node", driver.resolve("interop.mjs").toString(), "--url", page)
+                    .directory(driver.toFile()).redirectErrorStream(true);
+                builder.environment().put("COURIER_TOKENS", "{\"alice\":\"" + server.token("alice") + "\"}");
+                Process process = builder.start();
+                ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor();
+                List<String> output = new ArrayList<>();
+                try {
+                    watchdog.schedule(() -> {
+                        process.descendants().forEach(ProcessHandle::destroyForcibly);
+                        process.destroyForcibly();
+                    }, RUN_MINUTES, MINUTES);
+                    try (BufferedReader reader = new BufferedReader(new InputStreamReader(process.getInputStream(), UTF_8));
+                         Writer answers = new OutputStreamWriter(process.getOutputStream(), UTF_8)) {
+                        for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+                            System.out.println(line);
+                            output.add(line);
+                            if (line.startsWith("control: ")) {
+                                String answer;
+                                try {
+                                    answer = answer(line.substring("control: ".length()), key, bob, bobSaw, carol, carolSaw);
+                                } catch (Throwable e) {
+                                    answer = "failed: " + e;
+                                    output.add(answer);
+                                }
+                                answers.write(answer + "\n");
+                                answers.flush();
+                            }
+                        }
+                    }
+                    assertThat(process.waitFor(30, SECONDS)).as("the driver finished").isTrue();
+                    String tail = String.join("\n", output.subList(Math.max(0, output.size() - 40), output.size()));
+                    assertThat(process.exitValue()).as("exit status of the interop driver; its last output:%n%s", tail).isZero();
+                    assertThat(output).contains(
+                        "interop: all passed: shared key both ways, Signal both ways, the same safety number");
+                } finally {
+                    watchdog.shutdownNow();
+                    process.descendants().forEach(ProcessHandle::destroyForcibly);
+                    process.destroyForcibly();
+                }
+            }
+        }
+    }
+
+    /** Does what the driver asks of the SDK side and says what to answer it. */
+    private static String answer(String command, byte[] key, CourierClient bob, Recorder bobSaw, CourierClient carol,
+                                 Recorder carolSaw) throws Exception {
+        switch (command) {
+            case "shared-key" -> {
+                return HexFormat.of().formatHex(key);
+            }
+            case "sdk-send-shared" -> {
+                bob.sendText("alice", "Shared key, from the Java SDK: bergamot-3141");
+                return "sent";
+            }
+            case "sdk-receive-shared" -> {
+                awaitDecrypted(bobSaw, "Shared key, from the browser: cardamom-2718", Encryption.SHARED_KEY);
+                return "received";
+            }
+            case "sdk-receive-signal-1" -> {
+                awaitDecrypted(carolSaw, "Signal, from the browser first: juniper-1618", Encryption.SIGNAL);
+                return "received";
+            }
+            case "sdk-send-signal" -> {
+                carol.sendText("alice", "Signal, the SDK's answer: saffron-1414");
+                return "sent";
+            }
+            case "sdk-receive-signal-2" -> {
+                awaitDecrypted(carolSaw, "Signal, the browser again: sumac-1732", Encryption.SIGNAL);
+                return "received";
+            }
+            case "safety-number" -> {
+                return carol.safetyNumber("alice").get(30, SECONDS);
+            }
+            default -> throw new IllegalArgumentException("unknown command " + command);
+        }
+    }
+
+    private static void awaitDecrypted(Recorder saw, String text, Encryption mode) {
+        await().atMost(30, SECONDS).untilAsserted(() -> assertThat(saw.arrived)
+            .as("what arrived: %s", saw.arrived)
+            .anyMatch(m -> !m.isUndecryptable() && text.equals(m.text()) && m.encryption() == mode));
+    }
+
+    /** Maven runs a module's tests in the module's folder; the repository is its parent. */
+    private static Path repositoryRoot() {
+        for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
+            if (Files.isRegularFile(d.resolve("browser-test/package.json"))) {
+                return d;
+            }
+        }
+        return fail("No browser-test/package.json above " + Path.of("").toAbsolutePath());
+    }
+}
