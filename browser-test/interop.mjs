@@ -1,7 +1,7 @@
 // Browser <-> Java SDK interoperability of end-to-end encryption, in headless Chromium: alice's
 // page and the SDK clients of BrowserInteropTest (client module) exchange messages that each side
-// decrypts, in shared-key mode (with bob) and in Signal mode (with carol), and compare the safety
-// number. The JUnit side drives the SDK when this program writes "control: …" lines on stdout and
+// decrypts, in shared-key mode (with bob) and in Signal mode (with carol, the page starting; with
+// dave, the SDK starting), compare the safety number, and see it change when carol reinstalls. The JUnit side drives the SDK when this program writes "control: …" lines on stdout and
 // answers on stdin (the answer to "control: shared-key" and "control: safety-number" is a value).
 //
 //   COURIER_TOKENS='{"alice":"…"}' node interop.mjs --url http://127.0.0.1:7190/app/
@@ -129,7 +129,37 @@ try {
             throw new Error(`the page shows safety number '${await page.getAttribute('#safety-number', 'data-number')}', the SDK '${theirs}'`);
         });
     step(`the page and the SDK show the same safety number: ${theirs}`);
-    console.log('interop: all passed: shared key both ways, Signal both ways, the same safety number');
+
+    // Dave's SDK client starts the session: the page answers X3DH with its one-time pre-key.
+    await control('sdk-first-signal');
+    await page.waitForSelector('#conversations li[data-peer="dave"]', { timeout: WAIT_MS });
+    await page.click('#conversations li[data-peer="dave"]');
+    await incoming(page, 'Signal, the SDK first: tarragon-2236', 'signal');
+    await encrypt(page, 'signal');
+    await type(page, 'Signal, the browser answers dave: fennel-1123');
+    await sent(page, 'Signal, the browser answers dave: fennel-1123');
+    await control('sdk-receive-dave');
+    step('Signal: the SDK started a session with the page (X3DH), and each decrypted the other\'s message');
+
+    // Carol reinstalls: a new identity key for carol's device.
+    await page.click('#conversations li[data-peer="carol"]');
+    const renewed = await control('carol-reinstalls');
+    await incoming(page, 'Signal, carol after reinstalling: anise-4669', 'signal');
+    await page.waitForFunction(() => [...document.querySelectorAll('#messages li.message.notice')]
+        .some((li) => li.textContent === 'Your safety number with carol changed'), null, { timeout: WAIT_MS })
+        .catch(async (e) => {
+            const shown = await page.$$eval('#messages li', (lis) => lis.map((li) => `${li.className}: ${li.textContent}`));
+            throw new Error(`${e.message}; no notice; the conversation shows: ${JSON.stringify(shown)}`);
+        });
+    await page.waitForFunction((n) => document.getElementById('safety-number').dataset.number === n, renewed, { timeout: WAIT_MS })
+        .catch(async () => {
+            throw new Error(`after carol reinstalled the page shows '${await page.getAttribute('#safety-number', 'data-number')}', carol '${renewed}'`);
+        });
+    if (renewed === theirs) {
+        throw new Error('carol\'s safety number did not change when she reinstalled');
+    }
+    step(`carol reinstalled: the page decrypted her message, says her safety number changed, and shows the new one: ${renewed}`);
+    console.log('interop: all passed: shared key both ways, Signal both ways, the same safety number, safety number changed');
 } catch (e) {
     failed = true;
     console.log(`interop: FAILED: ${e.stack ?? e}`);

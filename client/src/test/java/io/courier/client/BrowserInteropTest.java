@@ -26,8 +26,10 @@ import org.junit.jupiter.api.io.TempDir;
  * The browser client and this SDK read each other's end-to-end encrypted messages: alice's page
  * in headless Chromium ({@code browser-test/interop.mjs}, WebCrypto through the page's e2e.js) and
  * SDK clients on the same server exchange messages both ways in shared-key mode (bob) and in
- * Signal mode (carol: X3DH started by the page, then ratchet steps both ways), each decrypting
- * the other's, and both show the same safety number.
+ * Signal mode (carol: X3DH started by the page, then ratchet steps both ways; dave: X3DH started
+ * by the SDK), each decrypting the other's, and both show the same safety number; when carol
+ * reinstalls (a new identity), the page decrypts her next message, says her safety number
+ * changed, and shows the new one, the same as hers.
  */
 class BrowserInteropTest {
 
@@ -36,6 +38,15 @@ class BrowserInteropTest {
 
     @TempDir
     Path dir;
+
+    private TestServer server;
+    private byte[] key;
+    private CourierClient bob;
+    private final Recorder bobSaw = new Recorder();
+    private CourierClient carol;
+    private Recorder carolSaw = new Recorder();
+    private CourierClient dave;
+    private final Recorder daveSaw = new Recorder();
 
     @Test
     void shouldExchangeMessagesThatEachSideDecryptsWithTheBrowserInSharedKeyAndSignalMode() throws Exception {
@@ -47,13 +58,14 @@ class BrowserInteropTest {
         if (!Files.isDirectory(driver.resolve("node_modules").resolve("playwright-core"))) {
             fail("browser-test/node_modules has no playwright-core: run bash .ci/browser.sh first");
         }
-        try (TestServer server = new TestServer(dir).start()) {
-            Recorder bobSaw = new Recorder();
-            Recorder carolSaw = new Recorder();
-            byte[] key = new byte[32];
+        try (TestServer started = new TestServer(dir).start()) {
+            server = started;
+            key = new byte[32];
             new SecureRandom().nextBytes(key);
-            try (CourierClient bob = SignalExchangeTest.signal(server, "bob", "1", dir.resolve("bob.db"), bobSaw);
-                 CourierClient carol = SignalExchangeTest.signal(server, "carol", "1", dir.resolve("carol.db"), carolSaw)) {
+            bob = SignalExchangeTest.signal(server, "bob", "1", dir.resolve("bob.db"), bobSaw);
+            carol = SignalExchangeTest.signal(server, "carol", "1", dir.resolve("carol.db"), carolSaw);
+            dave = SignalExchangeTest.signal(server, "dave", "1", dir.resolve("dave.db"), daveSaw);
+            try {
                 bob.setSharedKey("alice", key);
                 String page = "http://127.0.0.1:" + server.server().adminPort() + "/app/";
                 ProcessBuilder builder = new ProcessBuilder("node", driver.resolve("interop.mjs").toString(), "--url", page)
@@ -75,7 +87,7 @@ class BrowserInteropTest {
                             if (line.startsWith("control: ")) {
                                 String answer;
                                 try {
-                                    answer = answer(line.substring("control: ".length()), key, bob, bobSaw, carol, carolSaw);
+                                    answer = answer(line.substring("control: ".length()));
                                 } catch (Throwable e) {
                                     answer = "failed: " + e;
                                     output.add(answer);
@@ -89,19 +101,22 @@ class BrowserInteropTest {
                     String tail = String.join("\n", output.subList(Math.max(0, output.size() - 40), output.size()));
                     assertThat(process.exitValue()).as("exit status of the interop driver; its last output:%n%s", tail).isZero();
                     assertThat(output).contains(
-                        "interop: all passed: shared key both ways, Signal both ways, the same safety number");
+                        "interop: all passed: shared key both ways, Signal both ways, the same safety number, safety number changed");
                 } finally {
                     watchdog.shutdownNow();
                     process.descendants().forEach(ProcessHandle::destroyForcibly);
                     process.destroyForcibly();
                 }
+            } finally {
+                bob.close();
+                carol.close();
+                dave.close();
             }
         }
     }
 
     /** Does what the driver asks of the SDK side and says what to answer it. */
-    private static String answer(String command, byte[] key, CourierClient bob, Recorder bobSaw, CourierClient carol,
-                                 Recorder carolSaw) throws Exception {
+    private String answer(String command) throws Exception {
         switch (command) {
             case "shared-key" -> {
                 return HexFormat.of().formatHex(key);
@@ -127,6 +142,22 @@ class BrowserInteropTest {
                 return "received";
             }
             case "safety-number" -> {
+                return carol.safetyNumber("alice").get(30, SECONDS);
+            }
+            case "sdk-first-signal" -> {
+                dave.sendText("alice", "Signal, the SDK first: tarragon-2236");
+                return "sent";
+            }
+            case "sdk-receive-dave" -> {
+                awaitDecrypted(daveSaw, "Signal, the browser answers dave: fennel-1123", Encryption.SIGNAL);
+                return "received";
+            }
+            case "carol-reinstalls" -> {
+                // A new database is a new device identity, under the same user and device id.
+                carol.close();
+                carolSaw = new Recorder();
+                carol = SignalExchangeTest.signal(server, "carol", "1", dir.resolve("carol-again.db"), carolSaw);
+                carol.sendText("alice", "Signal, carol after reinstalling: anise-4669");
                 return carol.safetyNumber("alice").get(30, SECONDS);
             }
             default -> throw new IllegalArgumentException("unknown command " + command);
