@@ -61,10 +61,151 @@ async function checkCourierVectors(v, check, same, fails) {
             same(await e2e.Aead.open(fromHex(t.key), fromHex(t.nonce), sealed, fromHex(t.aad)), t.plaintext, 'opened');
         });
     }
-    const known = new Set(['_comment', 'hkdf', 'x25519', 'ed25519', 'aes_gcm']);
+    if (v.courier) {
+        await checkGoldenVectors(v.courier, check, same);
+    }
+    const known = new Set(['_comment', 'hkdf', 'x25519', 'ed25519', 'aes_gcm', 'courier']);
     for (const section of Object.keys(v).filter((k) => !known.has(k))) {
         await check(`vectors.json section '${section}'`, async () => {
             throw new Error(`vectors.json has a section '${section}' these checks do not read yet: teach e2e-checks.js to check it`);
+        });
+    }
+}
+
+/**
+ * The Java core's Entropy.deterministic(seed): SHA256(seed || be64(i)) for i = 0, 1, …, handed out
+ * in order. e2e.js asks for bytes synchronously, so the stream is made ahead (`blocks` of it).
+ */
+async function deterministicEntropy(seedHex, blocks = 64) {
+    const seed = fromHex(seedHex);
+    const parts = [];
+    for (let i = 0; i < blocks; i++) {
+        parts.push(new Uint8Array(await crypto.subtle.digest('SHA-256', concat(seed, e2e.be64(i)))));
+    }
+    const stream = concat(...parts);
+    let at = 0;
+    return {
+        nextBytes(n) {
+            if (at + n > stream.length) {
+                throw new Error(`the deterministic entropy made ahead (${stream.length} bytes) ran out`);
+            }
+            const out = stream.slice(at, at + n);
+            at += n;
+            return out;
+        },
+    };
+}
+
+const conversationOf = (c) => ({ sender: c.sender, senderDevice: c.sender_device, recipient: c.recipient, clientMessageId: c.client_message_id });
+const mediaOf = (m) => m && ({
+    mediaKey: fromHex(m.media_key), blobSha256: fromHex(m.blob_sha256), plainSize: m.plain_size, fileName: m.file_name, contentType: m.content_type,
+});
+
+/** vectors.json's 'courier' section: e2e.js must make the very bytes the Java core made, and open them. */
+async function checkGoldenVectors(c, check, same) {
+    const known = new Set(['_comment', 'shared_key', 'plaintext', 'x3dh', 'safety_number', 'media']);
+    for (const section of Object.keys(c).filter((k) => !known.has(k))) {
+        await check(`vectors.json courier.${section}`, async () => {
+            throw new Error(`a Courier vector section '${section}' these checks do not read yet`);
+        });
+    }
+    if (c.shared_key) {
+        await check('vectors.json courier.shared_key: the same key, key id, conversation and envelope, and it opens', async () => {
+            const t = c.shared_key;
+            const entropy = await deterministicEntropy(t.seed);
+            const key = entropy.nextBytes(32);
+            same(key, t.key, 'key');
+            same(await e2e.SharedKeyCipher.keyId(key), t.key_id, 'key id');
+            const conversation = conversationOf(t.conversation);
+            same(e2e.encodeConversation(conversation), t.conversation.encoded, 'conv');
+            same(await e2e.SharedKeyCipher.encrypt(key, conversation, fromHex(t.plaintext), entropy), t.envelope, 'envelope');
+            same(await e2e.SharedKeyCipher.decrypt(async (id) => (hex(id) === t.key_id ? key : null), conversation, fromHex(t.envelope)), t.plaintext, 'opened');
+        });
+    }
+    for (const t of c.plaintext ?? []) {
+        await check(`vectors.json courier.plaintext ${t.name}`, async () => {
+            same(e2e.PlainMessage.encode({ contentType: t.content_type, body: fromHex(t.body), media: mediaOf(t.media) }), t.encoded, 'encoded');
+            const d = e2e.PlainMessage.decode(fromHex(t.encoded));
+            same(d.body, t.body, 'body');
+            if (d.contentType !== t.content_type || JSON.stringify(d.media && { ...d.media, mediaKey: hex(d.media.mediaKey), blobSha256: hex(d.media.blobSha256) })
+                !== JSON.stringify(t.media && { ...mediaOf(t.media), mediaKey: t.media.media_key, blobSha256: t.media.blob_sha256 })) {
+                throw new Error(`decoded as ${d.contentType} ${JSON.stringify(d.media)}`);
+            }
+        });
+    }
+    if (c.x3dh) {
+        await check('vectors.json courier.x3dh: the same keys, X3DH and every ratchet message both ways, each decrypted', async () => {
+            const t = c.x3dh;
+            const entropy = await deterministicEntropy(t.seed);
+            const alice = await e2e.DeviceIdentity.generate(entropy);
+            const bob = await e2e.DeviceIdentity.generate(entropy);
+            for (const [name, id, v] of [['alice', alice, t.alice], ['bob', bob, t.bob]]) {
+                same(id.signing.privateKey, v.iks_seed, `${name} IKs seed`);
+                same(id.signing.publicKey, v.iks_public, `${name} IKs public`);
+                same(id.dh.privateKey, v.ikd_private, `${name} IKd private`);
+                same(id.dh.publicKey, v.ikd_public, `${name} IKd public`);
+                same(await e2e.DeviceIdentity.identityDhSignature(id), v.identity_dh_signature, `${name} identity DH signature`);
+            }
+            const spk = await e2e.SignedPreKey.generate(bob, t.bob_signed_pre_key.id, t.bob_signed_pre_key.created_at_ms, entropy);
+            same(spk.keys.privateKey, t.bob_signed_pre_key.private, 'signed pre-key private');
+            same(spk.keys.publicKey, t.bob_signed_pre_key.public, 'signed pre-key public');
+            same(spk.signature, t.bob_signed_pre_key.signature, 'signed pre-key signature');
+            const opk = await e2e.OneTimePreKey.generate(t.bob_one_time_pre_key.id, entropy);
+            same(opk.keys.privateKey, t.bob_one_time_pre_key.private, 'one-time pre-key private');
+            same(opk.keys.publicKey, t.bob_one_time_pre_key.public, 'one-time pre-key public');
+            const bundle = {
+                user: 'bob', device: t.messages[0].target_device, identityKey: bob.signing.publicKey, identityDhKey: bob.dh.publicKey,
+                identityDhSignature: await e2e.DeviceIdentity.identityDhSignature(bob), signedPreKeyId: spk.id, signedPreKey: spk.keys.publicKey,
+                signedPreKeySignature: spk.signature, oneTimePreKeyId: opk.id, oneTimePreKey: opk.keys.publicKey,
+            };
+            let records = { alice: await e2e.SessionRecord.initiate(alice, bundle, entropy), bob: null };
+            same(records.alice.sessions[0].baseKey, t.alice_ephemeral_public, 'EK_A public');
+            same(records.alice.sessions[0].adx, t.ad, 'ADx');
+            const devices = { alice, bob };
+            const lookup = {
+                signedPreKey: async (id) => (id === spk.id ? spk : null),
+                oneTimePreKey: async (id) => (id === opk.id ? opk : null),
+            };
+            // In the order they happened: alice's three, bob decrypting them, bob's three, alice decrypting them.
+            const bySender = (who) => t.messages.filter((m) => m.conversation.sender === who);
+            for (const [from, to] of [['alice', 'bob'], ['bob', 'alice']]) {
+                for (const m of bySender(from)) {
+                    const conversation = conversationOf(m.conversation);
+                    const target = { user: m.target_user, device: m.target_device };
+                    same(e2e.encodeTarget(target), m.target_encoded, `target of ${m.conversation.client_message_id}`);
+                    const out = await e2e.SessionRecord.encrypt(records[from], conversation, target, fromHex(m.plaintext), entropy);
+                    same(out.envelope, m.envelope, `envelope ${m.conversation.client_message_id}`);
+                    records[from] = out.record;
+                }
+                for (const m of bySender(from)) {
+                    const got = await e2e.SessionCipher.decrypt(devices[to], records[to], lookup, conversationOf(m.conversation),
+                        { user: m.target_user, device: m.target_device }, fromHex(m.envelope));
+                    same(got.plaintext, m.plaintext, `decrypted ${m.conversation.client_message_id}`);
+                    records[to] = got.record;
+                }
+            }
+            return `${t.messages.length} messages`;
+        });
+    }
+    if (c.safety_number) {
+        await check('vectors.json courier.safety_number', async () => {
+            const t = c.safety_number;
+            same(await e2e.SafetyNumber.of(t.user_a, t.identity_keys_a.map(fromHex), t.user_b, t.identity_keys_b.map(fromHex)), t.safety_number, 'safety number');
+            same(await e2e.SafetyNumber.of(t.user_b, t.identity_keys_b.map(fromHex), t.user_a, [...t.identity_keys_a].reverse().map(fromHex)), t.safety_number, 'from the other side');
+        });
+    }
+    if (c.media) {
+        await check('vectors.json courier.media: the same blob and key, and it opens', async () => {
+            const t = c.media;
+            const entropy = await deterministicEntropy(t.seed);
+            const { blob, info } = await e2e.MediaCipher.encrypt(fromHex(t.file), t.media.file_name, t.media.content_type, entropy);
+            same(blob, t.blob, 'blob');
+            same(info.mediaKey, t.media.media_key, 'media key');
+            same(info.blobSha256, t.media.blob_sha256, 'blob SHA-256');
+            if (info.plainSize !== t.media.plain_size) {
+                throw new Error(`plain size ${info.plainSize}`);
+            }
+            same(await e2e.MediaCipher.decrypt(fromHex(t.blob), mediaOf(t.media)), t.file, 'file');
         });
     }
 }
