@@ -130,6 +130,17 @@ try {
         });
     step(`the page and the SDK show the same safety number: ${theirs}`);
 
+    // The page reloads: its sessions come back from IndexedDB.
+    await page.reload();
+    await page.waitForSelector('#status[data-state="connected"]', { timeout: WAIT_MS });
+    await page.click('#conversations li[data-peer="carol"]');
+    await control('sdk-send-after-reload');
+    await incoming(page, 'Signal, the SDK after the page reloaded: nutmeg-5772', 'signal');
+    await type(page, 'Signal, the reloaded page answers: clove-6931');
+    await sent(page, 'Signal, the reloaded page answers: clove-6931');
+    await control('sdk-receive-after-reload');
+    step('the page reloaded: its Signal session with carol came back from IndexedDB and both ways still decrypt');
+
     // Dave's SDK client starts the session: the page answers X3DH with its one-time pre-key.
     await control('sdk-first-signal');
     await page.waitForSelector('#conversations li[data-peer="dave"]', { timeout: WAIT_MS });

@@ -144,6 +144,14 @@ class BrowserInteropTest {
             case "safety-number" -> {
                 return carol.safetyNumber("alice").get(30, SECONDS);
             }
+            case "sdk-send-after-reload" -> {
+                carol.sendText("alice", "Signal, the SDK after the page reloaded: nutmeg-5772");
+                return "sent";
+            }
+            case "sdk-receive-after-reload" -> {
+                awaitDecrypted(carolSaw, "Signal, the reloaded page answers: clove-6931", Encryption.SIGNAL);
+                return "received";
+            }
             case "sdk-first-signal" -> {
                 dave.sendText("alice", "Signal, the SDK first: tarragon-2236");
                 return "sent";

@@ -139,8 +139,8 @@ class BrowserClientTest {
 
     /**
      * The page's e2e.js in headless Chromium ({@code browser-test/e2e-kat.mjs}): every RFC vector
-     * of the primitives it wraps (HKDF, HMAC, X25519, Ed25519, AES-GCM), the Java crypto core's
-     * Courier vectors when the repository has them, and each behaviour and error reason of
+     * of the primitives it wraps (HKDF, HMAC, X25519, Ed25519, AES-GCM), every vector of the Java
+     * crypto core's vectors.json (made again byte for byte), and each behaviour and error reason of
      * docs/E2E.md. The driver exits non-zero when any check fails.
      */
     @Test
@@ -157,9 +157,9 @@ class BrowserClientTest {
                 "--url", "http://127.0.0.1:" + server.adminPort() + "/app/", "--rfc", driver.resolve("rfc-vectors.json").toString(),
                 "--courier", vectors.toString()).directory(driver.toFile()), "the e2e.js checks");
             assertThat(output).as("the checks' summary").anyMatch(line -> line.matches("e2e: all \\d+ checks passed"));
-            if (Files.isRegularFile(vectors)) {
-                assertThat(output).contains("e2e: Courier vectors checked");
-            }
+            assertThat(vectors).as("the Java core's vectors, which the browser must match").isRegularFile();
+            assertThat(output).contains("e2e: Courier vectors checked");
+            assertThat(output).as("the Courier golden vectors were checked").anyMatch(line -> line.startsWith("e2e: ok   vectors.json courier.x3dh"));
         }
     }
 
