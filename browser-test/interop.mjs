@@ -141,6 +141,18 @@ try {
     await control('sdk-receive-after-reload');
     step('the page reloaded: its Signal session with carol came back from IndexedDB and both ways still decrypt');
 
+    // An encrypted image from carol: the page downloads the blob, checks it, decrypts it and shows it.
+    await control('sdk-send-image');
+    const image = '#messages li.message.in[data-e2e="signal"] .media[data-state="ready"] img';
+    await page.waitForFunction((selector) => {
+        const img = document.querySelector(selector);
+        return img && img.complete && img.naturalWidth === 40;
+    }, image, { timeout: WAIT_MS }).catch(async (e) => {
+        const shown = await page.$$eval('#messages li.message', (els) => els.map((el) => `${el.dataset.e2e}: ${el.textContent}`));
+        throw new Error(`${e.message}; the conversation shows: ${JSON.stringify(shown)}`);
+    });
+    step('carol\'s encrypted image: the page downloaded the blob, checked its digest and MAC, decrypted it and shows it (40 px wide)');
+
     // Dave's SDK client starts the session: the page answers X3DH with its one-time pre-key.
     await control('sdk-first-signal');
     await page.waitForSelector('#conversations li[data-peer="dave"]', { timeout: WAIT_MS });
@@ -170,7 +182,7 @@ try {
         throw new Error('carol\'s safety number did not change when she reinstalled');
     }
     step(`carol reinstalled: the page decrypted her message, says her safety number changed, and shows the new one: ${renewed}`);
-    console.log('interop: all passed: shared key both ways, Signal both ways, the same safety number, safety number changed');
+    console.log('interop: all passed: shared key both ways, Signal both ways, the same safety number, an encrypted image, safety number changed');
 } catch (e) {
     failed = true;
     console.log(`interop: FAILED: ${e.stack ?? e}`);

@@ -273,7 +273,7 @@ function mediaElement(m) {
             entry.error = e.message;
         }).then(() => { if (m.conv === shown) renderMessages(); });
     }
-    const label = `${m.media.contentType}, ${sizeText(m.media.sizeBytes)}`;
+    const label = `${m.media.contentType}, ${sizeText(m.media.plainSize ?? m.media.sizeBytes)}${m.media.secret ? ', end-to-end encrypted' : ''}`;
     if (entry.state === 'loading') {
         box.dataset.state = 'loading';
         box.textContent = `Downloading ${label}…`;

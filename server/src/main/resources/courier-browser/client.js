@@ -108,6 +108,10 @@ export async function fetchMedia(media) {
             throw new Error('The file does not match the SHA-256 the message carries: it was changed or corrupted');
         }
     }
+    if (media.secret) {
+        // An end-to-end encrypted file: its digest and MAC checked, then decrypted (BAD_MEDIA otherwise).
+        return new Blob([await e2e.MediaCipher.decrypt(bytes, media.secret)], { type: media.contentType || 'application/octet-stream' });
+    }
     return new Blob([bytes], { type: media.contentType || 'application/octet-stream' });
 }
 
@@ -736,6 +740,11 @@ export class CourierClient extends EventTarget {
         };
         if (d.contentType === e2e.CONTENT_TYPE) {
             Object.assign(message, CourierClient.opened(opened));
+            const secret = opened?.plain?.media;
+            // The reference names the encrypted blob; what it is, and its key, came in the message.
+            message.media = secret && message.media ? {
+                ...message.media, contentType: secret.contentType, plainSize: secret.plainSize, fileName: secret.fileName, secret,
+            } : null;
         }
         s.messages.put(message);
         puts.set(key, message);

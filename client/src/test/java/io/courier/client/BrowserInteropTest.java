@@ -27,8 +27,9 @@ import org.junit.jupiter.api.io.TempDir;
  * in headless Chromium ({@code browser-test/interop.mjs}, WebCrypto through the page's e2e.js) and
  * SDK clients on the same server exchange messages both ways in shared-key mode (bob) and in
  * Signal mode (carol: X3DH started by the page, then ratchet steps both ways; dave: X3DH started
- * by the SDK), each decrypting the other's, and both show the same safety number; when carol
- * reinstalls (a new identity), the page decrypts her next message, says her safety number
+ * by the SDK), each decrypting the other's, and both show the same safety number; the page
+ * reloads and its sessions come back from IndexedDB; an image carol sends encrypted shows on the
+ * page, decrypted there; when carol reinstalls (a new identity), the page decrypts her next message, says her safety number
  * changed, and shows the new one, the same as hers.
  */
 class BrowserInteropTest {
@@ -58,7 +59,7 @@ class BrowserInteropTest {
         if (!Files.isDirectory(driver.resolve("node_modules").resolve("playwright-core"))) {
             fail("browser-test/node_modules has no playwright-core: run bash .ci/browser.sh first");
         }
-        try (TestServer started = new TestServer(dir).start()) {
+        try (TestServer started = new TestServer(dir, MediaServers.filesystem()).start()) {
             server = started;
             key = new byte[32];
             new SecureRandom().nextBytes(key);
@@ -101,7 +102,7 @@ class BrowserInteropTest {
                     String tail = String.join("\n", output.subList(Math.max(0, output.size() - 40), output.size()));
                     assertThat(process.exitValue()).as("exit status of the interop driver; its last output:%n%s", tail).isZero();
                     assertThat(output).contains(
-                        "interop: all passed: shared key both ways, Signal both ways, the same safety number, safety number changed");
+                        "interop: all passed: shared key both ways, Signal both ways, the same safety number, an encrypted image, safety number changed");
                 } finally {
                     watchdog.shutdownNow();
                     process.descendants().forEach(ProcessHandle::destroyForcibly);
@@ -151,6 +152,19 @@ class BrowserInteropTest {
             case "sdk-receive-after-reload" -> {
                 awaitDecrypted(carolSaw, "Signal, the reloaded page answers: clove-6931", Encryption.SIGNAL);
                 return "received";
+            }
+            case "sdk-send-image" -> {
+                // A real PNG, so the page can show it; encrypted before upload, the key in the message.
+                java.awt.image.BufferedImage image = new java.awt.image.BufferedImage(40, 30, java.awt.image.BufferedImage.TYPE_INT_RGB);
+                for (int x = 0; x < 40; x++) {
+                    for (int y = 0; y < 30; y++) {
+                        image.setRGB(x, y, (x * 6) << 16 | (y * 8) << 8 | 0x40);
+                    }
+                }
+                Path png = dir.resolve("from-carol.png");
+                javax.imageio.ImageIO.write(image, "png", png.toFile());
+                carol.sendMedia("alice", png, "image/png");
+                return "sent";
             }
             case "sdk-first-signal" -> {
                 dave.sendText("alice", "Signal, the SDK first: tarragon-2236");
