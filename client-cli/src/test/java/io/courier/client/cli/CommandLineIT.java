@@ -54,7 +54,7 @@ class CommandLineIT {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"", "chat", "send", "history", "unread", "last-seen", "privacy", "contacts"})
+    @ValueSource(strings = {"", "chat", "send", "history", "unread", "last-seen", "privacy", "contacts", "safety-number"})
     void shouldPrintTheBuildsVersionOnEveryCommand(String command) throws Exception {
         Result result = command.isEmpty() ? courier("--version") : courier(command, "--version");
 
@@ -64,7 +64,7 @@ class CommandLineIT {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"chat", "send", "history", "unread", "last-seen", "privacy", "contacts"})
+    @ValueSource(strings = {"chat", "send", "history", "unread", "last-seen", "privacy", "contacts", "safety-number"})
     void shouldExplainEveryCommandAndWhereTheTokenComesFrom(String command) throws Exception {
         Result result = courier(command, "--help");
 
