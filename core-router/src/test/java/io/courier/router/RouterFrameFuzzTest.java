@@ -17,10 +17,13 @@ import io.courier.transport.proto.Error;
 import io.courier.transport.proto.Frame;
 import io.courier.transport.proto.Heartbeat;
 import io.courier.transport.proto.Hello;
+import io.courier.transport.proto.DeviceAddress;
+import io.courier.transport.proto.DevicePayload;
 import io.courier.transport.proto.KeyBundleFetch;
 import io.courier.transport.proto.KeyBundlePublish;
 import io.courier.transport.proto.MediaRef;
 import io.courier.transport.proto.MediaSlotRequest;
+import io.courier.transport.proto.OneTimePreKey;
 import io.courier.transport.proto.PresenceQuery;
 import io.courier.transport.proto.ReadReceipt;
 import io.courier.transport.proto.Receipt;
@@ -225,17 +228,51 @@ class RouterFrameFuzzTest {
                     send.setMedia(MediaRef.newBuilder().setUrl(data.text()).setSizeBytes(data.next())
                         .setKey(ByteString.copyFrom(data.bytes())));
                 }
+                if (op == 2 && data.bool()) {
+                    // End-to-end encrypted: per-device payloads (usually without the plain one), for
+                    // devices that may or may not have bundles, named once or twice.
+                    if (data.bool()) {
+                        send.clearPayload();
+                    }
+                    for (int i = data.pick(4); i > 0; i--) {
+                        send.addDevicePayloads(DevicePayload.newBuilder()
+                            .setDevice(DeviceAddress.newBuilder().setUser(data.pick(USERS)).setDevice(data.pick(DEVICES)))
+                            .setPayload(ByteString.copyFrom(data.bytes())));
+                    }
+                }
                 frame.setSend(send);
             }
             case 3 -> frame.setDeliveryAck(DeliveryAck.newBuilder().addAllServerMessageIds(ids(data, connection)));
             case 4 -> frame.setReadReceipt(ReadReceipt.newBuilder().addAllServerMessageIds(ids(data, connection)));
             case 5 -> frame.setHeartbeat(Heartbeat.newBuilder().setClientTimeMs(data.next()));
             case 6 -> frame.setPresenceQuery(PresenceQuery.newBuilder().setUser(data.pick(USERS)));
-            case 7 -> frame.setKeyBundlePublish(KeyBundlePublish.newBuilder()
-                .setIdentityKey(ByteString.copyFrom(data.bytes()))
-                .setAgreementKey(ByteString.copyFrom(data.bytes()))
-                .setSignature(ByteString.copyFrom(data.bytes())));
-            case 8 -> frame.setKeyBundleFetch(KeyBundleFetch.newBuilder().setUser(data.pick(USERS)));
+            case 7 -> {
+                KeyBundlePublish.Builder publish = KeyBundlePublish.newBuilder();
+                if (data.bool()) {
+                    // Well-formed keys (one of two identities), so that some publishes are taken.
+                    byte identity = (byte) data.pick(2);
+                    publish.setIdentityKey(ByteString.copyFrom(filled(32, identity)))
+                        .setAgreementKey(ByteString.copyFrom(filled(32, 7)))
+                        .setIdentityDhKey(ByteString.copyFrom(filled(32, identity)))
+                        .setSignedPreKeyId(data.next());
+                    for (int i = data.pick(30); i > 0; i--) {
+                        publish.addOneTimePreKeys(OneTimePreKey.newBuilder().setId(data.next())
+                            .setPublicKey(ByteString.copyFrom(filled(data.bool() ? 32 : 31, 9))));
+                    }
+                } else {
+                    publish.setIdentityKey(ByteString.copyFrom(data.bytes()))
+                        .setAgreementKey(ByteString.copyFrom(data.bytes()))
+                        .setSignature(ByteString.copyFrom(data.bytes()));
+                }
+                frame.setKeyBundlePublish(publish);
+            }
+            case 8 -> {
+                KeyBundleFetch.Builder fetch = KeyBundleFetch.newBuilder().setUser(data.pick(USERS));
+                for (int i = data.pick(3); i > 0; i--) {
+                    fetch.addDevices(data.pick(DEVICES));
+                }
+                frame.setKeyBundleFetch(fetch);
+            }
             case 9 -> frame.setMediaSlotRequest(MediaSlotRequest.newBuilder().setContentType(data.text())
                 .setSizeBytes(data.next()));
             case 10 -> frame.setWelcome(Welcome.newBuilder().setUser(data.pick(USERS))); // a server's body
@@ -251,6 +288,12 @@ class RouterFrameFuzzTest {
             }
         }
         return frame.build();
+    }
+
+    private static byte[] filled(int length, int value) {
+        byte[] bytes = new byte[length];
+        java.util.Arrays.fill(bytes, (byte) value);
+        return bytes;
     }
 
     /**

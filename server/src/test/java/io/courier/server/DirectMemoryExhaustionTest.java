@@ -4,14 +4,12 @@ import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.google.protobuf.ByteString;
 import io.courier.transport.TransportClient;
 import io.courier.transport.TransportProviders;
 import io.courier.transport.TransportSettings;
 import io.courier.transport.proto.Frame;
 import io.courier.transport.proto.Hello;
 import io.courier.transport.proto.KeyBundleFetch;
-import io.courier.transport.proto.KeyBundlePublish;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -47,6 +45,9 @@ class DirectMemoryExhaustionTest {
 
     @Test
     void shouldCloseTheConnectionThatRanOutOfDirectMemoryAndServeEveryoneElse() throws Exception {
+        // Her key bundle of nearly a megabyte, stored before the server starts: each small fetch
+        // asks for a large answer.
+        LargeKeyBundle.store(dir.resolve("data"), "mallory", 900_000);
         try (ServerProcess server = new ServerProcess(dir, "transports.tcp.options.max-unread-output-bytes=1073741824")
                 .jvm("-XX:MaxDirectMemorySize=48m").start();
              TransportClient tcp = TransportProviders.find("tcp").createClient(TransportSettings.of(0))) {
@@ -61,9 +62,6 @@ class DirectMemoryExhaustionTest {
                 InputStream in = mallory.getInputStream();
                 Frame.newBuilder().setHello(Hello.newBuilder().setUser("mallory")
                     .setToken(Main.mint(server.config(), "mallory", "*", Duration.ofHours(1)))).build().writeDelimitedTo(out);
-                Frame.newBuilder().setKeyBundlePublish(KeyBundlePublish.newBuilder()
-                    .setIdentityKey(ByteString.copyFrom(new byte[900_000])).setAgreementKey(ByteString.copyFrom(new byte[32])))
-                    .build().writeDelimitedTo(out);
                 Frame fetch = Frame.newBuilder().setKeyBundleFetch(KeyBundleFetch.newBuilder().setUser("mallory")).build();
                 // 200 fetches ask for some 180 MB of answers: far more than the 48 MiB there is.
                 for (int i = 0; i < 200; i++) {

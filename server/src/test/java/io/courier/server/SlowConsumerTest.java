@@ -4,12 +4,10 @@ import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.google.protobuf.ByteString;
 import io.courier.transport.proto.Error.Code;
 import io.courier.transport.proto.Frame;
 import io.courier.transport.proto.Hello;
 import io.courier.transport.proto.KeyBundleFetch;
-import io.courier.transport.proto.KeyBundlePublish;
 import io.courier.transport.proto.Send;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufAllocatorMetric;
@@ -69,6 +67,7 @@ class SlowConsumerTest {
 
     @BeforeEach
     void start() throws Exception {
+        LargeKeyBundle.store(dataDir, "mallory", KEY_BYTES);
         fixture = new ServerFixture(dataDir, "transports.tcp.options.max-unread-output-bytes=" + LIMIT);
         bystanders = new Bystanders(fixture, 20).start();
     }
@@ -111,10 +110,8 @@ class SlowConsumerTest {
                 .build().writeDelimitedTo(out);
             out.flush();
             assertThat(Frame.parseDelimitedFrom(in).hasWelcome()).isTrue();
-            // The last read until the end: a key bundle of nearly a megabyte, then the flood.
-            Frame.newBuilder().setKeyBundlePublish(KeyBundlePublish.newBuilder()
-                .setIdentityKey(ByteString.copyFrom(new byte[KEY_BYTES])).setAgreementKey(ByteString.copyFrom(new byte[32])))
-                .build().writeDelimitedTo(out);
+            // The last read until the end; then the flood, with fetches of her key bundle of nearly
+            // a megabyte (stored before the server started).
             Frame oversized = Frame.newBuilder().setSend(Send.newBuilder().setClientMessageId("x")
                 .setRecipient("r".repeat(1_000_000)).setContentType("t".repeat(40_000))).build();
             assertThat(oversized.getSerializedSize()).isBetween(1_000_000, maxFrame);

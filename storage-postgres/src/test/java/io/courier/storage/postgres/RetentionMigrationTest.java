@@ -48,16 +48,23 @@ class RetentionMigrationTest {
                 + ", 'text/plain', ''::bytea, ''::bytea), ('bob', '1', 2, 0, 0, 'alice', '1', 'bob', 'c-2', 0, " + T0
                 + ", 'text/plain', '\\x01'::bytea, ''::bytea)");
             st.execute("INSERT INTO sends VALUES ('alice', '1', 'c-1', 1, " + T0 + ")");
+            // A key bundle as version 1 wrote it: no X25519 identity key, no signed pre-key id.
+            st.execute("INSERT INTO key_bundles VALUES ('alice', '1', '\\x0a'::bytea, '\\x0b'::bytea, '\\x0c'::bytea)");
             st.execute("UPDATE counters SET value = 2 WHERE name = 'highest_server_id'");
         }
 
         RetentionPolicy policy = RetentionPolicy.defaults();
         DeviceId bob = DeviceId.primary("bob");
         try (StorageBackend backend = new PostgresStorageProvider().open(new StorageConfig(directory, options))) {
-            assertThat(version(options)).as("migrated to the latest version").isEqualTo(4);
+            assertThat(version(options)).as("migrated to the latest version").isEqualTo(5);
             assertThat(backend.messages().entry(bob, 1)).get().extracting(InboxEntry::state)
                 .isEqualTo(InboxEntry.State.DELIVERED);
             assertThat(backend.messages().acceptedSend(DeviceId.primary("alice"), "c-1")).contains(new AcceptedSend(1, T0));
+            io.courier.storage.KeyBundle old = backend.keys().bundles("alice").get("1");
+            assertThat(old.identityKey()).containsExactly(0x0a);
+            assertThat(old.identityDhKey()).isEmpty();
+            assertThat(old.signedPreKeyId()).isZero();
+            assertThat(backend.keys().oneTimePreKeyCount(DeviceId.primary("alice"))).isZero();
 
             long justBefore = T0 + policy.deliveredRetention().toMillis() - 1;
             assertThat(policy.expire(backend.messages(), justBefore)).isEqualTo(new RetentionPolicy.Expired(1, 0, 2));

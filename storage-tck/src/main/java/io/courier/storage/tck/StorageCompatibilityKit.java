@@ -11,6 +11,7 @@ import io.courier.storage.InboxEntry;
 import io.courier.storage.InboxUsage;
 import io.courier.storage.KeyBundle;
 import io.courier.storage.MessageKind;
+import io.courier.storage.OneTimePreKey;
 import io.courier.storage.PresencePrivacy;
 import io.courier.storage.RetentionPolicy;
 import io.courier.storage.StorageBackend;
@@ -208,6 +209,9 @@ public abstract class StorageCompatibilityKit {
         assertThat(actual.identityKey()).as("identityKey").isEqualTo(expected.identityKey());
         assertThat(actual.agreementKey()).as("agreementKey").isEqualTo(expected.agreementKey());
         assertThat(actual.signature()).as("signature").isEqualTo(expected.signature());
+        assertThat(actual.identityDhKey()).as("identityDhKey").isEqualTo(expected.identityDhKey());
+        assertThat(actual.identityDhSignature()).as("identityDhSignature").isEqualTo(expected.identityDhSignature());
+        assertThat(actual.signedPreKeyId()).as("signedPreKeyId").isEqualTo(expected.signedPreKeyId());
     }
 
     /** Waits for {@code latch}, failing the task instead of hanging when it never opens. */
@@ -1192,6 +1196,148 @@ public abstract class StorageCompatibilityKit {
         assertThat(backend.keys().bundles("carol")).isEmpty();
     }
 
+    @Test
+    void shouldKeepEveryFieldOfAKeyBundle() {
+        KeyBundle full = new KeyBundle(filled(32, 1), filled(32, 2), filled(64, 3), filled(32, 4), filled(64, 5), -7);
+        backend.keys().publish(ALICE, full);
+        backend.keys().publish(BOB, new KeyBundle(filled(32, 6), filled(32, 7), new byte[0]));
+        assertSameBundle(backend.keys().bundles("alice").get("1"), full);
+        KeyBundle old = backend.keys().bundles("bob").get("1");
+        assertThat(old.identityDhKey()).isEmpty();
+        assertThat(old.identityDhSignature()).isEmpty();
+        assertThat(old.signature()).isEmpty();
+        assertThat(old.signedPreKeyId()).isZero();
+    }
+
+    @Test
+    void shouldAddReplaceTakeAndCountOneTimePreKeys() {
+        KeyBundle bundle = bundle(1);
+        assertThat(backend.keys().oneTimePreKeyCount(ALICE)).isZero();
+        assertThat(backend.keys().takeOneTimePreKey(ALICE)).isEmpty();
+        assertThat(backend.keys().publish(ALICE, bundle, List.of(preKey(1, 1), preKey(2, 2), preKey(-1, 3)), 100))
+            .hasValue(3);
+        // Id 2 again replaces its key (the last of a list wins); id 4 is added; the laptop is apart.
+        assertThat(backend.keys().publish(ALICE, bundle, List.of(preKey(2, 20), preKey(4, 4), preKey(2, 21)), 100))
+            .hasValue(4);
+        assertThat(backend.keys().publish(ALICE_LAPTOP, bundle, List.of(preKey(1, 9)), 100)).hasValue(1);
+        // A publish without keys changes the bundle, not the supply.
+        backend.keys().publish(ALICE, bundle);
+        assertThat(backend.keys().oneTimePreKeyCount(ALICE)).isEqualTo(4);
+
+        Map<Integer, byte[]> taken = new java.util.HashMap<>();
+        for (int i = 0; i < 4; i++) {
+            OneTimePreKey key = backend.keys().takeOneTimePreKey(ALICE).orElseThrow();
+            assertThat(taken.put(key.id(), key.publicKey())).as("key %s taken once", key.id()).isNull();
+            assertThat(backend.keys().oneTimePreKeyCount(ALICE)).isEqualTo(3 - i);
+        }
+        assertThat(taken.keySet()).containsExactlyInAnyOrder(1, 2, -1, 4);
+        assertThat(taken.get(2)).isEqualTo(filled(32, 21));
+        assertThat(taken.get(-1)).isEqualTo(filled(32, 3));
+        assertThat(backend.keys().takeOneTimePreKey(ALICE)).isEmpty();
+        assertThat(backend.keys().oneTimePreKeyCount(ALICE_LAPTOP)).isEqualTo(1);
+        assertThat(backend.keys().takeOneTimePreKey(ALICE_LAPTOP).orElseThrow().publicKey()).isEqualTo(filled(32, 9));
+    }
+
+    @Test
+    void shouldDiscardTheSupplyWhenAnIdentityKeyChanges() {
+        backend.keys().publish(ALICE, bundle(1), List.of(preKey(1, 1), preKey(2, 2)), 100);
+        // The same identity with a new signed pre-key keeps the supply.
+        KeyBundle rotated = new KeyBundle(bundle(1).identityKey(), filled(32, 99), filled(64, 98),
+            bundle(1).identityDhKey(), bundle(1).identityDhSignature(), 2);
+        assertThat(backend.keys().publish(ALICE, rotated, List.of(preKey(3, 3)), 100)).hasValue(3);
+        // A new identity key: the earlier keys belonged to the old identity.
+        assertThat(backend.keys().publish(ALICE, bundle(2), List.of(preKey(7, 7)), 100)).hasValue(1);
+        assertThat(backend.keys().takeOneTimePreKey(ALICE).orElseThrow().id()).isEqualTo(7);
+        backend.keys().publish(ALICE, bundle(2), List.of(preKey(8, 8)), 100);
+        // A new X25519 identity key alone does the same.
+        KeyBundle newDh = new KeyBundle(bundle(2).identityKey(), bundle(2).agreementKey(), bundle(2).signature(),
+            filled(32, 77), bundle(2).identityDhSignature(), 1);
+        assertThat(backend.keys().publish(ALICE, newDh, List.of(), 100)).hasValue(0);
+        assertThat(backend.keys().takeOneTimePreKey(ALICE)).isEmpty();
+    }
+
+    @Test
+    void shouldRefuseAPublishAboveTheSupplyLimitChangingNothing() {
+        backend.keys().publish(ALICE, bundle(1), List.of(preKey(1, 1), preKey(2, 2), preKey(3, 3)), 5);
+        assertThat(backend.keys().publish(ALICE, bundle(1), List.of(preKey(4, 4), preKey(5, 5), preKey(6, 6)), 5))
+            .isEmpty();
+        assertThat(backend.keys().publish(ALICE, rotatedBundle(1), List.of(preKey(4, 4), preKey(5, 5), preKey(6, 6)), 5))
+            .isEmpty();
+        assertSameBundle(backend.keys().bundles("alice").get("1"), bundle(1));
+        assertThat(backend.keys().oneTimePreKeyCount(ALICE)).isEqualTo(3);
+        // Ids it has already count once; a new identity starts from nothing, so five fit.
+        assertThat(backend.keys().publish(ALICE, bundle(1), List.of(preKey(3, 3), preKey(4, 4), preKey(5, 5)), 5))
+            .hasValue(5);
+        assertThat(backend.keys().publish(ALICE, bundle(2), List.of(preKey(1, 1), preKey(2, 2), preKey(3, 3),
+            preKey(4, 4), preKey(5, 5)), 5)).hasValue(5);
+        assertSameBundle(backend.keys().bundles("alice").get("1"), bundle(2));
+    }
+
+    @Test
+    void shouldHandOutEachOneTimePreKeyToOneOfManyConcurrentTakers() throws Exception {
+        int supply = 1_000;
+        for (int batch = 0; batch < supply / 100; batch++) {
+            List<OneTimePreKey> keys = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                keys.add(preKey(batch * 100 + i, batch * 100 + i));
+            }
+            backend.keys().publish(BOB, bundle(1), keys, supply);
+        }
+        assertThat(backend.keys().oneTimePreKeyCount(BOB)).isEqualTo(supply);
+        int threads = 8;
+        CountDownLatch start = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<Future<List<Integer>>> takers = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                takers.add(pool.submit(() -> {
+                    await(start);
+                    List<Integer> mine = new ArrayList<>();
+                    for (Optional<OneTimePreKey> key = backend.keys().takeOneTimePreKey(BOB); key.isPresent();
+                         key = backend.keys().takeOneTimePreKey(BOB)) {
+                        assertThat(key.get().publicKey()).isEqualTo(preKey(key.get().id(), key.get().id()).publicKey());
+                        mine.add(key.get().id());
+                    }
+                    return mine;
+                }));
+            }
+            start.countDown();
+            List<Integer> all = new ArrayList<>();
+            for (Future<List<Integer>> taker : takers) {
+                all.addAll(taker.get(WAIT_SECONDS, TimeUnit.SECONDS));
+            }
+            assertThat(all).as("every key handed out, none twice").hasSize(supply).doesNotHaveDuplicates();
+            assertThat(backend.keys().oneTimePreKeyCount(BOB)).isZero();
+            assertThat(backend.keys().takeOneTimePreKey(BOB)).isEmpty();
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static KeyBundle bundle(int seed) {
+        return new KeyBundle(filled(32, seed), filled(32, seed + 1), filled(64, seed + 2), filled(32, seed + 3),
+            filled(64, seed + 4), seed);
+    }
+
+    /** {@link #bundle} with another signed pre-key: the same identity. */
+    private static KeyBundle rotatedBundle(int seed) {
+        KeyBundle bundle = bundle(seed);
+        return new KeyBundle(bundle.identityKey(), filled(32, seed + 50), filled(64, seed + 51), bundle.identityDhKey(),
+            bundle.identityDhSignature(), seed + 1);
+    }
+
+    private static OneTimePreKey preKey(int id, int seed) {
+        return new OneTimePreKey(id, filled(32, seed));
+    }
+
+    private static byte[] filled(int length, int seed) {
+        byte[] bytes = new byte[length];
+        for (int i = 0; i < length; i++) {
+            bytes[i] = (byte) (seed * 31 + i);
+        }
+        return bytes;
+    }
+
     // ---------------------------------------------------------------- RevocationStore
 
     @Test
@@ -1278,6 +1424,9 @@ public abstract class StorageCompatibilityKit {
         backend.presence().saveLastSeen(Map.of("alice", 77L));
         backend.presence().savePrivacy("alice", new PresencePrivacy(PresencePrivacy.Visibility.CONTACTS, List.of("bob")));
         backend.keys().publish(BOB, bundle);
+        KeyBundle full = bundle(5);
+        backend.keys().publish(ALICE, full, List.of(preKey(1, 1), preKey(2, 2), preKey(3, 3)), 100);
+        int firstTaken = backend.keys().takeOneTimePreKey(ALICE).orElseThrow().id();
         backend.revocations().revokeTokensBefore("alice", 1234);
         backend.close();
 
@@ -1297,6 +1446,13 @@ public abstract class StorageCompatibilityKit {
             .isEqualTo(new PresencePrivacy(PresencePrivacy.Visibility.CONTACTS, List.of("bob")));
         assertThat(backend.keys().bundles("bob")).containsOnlyKeys("1");
         assertSameBundle(backend.keys().bundles("bob").get("1"), bundle);
+        assertSameBundle(backend.keys().bundles("alice").get("1"), full);
+        // A key handed out before the close is not handed out again.
+        assertThat(backend.keys().oneTimePreKeyCount(ALICE)).isEqualTo(2);
+        List<Integer> rest = List.of(backend.keys().takeOneTimePreKey(ALICE).orElseThrow().id(),
+            backend.keys().takeOneTimePreKey(ALICE).orElseThrow().id());
+        assertThat(rest).doesNotContain(firstTaken).containsAnyOf(1, 2, 3).doesNotHaveDuplicates();
+        assertThat(backend.keys().takeOneTimePreKey(ALICE)).isEmpty();
         assertThat(backend.revocations().allTokenRevocations()).containsExactly(entry("alice", 1234L));
 
         // And it keeps working where it left off.
@@ -1325,6 +1481,9 @@ public abstract class StorageCompatibilityKit {
             () -> backend.presence().privacy("alice"),
             () -> backend.keys().publish(BOB, new KeyBundle(new byte[] {1}, new byte[] {2}, new byte[] {3})),
             () -> backend.keys().bundles("bob"),
+            () -> backend.keys().publish(BOB, bundle(1), List.of(preKey(1, 1)), 10),
+            () -> backend.keys().takeOneTimePreKey(BOB),
+            () -> backend.keys().oneTimePreKeyCount(BOB),
             () -> backend.messages().expireSends(T0, 10),
             () -> backend.messages().expireDelivered(T0, 10),
             () -> backend.revocations().revokeTokensBefore("alice", 1),
