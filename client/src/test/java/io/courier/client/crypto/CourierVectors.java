@@ -31,6 +31,7 @@ final class CourierVectors {
     static Map<String, Object> build() {
         Map<String, Object> v = new LinkedHashMap<>();
         v.put("_comment", COMMENT);
+        v.put("entropy", entropy());
         v.put("shared_key", sharedKey());
         v.put("plaintext", plaintexts());
         v.put("x3dh", x3dh());
@@ -54,6 +55,17 @@ final class CourierVectors {
         m.put("recipient", c.recipient());
         m.put("client_message_id", c.clientMessageId());
         m.put("encoded", hex(c.encode()));
+        return m;
+    }
+
+    /** The first 80 bytes of one deterministic stream, handed out as 12 then 68 bytes (a request spanning blocks). */
+    private static Map<String, Object> entropy() {
+        byte[] seed = seed("courier vectors: entropy");
+        Entropy e = Entropy.deterministic(seed);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("seed", hex(seed));
+        m.put("bytes", hex(Bytes.concat(e.bytes(12), e.bytes(68))));
+        m.put("first_block", hex(Primitives.sha256(seed, Bytes.be64(0))));
         return m;
     }
 
