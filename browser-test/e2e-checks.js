@@ -103,7 +103,15 @@ const mediaOf = (m) => m && ({
 
 /** vectors.json's 'courier' section: e2e.js must make the very bytes the Java core made, and open them. */
 async function checkGoldenVectors(c, check, same) {
-    const known = new Set(['_comment', 'shared_key', 'plaintext', 'x3dh', 'safety_number', 'media']);
+    const known = new Set(['_comment', 'entropy', 'shared_key', 'plaintext', 'x3dh', 'safety_number', 'media']);
+    if (c.entropy) {
+        await check('vectors.json courier.entropy: the deterministic stream the scenarios take their bytes from', async () => {
+            const entropy = await deterministicEntropy(c.entropy.seed);
+            const bytes = fromHex(c.entropy.bytes);
+            same(entropy.nextBytes(bytes.length), c.entropy.bytes, 'stream');
+            same(new Uint8Array(await crypto.subtle.digest('SHA-256', concat(fromHex(c.entropy.seed), e2e.be64(0)))), c.entropy.first_block, 'first block');
+        });
+    }
     for (const section of Object.keys(c).filter((k) => !known.has(k))) {
         await check(`vectors.json courier.${section}`, async () => {
             throw new Error(`a Courier vector section '${section}' these checks do not read yet`);
@@ -414,6 +422,8 @@ export async function runChecks(rfc, courier) {
         got = await e2e.SessionCipher.decrypt(bob, bobRecord, lookup, { ...conv, clientMessageId: 'm3' }, bobPhone, next.envelope);
         same(got.plaintext, hex(text('after the reply')), 'm3');
         bobRecord = got.record;
+        // A replay into an earlier receiving chain of the session.
+        await fails('DUPLICATE_OR_EXPIRED', () => e2e.SessionCipher.decrypt(bob, bobRecord, lookup, sent[1].c, bobPhone, sent[1].envelope));
         // More than MAX_SKIP ahead in one chain.
         let far = aliceRecord;
         let last;

@@ -557,8 +557,12 @@ const RATCHET_INFO = ascii('Courier-Ratchet-v1');
 const MESSAGE_INFO = ascii('Courier-Message-v1');
 const FLAG_X3DH = 0x01;
 const FLAG_OPK = 0x02;
-/** Earlier receiving ratchet keys remembered per session, to tell a duplicate from a forgery. */
-const OLD_RATCHET_KEYS = 10;
+/**
+ * Earlier receiving chains remembered per session (by the first 8 bytes of their ratchet key), so
+ * that a replay into one of them is DUPLICATE_OR_EXPIRED rather than BAD_CIPHERTEXT.
+ */
+const OLD_RATCHET_KEYS = 2000;
+const OLD_RATCHET_PREFIX = 8;
 
 async function kdfRk(rk, dhOut) {
     const out = await hkdf(rk, dhOut, RATCHET_INFO, 64);
@@ -659,13 +663,14 @@ async function ratchetDecrypt(original, parsed, conversation, target) {
         state.skipped.splice(skippedAt, 1);
     } else {
         if (!state.dhr || !equal(parsed.dh, state.dhr)) {
-            if (state.oldRatchetKeys.some((k) => equal(k, parsed.dh))) {
+            const prefix = parsed.dh.subarray(0, OLD_RATCHET_PREFIX);
+            if (state.oldRatchetKeys.some((k) => equal(k, prefix))) {
                 fail('DUPLICATE_OR_EXPIRED', `message ${parsed.n} of an earlier chain: its key was used or dropped`);
             }
             // A DH ratchet step: finish the current receiving chain, then a new one and a new sending chain.
             await skipTo(state, parsed.pn);
             if (state.dhr) {
-                state.oldRatchetKeys = [...state.oldRatchetKeys, state.dhr].slice(-OLD_RATCHET_KEYS);
+                state.oldRatchetKeys = [...state.oldRatchetKeys, state.dhr.slice(0, OLD_RATCHET_PREFIX)].slice(-OLD_RATCHET_KEYS);
             }
             state.pn = state.ns;
             state.ns = 0;
