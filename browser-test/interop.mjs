@@ -153,6 +153,18 @@ try {
     });
     step('carol\'s encrypted image: the page downloaded the blob, checked its digest and MAC, decrypted it and shows it (40 px wide)');
 
+    // Erin: one device, then a second; the page learns of it from STALE_DEVICES.
+    await openConversation(page, 'erin');
+    await encrypt(page, 'signal');
+    await type(page, 'Signal, to erin\'s one device: mace-1001');
+    await sent(page, 'Signal, to erin\'s one device: mace-1001');
+    await control('erin-receives-first');
+    await control('erin-second-device');
+    await type(page, 'Signal, to both of erin\'s devices: caraway-2002');
+    await sent(page, 'Signal, to both of erin\'s devices: caraway-2002');
+    await control('erin-receives-on-both');
+    step('erin added a device: the server refused the page\'s send with STALE_DEVICES, and the page encrypted it for both devices and sent it again; the new device did not get the older message');
+
     // Dave's SDK client starts the session: the page answers X3DH with its one-time pre-key.
     await control('sdk-first-signal');
     await page.waitForSelector('#conversations li[data-peer="dave"]', { timeout: WAIT_MS });
@@ -182,7 +194,7 @@ try {
         throw new Error('carol\'s safety number did not change when she reinstalled');
     }
     step(`carol reinstalled: the page decrypted her message, says her safety number changed, and shows the new one: ${renewed}`);
-    console.log('interop: all passed: shared key both ways, Signal both ways, the same safety number, an encrypted image, safety number changed');
+    console.log('interop: all passed: shared key both ways, Signal both ways, the same safety number, an encrypted image, a device added, safety number changed');
 } catch (e) {
     failed = true;
     console.log(`interop: FAILED: ${e.stack ?? e}`);

@@ -29,7 +29,9 @@ import org.junit.jupiter.api.io.TempDir;
  * Signal mode (carol: X3DH started by the page, then ratchet steps both ways; dave: X3DH started
  * by the SDK), each decrypting the other's, and both show the same safety number; the page
  * reloads and its sessions come back from IndexedDB; an image carol sends encrypted shows on the
- * page, decrypted there; when carol reinstalls (a new identity), the page decrypts her next message, says her safety number
+ * page, decrypted there; a message to erin goes to her one device, and after she adds a second
+ * the page's next one is refused with STALE_DEVICES, encrypted for both and sent again; when
+ * carol reinstalls (a new identity), the page decrypts her next message, says her safety number
  * changed, and shows the new one, the same as hers.
  */
 class BrowserInteropTest {
@@ -48,6 +50,10 @@ class BrowserInteropTest {
     private Recorder carolSaw = new Recorder();
     private CourierClient dave;
     private final Recorder daveSaw = new Recorder();
+    private CourierClient erin1;
+    private final Recorder erin1Saw = new Recorder();
+    private CourierClient erin2;
+    private final Recorder erin2Saw = new Recorder();
 
     @Test
     void shouldExchangeMessagesThatEachSideDecryptsWithTheBrowserInSharedKeyAndSignalMode() throws Exception {
@@ -66,6 +72,7 @@ class BrowserInteropTest {
             bob = SignalExchangeTest.signal(server, "bob", "1", dir.resolve("bob.db"), bobSaw);
             carol = SignalExchangeTest.signal(server, "carol", "1", dir.resolve("carol.db"), carolSaw);
             dave = SignalExchangeTest.signal(server, "dave", "1", dir.resolve("dave.db"), daveSaw);
+            erin1 = SignalExchangeTest.signal(server, "erin", "1", dir.resolve("erin1.db"), erin1Saw);
             try {
                 bob.setSharedKey("alice", key);
                 String page = "http://127.0.0.1:" + server.server().adminPort() + "/app/";
@@ -102,7 +109,7 @@ class BrowserInteropTest {
                     String tail = String.join("\n", output.subList(Math.max(0, output.size() - 40), output.size()));
                     assertThat(process.exitValue()).as("exit status of the interop driver; its last output:%n%s", tail).isZero();
                     assertThat(output).contains(
-                        "interop: all passed: shared key both ways, Signal both ways, the same safety number, an encrypted image, safety number changed");
+                        "interop: all passed: shared key both ways, Signal both ways, the same safety number, an encrypted image, a device added, safety number changed");
                 } finally {
                     watchdog.shutdownNow();
                     process.descendants().forEach(ProcessHandle::destroyForcibly);
@@ -112,6 +119,10 @@ class BrowserInteropTest {
                 bob.close();
                 carol.close();
                 dave.close();
+                erin1.close();
+                if (erin2 != null) {
+                    erin2.close();
+                }
             }
         }
     }
@@ -165,6 +176,21 @@ class BrowserInteropTest {
                 javax.imageio.ImageIO.write(image, "png", png.toFile());
                 carol.sendMedia("alice", png, "image/png");
                 return "sent";
+            }
+            case "erin-receives-first" -> {
+                awaitDecrypted(erin1Saw, "Signal, to erin's one device: mace-1001", Encryption.SIGNAL);
+                return "received";
+            }
+            case "erin-second-device" -> {
+                erin2 = SignalExchangeTest.signal(server, "erin", "2", dir.resolve("erin2.db"), erin2Saw);
+                return "ready";
+            }
+            case "erin-receives-on-both" -> {
+                awaitDecrypted(erin1Saw, "Signal, to both of erin's devices: caraway-2002", Encryption.SIGNAL);
+                awaitDecrypted(erin2Saw, "Signal, to both of erin's devices: caraway-2002", Encryption.SIGNAL);
+                assertThat(erin2Saw.arrived).as("erin's new device gets no message from before it came")
+                    .noneMatch(m -> "Signal, to erin's one device: mace-1001".equals(m.text()));
+                return "received";
             }
             case "sdk-first-signal" -> {
                 dave.sendText("alice", "Signal, the SDK first: tarragon-2236");
