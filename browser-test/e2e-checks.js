@@ -322,7 +322,7 @@ export async function runChecks(rfc, courier) {
             throw new Error(`media part decoded as ${JSON.stringify(withMedia.media)}`);
         }
         await fails('MALFORMED', () => e2e.PlainMessage.decode(encoded.subarray(0, 10)));
-        await fails('MALFORMED', () => e2e.PlainMessage.decode(Uint8Array.of(2, 0, 0)));
+        await fails('UNSUPPORTED_VERSION', () => e2e.PlainMessage.decode(Uint8Array.of(2, 0, 0)));
     });
 
     await check('shared key: sealed and opened; every tampering case fails with its reason', async () => {

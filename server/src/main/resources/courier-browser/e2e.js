@@ -407,7 +407,7 @@ export const PlainMessage = Object.freeze({
         const r = new Reader(bytes, 'the plaintext');
         const version = r.u8();
         if (version !== 0x01) {
-            fail('MALFORMED', `plaintext version ${version}`);
+            fail('UNSUPPORTED_VERSION', `plaintext version ${version}`);
         }
         const contentType = r.str();
         const body = r.take(r.u32()).slice();
