@@ -165,6 +165,10 @@ try {
     await control('erin-receives-on-both');
     step('erin added a device: the server refused the page\'s send with STALE_DEVICES, and the page encrypted it for both devices and sent it again; the new device did not get the older message');
 
+    // Another client takes the page's one-time pre-keys until the server says PreKeysLow.
+    await control('drain-pre-keys');
+    step('after 85 of its one-time pre-keys were taken the server said PreKeysLow, and the page published more (ids above 100)');
+
     // Dave's SDK client starts the session: the page answers X3DH with its one-time pre-key.
     await control('sdk-first-signal');
     await page.waitForSelector('#conversations li[data-peer="dave"]', { timeout: WAIT_MS });

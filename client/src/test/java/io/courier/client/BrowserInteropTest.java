@@ -29,10 +29,11 @@ import org.junit.jupiter.api.io.TempDir;
  * Signal mode (carol: X3DH started by the page, then ratchet steps both ways; dave: X3DH started
  * by the SDK), each decrypting the other's, and both show the same safety number; the page
  * reloads and its sessions come back from IndexedDB; an image carol sends encrypted shows on the
- * page, decrypted there; a message to erin goes to her one device, and after she adds a second
- * the page's next one is refused with STALE_DEVICES, encrypted for both and sent again; when
- * carol reinstalls (a new identity), the page decrypts her next message, says her safety number
- * changed, and shows the new one, the same as hers.
+ * page, decrypted there; once its one-time pre-keys run low the page publishes more; a message
+ * to erin goes to her one device, and after she adds a second the page's next one is refused
+ * with STALE_DEVICES, encrypted for both and sent again; when carol reinstalls (a new identity),
+ * the page decrypts her next message, says her safety number changed, and shows the new one, the
+ * same as hers.
  */
 class BrowserInteropTest {
 
@@ -191,6 +192,21 @@ class BrowserInteropTest {
                 assertThat(erin2Saw.arrived).as("erin's new device gets no message from before it came")
                     .noneMatch(m -> "Signal, to erin's one device: mace-1001".equals(m.text()));
                 return "received";
+            }
+            case "drain-pre-keys" -> {
+                // Each fetch takes one of the page's 100 one-time pre-keys (ids 1 to 100); below
+                // 20 left the server sends the page PreKeysLow, and it publishes 100 more.
+                try (RawKeyClient zed = new RawKeyClient(server, "zed")) {
+                    for (int i = 0; i < 85; i++) {
+                        assertThat(zed.fetch("alice").getBundles(0).getOneTimePreKey().getId()).isBetween(1, 100);
+                    }
+                    await().atMost(30, SECONDS).until(() -> {
+                        io.courier.transport.proto.KeyBundles.Bundle b = zed.fetch("alice").getBundles(0);
+                        assertThat(b.hasOneTimePreKey()).as("a one-time pre-key of the page's left").isTrue();
+                        return b.getOneTimePreKey().getId() > 100;
+                    });
+                }
+                return "replenished";
             }
             case "sdk-first-signal" -> {
                 dave.sendText("alice", "Signal, the SDK first: tarragon-2236");
