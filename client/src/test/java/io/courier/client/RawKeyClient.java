@@ -27,6 +27,29 @@ final class RawKeyClient implements AutoCloseable {
         next(Frame.BodyCase.WELCOME, 0);
     }
 
+    /**
+     * Publishes a bundle whose keys are random and whose signatures are not signatures (what a
+     * server that lies about a device would hand out), and waits for the answer.
+     */
+    void publishForged() throws Exception {
+        java.util.Random random = new java.util.Random(1);
+        byte[][] parts = new byte[5][];
+        for (int i = 0; i < parts.length; i++) {
+            parts[i] = new byte[i == 2 || i == 4 ? 64 : 32];
+            random.nextBytes(parts[i]);
+        }
+        long id = requestIds++;
+        connection.send(Frame.newBuilder().setRequestId(id).setKeyBundlePublish(
+            io.courier.transport.proto.KeyBundlePublish.newBuilder()
+                .setIdentityKey(com.google.protobuf.ByteString.copyFrom(parts[0]))
+                .setAgreementKey(com.google.protobuf.ByteString.copyFrom(parts[1]))
+                .setSignature(com.google.protobuf.ByteString.copyFrom(parts[2]))
+                .setIdentityDhKey(com.google.protobuf.ByteString.copyFrom(parts[3]))
+                .setIdentityDhSignature(com.google.protobuf.ByteString.copyFrom(parts[4]))
+                .setSignedPreKeyId(1)).build());
+        next(Frame.BodyCase.KEY_BUNDLES, id);
+    }
+
     /** Fetches {@code user}'s bundles and waits for the answer. */
     KeyBundles fetch(String user) throws Exception {
         long id = requestIds++;

@@ -222,6 +222,28 @@ class SignalExchangeTest {
     }
 
     @Test
+    void shouldFailAMessageToADeviceWhoseBundleIsForgedAndEncryptNothingToIt() throws Exception {
+        try (TestServer server = new TestServer(dir).start();
+             RawKeyClient mallory = new RawKeyClient(server, "mallory")) {
+            mallory.publishForged();
+            Recorder aliceSaw = new Recorder();
+            try (CourierClient alice = signal(server, "alice", "1", dir.resolve("alice.db"), aliceSaw)) {
+                String id = alice.sendText("mallory", "never for a forged key");
+                await().atMost(30, SECONDS).until(() -> alice.message(id).orElseThrow().state() == MessageState.FAILED);
+                Message failed = alice.message(id).orElseThrow();
+                assertThat(failed.failureCode()).isEqualTo("FORGED_PRE_KEY");
+                assertThat(failed.failureText()).contains("mallory", "does not verify");
+                // The outbox goes on: a message to someone else after it is sent.
+                try (CourierClient bob = signal(server, "bob", "1", dir.resolve("bob.db"), new Recorder())) {
+                    String next = alice.sendText("bob", "after the forged one");
+                    await().atMost(30, SECONDS).until(() -> alice.message(next).orElseThrow().state()
+                        == MessageState.DELIVERED);
+                }
+            }
+        }
+    }
+
+    @Test
     void shouldSendAFileEncryptedSoTheMediaStoreHoldsOnlyCiphertext() throws Exception {
         byte[] image = new byte[300_000];
         new Random(7).nextBytes(image);

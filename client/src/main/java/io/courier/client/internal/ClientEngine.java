@@ -1562,9 +1562,16 @@ public final class ClientEngine {
         }
     }
 
-    private void publishRefused(EndToEnd.Publish publish, Error e) {
+    private void publishRefused(EndToEnd.Publish publish, Error e) throws SQLException {
         LOG.warn("{}/{}: the server refused to publish this device's keys: {} {}", settings.user(), settings.device(),
             e.getCode(), e.getText());
+        if (!retryable(e.getCode()) && !publish.oneTimePreKeyIds().isEmpty()) {
+            // Refused for good (a supply past the server's limit): publishing these one-time
+            // pre-keys again would be refused again, and no one can use them; erase them.
+            for (int id : publish.oneTimePreKeyIds()) {
+                store.deleteOneTimePreKey(id);
+            }
+        }
         if (retryable(e.getCode())) {
             int gen = generation;
             scheduler.schedule(() -> post(() -> {
