@@ -35,9 +35,14 @@ class KeyBundleTest {
     @TempDir
     Path dataDir;
 
+    /** Configuration beside the fixture's: none, so the default RocksDB store. */
+    String[] overrides() {
+        return new String[0];
+    }
+
     @Test
     void shouldPublishAndFetchKeyBundlesPerDevice() throws Exception {
-        try (ServerFixture fixture = new ServerFixture(dataDir)) {
+        try (ServerFixture fixture = new ServerFixture(dataDir, overrides())) {
             TestClient phone = fixture.device("alice", "1").connect();
             TestClient laptop = fixture.device("alice", "laptop").connect();
             TestClient bob = fixture.user("bob").connect();
@@ -81,7 +86,7 @@ class KeyBundleTest {
 
     @Test
     void shouldHandOutEachOneTimePreKeyOnceAndTellTheDeviceWhenItRunsLow() throws Exception {
-        try (ServerFixture fixture = new ServerFixture(dataDir)) {
+        try (ServerFixture fixture = new ServerFixture(dataDir, overrides())) {
             TestClient alice = fixture.user("alice").connect();
             TestClient bob = fixture.user("bob").connect();
             assertThat(publish(alice, 1, bundle(1, 1, 21, 1))).isEqualTo(21);
@@ -118,7 +123,7 @@ class KeyBundleTest {
 
     @Test
     void shouldRefuseAnInvalidPublishChangingNothing() throws Exception {
-        try (ServerFixture fixture = new ServerFixture(dataDir)) {
+        try (ServerFixture fixture = new ServerFixture(dataDir, overrides())) {
             TestClient alice = fixture.user("alice").connect();
             TestClient bob = fixture.user("bob").connect();
             for (int batch = 0; batch < 10; batch++) {
@@ -146,7 +151,7 @@ class KeyBundleTest {
 
     @Test
     void shouldDeliverEachDeviceItsOwnPayloadAndRefuseStaleDevices() throws Exception {
-        try (ServerFixture fixture = new ServerFixture(dataDir)) {
+        try (ServerFixture fixture = new ServerFixture(dataDir, overrides())) {
             TestClient phone = fixture.device("alice", "1").connect();
             TestClient laptop = fixture.device("alice", "laptop").connect();
             TestClient bob = fixture.user("bob").connect();
