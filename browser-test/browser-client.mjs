@@ -8,6 +8,11 @@
 //      and sends the references); bob's page shows the image inline and a link to save the PDF.
 //   5. alice's page says bob is "online" under his name, and "last seen today at …" once his page
 //      is closed.
+//   6. alice and bob turn on shared-key encryption for their conversation with the same key and
+//      chat: each page decrypts the other's messages, and neither text is in any WebSocket frame;
+//      once alice uses a key bob was never given, his page shows her message as undecryptable (NO_KEY);
+//      dave, a Java client of the JUnit side with the same kind of key, and alice exchange messages
+//      that each decrypts (the JUnit side encrypts and decrypts with the JDK's AES-GCM).
 // The server is run by BrowserClientTest, which this program asks to stop and start it by writing
 // "control: stop-server" / "control: start-server" on stdout and reading "stopped" / "started"
 // (and "control: send-media" / "sent").
@@ -47,7 +52,9 @@ function control(command, answer) {
         const timer = setTimeout(() => reject(new Error(`no '${answer}' within ${CONTROL_MS} ms after '${command}'`)), CONTROL_MS);
         const take = (line) => {
             clearTimeout(timer);
-            if (line.trim() === answer) {
+            if (answer === null) {
+                resolve(line.trim());
+            } else if (line.trim() === answer) {
                 resolve();
             } else {
                 reject(new Error(`asked to ${command}, the test answered '${line}'`));
@@ -64,6 +71,8 @@ function control(command, answer) {
 // ---------------------------------------------------------------- pages
 
 const pages = [];
+/** Every WebSocket frame any page sent or received, as text, for the search for plaintext. */
+const wire = [];
 
 async function openPage(browser, user, { blockWebSocket = false, paste = false } = {}) {
     const context = await browser.newContext({ viewport: { width: 1000, height: 640 } });
@@ -78,6 +87,10 @@ async function openPage(browser, user, { blockWebSocket = false, paste = false }
         });
     }
     const page = await context.newPage();
+    page.on('websocket', (ws) => {
+        ws.on('framesent', (f) => wire.push(String(f.payload)));
+        ws.on('framereceived', (f) => wire.push(String(f.payload)));
+    });
     const log = [];
     page.on('console', (m) => log.push(`[${user} console.${m.type()}] ${m.text()}`));
     page.on('pageerror', (e) => log.push(`[${user} page error] ${e.message}`));
@@ -235,6 +248,67 @@ async function outage(alice, bob) {
     await screenshot(bob, 'outage-delivered-bob');
 }
 
+
+async function encrypt(page, mode, key) {
+    await page.selectOption('#e2e-mode', mode);
+    if (key) {
+        await page.fill('#e2e-key', key);
+    }
+    await page.click('#e2e-apply');
+    await page.waitForSelector(`#e2e-state[data-mode="${mode}"]`, { timeout: WAIT_MS });
+}
+
+async function encryptedMessage(page, dir, text, mode) {
+    await page.waitForFunction(([dir, text, mode]) => [...document.querySelectorAll(`#messages li.message.${dir}`)]
+        .some((li) => li.querySelector('.text').textContent === text && li.dataset.e2e === mode),
+    [dir, text, mode], { timeout: WAIT_MS });
+}
+
+async function sharedKey(alice, bob, frames) {
+    const key = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, '0')).join('');
+    await clickConversation(alice, 'bob');
+    await clickConversation(bob, 'alice');
+    await encrypt(alice, 'shared', key);
+    await encrypt(bob, 'shared', key);
+    const secret = 'Shared-key secret from Alice: tangerine-7731';
+    await type(alice, secret);
+    await encryptedMessage(bob, 'in', secret, 'shared');
+    await expectBlue(alice, secret);
+    const reply = 'Shared-key reply from Bob: aubergine-5520';
+    await type(bob, reply);
+    await encryptedMessage(alice, 'in', reply, 'shared');
+    step('alice and bob share a key: each page decrypted the other\'s message');
+    const seen = frames.filter((f) => f.includes('tangerine-7731') || f.includes('aubergine-5520'));
+    if (seen.length > 0) {
+        throw new Error(`a WebSocket frame carries the plaintext: ${seen[0].slice(0, 200)}`);
+    }
+    if (!frames.some((f) => f.includes('application/vnd.courier.e2e'))) {
+        throw new Error('no WebSocket frame carries an encrypted message');
+    }
+    step(`neither text is in any of the ${frames.length} WebSocket frames the two pages sent and received`);
+    // Alice changes to a key bob was never given (his page keeps every key it had, so old
+    // messages still open): her next message has a key id his page does not know.
+    await encrypt(alice, 'shared', 'f'.repeat(64));
+    await type(alice, 'Bob cannot read this one');
+    await bob.waitForSelector('#messages li.message.in[data-e2e="undecryptable"][data-reason="NO_KEY"]', { timeout: WAIT_MS });
+    await screenshot(bob, 'shared-key-undecryptable-bob');
+    step('with another key bob\'s page shows alice\'s message as undecryptable (NO_KEY)');
+    // Dave, a Java client, with a key of his own with alice.
+    const daveKey = await control('java-shared-key', null);
+    await openConversation(alice, 'dave');
+    await encrypt(alice, 'shared', daveKey);
+    await control('java-send', 'sent');
+    await encryptedMessage(alice, 'in', 'Hello Alice, from Java: pomegranate-0412', 'shared');
+    await type(alice, 'Hello Dave, from the browser: quince-9083');
+    await control('java-receive', 'received');
+    step('dave (Java, JDK AES-GCM) and alice (browser, WebCrypto) each decrypted the other\'s shared-key message');
+    await screenshot(alice, 'shared-key-alice');
+    await encrypt(alice, 'off');
+    await clickConversation(alice, 'bob');
+    await encrypt(alice, 'off');
+    await encrypt(bob, 'off');
+}
+
 async function presence(alice, bob) {
     await connected(bob, 'websocket');
     await alice.waitForSelector('#peer-status[data-peer="bob"][data-state="online"]', { timeout: WAIT_MS });
@@ -293,8 +367,9 @@ try {
     await longPollingChat(alice, carol);
     await outage(alice, bob);
     await media(bob);
+    await sharedKey(alice, bob, wire);
     await presence(alice, bob);
-    console.log('browser: all 5 scenarios passed: websocket chat, long-polling fallback, message typed while the server was down, files from the media service, presence');
+    console.log('browser: all 6 scenarios passed: websocket chat, long-polling fallback, message typed while the server was down, files from the media service, shared-key encryption, presence');
 } catch (e) {
     failed = true;
     console.log(`browser: FAILED: ${e.stack ?? e}`);

@@ -73,6 +73,7 @@ async function signIn(given) {
         renderConversations();
         if (event.detail.conversation === shown) {
             renderMessages();
+            renderEncryption();
             readIfSeen();
         }
     });
@@ -171,12 +172,32 @@ function renderMessages() {
         const text = document.createElement('span');
         text.className = 'text';
         text.textContent = m.text;
+        if (m.dir === 'notice') {
+            li.append(text);
+            list.append(li);
+            continue;
+        }
+        if (m.undecryptable) {
+            li.dataset.e2e = 'undecryptable';
+            li.dataset.reason = m.undecryptable;
+            text.textContent = `Could not decrypt this message (${m.undecryptable})`;
+            text.title = m.undecryptableDetail ?? '';
+        } else if (m.e2e) {
+            li.dataset.e2e = m.e2e;
+        }
         if (m.media) {
             text.append(mediaElement(m));
         }
         const meta = document.createElement('span');
         meta.className = 'meta';
         meta.textContent = new Date(m.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+        if (m.e2e && !m.undecryptable) {
+            const lock = document.createElement('span');
+            lock.className = 'lock';
+            lock.textContent = ' 🔒';
+            lock.title = m.e2e === 'shared' ? 'End-to-end encrypted with the shared key' : 'End-to-end encrypted (Signal)';
+            meta.append(lock);
+        }
         if (m.dir === 'out') {
             const tick = document.createElement('span');
             tick.className = `tick ${m.state}`;
@@ -252,7 +273,7 @@ function mediaElement(m) {
             entry.error = e.message;
         }).then(() => { if (m.conv === shown) renderMessages(); });
     }
-    const label = `${m.media.contentType}, ${sizeText(m.media.sizeBytes)}`;
+    const label = `${m.media.contentType}, ${sizeText(m.media.plainSize ?? m.media.sizeBytes)}${m.media.secret ? ', end-to-end encrypted' : ''}`;
     if (entry.state === 'loading') {
         box.dataset.state = 'loading';
         box.textContent = `Downloading ${label}…`;
@@ -277,6 +298,28 @@ function mediaElement(m) {
     return box;
 }
 
+/** The open conversation's encryption setting and, in Signal mode, its safety number. */
+function renderEncryption() {
+    const setting = client.encryptionOf(shown);
+    $('encryption').hidden = false;
+    $('e2e-mode').value = setting.mode;
+    $('e2e-key').hidden = $('e2e-mode').value !== 'shared';
+    const state = $('e2e-state');
+    state.dataset.mode = setting.mode;
+    state.textContent = setting.mode === 'off' ? 'Not end-to-end encrypted'
+        : setting.mode === 'shared' ? `End-to-end encrypted with shared key ${setting.keyId ?? ''}` : 'End-to-end encrypted (Signal)';
+    const peer = shown;
+    client.safetyNumber(peer).then((number) => {
+        if (peer !== shown) {
+            return;
+        }
+        const el = $('safety-number');
+        el.hidden = !number;
+        el.dataset.number = number ?? '';
+        el.textContent = number ? `Safety number with ${peer}: ${number}` : '';
+    }, (e) => console.warn('courier: no safety number:', e.message));
+}
+
 function show(peer) {
     shown = peer;
     client.watch([peer]);
@@ -287,6 +330,7 @@ function show(peer) {
     $('send-error').textContent = '';
     renderConversations();
     renderMessages();
+    renderEncryption();
     $('messages').scrollTop = $('messages').scrollHeight;
     readIfSeen();
     $('compose').focus();
@@ -328,6 +372,15 @@ function wire() {
             $('compose').value = text;
             $('send-error').textContent = e.message;
         });
+    });
+    $('e2e-mode').addEventListener('change', () => { $('e2e-key').hidden = $('e2e-mode').value !== 'shared'; });
+    $('encryption').addEventListener('submit', (event) => {
+        event.preventDefault();
+        $('e2e-error').textContent = '';
+        client.setEncryption(shown, $('e2e-mode').value, $('e2e-key').value).then(() => {
+            $('e2e-key').value = '';
+            renderEncryption();
+        }, (e) => { $('e2e-error').textContent = e.message; });
     });
     $('retry').addEventListener('click', () => client?.retryNow());
     $('signout').addEventListener('click', () => {

@@ -14,8 +14,17 @@
 //   - presence: the page watches the users it names (watch), subscribing on every connection,
 //     and keeps what the server last said of each (presenceOf) while connected;
 //   - reconnects by itself with exponential back-off and full jitter, capped, reset once a
-//     welcome arrives; not after SESSION_REPLACED, AUTH_FAILED, TOKEN_EXPIRED or TOO_MANY_DEVICES.
+//     welcome arrives; not after SESSION_REPLACED, AUTH_FAILED, TOKEN_EXPIRED or TOO_MANY_DEVICES;
+//   - end-to-end encryption per conversation (docs/E2E.md, secure.js): a shared-key message is
+//     encrypted when it is stored in the outbox; a Signal one once the recipient's and this user's
+//     other devices are known (KeyBundleFetch), one payload per device (Send.device_payloads),
+//     again after STALE_DEVICES; the bundle is published on every connection, more one-time
+//     pre-keys after PreKeysLow; a delivered envelope is decrypted before the transaction that
+//     stores the message, which also stores the session it moved; one that cannot be is stored
+//     as undecryptable, with its reason, and acknowledged like any other.
 
+import * as e2e from './e2e.js';
+import { Changes, Secure, bundleOf } from './secure.js';
 import { Store, later } from './store.js';
 import { LongPollTransport, RetryLater, WebSocketTransport } from './transports.js';
 
@@ -27,6 +36,7 @@ const BACKOFF_FIRST_MS = 500;
 const BACKOFF_CAP_MS = 10_000;
 const MAX_PAYLOAD_BYTES = 1_048_576;
 const AGENT = 'courier-browser/1';
+const FETCH_TIMEOUT_MS = 15_000;
 
 /** Refusals that will not change if the send is repeated. */
 const PERMANENT = new Set(['INVALID_ARGUMENT', 'INVALID_RECIPIENT', 'PAYLOAD_TOO_LARGE']);
@@ -98,6 +108,10 @@ export async function fetchMedia(media) {
             throw new Error('The file does not match the SHA-256 the message carries: it was changed or corrupted');
         }
     }
+    if (media.secret) {
+        // An end-to-end encrypted file: its digest and MAC checked, then decrypted (BAD_MEDIA otherwise).
+        return new Blob([await e2e.MediaCipher.decrypt(bytes, media.secret)], { type: media.contentType || 'application/octet-stream' });
+    }
     return new Blob([bytes], { type: media.contentType || 'application/octet-stream' });
 }
 
@@ -145,6 +159,7 @@ export class CourierClient extends EventTarget {
     static async start({ user, device, token, config }) {
         const store = await Store.open(user, device);
         const client = new CourierClient(user, device, token, config, store);
+        client.secure = await Secure.load(store);
         await client.load();
         client.run();
         return client;
@@ -174,6 +189,7 @@ export class CourierClient extends EventTarget {
         this.watchRefused = false;
         this.presence = new Map();
         this.status = { state: 'connecting', transport: null, reason: null, retryAt: null };
+        this.secure = null;
     }
 
     async load() {
@@ -236,10 +252,24 @@ export class CourierClient extends EventTarget {
         return this.mutate(async () => {
             const seq = this.nextSeq;
             const cid = randomId();
+            const mode = this.secure.settingOf(to).mode;
             const message = {
                 key: `c:${cid}`, cid, sid: null, seq, conv: to, dir: 'out', from: this.user, to, text,
                 contentType: 'text/plain', payload: toBase64(payload), at: Date.now(), state: 'pending', error: null,
+                e2e: mode === 'off' ? null : mode,
             };
+            if (mode !== 'off') {
+                const plaintext = e2e.PlainMessage.encode({ contentType: 'text/plain', body: payload });
+                message.contentType = e2e.CONTENT_TYPE;
+                if (mode === 'shared') {
+                    const conversation = { sender: this.user, senderDevice: this.device, recipient: to, clientMessageId: cid };
+                    message.payload = toBase64(await this.secure.encryptShared(to, conversation, plaintext));
+                } else {
+                    // Encrypted per device once the devices are known (prepareSignal).
+                    message.payload = null;
+                    message.devicePayloads = null;
+                }
+            }
             await this.store.transaction(['messages', 'outbox', 'meta'], (s) => {
                 s.messages.put(message);
                 s.outbox.put({ seq, cid });
@@ -300,6 +330,24 @@ export class CourierClient extends EventTarget {
     /** What the server last said of `user` on this connection: {online, lastSeenMs (0: unknown)}, or null. */
     presenceOf(user) {
         return this.presence.get(user) ?? null;
+    }
+
+    /** The conversation's encryption: {mode: 'off' | 'shared' | 'signal', keyId}. */
+    encryptionOf(peer) {
+        return this.secure.settingOf(peer);
+    }
+
+    /** Sets the conversation's encryption; `sharedKey` (hex or base64 of 32 bytes) for 'shared'. */
+    setEncryption(peer, mode, sharedKey) {
+        return this.mutate(async () => {
+            await this.secure.setSetting(peer, mode, sharedKey);
+            this.changed(peer);
+        });
+    }
+
+    /** The safety number with `peer` ("12345 67890 …"), or null while none of their keys is known. */
+    safetyNumber(peer) {
+        return this.secure.safetyNumber(this.user, this.device, peer);
     }
 
     subscribe(link) {
@@ -470,7 +518,28 @@ export class CourierClient extends EventTarget {
                 this.incomingQueued = true;
                 this.mutate(() => this.storeIncoming());
             }
+        } else if (frame.keyBundles) {
+            const pending = link.fetches?.get(String(frame.requestId ?? ''));
+            if (pending) {
+                link.fetches.delete(String(frame.requestId));
+                pending.resolve(frame.keyBundles);
+            } else if (link.publishing?.id === String(frame.requestId ?? '')) {
+                const keys = link.publishing.keys;
+                link.publishing = null;
+                this.mutate(() => this.secure.published(keys));
+            }
+        } else if (frame.preKeysLow) {
+            this.mutate(async () => {
+                await this.secure.replenish();
+                this.publish(link);
+            });
         } else if (frame.error) {
+            const pending = link.fetches?.get(String(frame.error.requestId ?? ''));
+            if (pending) {
+                link.fetches.delete(String(frame.error.requestId));
+                pending.reject(new Error(`${frame.error.code}: ${frame.error.text}`));
+                return;
+            }
             this.refused(link, frame.error);
         } else if (frame.presence) {
             const p = frame.presence;
@@ -496,6 +565,7 @@ export class CourierClient extends EventTarget {
             }, Math.max(250, link.heartbeatMs / 4));
         }
         this.sendReads(link, [...this.reads]);
+        this.publish(link);
         this.pump(link);
         if (this.watched.length > 0 && !this.watchRefused) {
             // The server's subscriptions end with the session: every connection subscribes again.
@@ -530,10 +600,25 @@ export class CourierClient extends EventTarget {
                 wakeAt = Math.min(wakeAt, entry.retryAt ?? Infinity);
                 continue;
             }
+            if (message.e2e === 'signal' && !message.devicePayloads) {
+                held.add(message.to);
+                if (!entry.preparing) {
+                    entry.preparing = true;
+                    this.prepareSignal(link, entry).finally(() => {
+                        entry.preparing = false;
+                        this.pump(this.link);
+                    });
+                }
+                continue;
+            }
             link.inFlight.set(entry.cid, link.written);
-            this.write(link, {
-                send: { clientMessageId: entry.cid, recipient: message.to, contentType: message.contentType, payload: message.payload },
-            });
+            const send = { clientMessageId: entry.cid, recipient: message.to, contentType: message.contentType };
+            if (message.devicePayloads) {
+                send.devicePayloads = message.devicePayloads;
+            } else {
+                send.payload = message.payload;
+            }
+            this.write(link, { send });
         }
         if (wakeAt !== Infinity) {
             link.later(Math.max(0, wakeAt - now), () => this.pump(link));
@@ -573,14 +658,40 @@ export class CourierClient extends EventTarget {
         this.pump(link);
     }
 
-    /** Commits every deliver and receipt that arrived meanwhile in one transaction, then acknowledges them. */
+    /**
+     * Commits every deliver and receipt that arrived meanwhile in one transaction, then acknowledges
+     * them. Encrypted ones are decrypted first (an IndexedDB transaction cannot wait for WebCrypto),
+     * one after another so that each sees the session the one before moved; the sessions, the
+     * erased one-time pre-keys and the messages are then written together.
+     */
     async storeIncoming() {
         this.incomingQueued = false;
         const batch = this.incoming.splice(0);
         const puts = new Map();
         const acks = new Map();
         const conversations = new Set();
-        await this.store.transaction(['messages', 'receipts'], async (s, req) => {
+        const changes = new Changes();
+        const opened = new Map();
+        for (const { frame } of batch) {
+            const d = frame.deliver;
+            const sid = d ? String(d.serverMessageId) : null;
+            if (!d || d.contentType !== e2e.CONTENT_TYPE || this.messages.has(`s:${sid}`) || opened.has(sid)
+                || (d.sender === this.user && (d.senderDevice || '1') === this.device)) {
+                continue;
+            }
+            const conversation = {
+                sender: d.sender, senderDevice: d.senderDevice || '1', recipient: d.recipient, clientMessageId: d.clientMessageId ?? '',
+            };
+            opened.set(sid, await this.secure.decrypt(conversation, this.user, this.device, fromBase64(d.payload), changes));
+        }
+        const notices = changes.notices.map((peer) => this.notice(peer, `Your safety number with ${peer} changed`));
+        await this.store.transaction(['messages', 'receipts', 'e2e'], async (s, req) => {
+            changes.write(s);
+            for (const n of notices) {
+                s.messages.put(n);
+                puts.set(n.key, n);
+                conversations.add(n.conv);
+            }
             for (const { link, frame } of batch) {
                 const entry = frame.deliver ?? frame.receipt;
                 const id = String(entry.serverMessageId);
@@ -589,12 +700,13 @@ export class CourierClient extends EventTarget {
                 }
                 acks.get(link).push(id);
                 if (frame.deliver) {
-                    this.storeDeliver(s, frame.deliver, id, puts, conversations);
+                    this.storeDeliver(s, frame.deliver, id, puts, conversations, opened.get(id));
                 } else {
                     await this.storeReceipt(s, req, frame.receipt, puts, conversations);
                 }
             }
         });
+        this.secure.applied(changes);
         puts.forEach((m) => this.remember(m));
         conversations.forEach((c) => this.changed(c));
         for (const [link, ids] of acks) {
@@ -610,7 +722,7 @@ export class CourierClient extends EventTarget {
         }
     }
 
-    storeDeliver(s, d, sid, puts, conversations) {
+    storeDeliver(s, d, sid, puts, conversations, opened) {
         const key = `s:${sid}`;
         const mine = d.sender === this.user;
         if (this.messages.has(key) || puts.has(key)) {
@@ -626,9 +738,197 @@ export class CourierClient extends EventTarget {
             payload: d.payload ?? '', media: mediaOf(d.media),
             at: Number(d.acceptedAtMs) || Date.now(), state: mine ? 'sent' : 'unread', error: null,
         };
+        if (d.contentType === e2e.CONTENT_TYPE) {
+            Object.assign(message, CourierClient.opened(opened));
+            const secret = opened?.plain?.media;
+            // The reference names the encrypted blob; what it is, and its key, came in the message.
+            message.media = secret && message.media ? {
+                ...message.media, contentType: secret.contentType, plainSize: secret.plainSize, fileName: secret.fileName, secret,
+            } : null;
+        }
         s.messages.put(message);
         puts.set(key, message);
         conversations.add(message.conv);
+    }
+
+    /** What a decrypted (or undecryptable) message shows. */
+    static opened(result) {
+        if (!result) {
+            return { e2e: null, undecryptable: 'MALFORMED', text: '' };
+        }
+        if (result.reason) {
+            return { e2e: null, undecryptable: result.reason, undecryptableDetail: result.detail, text: '' };
+        }
+        const { contentType, body } = result.plain;
+        return {
+            e2e: result.type === 'SHARED_KEY' ? 'shared' : 'signal', undecryptable: null, contentType,
+            text: !contentType || contentType.startsWith('text/') ? new TextDecoder().decode(body) : `[${contentType}, ${body.length} bytes]`,
+        };
+    }
+
+    /** A line in the conversation that is no message ("safety number changed"). */
+    notice(peer, text) {
+        return { key: `n:${randomId()}`, sid: null, cid: null, conv: peer, dir: 'notice', from: null, to: null, text, at: Date.now(), state: 'notice' };
+    }
+
+    // ------------------------------------------------------------------ Signal mode: keys and per-device sends
+
+    /** This device's bundle, with the one-time pre-keys the server does not have yet. */
+    publish(link) {
+        if (!link || !link.welcomed || link.transport.closed) {
+            return;
+        }
+        const { frame, keys } = this.secure.publishFrame();
+        const id = String(this.nextRequestId);
+        if (this.writeRequest(link, frame)) {
+            link.publishing = { id, keys };
+        }
+    }
+
+    /** KeyBundleFetch on this connection: resolves to the KeyBundles answer. */
+    fetchBundles(link, user, devices = []) {
+        link.fetches ??= new Map();
+        const id = String(this.nextRequestId);
+        return new Promise((resolve, reject) => {
+            link.fetches.set(id, { resolve, reject });
+            if (!this.writeRequest(link, { keyBundleFetch: { user, devices } })) {
+                link.fetches.delete(id);
+                reject(new Error('the connection closed'));
+                return;
+            }
+            link.later(FETCH_TIMEOUT_MS, () => {
+                if (link.fetches.delete(id)) {
+                    reject(new Error(`no key bundles of ${user} within ${FETCH_TIMEOUT_MS} ms`));
+                }
+            });
+        });
+    }
+
+    /**
+     * Encrypts a Signal-mode message for each device of its recipient and of this user (but this
+     * device), fetching the bundles of devices that have no session yet, and stores the payloads
+     * with the sessions they moved in one transaction. A forged bundle fails the message.
+     */
+    async prepareSignal(link, entry) {
+        const message = this.messages.get(`c:${entry.cid}`);
+        const users = message.to === this.user ? [this.user] : [message.to, this.user];
+        const stale = entry.stale ?? { missing: [], extra: [] };
+        const fetched = new Map();
+        const targets = [];
+        const keysSeen = new Map();
+        try {
+            for (const user of users) {
+                const known = this.secure.devicesOf(user);
+                let devices;
+                if (Object.keys(known).length === 0 && !stale.missing.some((a) => a.user === user)) {
+                    // Never asked: every device of the user.
+                    const answer = await this.fetchBundles(link, user);
+                    devices = [];
+                    const keys = {};
+                    for (const b of answer.bundles ?? []) {
+                        const bundle = bundleOf(user, b);
+                        fetched.set(`${user}/${b.device}`, bundle);
+                        keys[b.device] = bundle.identityKey;
+                        devices.push(b.device);
+                    }
+                    keysSeen.set(user, { keys, complete: true });
+                } else {
+                    devices = Object.keys(known).filter((d) => !stale.extra.some((a) => a.user === user && a.device === d));
+                    const added = stale.missing.filter((a) => a.user === user).map((a) => a.device);
+                    devices.push(...added.filter((d) => !devices.includes(d)));
+                    const need = devices.filter((d) => d !== (user === this.user ? this.device : null)
+                        && (!this.secure.hasSession(user, d) || added.includes(d)));
+                    if (need.length > 0) {
+                        const answer = await this.fetchBundles(link, user, need);
+                        const keys = {};
+                        for (const b of answer.bundles ?? []) {
+                            const bundle = bundleOf(user, b);
+                            fetched.set(`${user}/${b.device}`, bundle);
+                            keys[b.device] = bundle.identityKey;
+                        }
+                        keysSeen.set(user, { keys, complete: false, gone: stale.extra.filter((a) => a.user === user).map((a) => a.device) });
+                    } else if (stale.extra.some((a) => a.user === user)) {
+                        keysSeen.set(user, { keys: {}, complete: false, gone: stale.extra.filter((a) => a.user === user).map((a) => a.device) });
+                    }
+                }
+                for (const device of devices) {
+                    if (!(user === this.user && device === this.device)) {
+                        targets.push({ user, device });
+                    }
+                }
+            }
+        } catch (e) {
+            // The connection went, or the server did not answer: again on the next pump.
+            entry.retryAt = Date.now() + 1_000;
+            console.warn(`courier: cannot fetch key bundles for ${message.to}: ${e.message}`);
+            return;
+        }
+        await this.mutate(async () => {
+            const changes = new Changes();
+            for (const [user, seen] of keysSeen) {
+                if (seen.gone?.length) {
+                    const devices = { ...this.secure.devicesOf(user, changes) };
+                    seen.gone.forEach((d) => {
+                        delete devices[d];
+                        changes.delete(`session:${user}/${d}`);
+                    });
+                    changes.put({ k: `contact:${user}`, devices });
+                    if (user !== this.user || seen.gone.some((d) => d !== this.device)) {
+                        changes.notices.push(user);
+                    }
+                }
+                const keys = { ...seen.keys };
+                if (user === this.user && seen.complete) {
+                    keys[this.device] = this.secure.identity.signing.publicKey;
+                }
+                this.secure.see(user, keys, changes, seen.complete);
+            }
+            const usable = targets.filter((t) => fetched.has(`${t.user}/${t.device}`) || this.secure.hasSession(t.user, t.device, changes));
+            const conversation = { sender: this.user, senderDevice: this.device, recipient: message.to, clientMessageId: message.cid };
+            const plaintext = e2e.PlainMessage.encode({ contentType: 'text/plain', body: new TextEncoder().encode(message.text) });
+            let updated;
+            try {
+                if (!usable.some((t) => t.user === message.to)) {
+                    throw new e2e.E2eError('NO_SESSION', `${message.to} has no device with published keys`);
+                }
+                const devicePayloads = await this.secure.encryptForDevices(conversation, usable, fetched, plaintext, changes);
+                updated = { ...message, devicePayloads };
+            } catch (e) {
+                if (!(e instanceof e2e.E2eError)) {
+                    throw e;
+                }
+                updated = { ...message, state: 'failed', error: { code: e.reason, text: e.message } };
+            }
+            const notices = [...new Set(changes.notices)].filter((u) => u !== this.user || message.to === this.user)
+                .map((peer) => this.notice(peer, `Your safety number with ${peer} changed`));
+            await this.store.transaction(['messages', 'outbox', 'e2e'], (s) => {
+                changes.write(s);
+                notices.forEach((n) => s.messages.put(n));
+                s.messages.put(updated);
+                if (updated.state === 'failed') {
+                    s.outbox.delete(entry.seq);
+                }
+            });
+            this.secure.applied(changes);
+            notices.forEach((n) => this.remember(n));
+            this.remember(updated);
+            entry.stale = null;
+            if (updated.state === 'failed') {
+                this.outbox = this.outbox.filter((e) => e !== entry);
+            }
+            this.changed(message.to);
+        });
+    }
+
+    /** STALE_DEVICES: the server named the devices the payloads missed or should not have had. */
+    async staleDevices(entry, error) {
+        const message = this.messages.get(`c:${entry.cid}`);
+        const address = (a) => ({ user: a.user, device: a.device });
+        entry.stale = { missing: (error.missingDevices ?? []).map(address), extra: (error.extraDevices ?? []).map(address) };
+        entry.tries = (entry.tries ?? 0) + 1;
+        const updated = { ...message, devicePayloads: null };
+        await this.store.transaction(['messages'], (s) => s.messages.put(updated));
+        this.remember(updated);
     }
 
     async storeReceipt(s, req, r, puts, conversations) {
@@ -706,6 +1006,10 @@ export class CourierClient extends EventTarget {
         }
         if (PERMANENT.has(error.code)) {
             this.mutate(() => this.failed(entry, error));
+            return;
+        }
+        if (error.code === 'STALE_DEVICES' && this.messages.get(`c:${cid}`)?.e2e === 'signal' && (entry.tries ?? 0) < 5) {
+            this.mutate(() => this.staleDevices(entry, error)).then(() => this.pump(this.link));
             return;
         }
         if (error.code === 'RATE_LIMITED') {

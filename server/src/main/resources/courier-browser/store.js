@@ -5,11 +5,13 @@
 //   reads     server ids of messages shown to the user whose read receipt is not known to be taken;
 //   receipts  receipts about messages not known here yet (their `accepted` was lost), kept until
 //             the message turns up;
-//   meta      counters.
+//   meta      counters;
+//   e2e       end-to-end encryption: settings per conversation, this device's keys, sessions,
+//             contacts' identity keys (secure.js).
 // Every change the client makes is one transaction, committed before anything is acknowledged to
 // the server or announced to the page.
 
-const VERSION = 1;
+const VERSION = 2;
 
 /** Tick states of an outgoing message, in the order they may only move forward. */
 export const STATES = ['pending', 'sent', 'delivered', 'read'];
@@ -31,20 +33,29 @@ export class Store {
             throw new Error('This browser has no IndexedDB (a private window may turn it off); the client keeps its messages there');
         }
         const request = indexedDB.open(`courier/${user}/${device}`, VERSION);
-        request.onupgradeneeded = () => {
+        request.onupgradeneeded = (event) => {
             const db = request.result;
-            const messages = db.createObjectStore('messages', { keyPath: 'key' });
-            messages.createIndex('sid', 'sid');
-            messages.createIndex('conv', 'conv');
-            db.createObjectStore('outbox', { keyPath: 'seq' });
-            db.createObjectStore('reads', { keyPath: 'sid' });
-            db.createObjectStore('receipts', { keyPath: 'key' });
-            db.createObjectStore('meta', { keyPath: 'k' });
+            if (event.oldVersion < 1) {
+                Store.createVersion1(db);
+            }
+            if (event.oldVersion < 2) {
+                db.createObjectStore('e2e', { keyPath: 'k' });
+            }
         };
         request.onblocked = () => console.warn('courier: another tab holds an older version of the database open');
         const db = await promised(request);
         db.onversionchange = () => db.close();
         return new Store(db);
+    }
+
+    static createVersion1(db) {
+        const messages = db.createObjectStore('messages', { keyPath: 'key' });
+        messages.createIndex('sid', 'sid');
+        messages.createIndex('conv', 'conv');
+        db.createObjectStore('outbox', { keyPath: 'seq' });
+        db.createObjectStore('reads', { keyPath: 'sid' });
+        db.createObjectStore('receipts', { keyPath: 'key' });
+        db.createObjectStore('meta', { keyPath: 'k' });
     }
 
     constructor(db) {

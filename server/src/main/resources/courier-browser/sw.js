@@ -3,9 +3,9 @@
 // answers, its current files are used (and cached); only when it does not is the copy served.
 // It touches nothing but this page's own files: the transports' requests pass it by.
 
-const CACHE = 'courier-browser-1';
+const CACHE = 'courier-browser-2';
 const SCOPE = new URL('./', self.location).pathname;
-const FILES = ['./', 'index.html', 'style.css', 'app.js', 'client.js', 'store.js', 'transports.js', 'config.json'];
+const FILES = ['./', 'index.html', 'style.css', 'app.js', 'client.js', 'store.js', 'transports.js', 'e2e.js', 'secure.js', 'config.json'];
 
 self.addEventListener('install', (event) => {
     event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(FILES)).then(() => self.skipWaiting()));

@@ -11,7 +11,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 class ChaosExchangeTest {
@@ -46,8 +47,9 @@ class ChaosExchangeTest {
         return Clients.texts(client.history(peer).stream().filter(m -> m.direction() == Direction.INCOMING).toList());
     }
 
-    @Test
-    void shouldExchangeEveryMessageInOrderThroughCutsAndAServerRestart() throws Exception {
+    @ParameterizedTest
+    @EnumSource(value = Encryption.class, names = {"NONE", "SIGNAL"})
+    void shouldExchangeEveryMessageInOrderThroughCutsAndAServerRestart(Encryption mode) throws Exception {
         List<String> aliceSends = IntStream.range(0, COUNT).mapToObj(i -> "a" + i).toList();
         List<String> bobSends = IntStream.range(0, COUNT).mapToObj(i -> "b" + i).toList();
         ScheduledExecutorService chaos = Executors.newScheduledThreadPool(1);
@@ -55,9 +57,14 @@ class ChaosExchangeTest {
              ChaosProxy aliceProxy = new ChaosProxy(server.tcpPort);
              ChaosProxy bobProxy = new ChaosProxy(server.tcpPort);
              CourierClient alice = Clients.builder(aliceProxy.address(), "alice", server.tokens("alice"),
-                 dir.resolve("alice.db"), new Recorder()).build();
+                 dir.resolve("alice.db"), new Recorder()).encryption(mode).build();
              CourierClient bob = Clients.builder(bobProxy.address(), "bob", server.tokens("bob"),
-                 dir.resolve("bob.db"), new Recorder()).build()) {
+                 dir.resolve("bob.db"), new Recorder()).encryption(mode).build()) {
+            if (mode == Encryption.SIGNAL) {
+                // Each encrypts to the other's published keys (resends reuse the stored ciphertexts).
+                alice.keysPublished().get(60, SECONDS);
+                bob.keysPublished().get(60, SECONDS);
+            }
             cutAtRandom(chaos, aliceProxy);
             cutAtRandom(chaos, bobProxy);
             Thread aliceTyping = new Thread(() -> aliceSends.forEach(t -> alice.sendText("bob", t)));
@@ -85,6 +92,10 @@ class ChaosExchangeTest {
             bobTyping.join(SECONDS.toMillis(30));
             assertThat(received(bob, "alice")).isEqualTo(aliceSends);
             assertThat(received(alice, "bob")).isEqualTo(bobSends);
+            assertThat(bob.history("alice")).noneMatch(Message::isUndecryptable)
+                .allMatch(m -> m.encryption() == mode);
+            assertThat(alice.history("bob")).noneMatch(Message::isUndecryptable)
+                .allMatch(m -> m.encryption() == mode);
 
             alice.markRead("bob");
             bob.markRead("alice");

@@ -30,7 +30,7 @@ class BrowserClientEndpointTest {
                     + " http://127.0.0.1:" + fixture.server.address("longpoll").getPort()
                     + " http://127.0.0.1:" + fixture.server.mediaPort() + ";")
                 .contains("img-src 'self' data: blob:;");
-            for (String module : new String[] {"app.js", "client.js", "store.js", "transports.js", "sw.js"}) {
+            for (String module : new String[] {"app.js", "client.js", "store.js", "transports.js", "e2e.js", "secure.js", "sw.js"}) {
                 HttpResponse<String> js = get(admin + "/app/" + module);
                 assertThat(js.statusCode()).as(module).isEqualTo(200);
                 assertThat(js.headers().firstValue("Content-Type")).as(module).hasValue("text/javascript; charset=utf-8");

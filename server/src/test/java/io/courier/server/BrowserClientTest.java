@@ -33,8 +33,11 @@ import org.junit.jupiter.api.io.TempDir;
  * refuses WebSocket falls back to long polling and chats; a message typed while the server is
  * stopped survives a reload of the page and arrives, once, after the server has started again on
  * the same data directory and ports; files alice sends through the media service show on bob's
- * page, an image inline and a PDF as a link; the page shows the peer "online", then "last seen
- * today at …" once the peer's page is closed. Screenshots go to {@code target/browser-client/}.
+ * page, an image inline and a PDF as a link; two pages with the same shared key chat end to end
+ * encrypted (no plaintext in any WebSocket frame), a page with another key shows the message as
+ * undecryptable, and a page and a Java client exchange shared-key messages that each decrypts;
+ * the page shows the peer "online", then "last seen today at …" once the peer's page is closed.
+ * Screenshots go to {@code target/browser-client/}.
  */
 class BrowserClientTest {
 
@@ -69,6 +72,7 @@ class BrowserClientTest {
         ServerConfig config = ConfigLoader.load(null, overrides);
         CourierServer server = CourierServer.start(config);
         Process process = null;
+        SharedKeyPeer dave = null;
         ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor();
         try {
             String page = "http://127.0.0.1:" + server.adminPort() + "/app/";
@@ -99,6 +103,15 @@ class BrowserClientTest {
                     } else if (line.equals("control: send-media")) {
                         sendMedia(server, config);
                         answer(answers, "sent");
+                    } else if (line.equals("control: java-shared-key")) {
+                        dave = new SharedKeyPeer(server, config, "dave", "laptop");
+                        answer(answers, java.util.HexFormat.of().formatHex(dave.key));
+                    } else if (line.equals("control: java-send")) {
+                        dave.send("alice", "Hello Alice, from Java: pomegranate-0412");
+                        answer(answers, "sent");
+                    } else if (line.equals("control: java-receive")) {
+                        dave.awaitText("alice", "Hello Dave, from the browser: quince-9083");
+                        answer(answers, "received");
                     }
                 }
             }
@@ -107,17 +120,85 @@ class BrowserClientTest {
             assertThat(finished).as("the driver finished within %d minutes; its last output:%n%s", RUN_MINUTES, tail).isTrue();
             assertThat(process.exitValue()).as("exit status of the browser test driver; its last output:%n%s", tail).isZero();
             assertThat(output).as("its summary line").contains(
-                "browser: all 5 scenarios passed: websocket chat, long-polling fallback, message typed while the server "
-                    + "was down, files from the media service, presence");
+                "browser: all 6 scenarios passed: websocket chat, long-polling fallback, message typed while the server "
+                    + "was down, files from the media service, shared-key encryption, presence");
             assertThat(screenshots.resolve("media-bob.png")).isNotEmptyFile();
             assertThat(screenshots.resolve("outage-delivered-alice.png")).isNotEmptyFile();
         } finally {
             watchdog.shutdownNow();
+            if (dave != null) {
+                dave.client.disconnect();
+            }
             if (process != null) {
                 process.descendants().forEach(ProcessHandle::destroyForcibly);
                 process.destroyForcibly();
             }
             server.close();
+        }
+    }
+
+    /**
+     * The page's e2e.js in headless Chromium ({@code browser-test/e2e-kat.mjs}): every RFC vector
+     * of the primitives it wraps (HKDF, HMAC, X25519, Ed25519, AES-GCM), every vector of the Java
+     * crypto core's vectors.json (made again byte for byte), and each behaviour and error reason of
+     * docs/E2E.md. The driver exits non-zero when any check fails.
+     */
+    @Test
+    void shouldPassEveryKnownAnswerAndBehaviourCheckOfTheEndToEndEncryptionModuleInChromium() throws Exception {
+        Path driver = repositoryRoot().resolve("browser-test");
+        requireBrowser(driver);
+        ServerConfig config = ConfigLoader.load(null, List.of(
+            "data-dir=" + dir.resolve("data"), "transports.tcp.enabled=false", "transports.udp.enabled=false",
+            "transports.ws.port=" + freePort(), "transports.longpoll.port=" + freePort(), "admin.port=" + freePort(),
+            "media.enabled=false"));
+        Path vectors = repositoryRoot().resolve("client/src/test/resources/io/courier/client/crypto/vectors.json");
+        try (CourierServer server = CourierServer.start(config)) {
+            List<String> output = runToEnd(new ProcessBuilder("node", driver.resolve("e2e-kat.mjs").toString(),
+                "--url", "http://127.0.0.1:" + server.adminPort() + "/app/", "--rfc", driver.resolve("rfc-vectors.json").toString(),
+                "--courier", vectors.toString()).directory(driver.toFile()), "the e2e.js checks");
+            assertThat(output).as("the checks' summary").anyMatch(line -> line.matches("e2e: all \\d+ checks passed"));
+            assertThat(vectors).as("the Java core's vectors, which the browser must match").isRegularFile();
+            assertThat(output).contains("e2e: Courier vectors checked");
+            assertThat(output).as("the Courier golden vectors were checked").anyMatch(line -> line.startsWith("e2e: ok   vectors.json courier.x3dh"));
+        }
+    }
+
+    /** Runs a driver to its end within RUN_MINUTES, echoing its output; fails unless it exits 0. */
+    private static List<String> runToEnd(ProcessBuilder builder, String what) throws Exception {
+        Process process = start(builder.redirectErrorStream(true), what);
+        process.getOutputStream().close();
+        ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor();
+        try {
+            watchdog.schedule(() -> {
+                process.descendants().forEach(ProcessHandle::destroyForcibly);
+                process.destroyForcibly();
+            }, RUN_MINUTES, MINUTES);
+            List<String> output = new ArrayList<>();
+            try (BufferedReader reader = new BufferedReader(new InputStreamReader(process.getInputStream(), UTF_8))) {
+                for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+                    System.out.println(line);
+                    output.add(line);
+                }
+            }
+            assertThat(process.waitFor(30, SECONDS)).as("%s finished within %d minutes", what, RUN_MINUTES).isTrue();
+            String tail = String.join("\n", output.subList(Math.max(0, output.size() - 40), output.size()));
+            assertThat(process.exitValue()).as("exit status of %s; its last output:%n%s", what, tail).isZero();
+            return output;
+        } finally {
+            watchdog.shutdownNow();
+            process.descendants().forEach(ProcessHandle::destroyForcibly);
+            process.destroyForcibly();
+        }
+    }
+
+    private static void requireBrowser(Path driver) throws Exception {
+        if (!Files.isExecutable(CHROMIUM)) {
+            fail("This test runs the browser client in Debian's Chromium, and " + CHROMIUM + " is missing. Install it"
+                + " (apt-get install -y chromium; ./test.sh does so) and run it again.");
+        }
+        if (!Files.isDirectory(driver.resolve("node_modules").resolve("playwright-core"))) {
+            run(List.of("npm", "ci", "--no-audit", "--no-fund"), driver,
+                "npm ci in " + driver + " (installs playwright-core pinned in its package-lock.json)");
         }
     }
 
@@ -190,6 +271,107 @@ class BrowserClientTest {
             .setMedia(io.courier.transport.proto.MediaRef.newBuilder().setUrl(slot.getDownloadUrl()).setContentType(type)
                 .setSizeBytes(bytes.length).setSha256(com.google.protobuf.ByteString.copyFrom(sha)))).build());
         org.awaitility.Awaitility.await().atMost(30, SECONDS).until(() -> alice.serverIdOf(clientId) != 0);
+    }
+
+    /**
+     * A Java client in shared-key mode, docs/E2E.md sections 3, 4.1 and 7 written out here with the
+     * JDK's SHA-256 and AES-GCM alone, independently of the page's e2e.js: what it sends the page
+     * decrypts, and it decrypts what the page sends, or the test fails.
+     */
+    private static final class SharedKeyPeer {
+        final byte[] key = new byte[32];
+        final TestClient client;
+        private final java.security.SecureRandom random = new java.security.SecureRandom();
+        private int sent;
+
+        SharedKeyPeer(CourierServer server, ServerConfig config, String user, String device) throws Exception {
+            random.nextBytes(key);
+            client = new TestClient(io.courier.transport.TransportProviders.find("ws")
+                .createClient(io.courier.transport.TransportSettings.of(0)), server.address("ws"), user, device,
+                Main.mint(config, user, "*", Duration.ofHours(1))).connect();
+        }
+
+        void send(String to, String text) throws Exception {
+            String clientId = client.user + "-e2e-" + ++sent;
+            byte[] nonce = new byte[12];
+            random.nextBytes(nonce);
+            java.io.ByteArrayOutputStream head = new java.io.ByteArrayOutputStream();
+            head.write(new byte[] {1, 1});
+            head.write(keyId());
+            head.write(nonce);
+            byte[] ad = concat(head.toByteArray(), conv(client.user, client.device, to, clientId));
+            javax.crypto.Cipher gcm = javax.crypto.Cipher.getInstance("AES/GCM/NoPadding");
+            gcm.init(javax.crypto.Cipher.ENCRYPT_MODE, new javax.crypto.spec.SecretKeySpec(key, "AES"),
+                new javax.crypto.spec.GCMParameterSpec(128, nonce));
+            gcm.updateAAD(ad);
+            byte[] envelope = concat(head.toByteArray(), gcm.doFinal(plaintext(text)));
+            client.raw(io.courier.transport.proto.Frame.newBuilder().setSend(io.courier.transport.proto.Send.newBuilder()
+                .setClientMessageId(clientId).setRecipient(to).setContentType("application/vnd.courier.e2e")
+                .setPayload(com.google.protobuf.ByteString.copyFrom(envelope))).build());
+            org.awaitility.Awaitility.await().atMost(30, SECONDS).until(() -> client.serverIdOf(clientId) != 0);
+        }
+
+        /** Waits for a message from `from`, decrypts it and checks its text. */
+        void awaitText(String from, String expected) throws Exception {
+            org.awaitility.Awaitility.await().atMost(30, SECONDS).until(() -> client.deliveredSnapshot().stream()
+                .anyMatch(d -> d.getSender().equals(from)));
+            io.courier.transport.proto.Deliver d = client.deliveredSnapshot().stream()
+                .filter(m -> m.getSender().equals(from)).reduce((a, b) -> b).orElseThrow();
+            assertThat(d.getContentType()).isEqualTo("application/vnd.courier.e2e");
+            byte[] envelope = d.getPayload().toByteArray();
+            assertThat(new String(envelope, java.nio.charset.StandardCharsets.ISO_8859_1)).doesNotContain(expected);
+            assertThat(java.util.Arrays.copyOfRange(envelope, 0, 2)).containsExactly(1, 1);
+            assertThat(java.util.Arrays.copyOfRange(envelope, 2, 10)).as("the key id").isEqualTo(keyId());
+            byte[] nonce = java.util.Arrays.copyOfRange(envelope, 10, 22);
+            byte[] ad = concat(java.util.Arrays.copyOfRange(envelope, 0, 22),
+                conv(d.getSender(), d.getSenderDevice(), d.getRecipient(), d.getClientMessageId()));
+            javax.crypto.Cipher gcm = javax.crypto.Cipher.getInstance("AES/GCM/NoPadding");
+            gcm.init(javax.crypto.Cipher.DECRYPT_MODE, new javax.crypto.spec.SecretKeySpec(key, "AES"),
+                new javax.crypto.spec.GCMParameterSpec(128, nonce));
+            gcm.updateAAD(ad);
+            java.nio.ByteBuffer plain = java.nio.ByteBuffer.wrap(gcm.doFinal(envelope, 22, envelope.length - 22));
+            assertThat(plain.remaining() % 160).as("the plaintext is padded to a multiple of 160 bytes").isZero();
+            assertThat(plain.get()).isEqualTo((byte) 1);
+            byte[] type = new byte[plain.getShort() & 0xffff];
+            plain.get(type);
+            assertThat(new String(type, UTF_8)).isEqualTo("text/plain");
+            byte[] body = new byte[plain.getInt()];
+            plain.get(body);
+            assertThat(plain.get()).as("the media flag").isZero();
+            assertThat(new String(body, UTF_8)).isEqualTo(expected);
+        }
+
+        private byte[] keyId() throws Exception {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+                .digest(concat("Courier-SK-id-v1".getBytes(java.nio.charset.StandardCharsets.US_ASCII), key));
+            return java.util.Arrays.copyOf(digest, 8);
+        }
+
+        private static byte[] plaintext(String text) {
+            byte[] type = "text/plain".getBytes(UTF_8);
+            byte[] body = text.getBytes(UTF_8);
+            int length = 1 + 2 + type.length + 4 + body.length + 1;
+            java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate((length + 159) / 160 * 160);
+            out.put((byte) 1).putShort((short) type.length).put(type).putInt(body.length).put(body).put((byte) 0);
+            return out.array();
+        }
+
+        private static byte[] conv(String sender, String senderDevice, String recipient, String clientMessageId) {
+            return concat(str(sender), str(senderDevice), str(recipient), str(clientMessageId));
+        }
+
+        private static byte[] str(String s) {
+            byte[] bytes = s.getBytes(UTF_8);
+            return concat(new byte[] {(byte) (bytes.length >>> 8), (byte) bytes.length}, bytes);
+        }
+
+        private static byte[] concat(byte[]... parts) {
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            for (byte[] p : parts) {
+                out.writeBytes(p);
+            }
+            return out.toByteArray();
+        }
     }
 
     private static String token(ServerConfig config, String user) {

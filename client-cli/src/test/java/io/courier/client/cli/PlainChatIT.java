@@ -126,6 +126,51 @@ class PlainChatIT {
         }
     }
 
+    @Test
+    void shouldShowASafetyNumberChangeAndAMessageThatCannotBeDecrypted() throws Exception {
+        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "-jar", TerminalChatIT.jar().toString(), "chat", "--encrypt", "--user", "alice", "--server",
+            server.address().toString(), "--token", server.token("alice"), "--database",
+            dir.resolve("alice.db").toString(), "dave")
+            .redirectErrorStream(true).redirectOutput(dir.resolve("out.txt").toFile());
+        Process alice = builder.start();
+        try {
+            await().atMost(60, SECONDS).until(() -> output().contains("* connected to " + server.address()));
+            try (CourierClient dave = encrypting("dave", "dave.db")) {
+                dave.sendText("alice", "hello from my old phone");
+                await().atMost(60, SECONDS).until(() -> output().contains("dave: hello from my old phone"));
+            }
+            // dave reinstalls: a new identity for the same device, announced before alice writes to him.
+            try (CourierClient dave = encrypting("dave", "dave-new.db")) {
+                dave.sendText("alice", "hello from my new phone");
+                await().atMost(60, SECONDS).until(() -> output().contains("dave: hello from my new phone"));
+                String number = dave.safetyNumber("alice").get(60, SECONDS);
+                await().atMost(60, SECONDS).until(() -> output().contains("safety number changed for dave: " + number));
+            }
+            // A shared key alice does not have: the message is shown as such, not as noise.
+            byte[] key = new byte[32];
+            key[0] = 5;
+            try (CourierClient carol = CourierClient.builder().server(server.address()).user("carol")
+                     .token(() -> server.token("carol")).database(dir.resolve("carol.db")).build()) {
+                carol.setSharedKey("alice", key);
+                carol.sendText("alice", "alice has not got the key");
+                await().atMost(60, SECONDS).until(() -> output().contains("[cannot decrypt this message: NO_KEY]"));
+            }
+            assertThat(output()).doesNotContain("alice has not got the key");
+            alice.getOutputStream().close();
+            assertThat(alice.waitFor(60, SECONDS)).as("the chat ends with its input").isTrue();
+        } finally {
+            alice.destroyForcibly();
+        }
+    }
+
+    private CourierClient encrypting(String user, String db) {
+        CourierClient c = CourierClient.builder().server(server.address()).user(user).token(() -> server.token(user))
+            .database(dir.resolve(db)).encryption(io.courier.client.Encryption.SIGNAL).build();
+        c.keysPublished().orTimeout(60, SECONDS).join();
+        return c;
+    }
+
     private String output() throws IOException {
         return Files.readString(dir.resolve("out.txt"));
     }

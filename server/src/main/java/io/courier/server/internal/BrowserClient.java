@@ -53,6 +53,8 @@ public final class BrowserClient implements HttpHandler {
         files.put("client.js", JS);
         files.put("store.js", JS);
         files.put("transports.js", JS);
+        files.put("e2e.js", JS);
+        files.put("secure.js", JS);
         files.put("sw.js", JS);
         return Map.copyOf(files);
     }
