@@ -28,8 +28,8 @@ final class StoredBytes {
         return backend;
     }
 
-    /** The server settings for this backend (media on the filesystem store included). */
-    String[] overrides() {
+    /** The server settings for this backend (media on the filesystem store included), then {@code extra}. */
+    String[] overrides(String... extra) {
         List<String> all = new ArrayList<>(List.of(MediaServers.filesystem()));
         if (backend == Backend.POSTGRES) {
             String url = System.getenv("COURIER_PG_URL");
@@ -43,6 +43,7 @@ final class StoredBytes {
                 "storage.options.user=" + user(), "storage.options.password=" + password(),
                 "storage.options.schema=" + schema));
         }
+        all.addAll(List.of(extra));
         return all.toArray(String[]::new);
     }
 
