@@ -253,6 +253,45 @@ public final class CourierClient implements AutoCloseable {
         return engine.privacy(null, users, List.of(), true);
     }
 
+    /**
+     * Gives {@code conversation} (the other user) a pre-shared 256-bit key, agreed outside Courier:
+     * from now on its messages, sent and not yet sent, are encrypted with it (shared-key mode, one
+     * ciphertext for every device), whatever {@link Builder#encryption} says, and messages
+     * encrypted with it decrypt. A later call replaces the key for sending; earlier keys are kept
+     * for decrypting. Stored in the database, so it outlives a restart.
+     *
+     * @throws IllegalArgumentException when the key is not 32 bytes or the conversation not a user id
+     */
+    public void setSharedKey(String conversation, byte[] key) {
+        engine.setSharedKey(conversation, key);
+    }
+
+    /**
+     * The safety number of this user and {@code user}: 60 digits in 12 groups over the identity
+     * keys of both users' devices ({@code docs/E2E.md} section 9), the same on both sides when
+     * each encrypts to the other's real keys. Fetches both users' key bundles from the server
+     * (when connected), so it reflects the devices as they are now; a change from what this device
+     * knew raises {@link CourierListener#onSafetyNumberChanged} first.
+     *
+     * @return the number; exceptionally {@link CourierRequestException} when the server refuses
+     *     the fetch, or {@link IllegalStateException} when this client has no identity
+     *     ({@link Builder#encryption} is not SIGNAL) or closes first
+     */
+    public CompletableFuture<String> safetyNumber(String user) {
+        return engine.safetyNumber(user);
+    }
+
+    /**
+     * Completes once this device's keys (identity, signed pre-key and one-time pre-keys) are
+     * published on the server, on the first connection of a new database (at once when they were
+     * published before). Others can encrypt to this device only from then on.
+     *
+     * @throws IllegalStateException when {@link Builder#encryption} is not SIGNAL
+     */
+    public CompletableFuture<Void> keysPublished() {
+        return engine.keysPublished();
+    }
+
     /** The connection's state and the outbox's size. */
     public ConnectionStatus status() {
         return engine.status();
@@ -316,6 +355,7 @@ public final class CourierClient implements AutoCloseable {
         private int framesPerSecond = 450;
         private int frameBurst = 1800;
         private final List<CourierListener> listeners = new ArrayList<>();
+        private Encryption encryption = Encryption.NONE;
 
         private Builder() {
         }
@@ -438,6 +478,19 @@ public final class CourierClient implements AutoCloseable {
             return this;
         }
 
+        /**
+         * End-to-end encryption: {@link Encryption#SIGNAL} (recommended) publishes this device's keys
+         * on connect and encrypts every message for each receiving device (X3DH and the Double
+         * Ratchet, {@code docs/E2E.md}); {@link Encryption#NONE}, the default, sends plain messages,
+         * as browsers and other clients without encryption expect. In both, a conversation with a
+         * {@link CourierClient#setSharedKey shared key} is encrypted with that key, and encrypted
+         * messages that arrive are decrypted when the keys are here.
+         */
+        public Builder encryption(Encryption mode) {
+            this.encryption = Objects.requireNonNull(mode, "mode");
+            return this;
+        }
+
         /** Adds a listener, registered before the client starts so it misses nothing. */
         public Builder listener(CourierListener listener) {
             listeners.add(Objects.requireNonNull(listener, "listener"));
@@ -463,7 +516,7 @@ public final class CourierClient implements AutoCloseable {
             EngineSettings settings = new EngineSettings(server, user, device, token, database,
                 media == null ? null : media.toAbsolutePath(), clock, scheduler,
                 maxInFlight, unsentAfter, initialBackoff, maxBackoff, clientAgent, framesPerSecond, frameBurst,
-                List.copyOf(listeners));
+                List.copyOf(listeners), encryption);
             return new CourierClient(ClientEngine.start(settings));
         }
     }

@@ -42,4 +42,13 @@ public interface CourierListener {
      */
     default void onPresence(Presence presence) {
     }
+
+    /**
+     * The identity keys of {@code user}'s devices changed since this device first saw them: a known
+     * device has a new key (a reinstall, or someone else), or a device appeared or disappeared.
+     * Raised before this client encrypts to that user again, with the new safety number
+     * ({@link CourierClient#safetyNumber}) to compare with the contact's.
+     */
+    default void onSafetyNumberChanged(String user, String safetyNumber) {
+    }
 }

@@ -1,5 +1,6 @@
 package io.courier.client;
 
+import io.courier.client.crypto.Reason;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Objects;
@@ -25,11 +26,16 @@ import java.util.Objects;
  * @param failureCode   the server's error code name when {@link MessageState#FAILED}, else null
  * @param failureText   the server's error text when {@link MessageState#FAILED}, else null
  * @param media         the file the message carries ({@link CourierClient#sendMedia}), or null
+ * @param encryption    how it was encrypted end to end ({@link Encryption#NONE} for a plain one); for
+ *                      an incoming message that could not be decrypted, how it was meant to be
+ * @param undecryptable why an incoming encrypted message could not be decrypted, or null when it
+ *                      was (or was not encrypted); such a message keeps the envelope as its
+ *                      payload and {@code application/vnd.courier.e2e} as its content type
  */
 public record Message(long localId, String conversation, String clientId, long serverId, Direction direction,
                       String sender, String senderDevice, String recipient, String contentType, byte[] payload,
                       MessageState state, Instant createdAt, Instant acceptedAt, String failureCode,
-                      String failureText, Media media) {
+                      String failureText, Media media, Encryption encryption, Reason undecryptable) {
 
     public Message {
         Objects.requireNonNull(conversation, "conversation");
@@ -37,6 +43,12 @@ public record Message(long localId, String conversation, String clientId, long s
         Objects.requireNonNull(direction, "direction");
         Objects.requireNonNull(payload, "payload");
         Objects.requireNonNull(state, "state");
+        Objects.requireNonNull(encryption, "encryption");
+    }
+
+    /** True when the message arrived encrypted and could not be decrypted ({@link #undecryptable()} says why). */
+    public boolean isUndecryptable() {
+        return undecryptable != null;
     }
 
     /** True when the message carries a file. */
@@ -53,6 +65,7 @@ public record Message(long localId, String conversation, String clientId, long s
     public String toString() {
         return "Message[" + direction + " " + conversation + " " + clientId + " #" + serverId + " " + state
             + (failureCode == null ? "" : " " + failureCode + ": " + failureText) + (media == null ? "" : " " + media)
-            + "]";
+            + (encryption == Encryption.NONE ? "" : " " + encryption)
+            + (undecryptable == null ? "" : " undecryptable " + undecryptable) + "]";
     }
 }

@@ -13,6 +13,8 @@ final class Recorder implements CourierListener {
     final List<Message> notSentYet = new CopyOnWriteArrayList<>();
     final List<ConnectionStatus> connection = new CopyOnWriteArrayList<>();
     final List<Presence> presence = new CopyOnWriteArrayList<>();
+    /** Safety number changes as "user: number", in order. */
+    final List<String> safetyNumberChanges = new CopyOnWriteArrayList<>();
 
     @Override
     public void onMessage(Message message) {
@@ -37,6 +39,11 @@ final class Recorder implements CourierListener {
     @Override
     public void onPresence(Presence p) {
         presence.add(p);
+    }
+
+    @Override
+    public void onSafetyNumberChanged(String user, String safetyNumber) {
+        safetyNumberChanges.add(user + ": " + safetyNumber);
     }
 
     /** The latest presence announced for {@code user}, or null. */

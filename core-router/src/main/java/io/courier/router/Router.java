@@ -4,6 +4,7 @@ import io.courier.router.auth.AuthResult;
 import io.courier.router.auth.Authenticator;
 import io.courier.router.auth.SignedInSessions;
 import io.courier.router.internal.BatchStaging;
+import io.courier.router.internal.BundleDevices;
 import io.courier.router.internal.PresenceAndKeys;
 import io.courier.router.internal.PresenceService;
 import io.courier.router.internal.RetentionSweeper;
@@ -22,6 +23,8 @@ import io.courier.transport.Connection;
 import io.courier.transport.ConnectionHandler;
 import io.courier.transport.Frames;
 import io.courier.transport.IoThreadErrors;
+import io.courier.transport.proto.DeviceAddress;
+import io.courier.transport.proto.DevicePayload;
 import io.courier.transport.proto.Error;
 import io.courier.transport.proto.Frame;
 import io.courier.transport.proto.Hello;
@@ -123,11 +126,13 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
         this.metrics = new RouterMetrics(registry);
         this.rateLimits = new RateLimiter.Limits(config.framesPerSecond(), config.frameBurst(), config.bytesPerSecond(),
             config.byteBurst(), (long) RATE_LIMIT_CLOSE_FACTOR * config.frameBurst());
-        this.writer = new StorageWriter(new BatchStaging(storage.messages(), storage.devices(), metrics, clock, config),
+        BundleDevices bundleDevices = new BundleDevices(storage.keys());
+        this.writer = new StorageWriter(new BatchStaging(storage.messages(), storage.devices(), bundleDevices, metrics,
+            clock, config),
             sessions::get, metrics, config.writerQueueCapacity(), config.maxBatch(), config.writerShare());
         this.reader = new StorageReader(storage.messages(), config.drainPageSize(), metrics);
         this.sweeper = new Sweeper(config, sessions, storage.presence(), metrics, clock);
-        this.presenceAndKeys = new PresenceAndKeys(reader, storage.keys(), metrics);
+        this.presenceAndKeys = new PresenceAndKeys(reader, storage.keys(), bundleDevices, sessions, metrics, config);
         this.presence = new PresenceService(config, sessions, sweeper, storage.presence(), metrics, clock);
         sweeper.presenceService(presence);
         this.retention = new RetentionSweeper(storage.messages(), config.retention(), clock, config.expiryIntervalMs(),
@@ -365,6 +370,7 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
         // From here the admission gate never evicts this connection to make room for a newcomer.
         connection.markAuthenticated();
         session.welcome(welcome);
+        presenceAndKeys.welcomed(session);
     }
 
     private void send(Session session, Send send) {
@@ -378,6 +384,9 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
         if (!DeviceId.isValidId(send.getRecipient())) {
             sendError(session, Error.Code.INVALID_RECIPIENT, "Recipient " + Frames.quote(send.getRecipient())
                 + " is not a user id (" + DeviceId.SYNTAX + ")", clientId);
+            return;
+        }
+        if (send.getDevicePayloadsCount() > 0 && !devicePayloadsValid(session, send, clientId)) {
             return;
         }
         if (send.getPayload().size() > config.maxPayloadBytes()) {
@@ -405,6 +414,36 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
             case QUEUE_FULL -> sendError(session, Error.Code.OVERLOADED,
                 "Server is overloaded; the message was not stored, send it again", clientId);
         }
+    }
+
+    /**
+     * The checks of an end-to-end encrypted send that need no storage: no payload beside the
+     * device payloads, well-formed device addresses, and the sum of the payloads within
+     * router.max-payload-bytes. Which devices it must name is the writer's to check.
+     */
+    private boolean devicePayloadsValid(Session session, Send send, String clientId) {
+        if (!send.getPayload().isEmpty()) {
+            sendError(session, Error.Code.INVALID_ARGUMENT, "A send with device_payloads must have an empty payload;"
+                + " it has " + send.getPayload().size() + " bytes", clientId);
+            return false;
+        }
+        long total = 0;
+        for (DevicePayload copy : send.getDevicePayloadsList()) {
+            DeviceAddress address = copy.getDevice();
+            if (!DeviceId.isValidId(address.getUser()) || !DeviceId.isValidId(address.getDevice())) {
+                sendError(session, Error.Code.INVALID_ARGUMENT, "device_payloads names user "
+                    + Frames.quote(address.getUser()) + " device " + Frames.quote(address.getDevice())
+                    + "; both must be " + DeviceId.SYNTAX, clientId);
+                return false;
+            }
+            total += copy.getPayload().size();
+        }
+        if (total > config.maxPayloadBytes()) {
+            sendError(session, Error.Code.PAYLOAD_TOO_LARGE, "Device payloads of " + total + " bytes together are"
+                + " above router.max-payload-bytes = " + config.maxPayloadBytes(), clientId);
+            return false;
+        }
+        return true;
     }
 
     private void toWriter(Session session, WriterCommand command, Frame frame) {

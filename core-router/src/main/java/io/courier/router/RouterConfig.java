@@ -70,6 +70,14 @@ import java.util.Objects;
  *                               window's end, with the state at that time (nothing if it changed
  *                               back). 2,000: a flapping connection costs a subscriber one frame
  *                               per two seconds.
+ * @param maxOneTimePreKeysPerPublish one-time pre-keys one KeyBundlePublish may carry before it is
+ *                               refused with INVALID_ARGUMENT. 100: about 4 KiB, a frame's worth.
+ * @param maxOneTimePreKeys      one-time pre-keys a device may have on the server; a publish that
+ *                               would go above it is refused with INVALID_ARGUMENT. 1,000: ten full
+ *                               publishes, at about 40 bytes a key 40 KB per device.
+ * @param oneTimePreKeysLow      a device with fewer one-time pre-keys than this is told with
+ *                               PreKeysLow (after its Welcome, and when a fetch takes one of them).
+ *                               20: a day of new contacts for most people, while it replenishes.
  */
 public record RouterConfig(
     int heartbeatIntervalMs,
@@ -96,7 +104,10 @@ public record RouterConfig(
     int maxIdsPerAck,
     int maxContacts,
     int maxPresenceWatch,
-    int presenceCoalesceMs) {
+    int presenceCoalesceMs,
+    int maxOneTimePreKeysPerPublish,
+    int maxOneTimePreKeys,
+    int oneTimePreKeysLow) {
 
     public static Builder builder() {
         return new Builder();
@@ -139,6 +150,9 @@ public record RouterConfig(
         private int maxContacts = 5_000;
         private int maxPresenceWatch = 1_024;
         private int presenceCoalesceMs = 2_000;
+        private int maxOneTimePreKeysPerPublish = 100;
+        private int maxOneTimePreKeys = 1_000;
+        private int oneTimePreKeysLow = 20;
 
         public Builder heartbeatIntervalMs(int v) {
             heartbeatIntervalMs = v;
@@ -279,6 +293,21 @@ public record RouterConfig(
             return this;
         }
 
+        public Builder maxOneTimePreKeysPerPublish(int v) {
+            maxOneTimePreKeysPerPublish = v;
+            return this;
+        }
+
+        public Builder maxOneTimePreKeys(int v) {
+            maxOneTimePreKeys = v;
+            return this;
+        }
+
+        public Builder oneTimePreKeysLow(int v) {
+            oneTimePreKeysLow = v;
+            return this;
+        }
+
         /** @throws IllegalArgumentException naming the configuration key and the bad value. */
         public RouterConfig build() {
             positive("router.heartbeat-interval-ms", heartbeatIntervalMs);
@@ -306,6 +335,14 @@ public record RouterConfig(
             positive("router.max-contacts", maxContacts);
             positive("router.max-presence-watch", maxPresenceWatch);
             positive("router.presence-coalesce-ms", presenceCoalesceMs);
+            positive("router.max-one-time-pre-keys-per-publish", maxOneTimePreKeysPerPublish);
+            positive("router.max-one-time-pre-keys", maxOneTimePreKeys);
+            positive("router.one-time-pre-keys-low", oneTimePreKeysLow);
+            if (oneTimePreKeysLow > maxOneTimePreKeys) {
+                // A device could never fill its supply above the threshold and would be told it is low for ever.
+                throw new IllegalArgumentException("router.one-time-pre-keys-low must be at most"
+                    + " router.max-one-time-pre-keys (" + maxOneTimePreKeys + "), was " + oneTimePreKeysLow);
+            }
             if (writerShare < maxIdsPerAck) {
                 // An ack counts one unit per id: a full one must fit a session's share.
                 throw new IllegalArgumentException("router.writer-share must be at least router.max-ids-per-ack ("
@@ -315,7 +352,7 @@ public record RouterConfig(
                 maxPayloadBytes, writerQueueCapacity, maxBatch, drainPageSize, presenceFlushIntervalMs, dedupWindow,
                 deliveredRetention, expiryIntervalMs, expiryBatch, framesPerSecond, frameBurst, bytesPerSecond, byteBurst,
                 writerShare, inboxMaxMessages, inboxMaxBytes, maxDevicesPerUser, maxIdsPerAck, maxContacts,
-                maxPresenceWatch, presenceCoalesceMs);
+                maxPresenceWatch, presenceCoalesceMs, maxOneTimePreKeysPerPublish, maxOneTimePreKeys, oneTimePreKeysLow);
         }
 
         private static void positive(String key, Duration value) {

@@ -86,6 +86,9 @@ public final class ConfigLoader {
         keys.put("max-contacts", RouterConfig.Builder::maxContacts);
         keys.put("max-presence-watch", RouterConfig.Builder::maxPresenceWatch);
         keys.put("presence-coalesce-ms", RouterConfig.Builder::presenceCoalesceMs);
+        keys.put("max-one-time-pre-keys-per-publish", RouterConfig.Builder::maxOneTimePreKeysPerPublish);
+        keys.put("max-one-time-pre-keys", RouterConfig.Builder::maxOneTimePreKeys);
+        keys.put("one-time-pre-keys-low", RouterConfig.Builder::oneTimePreKeysLow);
         return keys;
     }
 

@@ -64,6 +64,16 @@ public final class DeviceOptions {
             + "is DATA_DIR (its auth-keys folder), instead of bringing one.")
     Path mintFrom;
 
+    @Option(names = "--encrypt", description = "Encrypt end to end in Signal mode (X3DH and the Double Ratchet): "
+        + "this device publishes its keys, and messages go out encrypted for each receiving device. Without it "
+        + "messages go out plain, except in conversations with a --shared-key.")
+    boolean encrypt;
+
+    @Option(names = "--shared-key", paramLabel = "USER=FILE",
+        description = "Encrypt the conversation with USER with a pre-shared 256-bit key: FILE holds it as 64 hex "
+            + "digits. Repeatable; the key is kept in the database, so it is needed once.")
+    Map<String, Path> sharedKeys = new java.util.LinkedHashMap<>();
+
     /** The user's home: $HOME as a shell's {@code ~} means it, else the JVM's idea of it. */
     static Path home() {
         String home = System.getenv("HOME");
@@ -197,7 +207,9 @@ public final class DeviceOptions {
 
     private CourierClient build(Supplier<String> tokens, CourierListener listener, Duration maxBackoff,
                                 CourierListener... more) {
+        Map<String, byte[]> keys = sharedKeys();
         CourierClient.Builder builder = CourierClient.builder()
+            .encryption(encrypt ? io.courier.client.Encryption.SIGNAL : io.courier.client.Encryption.NONE)
             .server(server())
             .user(user())
             .device(device)
@@ -214,10 +226,37 @@ public final class DeviceOptions {
         if (mediaFolder != null) {
             builder.mediaFolder(mediaFolder.toAbsolutePath());
         }
+        CourierClient client;
         try {
-            return builder.build();
+            client = builder.build();
         } catch (IllegalArgumentException e) {
             throw new CliFailure(e.getMessage(), Main.BAD_INPUT);
         }
+        keys.forEach(client::setSharedKey);
+        return client;
+    }
+
+    /** The --shared-key files read, checked: 32 bytes each as 64 hex digits. */
+    private Map<String, byte[]> sharedKeys() {
+        Map<String, byte[]> keys = new java.util.LinkedHashMap<>();
+        for (Map.Entry<String, Path> e : sharedKeys.entrySet()) {
+            if (!DeviceId.isValidId(e.getKey())) {
+                throw new CliFailure("--shared-key " + e.getKey() + "=...: '" + e.getKey() + "' is not a user id: "
+                    + DeviceId.SYNTAX, Main.BAD_INPUT);
+            }
+            String hex;
+            try {
+                hex = Files.readString(e.getValue()).strip();
+            } catch (IOException failure) {
+                throw new CliFailure("cannot read the shared key file " + e.getValue() + ": " + failure.getMessage(),
+                    Main.BAD_INPUT);
+            }
+            if (!hex.matches("[0-9a-fA-F]{64}")) {
+                throw new CliFailure("the shared key file " + e.getValue() + " must hold 64 hex digits (a 256-bit key, "
+                    + "e.g. from 'openssl rand -hex 32'), not " + hex.length() + " characters", Main.BAD_INPUT);
+            }
+            keys.put(e.getKey(), java.util.HexFormat.of().parseHex(hex));
+        }
+        return keys;
     }
 }

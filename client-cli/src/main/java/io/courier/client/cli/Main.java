@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
     description = "A Courier client: chat from a terminal, send one message, read the history and unread counts "
         + "this device has stored, ask when someone was last seen, choose who sees your own presence.",
     subcommands = {ChatCommand.class, SendCommand.class, HistoryCommand.class, UnreadCommand.class,
-        LastSeenCommand.class, PrivacyCommand.class, ContactsCommand.class})
+        LastSeenCommand.class, PrivacyCommand.class, ContactsCommand.class, SafetyNumberCommand.class})
 public final class Main implements Callable<Integer> {
 
     /** Exit status of a mistake in the command line or its settings (as picocli's for a bad option). */
@@ -38,7 +38,8 @@ public final class Main implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        throw new CliFailure("name a command: chat, send, history, unread, last-seen, privacy or contacts "
+        throw new CliFailure("name a command: chat, send, history, unread, last-seen, privacy, contacts or "
+            + "safety-number "
             + "(see 'courier --help')", BAD_INPUT);
     }
 

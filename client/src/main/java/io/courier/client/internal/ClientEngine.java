@@ -7,6 +7,12 @@ import io.courier.client.CourierListener;
 import io.courier.client.CourierStoreException;
 import io.courier.client.CourierMediaException;
 import io.courier.client.Direction;
+import io.courier.client.Encryption;
+import io.courier.client.crypto.Entropy;
+import io.courier.client.crypto.Envelope;
+import io.courier.client.crypto.MediaCipher;
+import io.courier.client.crypto.MediaKeyInfo;
+import io.courier.client.crypto.Reason;
 import io.courier.client.CourierRequestException;
 import io.courier.client.Message;
 import io.courier.client.MessageState;
@@ -27,6 +33,8 @@ import io.courier.transport.proto.Error;
 import io.courier.transport.proto.Frame;
 import io.courier.transport.proto.Heartbeat;
 import io.courier.transport.proto.Hello;
+import io.courier.transport.proto.KeyBundleFetch;
+import io.courier.transport.proto.KeyBundles;
 import io.courier.transport.proto.PresenceQuery;
 import io.courier.transport.proto.PresenceSubscribe;
 import io.courier.transport.proto.PrivacyUpdate;
@@ -252,6 +260,43 @@ public final class ClientEngine {
     private boolean uploadsToStart = true;
     private final MediaTransfers transfers;
     private final Map<Long, CompletableFuture<Path>> downloads = new java.util.concurrent.ConcurrentHashMap<>();
+    // End-to-end encryption: the publish under way, the key bundle fetches under way (a user is
+    // fetched once at a time), safety numbers asked for, and callers waiting for the publish.
+    private final EndToEnd e2e;
+    private final Entropy entropy = Entropy.secure();
+    private final Map<Long, EndToEnd.Publish> publishes = new HashMap<>();
+    private final Map<Long, FetchRequest> fetches = new HashMap<>();
+    private final Map<String, FetchRequest> fetchesByUser = new HashMap<>();
+    private final List<SafetyAsk> safetyAsks = new ArrayList<>();
+    private final List<CompletableFuture<Void>> publishWaiters = new ArrayList<>();
+    private boolean keysPublished;
+    private boolean replenishing;
+    private final Map<String, Error> fetchRefusals = new HashMap<>();
+    private final List<Runnable> pumpAfter = new ArrayList<>();
+
+    /** A KeyBundleFetch under way: for the outbox, and for the safety numbers waiting for it. */
+    private static final class FetchRequest {
+        final String user;
+        final java.util.Set<String> devices;
+        final List<SafetyAsk> asks = new ArrayList<>();
+
+        FetchRequest(String user, java.util.Set<String> devices) {
+            this.user = user;
+            this.devices = devices;
+        }
+    }
+
+    /** A safety number asked for: computed once both users' devices are fetched. */
+    private static final class SafetyAsk {
+        final String user;
+        final CompletableFuture<String> result;
+        int outstanding;
+
+        SafetyAsk(String user, CompletableFuture<String> result) {
+            this.user = user;
+            this.result = result;
+        }
+    }
 
     private ClientEngine(EngineSettings settings, Store store) throws SQLException {
         this.settings = settings;
@@ -265,6 +310,9 @@ public final class ClientEngine {
         }) : settings.scheduler();
         this.resumePoint = store.resumePoint();
         this.queued = store.pendingCount();
+        this.e2e = new EndToEnd(store, settings, entropy);
+        e2e.open(settings.clock().millis());
+        this.keysPublished = e2e.publishedAll(settings.clock().millis());
         store.commit();
         this.window = settings.maxInFlight();
         this.status = new ConnectionStatus(ConnectionState.CONNECTING, queued, null);
@@ -344,7 +392,10 @@ public final class ClientEngine {
         }
         String clientId = UUID.randomUUID().toString();
         Path copy = settings.mediaFolder().resolve("sent").resolve(clientId + extension(contentType));
+        Path blob = settings.mediaFolder().resolve("sent").resolve(clientId + ".blob");
+        boolean encrypted = query(() -> e2e.modeFor(recipient)) != Encryption.NONE;
         Media media;
+        Store.MediaSecret secret = null;
         try {
             long size = Files.size(file);
             if (size == 0) {
@@ -352,15 +403,27 @@ public final class ClientEngine {
             }
             byte[] sha = MediaTransfers.copyAndHash(file, copy);
             media = new Media("", contentType, Files.size(copy), sha, copy);
+            if (encrypted) {
+                // The blob store gets this encrypted copy only; its key goes in the encrypted message.
+                MediaKeyInfo info = MediaCipher.encrypt(copy, blob, file.getFileName().toString(), contentType,
+                    entropy);
+                secret = new Store.MediaSecret(info.mediaKey(), info.fileName(), Files.size(blob), info.blobSha256(),
+                    blob);
+            }
         } catch (IOException e) {
             deleteQuietly(copy);
+            deleteQuietly(blob);
             throw new CourierMediaException("Cannot copy " + file + " into the media folder " + settings.mediaFolder()
                 + ": " + e.getMessage() + "; check that the file is readable and the folder writable", e);
         }
+        Store.MediaSecret blobSecret = secret;
         try {
             return await(submit(done -> {
                 long localId = store.insertOutgoingMedia(clientId, recipient, settings.user(), settings.device(),
                     contentType, new byte[0], settings.clock().millis(), media);
+                if (blobSecret != null) {
+                    store.setMediaSecret(localId, blobSecret);
+                }
                 queued++;
                 uploadProgress.put(localId, progress);
                 uploadsToStart = true;
@@ -368,6 +431,7 @@ public final class ClientEngine {
             }));
         } catch (RuntimeException e) {
             deleteQuietly(copy);
+            deleteQuietly(blob);
             throw e;
         }
     }
@@ -394,9 +458,34 @@ public final class ClientEngine {
         String name = (message.serverId() != 0 ? Long.toString(message.serverId()) : message.clientId())
             + extension(media.contentType());
         Path target = settings.mediaFolder().resolve("received").resolve(message.conversation()).resolve(name);
+        Store.MediaSecret secret = message.direction() == Direction.INCOMING || message.encryption() != Encryption.NONE
+            ? query(() -> store.mediaSecret(message.localId())) : null;
         return downloads.computeIfAbsent(message.localId(), id -> {
             CompletableFuture<Path> done = new CompletableFuture<>();
-            transfers.download(media, target, progress).whenComplete((path, error) -> {
+            CompletableFuture<Path> fetched;
+            if (secret == null) {
+                fetched = transfers.download(media, target, progress);
+            } else {
+                // The blob is checked against the SHA-256 the encrypted message named, then its MAC
+                // and decrypted into the file's place; the blob itself is not kept.
+                Path blobFile = target.resolveSibling(target.getFileName() + ".blob");
+                Media blobRef = new Media(media.url(), "application/octet-stream", secret.blobSize(),
+                    secret.blobSha256(), null);
+                MediaKeyInfo info = new MediaKeyInfo(secret.mediaKey(), secret.blobSha256(), media.sizeBytes(),
+                    secret.fileName() == null ? "" : secret.fileName(), media.contentType());
+                fetched = transfers.download(blobRef, blobFile, progress).thenApply(downloaded -> {
+                    try {
+                        MediaCipher.decrypt(downloaded, target, info);
+                        return target;
+                    } catch (io.courier.client.crypto.E2eException e) {
+                        throw new CourierMediaException("The file of message " + message.clientId()
+                            + " does not decrypt (" + e.reason() + ": " + e.getMessage() + ")", e);
+                    } finally {
+                        deleteQuietly(downloaded);
+                    }
+                });
+            }
+            fetched.whenComplete((path, error) -> {
                 downloads.remove(id);
                 if (error != null) {
                     done.completeExceptionally(error instanceof java.util.concurrent.CompletionException c
@@ -453,6 +542,66 @@ public final class ClientEngine {
         } catch (IOException e) {
             LOG.warn("Cannot delete {}: {}", file, e.toString());
         }
+    }
+
+    public void setSharedKey(String conversation, byte[] key) {
+        if (!Ids.isValidId(conversation)) {
+            throw new IllegalArgumentException("Conversation " + Ids.quote(conversation) + " is not a user id: "
+                + Ids.SYNTAX);
+        }
+        if (key == null || key.length != 32) {
+            throw new IllegalArgumentException("A shared key has 32 bytes (256 bits), not "
+                + (key == null ? "none" : key.length));
+        }
+        byte[] copy = key.clone();
+        call(done -> {
+            e2e.setSharedKey(conversation, copy, settings.clock().millis());
+            afterCommit.add(() -> done.accept(null));
+        });
+    }
+
+    public CompletableFuture<String> safetyNumber(String user) {
+        if (!Ids.isValidId(user)) {
+            throw new IllegalArgumentException("User " + Ids.quote(user) + " is not a user id: " + Ids.SYNTAX);
+        }
+        if (!e2e.hasIdentity()) {
+            throw new IllegalStateException("This client has no identity key to compute a safety number with: "
+                + "build it with encryption(Encryption.SIGNAL)");
+        }
+        CompletableFuture<String> result = new CompletableFuture<>();
+        SafetyAsk ask = new SafetyAsk(user, result);
+        submit(done -> {
+            if (welcomed) {
+                askSafety(ask);
+            } else {
+                safetyAsks.add(ask);
+            }
+            afterCommit.add(() -> done.accept(null));
+        }).exceptionally(e -> {
+            result.completeExceptionally(e);
+            return null;
+        });
+        return result;
+    }
+
+    public CompletableFuture<Void> keysPublished() {
+        if (settings.encryption() != Encryption.SIGNAL) {
+            throw new IllegalStateException("This client publishes no keys: build it with "
+                + "encryption(Encryption.SIGNAL)");
+        }
+        CompletableFuture<Void> result = new CompletableFuture<>();
+        submit(done -> {
+            if (keysPublished) {
+                result.complete(null);
+            } else {
+                publishWaiters.add(result);
+            }
+            afterCommit.add(() -> done.accept(null));
+        }).exceptionally(e -> {
+            result.completeExceptionally(e);
+            return null;
+        });
+        return result;
     }
 
     public int markRead(String conversation, long upToLocalId) {
@@ -933,6 +1082,15 @@ public final class ClientEngine {
         uploading.removeAll(slotRequests.values());
         slotRequests.clear();
         uploadsToStart = true;
+        // Publishes and fetches of that connection will not be answered: the next one does them again.
+        publishes.clear();
+        for (FetchRequest f : fetches.values()) {
+            safetyAsks.addAll(f.asks.stream().filter(a -> !safetyAsks.contains(a)).toList());
+            f.asks.forEach(a -> a.outstanding = 0);
+        }
+        fetches.clear();
+        fetchesByUser.clear();
+        replenishing = false;
         if (heartbeatTimer != null) {
             heartbeatTimer.cancel(false);
             heartbeatTimer = null;
@@ -1000,8 +1158,10 @@ public final class ClientEngine {
             case ERROR -> error(frame.getError());
             case PRESENCE, PRIVACY_SETTINGS -> answer(frame);
             case MEDIA_SLOT -> mediaSlot(frame.getRequestId(), frame.getMediaSlot());
+            case KEY_BUNDLES -> keyBundles(frame.getRequestId(), frame.getKeyBundles());
+            case PRE_KEYS_LOW -> preKeysLow(frame.getPreKeysLow().getRemaining());
             default -> {
-                // Key bundles and bodies this client does not know: ignored (PROTOCOL.md 2.3).
+                // Bodies this client does not know: ignored (PROTOCOL.md 2.3).
             }
         }
     }
@@ -1027,8 +1187,15 @@ public final class ClientEngine {
         // resume point, so the server will not send them again: acknowledge them again.
         List<Long> acks = store.retryUnconfirmed(Store.KIND_ACK, MAX_ACK_ATTEMPTS);
         List<Long> reads = store.retryUnconfirmed(Store.KIND_READ, MAX_ACK_ATTEMPTS);
+        EndToEnd.Publish publish = e2e.publishDue(settings.clock().millis());
         afterCommit.add(() -> {
             setState(ConnectionState.CONNECTED);
+            if (publish != null) {
+                sendPublish(publish);
+            }
+            List<SafetyAsk> asks = new ArrayList<>(safetyAsks);
+            safetyAsks.clear();
+            asks.forEach(this::askSafety);
             sendIds(Store.KIND_ACK, acks);
             sendIds(Store.KIND_READ, reads);
             if (!watchRefused && (!watchUsers.isEmpty() || watchContacts)) {
@@ -1062,6 +1229,7 @@ public final class ClientEngine {
         }
         if (sent != null && store.accept(sent.localId(), a.getServerMessageId(), a.getAcceptedAtMs())) {
             queued--;
+            store.deleteOutboxPayloads(sent.localId());
             announceState(sent.localId());
         }
     }
@@ -1086,9 +1254,42 @@ public final class ClientEngine {
                 state = receipted;
             }
         }
-        Long localId = store.insertArrived(conversation, direction, id, d.getClientMessageId(), d.getSender(),
-            d.getSenderDevice(), d.getRecipient(), d.getContentType(), d.getPayload().toByteArray(), state,
-            settings.clock().millis(), d.getAcceptedAtMs(), d.hasMedia() ? media(d.getMedia()) : null);
+        Long localId;
+        if (Envelope.CONTENT_TYPE.equals(d.getContentType())) {
+            if (store.exists(id)) {
+                return; // a repeat: decrypting it again would fail (its message key is used) and change nothing
+            }
+            // Decrypted, then stored with the session record it updated and without the one-time
+            // pre-key it used, all in this transaction; one that does not decrypt is stored as such.
+            EndToEnd.Decryption dec = e2e.decrypt(d);
+            Media media = null;
+            if (d.hasMedia()) {
+                media = dec.media() == null ? media(d.getMedia())
+                    : new Media(d.getMedia().getUrl(), dec.media().contentType(), dec.media().plainSize(),
+                        dec.media().blobSha256(), null);
+            }
+            localId = store.insertArrived(conversation, direction, id, d.getClientMessageId(), d.getSender(),
+                d.getSenderDevice(), d.getRecipient(), dec.contentType(), dec.body(), state,
+                settings.clock().millis(), d.getAcceptedAtMs(), media);
+            if (localId != null) {
+                store.setDecryption(localId, dec.encryption(), dec.failure());
+                if (dec.media() != null && d.hasMedia()) {
+                    store.setMediaSecret(localId, new Store.MediaSecret(dec.media().mediaKey(), dec.media().fileName(),
+                        d.getMedia().getSizeBytes(), dec.media().blobSha256(), null));
+                }
+                if (dec.failure() != null) {
+                    LOG.info("{}/{}: message {} from {}/{} does not decrypt: {}", settings.user(), settings.device(),
+                        d.getClientMessageId(), d.getSender(), d.getSenderDevice(), dec.failure());
+                }
+                if (dec.identityChanged()) {
+                    announceSafetyNumbers(java.util.Set.of(d.getSender()));
+                }
+            }
+        } else {
+            localId = store.insertArrived(conversation, direction, id, d.getClientMessageId(), d.getSender(),
+                d.getSenderDevice(), d.getRecipient(), d.getContentType(), d.getPayload().toByteArray(), state,
+                settings.clock().millis(), d.getAcceptedAtMs(), d.hasMedia() ? media(d.getMedia()) : null);
+        }
         if (localId != null) {
             store.addUnconfirmed(Store.KIND_ACK, id);
             if (!listeners.isEmpty()) {
@@ -1135,6 +1336,10 @@ public final class ClientEngine {
             watchRefused(e);
         } else if (e.getRequestId() != 0 && slotRequests.containsKey(e.getRequestId())) {
             slotRefused(e);
+        } else if (e.getRequestId() != 0 && publishes.containsKey(e.getRequestId())) {
+            publishRefused(publishes.remove(e.getRequestId()), e);
+        } else if (e.getRequestId() != 0 && fetches.containsKey(e.getRequestId())) {
+            fetchRefused(fetches.remove(e.getRequestId()), e);
         } else if (e.getRequestId() != 0 && framesByRequest.containsKey(e.getRequestId())) {
             IdFrame f = framesByRequest.remove(e.getRequestId());
             unconfirmedFrames.remove(f.seq());
@@ -1188,8 +1393,19 @@ public final class ClientEngine {
         if (!retryable(e.getCode())) {
             if (store.fail(m.localId(), e.getCode().name(), e.getText())) {
                 queued--;
+                store.deleteOutboxPayloads(m.localId());
                 announceState(m.localId());
             }
+            return;
+        }
+        if (e.getCode() == Error.Code.STALE_DEVICES) {
+            // The recipient or this user has other devices than this one encrypted for: drop the
+            // extra ones' ciphertexts, fetch and encrypt for the missing ones, and send again with
+            // the same client id (before anything after it).
+            java.util.Set<String> changed = e2e.stale(m, devices(e.getMissingDevicesList()),
+                devices(e.getExtraDevicesList()));
+            announceSafetyNumbers(changed);
+            cursor = Math.min(cursor, m.localId() - 1);
             return;
         }
         if (e.getCode() == Error.Code.RATE_LIMITED) {
@@ -1206,6 +1422,163 @@ public final class ClientEngine {
         };
         sendRetries++;
         hold(delay);
+    }
+
+    private static List<Store.DeviceKey> devices(List<io.courier.transport.proto.DeviceAddress> addresses) {
+        return addresses.stream().map(a -> new Store.DeviceKey(a.getUser(), a.getDevice())).toList();
+    }
+
+    // ---------------------------------------------------------------- end-to-end keys
+
+    private void sendPublish(EndToEnd.Publish publish) {
+        if (!welcomed || !publishes.isEmpty()) {
+            return;
+        }
+        long requestId = requestIds++;
+        publishes.put(requestId, publish);
+        charge();
+        write(Frame.newBuilder().setRequestId(requestId).setKeyBundlePublish(publish.frame()).build());
+    }
+
+    /** Publishes what is due (a rotated signed pre-key, new one-time pre-keys) unless a publish is under way. */
+    private void publishIfDue() throws SQLException {
+        if (!welcomed || !publishes.isEmpty()) {
+            return;
+        }
+        EndToEnd.Publish publish = e2e.publishDue(settings.clock().millis());
+        if (publish != null) {
+            afterCommit.add(() -> sendPublish(publish));
+        }
+    }
+
+    private void preKeysLow(int remaining) throws SQLException {
+        if (!e2e.publishes()) {
+            return;
+        }
+        // A publish under way carrying one-time pre-keys answers this already (the server may
+        // have counted before it took them).
+        for (EndToEnd.Publish p : publishes.values()) {
+            if (!p.oneTimePreKeyIds().isEmpty()) {
+                return;
+            }
+        }
+        e2e.replenish(remaining);
+        publishIfDue();
+    }
+
+    private void keyBundles(long requestId, KeyBundles bundles) throws SQLException {
+        EndToEnd.Publish publish = publishes.remove(requestId);
+        if (publish != null) {
+            e2e.published(publish);
+            keysPublished = true;
+            List<CompletableFuture<Void>> waiting = new ArrayList<>(publishWaiters);
+            publishWaiters.clear();
+            afterCommit.add(() -> waiting.forEach(w -> w.complete(null)));
+            // One-time pre-keys made while this publish was under way go out now.
+            publishIfDue();
+            return;
+        }
+        FetchRequest fetch = fetches.remove(requestId);
+        if (fetch == null) {
+            return;
+        }
+        if (fetchesByUser.get(fetch.user) == fetch) {
+            fetchesByUser.remove(fetch.user);
+        }
+        if (e2e.fetched(fetch.user, fetch.devices, bundles.getBundlesList())) {
+            announceSafetyNumbers(java.util.Set.of(fetch.user));
+        }
+        for (SafetyAsk ask : fetch.asks) {
+            if (--ask.outstanding == 0) {
+                String number = e2e.safetyNumber(ask.user);
+                afterCommit.add(() -> ask.result.complete(number));
+            }
+        }
+        // The outbox may wait for these sessions: rewind so the pump looks again.
+        cursor = Math.min(cursor, outboxStart());
+    }
+
+    /** The local id before the oldest pending message, where the pump starts over. */
+    private long outboxStart() throws SQLException {
+        List<Message> first = store.pendingAfter(0, 1);
+        return first.isEmpty() ? cursor : first.get(0).localId() - 1;
+    }
+
+    private void announceSafetyNumbers(java.util.Set<String> users) throws SQLException {
+        for (String user : users) {
+            String number = e2e.safetyNumber(user);
+            afterCommit.add(() -> announce(l -> l.onSafetyNumberChanged(user, number)));
+        }
+    }
+
+    /** Fetches {@code user}'s bundles ({@code devices} empty: all) unless a fetch of that user is under way. */
+    private FetchRequest fetch(String user, java.util.Set<String> devices) {
+        FetchRequest under = fetchesByUser.get(user);
+        if (under != null && (under.devices.isEmpty() || under.devices.containsAll(devices))) {
+            return under;
+        }
+        if (under != null) {
+            return under; // the pump asks again for the rest once this one is answered
+        }
+        FetchRequest f = new FetchRequest(user, new java.util.TreeSet<>(devices));
+        long requestId = requestIds++;
+        fetches.put(requestId, f);
+        fetchesByUser.put(user, f);
+        charge();
+        write(Frame.newBuilder().setRequestId(requestId).setKeyBundleFetch(KeyBundleFetch.newBuilder().setUser(user)
+            .addAllDevices(devices)).build());
+        return f;
+    }
+
+    private void askSafety(SafetyAsk ask) {
+        // Every device of both users, fetched afresh, so the number covers the devices as they are.
+        List<String> users = ask.user.equals(settings.user()) ? List.of(ask.user) : List.of(ask.user, settings.user());
+        ask.outstanding = users.size();
+        for (String user : users) {
+            FetchRequest under = fetchesByUser.get(user);
+            FetchRequest f = under != null && under.devices.isEmpty() ? under : null;
+            if (f == null) {
+                f = new FetchRequest(user, new java.util.TreeSet<>());
+                long requestId = requestIds++;
+                fetches.put(requestId, f);
+                if (under == null) {
+                    fetchesByUser.put(user, f);
+                }
+                charge();
+                write(Frame.newBuilder().setRequestId(requestId).setKeyBundleFetch(KeyBundleFetch.newBuilder()
+                    .setUser(user)).build());
+            }
+            f.asks.add(ask);
+        }
+    }
+
+    private void publishRefused(EndToEnd.Publish publish, Error e) {
+        LOG.warn("{}/{}: the server refused to publish this device's keys: {} {}", settings.user(), settings.device(),
+            e.getCode(), e.getText());
+        if (retryable(e.getCode())) {
+            int gen = generation;
+            scheduler.schedule(() -> post(() -> {
+                if (gen == generation) {
+                    publishIfDue();
+                }
+            }), retryDelay(250, 30_000), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void fetchRefused(FetchRequest fetch, Error e) {
+        if (fetchesByUser.get(fetch.user) == fetch) {
+            fetchesByUser.remove(fetch.user);
+        }
+        if (!retryable(e.getCode()) || e.getCode() == Error.Code.UNSUPPORTED) {
+            fetchRefusals.put(fetch.user, e);
+        }
+        for (SafetyAsk ask : fetch.asks) {
+            ask.result.completeExceptionally(new CourierRequestException(e.getCode().name(), e.getText()));
+        }
+        LOG.info("{}/{}: the server refused to fetch the keys of {}: {} {}", settings.user(), settings.device(),
+            fetch.user, e.getCode(), e.getText());
+        // The outbox waits for it: ask again a little later.
+        hold(e.getCode() == Error.Code.RATE_LIMITED ? Math.max(1, e.getRetryAfterMs()) : retryDelay(250, 5_000));
     }
 
     /** An answer to a request of this connection, or a watched user's presence. */
@@ -1440,6 +1813,7 @@ public final class ClientEngine {
             return;
         }
         List<Long> tooLarge = new ArrayList<>();
+        List<Long> refused = new ArrayList<>();
         try {
             // After a refusal rewound the cursor, rows still in flight are skipped: read on until
             // the window is full or the outbox ends. Every round moves the cursor on, or ends.
@@ -1447,8 +1821,30 @@ public final class ClientEngine {
                 int asked = room;
                 List<Message> next = store.pendingAfter(cursor, asked);
                 boolean paced = false;
+                boolean waiting = false;
                 for (Message m : next) {
                     if (inFlight.containsKey(m.clientId())) {
+                        cursor = m.localId();
+                        continue;
+                    }
+                    Store.MediaSecret secret = m.media() == null ? null : store.mediaSecret(m.localId());
+                    EndToEnd.Preparation prepared = prepare(m, secret);
+                    if (prepared instanceof EndToEnd.Fetch f) {
+                        // Later messages wait too, so that messages to one recipient keep their order.
+                        waiting = !requestFetches(f, m, refused);
+                        if (waiting) {
+                            break;
+                        }
+                        cursor = m.localId();
+                        continue;
+                    }
+                    if (prepared instanceof EndToEnd.Refused r) {
+                        if (store.fail(m.localId(), r.code(), r.text())) {
+                            queued--;
+                            store.deleteOutboxPayloads(m.localId());
+                            refused.add(m.localId());
+                        }
+                        store.commit();
                         cursor = m.localId();
                         continue;
                     }
@@ -1460,7 +1856,25 @@ public final class ClientEngine {
                     Send.Builder send = Send.newBuilder().setClientMessageId(m.clientId())
                         .setRecipient(m.recipient()).setContentType(m.contentType())
                         .setPayload(ByteString.copyFrom(m.payload()));
-                    if (m.media() != null) {
+                    if (prepared instanceof EndToEnd.Ready ready) {
+                        send.setContentType(Envelope.CONTENT_TYPE).setPayload(ByteString.EMPTY);
+                        for (Map.Entry<Store.DeviceKey, byte[]> p : ready.payloads().entrySet()) {
+                            if (ready.encryption() == Encryption.SHARED_KEY) {
+                                send.setPayload(ByteString.copyFrom(p.getValue()));
+                            } else {
+                                send.addDevicePayloads(io.courier.transport.proto.DevicePayload.newBuilder()
+                                    .setDevice(io.courier.transport.proto.DeviceAddress.newBuilder()
+                                        .setUser(p.getKey().user()).setDevice(p.getKey().device()))
+                                    .setPayload(ByteString.copyFrom(p.getValue())));
+                            }
+                        }
+                    }
+                    if (m.media() != null && secret != null && prepared instanceof EndToEnd.Ready) {
+                        // The reference names the encrypted blob only; its key is in the payloads.
+                        send.setMedia(MediaRef.newBuilder().setUrl(m.media().url())
+                            .setContentType("application/octet-stream").setSizeBytes(secret.blobSize())
+                            .setSha256(ByteString.copyFrom(secret.blobSha256())));
+                    } else if (m.media() != null) {
                         send.setMedia(MediaRef.newBuilder().setUrl(m.media().url())
                             .setContentType(m.media().contentType()).setSizeBytes(m.media().sizeBytes())
                             .setSha256(ByteString.copyFrom(m.media().sha256())));
@@ -1475,8 +1889,14 @@ public final class ClientEngine {
                     inFlightSeq.put(m.clientId(), ++frameSeq);
                     room--;
                 }
-                if (paced || next.size() < asked) {
+                if (paced || waiting || next.size() < asked) {
                     break;
+                }
+            }
+            if (!refused.isEmpty()) {
+                for (long localId : refused) {
+                    Message failed = store.byLocalId(localId);
+                    afterPump(() -> announce(l -> l.onStateChanged(failed)));
                 }
             }
             if (!tooLarge.isEmpty()) {
@@ -1495,8 +1915,59 @@ public final class ClientEngine {
                 store.commit(); // ends the read transaction
             }
         } catch (SQLException e) {
+            pumpAfter.clear();
             dropConnection(Store.failure(store.file(), e, "read the outbox").getMessage());
         }
+        List<Runnable> after = new ArrayList<>(pumpAfter);
+        pumpAfter.clear();
+        after.forEach(Runnable::run);
+    }
+
+    /**
+     * Encrypts {@code m} when it is to be (committing the ciphertexts with the session records
+     * before anything is sent), or says what it waits for.
+     */
+    private EndToEnd.Preparation prepare(Message m, Store.MediaSecret secret) throws SQLException {
+        MediaKeyInfo media = secret == null ? null : new MediaKeyInfo(secret.mediaKey(), secret.blobSha256(),
+            m.media().sizeBytes(), secret.fileName() == null ? "" : secret.fileName(), m.media().contentType());
+        EndToEnd.Preparation prepared;
+        try {
+            prepared = e2e.prepare(m, media);
+        } catch (io.courier.client.crypto.E2eException e) {
+            // What was written before the failure is consistent (each ciphertext with its session
+            // record); the message fails, and its ciphertexts are deleted with it.
+            prepared = new EndToEnd.Refused(e.reason().name(), e.getMessage());
+        }
+        if (!(prepared instanceof EndToEnd.Plain)) {
+            store.commit();
+        }
+        return prepared;
+    }
+
+    /**
+     * Asks for the key bundles {@code m} waits for. False when the server refused such a fetch for
+     * good: then {@code m} has failed (its id added to {@code failed}) and the outbox goes on.
+     */
+    private boolean requestFetches(EndToEnd.Fetch f, Message m, List<Long> failed) throws SQLException {
+        for (String user : f.devices().keySet()) {
+            Error refusal = fetchRefusals.get(user);
+            if (refusal != null) {
+                if (store.fail(m.localId(), refusal.getCode().name(), "The server does not hand out the keys of "
+                    + user + ": " + refusal.getText())) {
+                    queued--;
+                    failed.add(m.localId());
+                }
+                store.commit();
+                return false;
+            }
+        }
+        f.devices().forEach(this::fetch);
+        return true;
+    }
+
+    /** Runs {@code r} once the pump's work is committed (the pump runs after the batch's listeners). */
+    private void afterPump(Runnable r) {
+        pumpAfter.add(r);
     }
 
     // ---------------------------------------------------------------- media uploads
@@ -1514,9 +1985,13 @@ public final class ClientEngine {
                     continue;
                 }
                 long requestId = requestIds++;
-                write(Frame.newBuilder().setRequestId(requestId).setMediaSlotRequest(MediaSlotRequest.newBuilder()
-                    .setContentType(m.media().contentType()).setSizeBytes(m.media().sizeBytes())
-                    .setSha256(ByteString.copyFrom(m.media().sha256()))).build());
+                Store.MediaSecret secret = store.mediaSecret(m.localId());
+                // An encrypted file's slot is for its blob, which says nothing of the file's type.
+                write(Frame.newBuilder().setRequestId(requestId).setMediaSlotRequest(secret == null
+                    ? MediaSlotRequest.newBuilder().setContentType(m.media().contentType())
+                        .setSizeBytes(m.media().sizeBytes()).setSha256(ByteString.copyFrom(m.media().sha256()))
+                    : MediaSlotRequest.newBuilder().setContentType("application/octet-stream")
+                        .setSizeBytes(secret.blobSize()).setSha256(ByteString.copyFrom(secret.blobSha256()))).build());
                 slotRequests.put(requestId, m.localId());
                 uploading.add(m.localId());
             }
@@ -1536,7 +2011,9 @@ public final class ClientEngine {
             return;
         }
         TransferProgress progress = uploadProgress.getOrDefault(localId, TransferProgress.NONE);
-        transfers.upload(slot, m.media().file(), progress).whenComplete((answer, error) ->
+        Store.MediaSecret secret = store.mediaSecret(localId);
+        Path upload = secret != null && secret.blobFile() != null ? secret.blobFile() : m.media().file();
+        transfers.upload(slot, upload, progress).whenComplete((answer, error) ->
             post(() -> uploadEnded(localId, slot, answer, error)));
     }
 
@@ -1600,6 +2077,9 @@ public final class ClientEngine {
     }
 
     private void reportUnsent() throws SQLException {
+        if (welcomed && e2e.rotationDue(settings.clock().millis())) {
+            publishIfDue(); // the signed pre-key's week is over
+        }
         long threshold = settings.clock().millis() - settings.unsentAfter().toMillis();
         List<Message> pending = store.pendingAfter(unsentCursor, 500);
         List<Message> late = new ArrayList<>();

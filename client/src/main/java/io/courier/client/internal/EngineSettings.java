@@ -1,6 +1,7 @@
 package io.courier.client.internal;
 
 import io.courier.client.CourierListener;
+import io.courier.client.Encryption;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -14,7 +15,7 @@ public record EngineSettings(URI server, String user, String device, Supplier<St
                              Path mediaFolder, Clock clock, ScheduledExecutorService scheduler, int maxInFlight, Duration unsentAfter,
                              Duration initialBackoff, Duration maxBackoff, String clientAgent,
                              int framesPerSecond, int frameBurst,
-                             List<CourierListener> listeners) {
+                             List<CourierListener> listeners, Encryption encryption) {
 
     public EngineSettings {
         require(server, "server (the server's address, e.g. tcp://127.0.0.1:7100)");
@@ -22,6 +23,11 @@ public record EngineSettings(URI server, String user, String device, Supplier<St
         require(token, "token (a supplier of the device's token)");
         require(database, "database (the SQLite file to keep the outbox and history in)");
         require(mediaFolder, "mediaFolder (where sent and received files are kept)");
+        require(encryption, "encryption");
+        if (encryption == Encryption.SHARED_KEY) {
+            throw new IllegalArgumentException("encryption is NONE or SIGNAL; shared keys are given per conversation "
+                + "with CourierClient.setSharedKey, in either mode");
+        }
         if (!Ids.isValidId(user)) {
             throw new IllegalArgumentException("user " + Ids.quote(user) + " is not a user id: " + Ids.SYNTAX);
         }

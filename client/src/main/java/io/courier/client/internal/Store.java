@@ -2,6 +2,8 @@ package io.courier.client.internal;
 
 import io.courier.client.CourierStoreException;
 import io.courier.client.Direction;
+import io.courier.client.Encryption;
+import io.courier.client.crypto.Reason;
 import io.courier.client.Media;
 import io.courier.client.Message;
 import io.courier.client.MessageState;
@@ -33,7 +35,7 @@ import java.util.Map;
 final class Store implements AutoCloseable {
 
     /** The schema this code writes; older files are migrated on open, newer ones refused. */
-    static final int SCHEMA_VERSION = 2;
+    static final int SCHEMA_VERSION = 3;
 
     static final int OUT = 0;
     static final int IN = 1;
@@ -42,7 +44,7 @@ final class Store implements AutoCloseable {
 
     private static final String COLUMNS = "local_id, conversation, client_id, server_id, direction, sender, "
         + "sender_device, recipient, content_type, payload, state, created_ms, accepted_ms, failure_code, failure_text, "
-        + "media_url, media_type, media_size, media_sha256, media_file";
+        + "media_url, media_type, media_size, media_sha256, media_file, encryption, undecryptable";
 
     private final Path file;
     private final Connection db;
@@ -196,7 +198,53 @@ final class Store implements AutoCloseable {
                 s.execute("CREATE INDEX messages_uploads ON messages (local_id) WHERE state = 0 AND upload_state = 0");
                 s.execute("INSERT INTO schema_version (version) VALUES (2)");
             }
+            if (version < 3) {
+                migrateToEncryption(s);
+            }
         }
+    }
+
+    /**
+     * Schema 3, end-to-end encryption (docs/E2E.md). Private keys live here and nowhere else: the
+     * device's identity, its signed pre-keys (replaced ones until they expire) and its unused
+     * one-time pre-keys, whose rows are deleted in the transaction that makes a session with them.
+     */
+    private static void migrateToEncryption(Statement s) throws SQLException {
+        // How a message was encrypted (Encryption's ordinal, 0 for the messages of before), why an
+        // incoming one could not be decrypted (a Reason's name), and for an outgoing one whether
+        // its ciphertexts are stored (NULL: sent plain, 0: not yet, 1: in e2e_outbox).
+        s.execute("ALTER TABLE messages ADD COLUMN encryption INTEGER NOT NULL DEFAULT 0");
+        s.execute("ALTER TABLE messages ADD COLUMN undecryptable TEXT");
+        s.execute("ALTER TABLE messages ADD COLUMN e2e_ready INTEGER");
+        // An encrypted file: its key (E2E.md section 8) and the blob that is uploaded in its place.
+        s.execute("ALTER TABLE messages ADD COLUMN media_key BLOB");
+        s.execute("ALTER TABLE messages ADD COLUMN media_file_name TEXT");
+        s.execute("ALTER TABLE messages ADD COLUMN blob_size INTEGER");
+        s.execute("ALTER TABLE messages ADD COLUMN blob_sha256 BLOB");
+        s.execute("ALTER TABLE messages ADD COLUMN blob_file TEXT");
+        s.execute("CREATE TABLE e2e_identity (id INTEGER PRIMARY KEY CHECK (id = 1), identity BLOB NOT NULL, "
+            + "published_spk INTEGER)");
+        s.execute("CREATE TABLE e2e_signed_pre_keys (id INTEGER PRIMARY KEY, record BLOB NOT NULL, "
+            + "created_ms INTEGER NOT NULL, replaced_ms INTEGER)");
+        // published: 0 until a KeyBundlePublish carrying it was answered.
+        s.execute("CREATE TABLE e2e_one_time_pre_keys (id INTEGER PRIMARY KEY, record BLOB NOT NULL, "
+            + "published INTEGER NOT NULL DEFAULT 0)");
+        s.execute("CREATE TABLE e2e_sessions (user TEXT NOT NULL, device TEXT NOT NULL, record BLOB NOT NULL, "
+            + "PRIMARY KEY (user, device)) WITHOUT ROWID");
+        // Trust on first use: each remote device's Ed25519 identity key as first seen (or accepted since).
+        s.execute("CREATE TABLE e2e_identities (user TEXT NOT NULL, device TEXT NOT NULL, identity_key BLOB NOT NULL, "
+            + "PRIMARY KEY (user, device)) WITHOUT ROWID");
+        // Users whose devices were fetched at least once: a user with none is then known to have none.
+        s.execute("CREATE TABLE e2e_users (user TEXT PRIMARY KEY) WITHOUT ROWID");
+        // The newest key of a conversation is the one it sends with; all of them decrypt.
+        s.execute("CREATE TABLE e2e_shared_keys (key_id BLOB PRIMARY KEY, conversation TEXT NOT NULL, "
+            + "key BLOB NOT NULL, added INTEGER NOT NULL)");
+        s.execute("CREATE INDEX e2e_shared_keys_by_conversation ON e2e_shared_keys (conversation, added)");
+        // An outgoing message's ciphertexts: one per device (Signal) or one with empty user and device
+        // (shared key), written with the session records that made them, reused by every resend.
+        s.execute("CREATE TABLE e2e_outbox (local_id INTEGER NOT NULL, user TEXT NOT NULL, device TEXT NOT NULL, "
+            + "payload BLOB NOT NULL, PRIMARY KEY (local_id, user, device)) WITHOUT ROWID");
+        s.execute("INSERT INTO schema_version (version) VALUES (3)");
     }
 
     Path file() {
@@ -273,7 +321,7 @@ final class Store implements AutoCloseable {
             senderDevice, recipient, contentType, payload, state, nowMs, acceptedMs, media, null);
     }
 
-    private boolean exists(long serverId) throws SQLException {
+    boolean exists(long serverId) throws SQLException {
         byServerId.setLong(1, serverId);
         try (ResultSet rs = byServerId.executeQuery()) {
             return rs.next();
@@ -467,6 +515,389 @@ final class Store implements AutoCloseable {
         return ids;
     }
 
+    // ---------------------------------------------------------------- end-to-end encryption
+
+    /** The serialized identity of this device, or null when it has none yet. */
+    byte[] identity() throws SQLException {
+        try (Statement st = db.createStatement(); ResultSet rs = st.executeQuery("SELECT identity FROM e2e_identity")) {
+            return rs.next() ? rs.getBytes(1) : null;
+        }
+    }
+
+    void saveIdentity(byte[] identity) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("INSERT INTO e2e_identity (id, identity) VALUES (1, ?)")) {
+            ps.setBytes(1, identity);
+            ps.executeUpdate();
+        }
+    }
+
+    /** The id of the signed pre-key the server has (its publish was answered), or null. */
+    Integer publishedSignedPreKey() throws SQLException {
+        try (Statement st = db.createStatement();
+             ResultSet rs = st.executeQuery("SELECT published_spk FROM e2e_identity")) {
+            if (rs.next()) {
+                int id = rs.getInt(1);
+                return rs.wasNull() ? null : id;
+            }
+            return null;
+        }
+    }
+
+    void setPublishedSignedPreKey(int id) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("UPDATE e2e_identity SET published_spk = ?")) {
+            ps.setInt(1, id);
+            ps.executeUpdate();
+        }
+    }
+
+    /** A stored signed pre-key: the serialized record and when it was made (and replaced, or null). */
+    record StoredPreKey(int id, byte[] record, long createdMs, Long replacedMs) {
+    }
+
+    /** The current signed pre-key (the newest not replaced), or null. */
+    StoredPreKey currentSignedPreKey() throws SQLException {
+        try (Statement st = db.createStatement(); ResultSet rs = st.executeQuery("SELECT id, record, created_ms "
+            + "FROM e2e_signed_pre_keys WHERE replaced_ms IS NULL ORDER BY created_ms DESC, id DESC LIMIT 1")) {
+            return rs.next() ? new StoredPreKey(rs.getInt(1), rs.getBytes(2), rs.getLong(3), null) : null;
+        }
+    }
+
+    byte[] signedPreKey(int id) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("SELECT record FROM e2e_signed_pre_keys WHERE id = ?")) {
+            ps.setInt(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getBytes(1) : null;
+            }
+        }
+    }
+
+    int signedPreKeyCount() throws SQLException {
+        try (Statement st = db.createStatement(); ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM e2e_signed_pre_keys")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    /** Stores a new current signed pre-key; every earlier one counts as replaced from {@code nowMs}. */
+    void insertSignedPreKey(int id, byte[] record, long nowMs) throws SQLException {
+        try (PreparedStatement replace = db.prepareStatement("UPDATE e2e_signed_pre_keys SET replaced_ms = ? "
+                 + "WHERE replaced_ms IS NULL");
+             PreparedStatement insert = db.prepareStatement("INSERT INTO e2e_signed_pre_keys (id, record, created_ms) "
+                 + "VALUES (?, ?, ?)")) {
+            replace.setLong(1, nowMs);
+            replace.executeUpdate();
+            insert.setInt(1, id);
+            insert.setBytes(2, record);
+            insert.setLong(3, nowMs);
+            insert.executeUpdate();
+        }
+    }
+
+    /** Erases the private halves of signed pre-keys replaced before {@code beforeMs}; how many. */
+    int eraseSignedPreKeysReplacedBefore(long beforeMs) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("DELETE FROM e2e_signed_pre_keys WHERE replaced_ms < ?")) {
+            ps.setLong(1, beforeMs);
+            return ps.executeUpdate();
+        }
+    }
+
+    /** The largest id used by a key of this table ({@code e2e_signed_pre_keys} or {@code e2e_one_time_pre_keys}). */
+    int counter(String name) throws SQLException {
+        try (Statement st = db.createStatement(); ResultSet rs = st.executeQuery(
+            "SELECT value FROM meta WHERE key = '" + name + "'")) {
+            return rs.next() ? (int) rs.getLong(1) : 0;
+        }
+    }
+
+    void setCounter(String name, int value) throws SQLException {
+        setMeta.setString(1, name);
+        setMeta.setLong(2, value);
+        setMeta.executeUpdate();
+    }
+
+    void insertOneTimePreKey(int id, byte[] record) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("INSERT INTO e2e_one_time_pre_keys (id, record) VALUES (?, ?)")) {
+            ps.setInt(1, id);
+            ps.setBytes(2, record);
+            ps.executeUpdate();
+        }
+    }
+
+    /** One-time pre-keys not yet on the server, oldest first, at most {@code limit}. */
+    List<byte[]> unpublishedOneTimePreKeys(int limit) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("SELECT record FROM e2e_one_time_pre_keys WHERE published = 0 "
+            + "ORDER BY id LIMIT ?")) {
+            ps.setInt(1, limit);
+            List<byte[]> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getBytes(1));
+                }
+            }
+            return out;
+        }
+    }
+
+    void markOneTimePreKeysPublished(List<Integer> ids) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("UPDATE e2e_one_time_pre_keys SET published = 1 WHERE id = ?")) {
+            for (int id : ids) {
+                ps.setInt(1, id);
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+    }
+
+    byte[] oneTimePreKey(int id) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("SELECT record FROM e2e_one_time_pre_keys WHERE id = ?")) {
+            ps.setInt(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getBytes(1) : null;
+            }
+        }
+    }
+
+    int oneTimePreKeyCount() throws SQLException {
+        try (Statement st = db.createStatement(); ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM e2e_one_time_pre_keys")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    /** Erases a one-time pre-key's private half: a session was made with it. */
+    void deleteOneTimePreKey(int id) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("DELETE FROM e2e_one_time_pre_keys WHERE id = ?")) {
+            ps.setInt(1, id);
+            ps.executeUpdate();
+        }
+    }
+
+    byte[] session(String user, String device) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("SELECT record FROM e2e_sessions WHERE user = ? AND device = ?")) {
+            ps.setString(1, user);
+            ps.setString(2, device);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getBytes(1) : null;
+            }
+        }
+    }
+
+    void saveSession(String user, String device, byte[] record) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("INSERT INTO e2e_sessions (user, device, record) VALUES (?, ?, ?) "
+            + "ON CONFLICT(user, device) DO UPDATE SET record = excluded.record")) {
+            ps.setString(1, user);
+            ps.setString(2, device);
+            ps.setBytes(3, record);
+            ps.executeUpdate();
+        }
+    }
+
+    void deleteSession(String user, String device) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("DELETE FROM e2e_sessions WHERE user = ? AND device = ?")) {
+            ps.setString(1, user);
+            ps.setString(2, device);
+            ps.executeUpdate();
+        }
+    }
+
+    /** The identity keys known for {@code user}'s devices, by device id in order. */
+    Map<String, byte[]> identityKeys(String user) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("SELECT device, identity_key FROM e2e_identities WHERE user = ? "
+            + "ORDER BY device")) {
+            ps.setString(1, user);
+            Map<String, byte[]> out = new LinkedHashMap<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.put(rs.getString(1), rs.getBytes(2));
+                }
+            }
+            return out;
+        }
+    }
+
+    void saveIdentityKey(String user, String device, byte[] key) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("INSERT INTO e2e_identities (user, device, identity_key) "
+            + "VALUES (?, ?, ?) ON CONFLICT(user, device) DO UPDATE SET identity_key = excluded.identity_key")) {
+            ps.setString(1, user);
+            ps.setString(2, device);
+            ps.setBytes(3, key);
+            ps.executeUpdate();
+        }
+    }
+
+    void deleteIdentityKey(String user, String device) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("DELETE FROM e2e_identities WHERE user = ? AND device = ?")) {
+            ps.setString(1, user);
+            ps.setString(2, device);
+            ps.executeUpdate();
+        }
+    }
+
+    boolean wasFetched(String user) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("SELECT 1 FROM e2e_users WHERE user = ?")) {
+            ps.setString(1, user);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    void markFetched(String user) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("INSERT OR IGNORE INTO e2e_users (user) VALUES (?)")) {
+            ps.setString(1, user);
+            ps.executeUpdate();
+        }
+    }
+
+    void addSharedKey(String conversation, byte[] keyId, byte[] key, long nowMs) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("INSERT INTO e2e_shared_keys (key_id, conversation, key, added) "
+            + "VALUES (?, ?, ?, (SELECT COALESCE(MAX(added), 0) + 1 FROM e2e_shared_keys)) ON CONFLICT(key_id) DO UPDATE "
+            + "SET conversation = excluded.conversation, added = excluded.added")) {
+            ps.setBytes(1, keyId);
+            ps.setString(2, conversation);
+            ps.setBytes(3, key);
+            ps.executeUpdate();
+        }
+    }
+
+    /** The key {@code conversation} sends with (the newest given), or null. */
+    byte[] sharedKey(String conversation) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("SELECT key FROM e2e_shared_keys WHERE conversation = ? "
+            + "ORDER BY added DESC LIMIT 1")) {
+            ps.setString(1, conversation);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getBytes(1) : null;
+            }
+        }
+    }
+
+    byte[] sharedKeyById(byte[] keyId) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("SELECT key FROM e2e_shared_keys WHERE key_id = ?")) {
+            ps.setBytes(1, keyId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getBytes(1) : null;
+            }
+        }
+    }
+
+    /** One receiving device (empty user and device: the one shared-key ciphertext). */
+    record DeviceKey(String user, String device) {
+    }
+
+    /** The stored ciphertexts of an outgoing message, by device, in order. */
+    Map<DeviceKey, byte[]> outboxPayloads(long localId) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("SELECT user, device, payload FROM e2e_outbox WHERE local_id = ? "
+            + "ORDER BY user, device")) {
+            ps.setLong(1, localId);
+            Map<DeviceKey, byte[]> out = new LinkedHashMap<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.put(new DeviceKey(rs.getString(1), rs.getString(2)), rs.getBytes(3));
+                }
+            }
+            return out;
+        }
+    }
+
+    void addOutboxPayload(long localId, String user, String device, byte[] payload) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("INSERT OR REPLACE INTO e2e_outbox (local_id, user, device, "
+            + "payload) VALUES (?, ?, ?, ?)")) {
+            ps.setLong(1, localId);
+            ps.setString(2, user);
+            ps.setString(3, device);
+            ps.setBytes(4, payload);
+            ps.executeUpdate();
+        }
+    }
+
+    void deleteOutboxPayload(long localId, String user, String device) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("DELETE FROM e2e_outbox WHERE local_id = ? AND user = ? "
+            + "AND device = ?")) {
+            ps.setLong(1, localId);
+            ps.setString(2, user);
+            ps.setString(3, device);
+            ps.executeUpdate();
+        }
+    }
+
+    /** The ciphertexts of a message the server has (or that failed) are of no more use. */
+    void deleteOutboxPayloads(long localId) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("DELETE FROM e2e_outbox WHERE local_id = ?")) {
+            ps.setLong(1, localId);
+            ps.executeUpdate();
+        }
+    }
+
+    /** Whether an outgoing message's ciphertexts are complete: null never encrypted, 0 incomplete, 1 ready. */
+    Integer e2eReady(long localId) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("SELECT e2e_ready FROM messages WHERE local_id = ?")) {
+            ps.setLong(1, localId);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    int v = rs.getInt(1);
+                    return rs.wasNull() ? null : v;
+                }
+                return null;
+            }
+        }
+    }
+
+    void setE2eReady(long localId, int ready, Encryption encryption) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("UPDATE messages SET e2e_ready = ?, encryption = ? "
+            + "WHERE local_id = ?")) {
+            ps.setInt(1, ready);
+            ps.setInt(2, encryption.ordinal());
+            ps.setLong(3, localId);
+            ps.executeUpdate();
+        }
+    }
+
+    /** Records how an arrived message was encrypted, and why it could not be decrypted (or null). */
+    void setDecryption(long localId, Encryption encryption, Reason undecryptable) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("UPDATE messages SET encryption = ?, undecryptable = ? "
+            + "WHERE local_id = ?")) {
+            ps.setInt(1, encryption.ordinal());
+            ps.setString(2, undecryptable == null ? null : undecryptable.name());
+            ps.setLong(3, localId);
+            ps.executeUpdate();
+        }
+    }
+
+    /**
+     * An encrypted file's key and blob (E2E.md section 8): for an outgoing one the blob file made
+     * from the copy, for an arrived one the size and SHA-256 of the blob to download.
+     */
+    record MediaSecret(byte[] mediaKey, String fileName, long blobSize, byte[] blobSha256, Path blobFile) {
+    }
+
+    void setMediaSecret(long localId, MediaSecret secret) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("UPDATE messages SET media_key = ?, media_file_name = ?, "
+            + "blob_size = ?, blob_sha256 = ?, blob_file = ? WHERE local_id = ?")) {
+            ps.setBytes(1, secret.mediaKey());
+            ps.setString(2, secret.fileName());
+            ps.setLong(3, secret.blobSize());
+            ps.setBytes(4, secret.blobSha256());
+            ps.setString(5, secret.blobFile() == null ? null : secret.blobFile().toString());
+            ps.setLong(6, localId);
+            ps.executeUpdate();
+        }
+    }
+
+    MediaSecret mediaSecret(long localId) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("SELECT media_key, media_file_name, blob_size, blob_sha256, "
+            + "blob_file FROM messages WHERE local_id = ?")) {
+            ps.setLong(1, localId);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next() || rs.getBytes(1) == null) {
+                    return null;
+                }
+                String blob = rs.getString(5);
+                return new MediaSecret(rs.getBytes(1), rs.getString(2), rs.getLong(3), rs.getBytes(4),
+                    blob == null ? null : Path.of(blob));
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- reads
 
     Message byLocalId(long localId) throws SQLException {
@@ -574,7 +1005,19 @@ final class Store implements AutoCloseable {
             rs.getInt(5) == OUT ? Direction.OUTGOING : Direction.INCOMING, rs.getString(6), rs.getString(7),
             rs.getString(8), rs.getString(9), rs.getBytes(10), MessageState.values()[rs.getInt(11)],
             Instant.ofEpochMilli(rs.getLong(12)), accepted ? Instant.ofEpochMilli(acceptedMs) : null,
-            rs.getString(14), rs.getString(15), media(rs));
+            rs.getString(14), rs.getString(15), media(rs), Encryption.values()[rs.getInt(21)],
+            reason(rs.getString(22)));
+    }
+
+    private static Reason reason(String name) {
+        if (name == null) {
+            return null;
+        }
+        try {
+            return Reason.valueOf(name);
+        } catch (IllegalArgumentException e) {
+            return Reason.MALFORMED; // a reason of a newer client; the message stays undecryptable
+        }
     }
 
     private static Media media(ResultSet rs) throws SQLException {

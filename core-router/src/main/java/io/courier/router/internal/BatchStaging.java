@@ -17,6 +17,8 @@ import io.courier.storage.WriteBatch;
 import io.courier.transport.Connection;
 import io.courier.transport.Frames;
 import io.courier.transport.proto.DeliveryAck;
+import io.courier.transport.proto.DeviceAddress;
+import io.courier.transport.proto.DevicePayload;
 import io.courier.transport.proto.Error;
 import io.courier.transport.proto.Frame;
 import io.courier.transport.proto.ReadReceipt;
@@ -25,6 +27,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -98,6 +101,7 @@ public final class BatchStaging {
 
     private final MessageStore store;
     private final DeviceDirectory directory;
+    private final BundleDevices bundleDevices;
     private final RouterMetrics metrics;
     private final Clock clock;
     private final RetentionPolicy retention;
@@ -121,6 +125,7 @@ public final class BatchStaging {
     private int duplicateCount;
     private int deliveredCount;
     private int readCount;
+    private int encryptedCount;
 
     /** Continues numbering after {@code store}'s highest server id (a storage read); the default limits. */
     public BatchStaging(MessageStore store, DeviceDirectory directory, RouterMetrics metrics, Clock clock,
@@ -135,13 +140,30 @@ public final class BatchStaging {
      */
     public BatchStaging(MessageStore store, DeviceDirectory directory, RouterMetrics metrics, Clock clock,
                         RouterConfig config) {
-        this(store, directory, metrics, clock, config.retention(), config);
+        this(store, directory, null, metrics, clock, config.retention(), config);
+    }
+
+    /**
+     * Continues numbering after {@code store}'s highest server id (a storage read).
+     *
+     * @param bundleDevices which devices have key bundles, for sends with per-device payloads.
+     * @param config        where retention, the inbox quota and the device limit come from.
+     */
+    public BatchStaging(MessageStore store, DeviceDirectory directory, BundleDevices bundleDevices,
+                        RouterMetrics metrics, Clock clock, RouterConfig config) {
+        this(store, directory, bundleDevices, metrics, clock, config.retention(), config);
     }
 
     private BatchStaging(MessageStore store, DeviceDirectory directory, RouterMetrics metrics, Clock clock,
                          RetentionPolicy retention, RouterConfig limits) {
+        this(store, directory, null, metrics, clock, retention, limits);
+    }
+
+    private BatchStaging(MessageStore store, DeviceDirectory directory, BundleDevices bundleDevices,
+                         RouterMetrics metrics, Clock clock, RetentionPolicy retention, RouterConfig limits) {
         this.store = store;
         this.directory = directory;
+        this.bundleDevices = bundleDevices;
         this.metrics = metrics;
         this.clock = clock;
         this.retention = retention;
@@ -201,6 +223,7 @@ public final class BatchStaging {
         metrics.duplicates(duplicateCount);
         metrics.delivered(deliveredCount);
         metrics.read(readCount);
+        metrics.encryptedSends(encryptedCount);
         return true;
     }
 
@@ -240,6 +263,7 @@ public final class BatchStaging {
         duplicateCount = 0;
         deliveredCount = 0;
         readCount = 0;
+        encryptedCount = 0;
     }
 
     // ---------------------------------------------------------------- commands (called back by each WriterCommand)
@@ -264,6 +288,10 @@ public final class BatchStaging {
         if (prior != null) {
             duplicateCount++;
             reply(command.connection(), MessageFrames.accepted(clientId, prior.serverId(), prior.acceptedAtMs()));
+            return;
+        }
+        if (send.getDevicePayloadsCount() > 0) {
+            stageEncryptedSend(command, key);
             return;
         }
         long now = clock.millis();
@@ -295,6 +323,87 @@ public final class BatchStaging {
         sendOverlay.put(key, accepted);
         acceptedCount++;
         reply(command.connection(), MessageFrames.accepted(clientId, serverId, now));
+    }
+
+    /**
+     * A send with one payload per device: refused with STALE_DEVICES unless it names exactly the
+     * devices with key bundles of the recipient and of the sender, the sending device excepted
+     * (each once); otherwise each of those devices gets its own copy, with its own payload. The
+     * device sets come from {@link BundleDevices}, not from a storage read per send.
+     */
+    private void stageEncryptedSend(SendCommand command, SendKey key) {
+        Send send = command.send();
+        DeviceId sender = command.sender();
+        String clientId = send.getClientMessageId();
+        // The devices that must get a copy, in the order their copies are appended: the
+        // recipient's, then the sender's other ones (the same when one sends to oneself).
+        Map<DeviceId, Boolean> expected = new LinkedHashMap<>();
+        for (String device : bundleDevicesOf(send.getRecipient())) {
+            expected.put(new DeviceId(send.getRecipient(), device), Boolean.TRUE);
+        }
+        for (String device : bundleDevicesOf(sender.user())) {
+            expected.putIfAbsent(new DeviceId(sender.user(), device), Boolean.FALSE);
+        }
+        expected.remove(sender);
+        Map<DeviceId, byte[]> payloads = new HashMap<>();
+        List<DeviceAddress> extra = new ArrayList<>();
+        for (DevicePayload copy : send.getDevicePayloadsList()) {
+            DeviceId device = new DeviceId(copy.getDevice().getUser(), copy.getDevice().getDevice());
+            if (!expected.containsKey(device) || payloads.containsKey(device)) {
+                extra.add(copy.getDevice());
+            } else {
+                payloads.put(device, copy.getPayload().toByteArray());
+            }
+        }
+        List<DeviceAddress> missing = new ArrayList<>();
+        for (DeviceId device : expected.keySet()) {
+            if (!payloads.containsKey(device)) {
+                missing.add(DeviceAddress.newBuilder().setUser(device.user()).setDevice(device.device()).build());
+            }
+        }
+        if (!missing.isEmpty() || !extra.isEmpty()) {
+            reply(command.connection(), Frame.newBuilder().setError(io.courier.transport.proto.Error.newBuilder()
+                .setCode(Error.Code.STALE_DEVICES)
+                .setText("Not stored: the device payloads do not match the devices with key bundles of "
+                    + send.getRecipient() + (sender.user().equals(send.getRecipient()) ? "" : " and " + sender.user())
+                    + " (" + missing.size() + " missing, " + extra.size() + " extra); fetch the keys of the missing"
+                    + " devices, drop the extra ones and send it again with the same client_message_id")
+                .setClientMessageId(clientId)
+                .addAllMissingDevices(missing)
+                .addAllExtraDevices(extra)).build());
+            return;
+        }
+        long now = clock.millis();
+        List<DeviceId> owners = new ArrayList<>(expected.size());
+        List<StoredMessage> copies = new ArrayList<>(expected.size());
+        for (Map.Entry<DeviceId, Boolean> target : expected.entrySet()) {
+            StoredMessage copy = new StoredMessage(nextServerId + 1, MessageKind.MESSAGE, sender, send.getRecipient(),
+                clientId, 0, now, send.getContentType(), payloads.get(target.getKey()),
+                send.hasMedia() ? send.getMedia().toByteArray() : null);
+            // As for plain sends, only the recipient's inboxes may refuse the message.
+            String full = target.getValue() ? quota.refusal(target.getKey(), copy) : null;
+            if (full != null) {
+                reply(command.connection(), Frames.sendError(Error.Code.INBOX_FULL, "Not stored: " + full
+                    + "; send it again once " + send.getRecipient() + " has caught up", clientId));
+                return;
+            }
+            owners.add(target.getKey());
+            copies.add(copy);
+        }
+        long serverId = ++nextServerId;
+        for (int i = 0; i < owners.size(); i++) {
+            append(owners.get(i), copies.get(i));
+        }
+        AcceptedSend accepted = new AcceptedSend(serverId, now);
+        batch.recordSend(sender, clientId, accepted);
+        sendOverlay.put(key, accepted);
+        acceptedCount++;
+        encryptedCount++;
+        reply(command.connection(), MessageFrames.accepted(clientId, serverId, now));
+    }
+
+    private java.util.Set<String> bundleDevicesOf(String user) {
+        return bundleDevices == null ? java.util.Set.of() : bundleDevices.of(user);
     }
 
     void stageAck(AckCommand command) {

@@ -29,6 +29,10 @@ public final class RouterMetrics {
     private final Counter rateLimitClosed;
     private final Counter presenceWrites;
     private final Counter presenceAnnounced;
+    private final Counter preKeysTaken;
+    private final Counter preKeysExhausted;
+    private final Counter preKeysLow;
+    private final Counter encryptedSends;
     private final Map<Error.Code, Counter> errors = new EnumMap<>(Error.Code.class);
     private final Map<String, AtomicInteger> connections = new ConcurrentHashMap<>();
     private final Map<IoThreadErrors.Kind, Counter> ioThreadErrors = new EnumMap<>(IoThreadErrors.Kind.class);
@@ -60,6 +64,14 @@ public final class RouterMetrics {
             .register(registry);
         presenceAnnounced = Counter.builder("courier.presence.announced")
             .description("Presence changes sent to subscribers (after coalescing)").register(registry);
+        preKeysTaken = Counter.builder("courier.prekeys.taken")
+            .description("One-time pre-keys handed out by key bundle fetches (and removed)").register(registry);
+        preKeysExhausted = Counter.builder("courier.prekeys.exhausted")
+            .description("Bundles fetched without a one-time pre-key: their device had none left").register(registry);
+        preKeysLow = Counter.builder("courier.prekeys.low")
+            .description("PreKeysLow notices sent to devices whose one-time pre-key supply runs low").register(registry);
+        encryptedSends = Counter.builder("courier.messages.encrypted")
+            .description("Sends with per-device payloads stored and given a single tick").register(registry);
         for (IoThreadErrors.Kind kind : IoThreadErrors.Kind.values()) {
             ioThreadErrors.put(kind, Counter.builder("courier.io.thread.errors").tag("kind", kind.label())
                 .description("Errors (out of direct memory, stack overflow, fatal) that closed a connection on an I/O thread")
@@ -75,6 +87,26 @@ public final class RouterMetrics {
 
     public MeterRegistry registry() {
         return registry;
+    }
+
+    /** Counts one one-time pre-key handed out by a fetch. */
+    public void oneTimePreKeyTaken() {
+        preKeysTaken.increment();
+    }
+
+    /** Counts one fetched bundle whose device had no one-time pre-key left. */
+    public void oneTimePreKeysExhausted() {
+        preKeysExhausted.increment();
+    }
+
+    /** Counts one PreKeysLow sent. */
+    public void preKeysLow() {
+        preKeysLow.increment();
+    }
+
+    /** Counts the sends with per-device payloads that one committed batch accepted. */
+    public void encryptedSends(int count) {
+        encryptedSends.increment(count);
     }
 
     public void frameIn() {

@@ -92,6 +92,25 @@ public final class StorageReader implements Session.InboxReader, AutoCloseable {
         }
     }
 
+    /**
+     * Runs {@code task}, a blocking storage call that answers no frame (a notice the server sends
+     * on its own). When it throws, the failure is logged naming {@code what}; after
+     * {@link #close()} it is not run.
+     */
+    public void run(String what, Runnable task) {
+        try {
+            executor.execute(() -> {
+                try {
+                    task.run();
+                } catch (RuntimeException e) {
+                    LOG.error("Storage call for {} failed", what, e);
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            LOG.debug("Not reading {}: shutting down", what);
+        }
+    }
+
     private void answer(Session session, Error.Code code, String text, Frame frame) {
         session.connection().send(Frames.error(code, text, frame.getRequestId()));
         metrics.error(code);

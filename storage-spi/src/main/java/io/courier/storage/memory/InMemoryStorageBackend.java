@@ -5,17 +5,20 @@ import io.courier.storage.CombinedStorageBackend;
 import io.courier.storage.DeviceId;
 import io.courier.storage.InboxEntry;
 import io.courier.storage.KeyBundle;
+import io.courier.storage.OneTimePreKey;
 import io.courier.storage.PresencePrivacy;
 import io.courier.storage.StorageException;
 import io.courier.storage.StoredMessage;
 import io.courier.storage.WriteBatch;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -68,6 +71,8 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
     private final ConcurrentMap<String, Long> lastSeen = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, PresencePrivacy> privacy = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, ConcurrentSkipListMap<String, KeyBundle>> keys = new ConcurrentHashMap<>();
+    // Each device's one-time pre-keys by id; the map is also the lock of that device's keys.
+    private final ConcurrentMap<DeviceId, TreeMap<Integer, byte[]>> preKeys = new ConcurrentHashMap<>();
     private final ConcurrentSkipListMap<String, Long> revocations = new ConcurrentSkipListMap<>();
 
     private volatile boolean closed;
@@ -447,12 +452,33 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
     // ---------------------------------------------------------------- KeyStore
 
     @Override
-    public void publish(DeviceId device, KeyBundle bundle) {
+    public OptionalInt publish(DeviceId device, KeyBundle bundle, List<OneTimePreKey> oneTimePreKeys, int maxSupply) {
         Objects.requireNonNull(device, "device");
         Objects.requireNonNull(bundle, "bundle");
+        Objects.requireNonNull(oneTimePreKeys, "oneTimePreKeys");
         checkOpen();
-        // Copies, so that the caller changing its arrays later cannot change what was published.
-        keys.computeIfAbsent(device.user(), user -> new ConcurrentSkipListMap<>()).put(device.device(), copy(bundle));
+        // One device's bundle and supply change together under that device's supply lock, so a
+        // take never sees a new bundle with an old identity's keys.
+        TreeMap<Integer, byte[]> supply = preKeys.computeIfAbsent(device, d -> new TreeMap<>());
+        synchronized (supply) {
+            ConcurrentSkipListMap<String, KeyBundle> byDevice =
+                keys.computeIfAbsent(device.user(), user -> new ConcurrentSkipListMap<>());
+            KeyBundle old = byDevice.get(device.device());
+            boolean newIdentity = old != null && (!Arrays.equals(old.identityKey(), bundle.identityKey())
+                || !Arrays.equals(old.identityDhKey(), bundle.identityDhKey()));
+            TreeMap<Integer, byte[]> next = newIdentity ? new TreeMap<>() : new TreeMap<>(supply);
+            for (OneTimePreKey key : oneTimePreKeys) {
+                next.put(key.id(), key.publicKey().clone());
+            }
+            if (next.size() > maxSupply) {
+                return OptionalInt.empty();
+            }
+            // Copies, so that the caller changing its arrays later cannot change what was published.
+            byDevice.put(device.device(), bundle.copy());
+            supply.clear();
+            supply.putAll(next);
+            return OptionalInt.of(supply.size());
+        }
     }
 
     @Override
@@ -463,12 +489,35 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
             return Map.of();
         }
         TreeMap<String, KeyBundle> out = new TreeMap<>();
-        byDevice.forEach((device, bundle) -> out.put(device, copy(bundle)));
+        byDevice.forEach((device, bundle) -> out.put(device, bundle.copy()));
         return Collections.unmodifiableSortedMap(out);
     }
 
-    private static KeyBundle copy(KeyBundle bundle) {
-        return new KeyBundle(bundle.identityKey().clone(), bundle.agreementKey().clone(), bundle.signature().clone());
+    @Override
+    public Optional<OneTimePreKey> takeOneTimePreKey(DeviceId device) {
+        Objects.requireNonNull(device, "device");
+        checkOpen();
+        TreeMap<Integer, byte[]> supply = preKeys.get(device);
+        if (supply == null) {
+            return Optional.empty();
+        }
+        synchronized (supply) {
+            Map.Entry<Integer, byte[]> first = supply.pollFirstEntry();
+            return first == null ? Optional.empty() : Optional.of(new OneTimePreKey(first.getKey(), first.getValue().clone()));
+        }
+    }
+
+    @Override
+    public int oneTimePreKeyCount(DeviceId device) {
+        Objects.requireNonNull(device, "device");
+        checkOpen();
+        TreeMap<Integer, byte[]> supply = preKeys.get(device);
+        if (supply == null) {
+            return 0;
+        }
+        synchronized (supply) {
+            return supply.size();
+        }
     }
 
     // ---------------------------------------------------------------- RevocationStore

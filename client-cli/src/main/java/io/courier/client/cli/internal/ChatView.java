@@ -119,6 +119,12 @@ public abstract class ChatView implements CourierListener {
     }
 
     @Override
+    public void onSafetyNumberChanged(String user, String safetyNumber) {
+        notice("safety number changed for " + user + ": " + safetyNumber + " (a device of " + user
+            + " has a new key or was added or removed; compare the number with " + user + " before trusting it)");
+    }
+
+    @Override
     public void onPresence(Presence p) {
         presence.put(p.user(), p);
         changed();

@@ -88,6 +88,10 @@ public final class Look {
 
     /** The text, or for a file its type, size and where it is on this device. */
     private static String body(Message m) {
+        if (m.isUndecryptable()) {
+            // Its payload is ciphertext: say so rather than print noise.
+            return "[cannot decrypt this message: " + m.undecryptable() + "]";
+        }
         String text = m.text().replace('\n', ' ').replace('\r', ' ');
         if (m.media() == null) {
             return text;

@@ -7,6 +7,7 @@ import io.courier.storage.CombinedStorageBackend;
 import io.courier.storage.DeviceId;
 import io.courier.storage.InboxEntry;
 import io.courier.storage.KeyBundle;
+import io.courier.storage.OneTimePreKey;
 import io.courier.storage.PresencePrivacy;
 import io.courier.storage.MessageKind;
 import io.courier.storage.StorageException;
@@ -17,10 +18,12 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -469,19 +472,88 @@ public final class PostgresBackend implements CombinedStorageBackend {
     // ---------------------------------------------------------------- KeyStore
 
     @Override
-    public void publish(DeviceId device, KeyBundle bundle) {
-        query("publish keys", c -> {
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO key_bundles (user_id, device, identity_key, "
-                + "agreement_key, signature) VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, device) DO UPDATE SET "
-                + "identity_key = EXCLUDED.identity_key, agreement_key = EXCLUDED.agreement_key, signature = EXCLUDED.signature")) {
-                ps.setString(1, device.user());
-                ps.setString(2, device.device());
-                ps.setBytes(3, bundle.identityKey());
-                ps.setBytes(4, bundle.agreementKey());
-                ps.setBytes(5, bundle.signature());
-                ps.executeUpdate();
+    public OptionalInt publish(DeviceId device, KeyBundle bundle, List<OneTimePreKey> oneTimePreKeys, int maxSupply) {
+        return query("publish keys", c -> {
+            c.setAutoCommit(false);
+            try {
+                // One publish of a device at a time, in every process: the identity comparison and
+                // the supply count below must see what the last publish left.
+                try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock(hashtext(?), hashtext(?))")) {
+                    ps.setString(1, device.user());
+                    ps.setString(2, device.device());
+                    ps.executeQuery().close();
+                }
+                boolean newIdentity = false;
+                try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT identity_key, identity_dh_key FROM key_bundles WHERE user_id = ? AND device = ?")) {
+                    ps.setString(1, device.user());
+                    ps.setString(2, device.device());
+                    try (ResultSet rs = ps.executeQuery()) {
+                        if (rs.next()) {
+                            newIdentity = !Arrays.equals(rs.getBytes(1), bundle.identityKey())
+                                || !Arrays.equals(rs.getBytes(2), bundle.identityDhKey());
+                        }
+                    }
+                }
+                if (newIdentity) {
+                    try (PreparedStatement ps = c.prepareStatement(
+                        "DELETE FROM one_time_pre_keys WHERE user_id = ? AND device = ?")) {
+                        ps.setString(1, device.user());
+                        ps.setString(2, device.device());
+                        ps.executeUpdate();
+                    }
+                }
+                try (PreparedStatement ps = c.prepareStatement("INSERT INTO key_bundles (user_id, device, identity_key, "
+                    + "agreement_key, signature, identity_dh_key, identity_dh_signature, signed_pre_key_id) "
+                    + "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, device) DO UPDATE SET "
+                    + "identity_key = EXCLUDED.identity_key, agreement_key = EXCLUDED.agreement_key, "
+                    + "signature = EXCLUDED.signature, identity_dh_key = EXCLUDED.identity_dh_key, "
+                    + "identity_dh_signature = EXCLUDED.identity_dh_signature, "
+                    + "signed_pre_key_id = EXCLUDED.signed_pre_key_id")) {
+                    ps.setString(1, device.user());
+                    ps.setString(2, device.device());
+                    ps.setBytes(3, bundle.identityKey());
+                    ps.setBytes(4, bundle.agreementKey());
+                    ps.setBytes(5, bundle.signature());
+                    ps.setBytes(6, bundle.identityDhKey());
+                    ps.setBytes(7, bundle.identityDhSignature());
+                    ps.setInt(8, bundle.signedPreKeyId());
+                    ps.executeUpdate();
+                }
+                if (!oneTimePreKeys.isEmpty()) {
+                    try (PreparedStatement ps = c.prepareStatement("INSERT INTO one_time_pre_keys (user_id, device, "
+                        + "key_id, public_key) VALUES (?, ?, ?, ?) ON CONFLICT (user_id, device, key_id) DO UPDATE SET "
+                        + "public_key = EXCLUDED.public_key")) {
+                        // Last of an id wins, as one statement per key would have it; a JDBC batch
+                        // may not name one row twice in ON CONFLICT DO UPDATE.
+                        Map<Integer, byte[]> byId = new LinkedHashMap<>();
+                        for (OneTimePreKey key : oneTimePreKeys) {
+                            byId.remove(key.id());
+                            byId.put(key.id(), key.publicKey());
+                        }
+                        for (Map.Entry<Integer, byte[]> key : byId.entrySet()) {
+                            ps.setString(1, device.user());
+                            ps.setString(2, device.device());
+                            ps.setInt(3, key.getKey());
+                            ps.setBytes(4, key.getValue());
+                            ps.addBatch();
+                        }
+                        ps.executeBatch();
+                    }
+                }
+                int count = countPreKeys(c, device);
+                if (count > maxSupply) {
+                    c.rollback();
+                    return OptionalInt.empty();
+                }
+                c.commit();
+                return OptionalInt.of(count);
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(true);
             }
-            return null;
         });
     }
 
@@ -489,17 +561,52 @@ public final class PostgresBackend implements CombinedStorageBackend {
     public Map<String, KeyBundle> bundles(String user) {
         return query("read keys", c -> {
             Map<String, KeyBundle> found = new TreeMap<>();
-            try (PreparedStatement ps = c.prepareStatement(
-                "SELECT device, identity_key, agreement_key, signature FROM key_bundles WHERE user_id = ?")) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT device, identity_key, agreement_key, signature, "
+                + "identity_dh_key, identity_dh_signature, signed_pre_key_id FROM key_bundles WHERE user_id = ?")) {
                 ps.setString(1, user);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
-                        found.put(rs.getString(1), new KeyBundle(rs.getBytes(2), rs.getBytes(3), rs.getBytes(4)));
+                        found.put(rs.getString(1), new KeyBundle(rs.getBytes(2), rs.getBytes(3), rs.getBytes(4),
+                            rs.getBytes(5), rs.getBytes(6), rs.getInt(7)));
                     }
                 }
             }
             return found;
         });
+    }
+
+    @Override
+    public Optional<OneTimePreKey> takeOneTimePreKey(DeviceId device) {
+        return query("take a one-time pre-key", c -> {
+            // One statement, committed on its own: the row is locked by the inner select (concurrent
+            // takers skip it and take another) and deleted with it, so no two takers get one key.
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM one_time_pre_keys WHERE (user_id, device, "
+                + "key_id) = (SELECT user_id, device, key_id FROM one_time_pre_keys WHERE user_id = ? AND device = ? "
+                + "ORDER BY key_id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING key_id, public_key")) {
+                ps.setString(1, device.user());
+                ps.setString(2, device.device());
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Optional.of(new OneTimePreKey(rs.getInt(1), rs.getBytes(2))) : Optional.empty();
+                }
+            }
+        });
+    }
+
+    @Override
+    public int oneTimePreKeyCount(DeviceId device) {
+        return query("count one-time pre-keys", c -> countPreKeys(c, device));
+    }
+
+    private static int countPreKeys(Connection c, DeviceId device) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+            "SELECT count(*) FROM one_time_pre_keys WHERE user_id = ? AND device = ?")) {
+            ps.setString(1, device.user());
+            ps.setString(2, device.device());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        }
     }
 
     // ---------------------------------------------------------------- RevocationStore

@@ -173,18 +173,42 @@ final class Codec {
             timestamp, contentType, payload, media);
     }
 
+    /**
+     * A key bundle: five length-prefixed byte strings (identity key, agreement key, signature,
+     * X25519 identity key, its signature) and the signed pre-key id. Values written before the
+     * last three existed end after the signature; they decode with those empty and id 0.
+     */
     static byte[] encode(KeyBundle bundle) {
-        ByteBuffer buf = ByteBuffer.allocate(12 + bundle.identityKey().length + bundle.agreementKey().length
-            + bundle.signature().length);
+        ByteBuffer buf = ByteBuffer.allocate(24 + bundle.identityKey().length + bundle.agreementKey().length
+            + bundle.signature().length + bundle.identityDhKey().length + bundle.identityDhSignature().length);
         buf.putInt(bundle.identityKey().length).put(bundle.identityKey());
         buf.putInt(bundle.agreementKey().length).put(bundle.agreementKey());
         buf.putInt(bundle.signature().length).put(bundle.signature());
+        buf.putInt(bundle.identityDhKey().length).put(bundle.identityDhKey());
+        buf.putInt(bundle.identityDhSignature().length).put(bundle.identityDhSignature());
+        buf.putInt(bundle.signedPreKeyId());
         return buf.array();
     }
 
     static KeyBundle decodeBundle(byte[] value) {
         ByteBuffer buf = ByteBuffer.wrap(value);
-        return new KeyBundle(bytes(buf), bytes(buf), bytes(buf));
+        byte[] identityKey = bytes(buf);
+        byte[] agreementKey = bytes(buf);
+        byte[] signature = bytes(buf);
+        if (!buf.hasRemaining()) {
+            return new KeyBundle(identityKey, agreementKey, signature);
+        }
+        return new KeyBundle(identityKey, agreementKey, signature, bytes(buf), bytes(buf), buf.getInt());
+    }
+
+    /** A one-time pre-key's key: the device's {@link #ownerPrefix} and the id, big-endian (unsigned order). */
+    static byte[] preKeyKey(DeviceId device, int id) {
+        byte[] prefix = ownerPrefix(device);
+        return ByteBuffer.allocate(prefix.length + 4).put(prefix).putInt(id).array();
+    }
+
+    static int preKeyIdOf(byte[] key) {
+        return ByteBuffer.wrap(key, key.length - 4, 4).getInt();
     }
 
     private static final byte PRIVACY_VERSION = 1;

@@ -5,6 +5,7 @@ import io.courier.storage.CombinedStorageBackend;
 import io.courier.storage.DeviceId;
 import io.courier.storage.InboxEntry;
 import io.courier.storage.KeyBundle;
+import io.courier.storage.OneTimePreKey;
 import io.courier.storage.PresencePrivacy;
 import io.courier.storage.StorageException;
 import io.courier.storage.StoredMessage;
@@ -19,6 +20,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -65,7 +67,7 @@ public final class RocksDbBackend implements CombinedStorageBackend {
     /** Token revocations live in the default family beside the counters: few, small, read whole at start. */
     private static final byte[] REVOKED_BEFORE = "revoked-before/".getBytes(StandardCharsets.UTF_8);
     private static final List<String> FAMILIES = List.of("inbox", "delivered", "sends", "devices", "presence", "keys",
-        "sends-by-time", "delivered-by-time");
+        "sends-by-time", "delivered-by-time", "pre-keys");
     private static final int INDEXING_BATCH = 10_000;
 
     static {
@@ -88,6 +90,7 @@ public final class RocksDbBackend implements CombinedStorageBackend {
     private final ColumnFamilyHandle keys;
     private final ColumnFamilyHandle sendsByTime;
     private final ColumnFamilyHandle deliveredByTime;
+    private final ColumnFamilyHandle preKeys;
     /** Expiry need not be fsynced: one lost to a crash is redone by the next pass. */
     private final WriteOptions expiryWriteOptions = new WriteOptions().setSync(false);
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
@@ -95,6 +98,8 @@ public final class RocksDbBackend implements CombinedStorageBackend {
     private final ReentrantLock writeMutex = new ReentrantLock();
     private final Object presenceLock = new Object();
     private final Object revocationLock = new Object();
+    // Publishes and takes of one-time pre-keys read, then write: this makes each atomic.
+    private final Object preKeyLock = new Object();
     private volatile long highestServerId;
     private boolean closed;
     /**
@@ -125,6 +130,7 @@ public final class RocksDbBackend implements CombinedStorageBackend {
         this.keys = handles.get(6);
         this.sendsByTime = handles.get(7);
         this.deliveredByTime = handles.get(8);
+        this.preKeys = handles.get(9);
         byte[] highest = db.get(meta, HIGHEST_SERVER_ID);
         this.highestServerId = highest == null ? 0 : Codec.longOf(highest);
         if (db.get(meta, RETENTION_INDEXED) == null) {
@@ -576,11 +582,73 @@ public final class RocksDbBackend implements CombinedStorageBackend {
     // ---------------------------------------------------------------- KeyStore
 
     @Override
-    public void publish(DeviceId device, KeyBundle bundle) {
-        read(() -> {
-            db.put(keys, writeOptions, Codec.deviceKey(device), Codec.encode(bundle));
-            return null;
+    public OptionalInt publish(DeviceId device, KeyBundle bundle, List<OneTimePreKey> oneTimePreKeys, int maxSupply) {
+        return read(() -> {
+            synchronized (preKeyLock) {
+                byte[] key = Codec.deviceKey(device);
+                byte[] stored = db.get(keys, key);
+                KeyBundle old = stored == null ? null : Codec.decodeBundle(stored);
+                boolean newIdentity = old != null && (!Arrays.equals(old.identityKey(), bundle.identityKey())
+                    || !Arrays.equals(old.identityDhKey(), bundle.identityDhKey()));
+                TreeSet<Integer> ids = newIdentity ? new TreeSet<>() : preKeyIds(device);
+                for (OneTimePreKey preKey : oneTimePreKeys) {
+                    ids.add(preKey.id());
+                }
+                if (ids.size() > maxSupply) {
+                    return OptionalInt.empty();
+                }
+                try (org.rocksdb.WriteBatch rocks = new org.rocksdb.WriteBatch()) {
+                    rocks.put(keys, key, Codec.encode(bundle));
+                    if (newIdentity) {
+                        byte[] prefix = Codec.ownerPrefix(device);
+                        byte[] end = prefix.clone();
+                        end[end.length - 1] = 1; // the prefix ends in a 0 separator: this is just past it
+                        rocks.deleteRange(preKeys, prefix, end);
+                    }
+                    for (OneTimePreKey preKey : oneTimePreKeys) {
+                        rocks.put(preKeys, Codec.preKeyKey(device, preKey.id()), preKey.publicKey());
+                    }
+                    db.write(writeOptions, rocks);
+                }
+                return OptionalInt.of(ids.size());
+            }
         });
+    }
+
+    @Override
+    public Optional<OneTimePreKey> takeOneTimePreKey(DeviceId device) {
+        return read(() -> {
+            synchronized (preKeyLock) {
+                byte[] prefix = Codec.ownerPrefix(device);
+                try (RocksIterator it = db.newIterator(preKeys)) {
+                    it.seek(prefix);
+                    if (!it.isValid() || !startsWith(it.key(), prefix)) {
+                        return Optional.empty();
+                    }
+                    byte[] key = it.key();
+                    OneTimePreKey taken = new OneTimePreKey(Codec.preKeyIdOf(key), it.value());
+                    // Durable before it is handed out: a crash must not give the same key out again.
+                    db.delete(preKeys, writeOptions, key);
+                    return Optional.of(taken);
+                }
+            }
+        });
+    }
+
+    @Override
+    public int oneTimePreKeyCount(DeviceId device) {
+        return read(() -> preKeyIds(device).size());
+    }
+
+    private TreeSet<Integer> preKeyIds(DeviceId device) {
+        TreeSet<Integer> ids = new TreeSet<>();
+        byte[] prefix = Codec.ownerPrefix(device);
+        try (RocksIterator it = db.newIterator(preKeys)) {
+            for (it.seek(prefix); it.isValid() && startsWith(it.key(), prefix); it.next()) {
+                ids.add(Codec.preKeyIdOf(it.key()));
+            }
+        }
+        return ids;
     }
 
     @Override
