@@ -15,11 +15,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Two clients exchange {@link #COUNT} messages each way while {@link FrameChaos} drops single Send
+ * Two clients exchange {@link #COUNT} messages each way, encrypted in Signal mode (X3DH, then the
+ * Double Ratchet), while {@link FrameChaos} drops single Send
  * frames, holds others back so later ones overtake them, and cuts connections, and one client is
  * closed and opened again on the same database half-way through: every message arrives on the
- * other side exactly once (counted by client id), though many arrive out of the order they were
- * sent (counted, and required: otherwise the test would not show what it claims).
+ * other side exactly once (counted by client id) and decrypts, though many arrive out of the order
+ * they were encrypted in, so the ratchet must use skipped message keys (counted, and required:
+ * otherwise the test would not show what it claims). The sessions outlive the restart.
  */
 class ReorderedExchangeTest {
 
@@ -59,10 +61,12 @@ class ReorderedExchangeTest {
             aliceProxy.chaosFromClient(aliceChaos);
             bobProxy.chaosFromClient(bobChaos);
             CourierClient alice = Clients.builder(aliceProxy.address(), "alice", server.tokens("alice"),
-                dir.resolve("alice.db"), new Recorder()).build();
+                dir.resolve("alice.db"), new Recorder()).encryption(Encryption.SIGNAL).build();
             CourierClient bob = Clients.builder(bobProxy.address(), "bob", server.tokens("bob"),
-                dir.resolve("bob.db"), new Recorder()).build();
+                dir.resolve("bob.db"), new Recorder()).encryption(Encryption.SIGNAL).build();
             try {
+                alice.keysPublished().get(60, SECONDS);
+                bob.keysPublished().get(60, SECONDS);
                 Thread aliceTyping = new Thread(() -> aliceSends.forEach(t -> alice.sendText("bob", t)));
                 aliceTyping.start();
                 CourierClient bobBefore = bob;
@@ -71,7 +75,7 @@ class ReorderedExchangeTest {
                     .until(() -> incoming(bobBefore, "alice").size() >= RESTART_AFTER);
                 bob.close();
                 bob = Clients.builder(bobProxy.address(), "bob", server.tokens("bob"), dir.resolve("bob.db"),
-                    new Recorder()).build();
+                    new Recorder()).encryption(Encryption.SIGNAL).build();
                 CourierClient bobAfter = bob;
                 bobSends.subList(COUNT / 2, COUNT).forEach(t -> bobAfter.sendText("alice", t));
 
@@ -105,8 +109,12 @@ class ReorderedExchangeTest {
         return client.history(peer).stream().filter(m -> m.direction() == Direction.INCOMING).toList();
     }
 
-    /** Each message once by client id, and together exactly the texts that were sent. */
+    /** Each message once by client id, decrypted, and together exactly the texts that were sent. */
     private static void assertOnceEach(List<Message> got, List<String> sent) {
+        assertThat(got).allSatisfy(m -> {
+            assertThat(m.isUndecryptable()).as(m.toString()).isFalse();
+            assertThat(m.encryption()).isEqualTo(Encryption.SIGNAL);
+        });
         Map<String, Long> perClientId = got.stream().collect(Collectors.groupingBy(Message::clientId, Collectors.counting()));
         assertThat(perClientId.values()).as("copies per client message id").containsOnly(1L);
         assertThat(got).hasSize(sent.size());
