@@ -193,6 +193,63 @@ class TamperingTest {
         }
     }
 
+    /**
+     * Signal mode, where the message key is still unused: Bob's device never gets the original (a
+     * raw connection of his device takes and acknowledges it first), so only the associated data
+     * can refuse the copies that Carol sends as hers and that Alice's device sends again under
+     * another message id.
+     */
+    @Test
+    void shouldRefuseASignalCiphertextReplayedIntoAnotherConversationAndUnderAnotherIdBeforeTheOriginal()
+        throws Exception {
+        try (TestServer server = new TestServer(dir).start();
+             ChaosProxy aliceWire = new ChaosProxy(server.tcpPort);
+             ChaosProxy bobWire = new ChaosProxy(server.tcpPort)) {
+            CourierClient alice = open(server, aliceWire.address(), "alice", Encryption.SIGNAL);
+            CourierClient bob = open(server, bobWire.address(), "bob", Encryption.SIGNAL);
+            try {
+                alice.keysPublished().get(30, SECONDS);
+                bob.keysPublished().get(30, SECONDS);
+                bob.close();
+                CourierClient aliceFirst = alice;
+                String id = alice.sendText("bob", "the original, which bob's client never gets");
+                await().atMost(30, SECONDS).until(() -> aliceFirst.message(id).orElseThrow().state() != MessageState.PENDING);
+                Send original = aliceWire.fromClient.stream().filter(f -> f.hasSend()
+                    && f.getSend().getClientMessageId().equals(id)).findFirst().orElseThrow().getSend();
+                assertThat(original.getDevicePayloadsList()).extracting(p -> p.getDevice().getUser()).containsOnly("bob");
+                try (RawClient bobsDevice = RawClient.connect(server.tcpPort, "bob", bob.device(), server.token("bob"))) {
+                    long serverId = bobsDevice.await(f -> f.hasDeliver() && f.getDeliver().getClientMessageId().equals(id))
+                        .getDeliver().getServerMessageId();
+                    bobsDevice.send(Frame.newBuilder().setDeliveryAck(io.courier.transport.proto.DeliveryAck.newBuilder()
+                        .addServerMessageIds(serverId)));
+                    // Frames of one connection are handled in order: once this is answered, the ack is in.
+                    long query = bobsDevice.nextRequestId();
+                    bobsDevice.send(Frame.newBuilder().setRequestId(query).setPresenceQuery(
+                        io.courier.transport.proto.PresenceQuery.newBuilder().setUser("alice")));
+                    bobsDevice.await(f -> f.getRequestId() == query);
+                }
+                alice.close();
+                try (RawClient carol = RawClient.connect(server.tcpPort, "carol", "1", server.token("carol"));
+                     RawClient aliceAgain = RawClient.connect(server.tcpPort, "alice", alice.device(),
+                         server.token("alice"))) {
+                    carol.sendAndAwaitAccepted(original.toBuilder().build());
+                    aliceAgain.sendAndAwaitAccepted(original.toBuilder().setClientMessageId("replayed-" + id).build());
+                }
+                CourierClient alice2 = open(server, aliceWire.address(), "alice", Encryption.SIGNAL);
+                alice = alice2;
+                bob = open(server, bobWire.address(), "bob", Encryption.SIGNAL);
+                bob = assertSpoiled(server, bobWire, bob, "carol", id, Reason.BAD_CIPHERTEXT, Encryption.SIGNAL,
+                    () -> alice2.sendText("bob", "good after the replay into carol's conversation"));
+                bob = assertSpoiled(server, bobWire, bob, "alice", "replayed-" + id, Reason.BAD_CIPHERTEXT,
+                    Encryption.SIGNAL, () -> alice2.sendText("bob", "good after the replay under another id"));
+                assertThat(incoming(bob, "alice", id)).as("the original never reached bob's client").isEmpty();
+            } finally {
+                alice.close();
+                bob.close();
+            }
+        }
+    }
+
     @Test
     void shouldRefuseToEncryptToADeviceWhoseSignedPreKeySignatureDoesNotVerify() throws Exception {
         try (TestServer server = new TestServer(dir).start();
