@@ -274,8 +274,10 @@ public final class CourierClient implements AutoCloseable {
      * knew raises {@link CourierListener#onSafetyNumberChanged} first.
      *
      * @return the number; exceptionally {@link CourierRequestException} when the server refuses
-     *     the fetch, or {@link IllegalStateException} when this client has no identity
-     *     ({@link Builder#encryption} is not SIGNAL) or closes first
+     *     the fetch, or {@link IllegalStateException} when {@code user} has no device with keys
+     *     or the client closes first
+     * @throws IllegalStateException when this client has no identity (it never ran with
+     *     {@link Builder#encryption} SIGNAL)
      */
     public CompletableFuture<String> safetyNumber(String user) {
         return engine.safetyNumber(user);

@@ -275,6 +275,52 @@ class CommandLineIT {
     }
 
     @Test
+    void shouldPrintTheSameSafetyNumberForBothUsersAndEncryptAConversationWithASharedKey() throws Exception {
+        try (LocalServer server = new LocalServer(dir).start()) {
+            String address = server.address().toString();
+            // bob's first run makes and publishes his keys, but alice has none yet: no number. alice's
+            // run publishes hers and fetches his; bob's second sees hers.
+            Result bobFirst = courier("safety-number", "--user", "bob", "--token", server.token("bob"), "--server",
+                address, "alice");
+            assertThat(bobFirst.exitStatus()).as(bobFirst.stdout()).isEqualTo(1);
+            assertThat(bobFirst.stderr()).contains("alice has no device with published keys");
+            Result alice = courier("safety-number", "--user", "alice", "--token", server.token("alice"), "--server",
+                address, "bob");
+            Result bob = courier("safety-number", "--user", "bob", "--token", server.token("bob"), "--server",
+                address, "alice");
+            assertThat(alice.exitStatus()).as(alice.stderr()).isZero();
+            assertThat(alice.stdout()).matches("bob: (\\d{5} ){11}\\d{5}\\R");
+            assertThat(bob.stdout()).isEqualTo(alice.stdout().replace("bob: ", "alice: "));
+
+            Path key = Files.writeString(dir.resolve("key.hex"), "00112233445566778899aabbccddeeff"
+                + "00112233445566778899aabbccddeeff\n");
+            Result sent = courier("send", "--user", "carol", "--token", server.token("carol"), "--server", address,
+                "--shared-key", "dave=" + key, "dave", "only", "dave", "reads", "this");
+            assertThat(sent.exitStatus()).as(sent.stderr()).isZero();
+            List<io.courier.client.Message> arrived = new java.util.concurrent.CopyOnWriteArrayList<>();
+            try (CourierClient dave = CourierClient.builder().server(server.address()).user("dave")
+                     .token(() -> server.token("dave")).database(dir.resolve("dave.db"))
+                     .listener(new io.courier.client.CourierListener() {
+                         @Override
+                         public void onMessage(io.courier.client.Message m) {
+                             arrived.add(m);
+                         }
+                     }).build()) {
+                dave.setSharedKey("carol", java.util.HexFormat.of().parseHex(Files.readString(key).strip()));
+                await().atMost(30, SECONDS).until(() -> arrived.size() == 1);
+            }
+            assertThat(arrived.get(0).text()).isEqualTo("only dave reads this");
+            assertThat(arrived.get(0).encryption()).isEqualTo(io.courier.client.Encryption.SHARED_KEY);
+
+            Files.writeString(key, "not hex");
+            Result badKey = courier("send", "--user", "carol", "--token", server.token("carol"), "--server", address,
+                "--shared-key", "dave=" + key, "dave", "hi");
+            assertThat(badKey.exitStatus()).isEqualTo(2);
+            assertThat(badKey.stderr()).contains("64 hex digits");
+        }
+    }
+
+    @Test
     void shouldStopAtOnceNamingTheRefusalWhenTheServerRefusesTheToken() throws Exception {
         try (LocalServer server = new LocalServer(dir).start()) {
             Result result = courier("send", "--user", "alice", "--token", server.token("mallory"), "--server",

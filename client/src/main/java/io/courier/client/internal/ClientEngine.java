@@ -1491,7 +1491,14 @@ public final class ClientEngine {
         for (SafetyAsk ask : fetch.asks) {
             if (--ask.outstanding == 0) {
                 String number = e2e.safetyNumber(ask.user);
-                afterCommit.add(() -> ask.result.complete(number));
+                afterCommit.add(() -> {
+                    if (number == null) {
+                        ask.result.completeExceptionally(new IllegalStateException(ask.user + " has no device with "
+                            + "published keys: there is no safety number until one of their devices encrypts"));
+                    } else {
+                        ask.result.complete(number);
+                    }
+                });
             }
         }
         // The outbox may wait for these sessions: rewind so the pump looks again.
@@ -1507,7 +1514,10 @@ public final class ClientEngine {
     private void announceSafetyNumbers(java.util.Set<String> users) throws SQLException {
         for (String user : users) {
             String number = e2e.safetyNumber(user);
-            afterCommit.add(() -> announce(l -> l.onSafetyNumberChanged(user, number)));
+            // Without any device of theirs left there is no number; the next device announces one.
+            if (number != null) {
+                afterCommit.add(() -> announce(l -> l.onSafetyNumberChanged(user, number)));
+            }
         }
     }
 

@@ -353,14 +353,16 @@ final class EndToEnd {
             }
             seen.add(b.getDevice());
             Store.DeviceKey device = new Store.DeviceKey(user, b.getDevice());
-            RemoteBundle bundle = new RemoteBundle(user, b.getDevice(), b.getIdentityKey().toByteArray(),
-                b.getIdentityDhKey().toByteArray(), b.getIdentityDhSignature().toByteArray(), b.getSignedPreKeyId(),
-                b.getAgreementKey().toByteArray(), b.getSignature().toByteArray(),
-                b.hasOneTimePreKey() ? b.getOneTimePreKey().getId() : null,
-                b.hasOneTimePreKey() ? b.getOneTimePreKey().getPublicKey().toByteArray() : null);
+            RemoteBundle bundle;
             try {
+                bundle = new RemoteBundle(user, b.getDevice(), b.getIdentityKey().toByteArray(),
+                    b.getIdentityDhKey().toByteArray(), b.getIdentityDhSignature().toByteArray(), b.getSignedPreKeyId(),
+                    b.getAgreementKey().toByteArray(), b.getSignature().toByteArray(),
+                    b.hasOneTimePreKey() ? b.getOneTimePreKey().getId() : null,
+                    b.hasOneTimePreKey() ? b.getOneTimePreKey().getPublicKey().toByteArray() : null);
                 bundle.verify();
-            } catch (E2eException e) {
+            } catch (RuntimeException e) {
+                // A signature that does not verify, or keys of the wrong length: never encrypted to.
                 forged.add(device);
                 missing.computeIfAbsent(user, u -> new TreeSet<>()).add(b.getDevice());
                 continue;
@@ -383,7 +385,7 @@ final class EndToEnd {
             SessionRecord session;
             try {
                 session = SessionRecord.initiate(identity, bundle, entropy);
-            } catch (E2eException e) {
+            } catch (RuntimeException e) {
                 // A low-order or malformed key: as unusable as a forged bundle.
                 forged.add(device);
                 missing.computeIfAbsent(user, u -> new TreeSet<>()).add(b.getDevice());
@@ -464,7 +466,11 @@ final class EndToEnd {
             if (e.getCause() instanceof SQLException sql) {
                 throw sql;
             }
-            throw e;
+            return new Decryption(mode, d.getContentType(), envelope, null, Reason.MALFORMED, false);
+        } catch (RuntimeException e) {
+            // Whatever a sender put in the envelope, one message must not stop the client: a field
+            // the crypto core refuses as such (a key of the wrong length, say) is malformed.
+            return new Decryption(mode, d.getContentType(), envelope, null, Reason.MALFORMED, false);
         }
     }
 
@@ -507,7 +513,10 @@ final class EndToEnd {
 
     // ---------------------------------------------------------------- safety numbers
 
-    /** The safety number of this user and {@code user} over the identity keys this device knows. */
+    /**
+     * The safety number of this user and {@code user} over the identity keys this device knows, or
+     * null when it knows no device of {@code user} with keys.
+     */
     String safetyNumber(String user) throws SQLException {
         if (identity == null) {
             throw new IllegalStateException("This client has no identity key: build it with encryption(SIGNAL)");
@@ -517,6 +526,9 @@ final class EndToEnd {
         List<byte[]> theirs = new ArrayList<>(store.identityKeys(user).values());
         if (user.equals(settings.user())) {
             theirs = mine;
+        }
+        if (theirs.isEmpty()) {
+            return null; // no device of theirs has keys: there is nothing to compare
         }
         return SafetyNumber.of(settings.user(), mine, user, theirs);
     }
