@@ -35,6 +35,42 @@ public record RemoteBundle(String user, String device, byte[] identityKey, byte[
         if ((oneTimePreKeyId == null) != (oneTimePreKey == null)) {
             throw new E2eException(Reason.MALFORMED, "a bundle has a one-time pre-key and its id, or neither");
         }
+        identityKey = identityKey.clone();
+        identityDhKey = identityDhKey.clone();
+        identityDhSignature = identityDhSignature.clone();
+        signedPreKey = signedPreKey.clone();
+        signedPreKeySignature = signedPreKeySignature.clone();
+        oneTimePreKey = oneTimePreKey == null ? null : oneTimePreKey.clone();
+    }
+
+    @Override
+    public byte[] identityKey() {
+        return identityKey.clone();
+    }
+
+    @Override
+    public byte[] identityDhKey() {
+        return identityDhKey.clone();
+    }
+
+    @Override
+    public byte[] identityDhSignature() {
+        return identityDhSignature.clone();
+    }
+
+    @Override
+    public byte[] signedPreKey() {
+        return signedPreKey.clone();
+    }
+
+    @Override
+    public byte[] signedPreKeySignature() {
+        return signedPreKeySignature.clone();
+    }
+
+    @Override
+    public byte[] oneTimePreKey() {
+        return oneTimePreKey == null ? null : oneTimePreKey.clone();
     }
 
     /** The bundle {@code identity} publishes, with {@code oneTimePreKey} or none (null). */

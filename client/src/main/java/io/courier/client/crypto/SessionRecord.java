@@ -24,7 +24,12 @@ public final class SessionRecord {
         this.states = List.copyOf(states.subList(0, Math.min(MAX_SESSIONS, states.size())));
     }
 
-    /** An encrypted envelope and the record to store with it. */
+    /**
+     * An encrypted envelope and the record to store with it.
+     *
+     * @param envelope the envelope for {@code DevicePayload.payload}
+     * @param updated the record to store, in the same transaction as the outgoing message
+     */
     public record Encrypted(byte[] envelope, SessionRecord updated) {
     }
 

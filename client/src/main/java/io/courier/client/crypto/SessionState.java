@@ -14,8 +14,11 @@ import java.util.Map;
 final class SessionState {
     static final int MAX_SKIP = 1000;
     static final int MAX_STORED_SKIPPED = 2000;
-    /** How many earlier receiving chains are remembered, to call their replays duplicates. */
-    static final int MAX_PREVIOUS_CHAINS = 64;
+    /**
+     * How many earlier receiving chains are remembered, by the first 8 bytes of their ratchet key
+     * (16 KB at most), to call their replays duplicates rather than bad ciphertexts.
+     */
+    static final int MAX_PREVIOUS_CHAINS = 2000;
 
     private static final byte[] ZERO32 = new byte[32];
     private static final byte[] RATCHET_INFO = Bytes.ascii("Courier-Ratchet-v1");
@@ -39,7 +42,7 @@ final class SessionState {
     /** The initiator's x3dh header part, sent until the first message in this session arrives. */
     byte[] pendingX3dh;
     LinkedHashMap<SkippedId, byte[]> skipped = new LinkedHashMap<>();
-    ArrayDeque<byte[]> previousRemoteRatchets = new ArrayDeque<>();
+    ArrayDeque<Long> previousRemoteRatchets = new ArrayDeque<>();
 
     record SkippedId(String ratchetKey, long number) {
     }
@@ -180,7 +183,7 @@ final class SessionState {
     private void ratchet(SignalHeader h) {
         if (receiveChain != null) {
             skipTo(h.previousCount);
-            previousRemoteRatchets.addFirst(remoteRatchet);
+            previousRemoteRatchets.addFirst(prefix(remoteRatchet));
             while (previousRemoteRatchets.size() > MAX_PREVIOUS_CHAINS) {
                 previousRemoteRatchets.removeLast();
             }
@@ -196,12 +199,15 @@ final class SessionState {
     }
 
     private boolean isPreviousChain(byte[] ratchetKey) {
-        for (byte[] k : previousRemoteRatchets) {
-            if (Arrays.equals(k, ratchetKey)) {
-                return true;
-            }
+        return previousRemoteRatchets.contains(prefix(ratchetKey));
+    }
+
+    private static long prefix(byte[] ratchetKey) {
+        long v = 0;
+        for (int i = 0; i < 8; i++) {
+            v = (v << 8) | (ratchetKey[i] & 0xff);
         }
-        return false;
+        return v;
     }
 
     private void skipTo(long until) {
@@ -265,9 +271,9 @@ final class SessionState {
         if (pendingX3dh != null) {
             w.blob(pendingX3dh);
         }
-        w.u8(previousRemoteRatchets.size());
-        for (byte[] k : previousRemoteRatchets) {
-            w.raw(k);
+        w.be32(previousRemoteRatchets.size());
+        for (long k : previousRemoteRatchets) {
+            w.be64(k);
         }
         w.be32(skipped.size());
         for (Map.Entry<SkippedId, byte[]> e : skipped.entrySet()) {
@@ -295,9 +301,12 @@ final class SessionState {
         s.receiveCount = r.be32() & 0xffffffffL;
         s.previousCount = r.be32() & 0xffffffffL;
         s.pendingX3dh = (flags & 8) != 0 ? r.blob() : null;
-        int previous = r.u8();
+        int previous = r.be32();
+        if (previous < 0 || previous > MAX_PREVIOUS_CHAINS) {
+            throw new E2eException(Reason.MALFORMED, "a session state remembers " + previous + " earlier chains");
+        }
         for (int i = 0; i < previous; i++) {
-            s.previousRemoteRatchets.addLast(r.raw(32));
+            s.previousRemoteRatchets.addLast(r.be64());
         }
         int skippedCount = r.be32();
         if (skippedCount < 0 || skippedCount > MAX_STORED_SKIPPED) {

@@ -41,6 +41,29 @@ class MediaCipherTest {
     }
 
     @Test
+    void shouldStreamAFileLargerThanTheWholeHeap() throws Exception {
+        // 40 MiB through a JVM with a 24 MiB heap: buffering the file, or a blob, would run out of memory.
+        Path file = dir.resolve("huge.bin");
+        byte[] chunk = new byte[1 << 20];
+        new Random(3).nextBytes(chunk);
+        try (OutputStream out = Files.newOutputStream(file)) {
+            for (int i = 0; i < 40; i++) {
+                chunk[0] = (byte) i;
+                out.write(chunk);
+            }
+        }
+        Path out = dir.resolve("huge.out");
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx24m",
+                "-cp", System.getProperty("java.class.path"), MediaRoundTrip.class.getName(),
+                file.toString(), dir.resolve("huge.blob").toString(), out.toString())
+                .redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(output).isZero();
+        assertThat(output).contains("plain size " + (40L << 20));
+        assertThat(Files.mismatch(file, out)).isEqualTo(-1);
+    }
+
+    @Test
     void shouldRoundTripAnEmptyFile() throws IOException {
         Path file = Files.write(dir.resolve("empty"), new byte[0]);
         MediaKeyInfo info = MediaCipher.encrypt(file, dir.resolve("blob"), "empty", "text/plain", entropy);
