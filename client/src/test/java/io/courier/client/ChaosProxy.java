@@ -14,12 +14,15 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 
 /**
  * A TCP proxy on loopback between a client and a Courier server that can cut every connection it
  * carries at any moment, and that decodes the frames passing through (TCP framing: a varint32
  * length, then the frame) so a test can count what the server really sent, and counts the bytes
- * that cross it each way.
+ * that cross it each way. It keeps every byte it carried ({@link #capture}), and can make frame-aware
+ * mischief: {@link FrameChaos} on what clients send, and a rewrite of the frames the server sends
+ * ({@link #rewriteFromServer}).
  */
 final class ChaosProxy implements AutoCloseable {
 
@@ -33,6 +36,10 @@ final class ChaosProxy implements AutoCloseable {
     final java.util.concurrent.atomic.AtomicLong bytesFromServer = new java.util.concurrent.atomic.AtomicLong();
     final java.util.concurrent.atomic.AtomicLong bytesFromClient = new java.util.concurrent.atomic.AtomicLong();
     private volatile boolean closed;
+    /** Every byte carried, each way, on every connection. */
+    final WireCapture capture = new WireCapture();
+    private volatile FrameChaos clientChaos;
+    private volatile UnaryOperator<Frame> serverRewrite;
 
     private final boolean frames;
     private volatile long cutAtServerBytes = Long.MAX_VALUE;
@@ -64,6 +71,22 @@ final class ChaosProxy implements AutoCloseable {
     /** Likewise once clients have sent {@code total} bytes through it: the server gets that many. */
     void cutWhenClientSent(long total) {
         cutAtClientBytes = total;
+    }
+
+    /**
+     * Sends what clients send through {@code chaos} (on connections opened from now on), frame by
+     * frame; the byte-count cuts do not apply to that direction then.
+     */
+    void chaosFromClient(FrameChaos chaos) {
+        this.clientChaos = chaos;
+    }
+
+    /**
+     * Passes each frame the server sends through {@code rewrite} (on connections opened from now
+     * on): a frame it returns unchanged goes on byte for byte, another is encoded anew.
+     */
+    void rewriteFromServer(UnaryOperator<Frame> rewrite) {
+        this.serverRewrite = rewrite;
     }
 
     int port() {
@@ -108,11 +131,11 @@ final class ChaosProxy implements AutoCloseable {
                 }
                 client.setTcpNoDelay(true);
                 server.setTcpNoDelay(true);
-                connections.incrementAndGet();
+                int connection = connections.incrementAndGet();
                 open.add(client);
                 open.add(server);
-                pump(client, server, fromClient::add, bytesFromClient);
-                pump(server, client, fromServer::add, bytesFromServer);
+                pump(client, server, fromClient::add, bytesFromClient, capture.open(connection, true));
+                pump(server, client, fromServer::add, bytesFromServer, capture.open(connection, false));
             } catch (IOException e) {
                 if (!closed) {
                     throw new IllegalStateException("The chaos proxy's listener failed", e);
@@ -121,16 +144,47 @@ final class ChaosProxy implements AutoCloseable {
         }
     }
 
-    private void pump(Socket from, Socket to, Consumer<Frame> tap, java.util.concurrent.atomic.AtomicLong bytes) {
+    private void pump(Socket from, Socket to, Consumer<Frame> tap, java.util.concurrent.atomic.AtomicLong bytes,
+                      WireCapture.Stream captured) {
+        boolean server = bytes == bytesFromServer;
+        FrameChaos chaos = server ? null : clientChaos;
+        UnaryOperator<Frame> rewrite = server ? serverRewrite : null;
         Thread t = new Thread(() -> {
             byte[] buffer = new byte[16384];
-            FrameReader reader = new FrameReader(tap);
+            FrameChaos.Lane lane = null;
             try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+                FrameReader reader;
+                if (chaos != null) {
+                    lane = chaos.lane(out, this::cut);
+                    FrameChaos.Lane l = lane;
+                    reader = new FrameReader((frame, raw) -> {
+                        tap.accept(frame);
+                        bytes.addAndGet(raw.length);
+                        l.frame(frame, raw);
+                    });
+                } else if (rewrite != null) {
+                    reader = new FrameReader((frame, raw) -> {
+                        tap.accept(frame);
+                        Frame changed = rewrite.apply(frame);
+                        if (changed == frame) {
+                            out.write(raw);
+                        } else {
+                            changed.writeDelimitedTo(out);
+                        }
+                        bytes.addAndGet(raw.length);
+                    });
+                } else {
+                    reader = new FrameReader((frame, raw) -> tap.accept(frame));
+                }
+                boolean perFrame = chaos != null || rewrite != null;
                 for (int n; (n = in.read(buffer)) > 0; ) {
-                    if (frames) {
+                    capture.record(captured, buffer, 0, n);
+                    if (frames || perFrame) {
                         reader.feed(buffer, n);
                     }
-                    boolean server = bytes == bytesFromServer;
+                    if (perFrame) {
+                        continue; // the reader's sink forwarded the complete frames
+                    }
                     long limit = server ? cutAtServerBytes : cutAtClientBytes;
                     long room = limit - bytes.get();
                     if (room < n) {
@@ -150,6 +204,9 @@ final class ChaosProxy implements AutoCloseable {
             } catch (IOException e) {
                 // A cut, or the other side closed: the pair goes down together below.
             } finally {
+                if (lane != null) {
+                    lane.closed();
+                }
                 closeQuietly(from);
                 closeQuietly(to);
                 open.remove(from);
@@ -160,12 +217,17 @@ final class ChaosProxy implements AutoCloseable {
         t.start();
     }
 
+    /** Where a {@link FrameReader} puts each complete frame, with its bytes as read (length prefix included). */
+    private interface FrameSink {
+        void accept(Frame frame, byte[] raw) throws IOException;
+    }
+
     /** Splits a TCP byte stream into frames (PROTOCOL.md 3.1). */
     private static final class FrameReader {
-        private final Consumer<Frame> tap;
+        private final FrameSink tap;
         private final ByteArrayOutputStream pending = new ByteArrayOutputStream();
 
-        FrameReader(Consumer<Frame> tap) {
+        FrameReader(FrameSink tap) {
             this.tap = tap;
         }
 
@@ -190,7 +252,8 @@ final class ChaosProxy implements AutoCloseable {
                 if (!complete || p + length > all.length) {
                     break;
                 }
-                tap.accept(Frame.parseFrom(java.util.Arrays.copyOfRange(all, p, p + length)));
+                tap.accept(Frame.parseFrom(java.util.Arrays.copyOfRange(all, p, p + length)),
+                    java.util.Arrays.copyOfRange(all, at, p + length));
                 at = p + length;
             }
             pending.reset();
