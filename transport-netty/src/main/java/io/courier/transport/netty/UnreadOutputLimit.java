@@ -6,6 +6,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
+import io.netty.util.ReferenceCountUtil;
 
 /**
  * Bounds what may wait to be sent to a peer that does not read. Placed first in the pipeline
@@ -16,6 +17,16 @@ import io.netty.channel.ChannelPromise;
  *
  * <p>The mailbox already stops writing at the channel's high-water mark, so what passes the limit
  * is what is written whether the peer reads or not: the replies to what it keeps sending.
+ *
+ * <p>Once it has fired, it drops every later write of a frame (those come with the channel's void
+ * promise, see {@link ChannelConnection#send}) and lets through only the writes that close the
+ * connection, which come with promises of their own: the fatal error and a WebSocket close frame.
+ * Frames from other threads (the storage readers' answers) may already be queued on the event
+ * loop when the limit trips, and without this each of them would still pile onto the buffer of a
+ * peer that does not read, until the connection closes: what waits stays within the limit, the
+ * write that passed it and the closing writes. Nothing acknowledged is lost by the drop: inbox
+ * entries stay pending, and the dropped answers are to requests the peer never read the answers
+ * to.
  *
  * <p>One instance per channel; it fires once.
  */
@@ -36,10 +47,15 @@ public final class UnreadOutputLimit extends ChannelOutboundHandlerAdapter {
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-        ctx.write(msg, promise);
         if (tripped) {
+            if (promise.isVoid()) {
+                ReferenceCountUtil.release(msg);
+            } else {
+                ctx.write(msg, promise);
+            }
             return;
         }
+        ctx.write(msg, promise);
         long waiting = pendingBytes(ctx.channel());
         if (waiting > limitBytes) {
             tripped = true;
