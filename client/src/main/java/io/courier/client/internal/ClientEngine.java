@@ -1020,6 +1020,9 @@ public final class ClientEngine {
             // Closed before we held it (a proxy or a stopping server): its close may have been
             // announced to no one, so do not wait for it.
             lastProblem = "the connection to " + settings.server() + " closed as it opened";
+            // Its close may still be announced: that must not schedule a second attempt, or two
+            // connections would open at once and the server would replace (and stop) one of them.
+            generation++;
             retryLater();
             return;
         }
