@@ -89,6 +89,33 @@ class RouterKeysTest {
     }
 
     @Test
+    void shouldRefuseAPayloadForAnIdentityKeyTheDeviceNoLongerHas() {
+        RecordingConnection alice = connect("alice", "1");
+        RecordingConnection bob = connect("bob", "1");
+        publish(bob, 1, 0);
+        alice.receive(encrypted("m-1", "bob", copy("bob", "1", 10).toBuilder().setIdentityKey(key(1)).build()));
+        await().atMost(10, SECONDS).until(() -> accepted(alice).size() == 1);
+
+        // Bob reinstalls: the same device publishes another identity key, and the cache follows it.
+        publish(bob, 20, 0);
+        alice.receive(encrypted("m-2", "bob", copy("bob", "1", 10).toBuilder().setIdentityKey(key(1)).build()));
+        Error stale = error(alice, 0);
+        assertThat(stale.getCode()).isEqualTo(Error.Code.STALE_DEVICES);
+        assertThat(stale.getClientMessageId()).isEqualTo("m-2");
+        assertThat(stale.getChangedDevicesList()).containsExactly(address("bob", "1"));
+        assertThat(stale.getMissingDevicesList()).isEmpty();
+        assertThat(stale.getExtraDevicesList()).isEmpty();
+        assertThat(stale.getText()).contains("1 with a new identity key");
+        assertThat(storage.messages().pendingCount(new DeviceId("bob", "1"))).as("nothing stored").isEqualTo(1);
+
+        // Encrypted for the new key it is taken; a payload that names no key is not checked.
+        alice.receive(encrypted("m-2", "bob", copy("bob", "1", 10).toBuilder().setIdentityKey(key(20)).build()));
+        alice.receive(encrypted("m-3", "bob", copy("bob", "1", 10)));
+        await().atMost(10, SECONDS).until(() -> accepted(alice).size() == 3);
+        assertThat(storage.messages().pendingCount(new DeviceId("bob", "1"))).isEqualTo(3);
+    }
+
+    @Test
     void shouldHoldThePayloadsTogetherToTheLimitAndEachInboxToItsOwnPayload() {
         RecordingConnection alice = connect("alice", "1");
         RecordingConnection bob = connect("bob", "1");

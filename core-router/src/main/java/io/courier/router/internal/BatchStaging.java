@@ -328,8 +328,9 @@ public final class BatchStaging {
     /**
      * A send with one payload per device: refused with STALE_DEVICES unless it names exactly the
      * devices with key bundles of the recipient and of the sender, the sending device excepted
-     * (each once); otherwise each of those devices gets its own copy, with its own payload. The
-     * device sets come from {@link BundleDevices}, not from a storage read per send.
+     * (each once), and every payload that names an identity key names the device's published one;
+     * otherwise each of those devices gets its own copy, with its own payload. The device sets and
+     * keys come from {@link BundleDevices}, not from a storage read per send.
      */
     private void stageEncryptedSend(SendCommand command, SendKey key) {
         Send send = command.send();
@@ -338,21 +339,32 @@ public final class BatchStaging {
         // The devices that must get a copy, in the order their copies are appended: the
         // recipient's, then the sender's other ones (the same when one sends to oneself).
         Map<DeviceId, Boolean> expected = new LinkedHashMap<>();
-        for (String device : bundleDevicesOf(send.getRecipient())) {
+        Map<String, byte[]> recipientKeys = bundleDevicesOf(send.getRecipient());
+        Map<String, byte[]> senderKeys = sender.user().equals(send.getRecipient()) ? recipientKeys
+            : bundleDevicesOf(sender.user());
+        for (String device : recipientKeys.keySet()) {
             expected.put(new DeviceId(send.getRecipient(), device), Boolean.TRUE);
         }
-        for (String device : bundleDevicesOf(sender.user())) {
+        for (String device : senderKeys.keySet()) {
             expected.putIfAbsent(new DeviceId(sender.user(), device), Boolean.FALSE);
         }
         expected.remove(sender);
         Map<DeviceId, byte[]> payloads = new HashMap<>();
         List<DeviceAddress> extra = new ArrayList<>();
+        List<DeviceAddress> changed = new ArrayList<>();
         for (DevicePayload copy : send.getDevicePayloadsList()) {
             DeviceId device = new DeviceId(copy.getDevice().getUser(), copy.getDevice().getDevice());
             if (!expected.containsKey(device) || payloads.containsKey(device)) {
                 extra.add(copy.getDevice());
-            } else {
-                payloads.put(device, copy.getPayload().toByteArray());
+                continue;
+            }
+            payloads.put(device, copy.getPayload().toByteArray());
+            if (!copy.getIdentityKey().isEmpty()) {
+                byte[] published = (device.user().equals(send.getRecipient()) ? recipientKeys : senderKeys)
+                    .get(device.device());
+                if (!java.util.Arrays.equals(published, copy.getIdentityKey().toByteArray())) {
+                    changed.add(copy.getDevice());
+                }
             }
         }
         List<DeviceAddress> missing = new ArrayList<>();
@@ -361,16 +373,18 @@ public final class BatchStaging {
                 missing.add(DeviceAddress.newBuilder().setUser(device.user()).setDevice(device.device()).build());
             }
         }
-        if (!missing.isEmpty() || !extra.isEmpty()) {
+        if (!missing.isEmpty() || !extra.isEmpty() || !changed.isEmpty()) {
             reply(command.connection(), Frame.newBuilder().setError(io.courier.transport.proto.Error.newBuilder()
                 .setCode(Error.Code.STALE_DEVICES)
                 .setText("Not stored: the device payloads do not match the devices with key bundles of "
                     + send.getRecipient() + (sender.user().equals(send.getRecipient()) ? "" : " and " + sender.user())
-                    + " (" + missing.size() + " missing, " + extra.size() + " extra); fetch the keys of the missing"
-                    + " devices, drop the extra ones and send it again with the same client_message_id")
+                    + " (" + missing.size() + " missing, " + extra.size() + " extra, " + changed.size()
+                    + " with a new identity key); fetch the keys of the missing and changed devices, drop the extra"
+                    + " ones and send it again with the same client_message_id")
                 .setClientMessageId(clientId)
                 .addAllMissingDevices(missing)
-                .addAllExtraDevices(extra)).build());
+                .addAllExtraDevices(extra)
+                .addAllChangedDevices(changed)).build());
             return;
         }
         long now = clock.millis();
@@ -402,8 +416,8 @@ public final class BatchStaging {
         reply(command.connection(), MessageFrames.accepted(clientId, serverId, now));
     }
 
-    private java.util.Set<String> bundleDevicesOf(String user) {
-        return bundleDevices == null ? java.util.Set.of() : bundleDevices.of(user);
+    private Map<String, byte[]> bundleDevicesOf(String user) {
+        return bundleDevices == null ? Map.of() : bundleDevices.of(user);
     }
 
     void stageAck(AckCommand command) {

@@ -89,7 +89,7 @@ public final class PresenceAndKeys {
                 return;
             }
             // Before the answer: the publisher's next send is checked against this bundle.
-            bundleDevices.seen(device);
+            bundleDevices.published(device, bundle.identityKey());
             session.connection().send(Frame.newBuilder().setRequestId(frame.getRequestId())
                 .setKeyBundles(KeyBundles.newBuilder().setUser(device.user())
                     .setOneTimePreKeysRemaining(remaining.getAsInt())).build());
@@ -160,7 +160,7 @@ public final class PresenceAndKeys {
             Map<String, KeyBundle> bundles = keys.bundles(user);
             KeyBundles.Builder answer = answer(user, bundles, wanted, lowSupplies);
             // Before the answer: a send encrypted for these devices is checked against them.
-            bundleDevices.seen(user, bundles.keySet());
+            bundleDevices.seen(user, bundles);
             session.connection().send(Frame.newBuilder().setRequestId(frame.getRequestId()).setKeyBundles(answer).build());
             for (int i = 0; i < lowSupplies.size(); i++) {
                 tellLow(new DeviceId(user, answer.getBundles(lowSupplies.get(i)[0]).getDevice()), lowSupplies.get(i)[1]);
@@ -210,7 +210,7 @@ public final class PresenceAndKeys {
     public void welcomed(Session session) {
         DeviceId device = session.device();
         reader.run("the one-time pre-key supply of " + device, () -> {
-            if (bundleDevices.of(device.user()).contains(device.device())) {
+            if (bundleDevices.of(device.user()).containsKey(device.device())) {
                 int remaining = keys.oneTimePreKeyCount(device);
                 if (remaining < low) {
                     send(session, remaining);
