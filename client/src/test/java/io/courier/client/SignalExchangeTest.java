@@ -222,6 +222,51 @@ class SignalExchangeTest {
     }
 
     @Test
+    void shouldLearnOfAReinstallFromTheServerBeforeItsFirstMessageToTheNewDevice() throws Exception {
+        try (TestServer server = new TestServer(dir).start()) {
+            Recorder aliceSaw = new Recorder();
+            try (CourierClient alice = signal(server, "alice", "1", dir.resolve("alice.db"), aliceSaw)) {
+                try (CourierClient bob = signal(server, "bob", "1", dir.resolve("bob.db"), new Recorder())) {
+                    bob.sendText("alice", "hi");
+                    await().atMost(30, SECONDS).until(() -> aliceSaw.arrived.size() == 1);
+                    alice.sendText("bob", "hi back");
+                    await().atMost(30, SECONDS).until(() -> bob.history("alice").size() == 2);
+                }
+                // bob reinstalls and says nothing: alice writes first, with her session to his old
+                // keys. The server names the device as changed (STALE_DEVICES, changed_devices),
+                // alice fetches his new bundle, says the safety number changed, and only then
+                // encrypts to the new keys.
+                List<String> timeline = new java.util.concurrent.CopyOnWriteArrayList<>();
+                alice.addListener(new CourierListener() {
+                    @Override
+                    public void onSafetyNumberChanged(String user, String safetyNumber) {
+                        timeline.add("changed " + user);
+                    }
+
+                    @Override
+                    public void onStateChanged(Message m) {
+                        timeline.add(m.state() + " " + m.text());
+                    }
+                });
+                Recorder bobSaw = new Recorder();
+                try (CourierClient newBob = signal(server, "bob", "1", dir.resolve("bob-reinstalled.db"), bobSaw)) {
+                    alice.sendText("bob", "are you there?");
+                    await().atMost(30, SECONDS).until(() -> bobSaw.arrived.size() == 1);
+                    assertThat(bobSaw.arrived.get(0).undecryptable()).isNull();
+                    assertThat(bobSaw.arrived.get(0).text()).isEqualTo("are you there?");
+                    assertThat(aliceSaw.safetyNumberChanges).containsExactly("bob: " + newBob.safetyNumber("alice")
+                        .get(30, SECONDS));
+                    assertThat(timeline).contains("changed bob", "SENT are you there?");
+                    assertThat(timeline.indexOf("changed bob")).as("the change is told before the message is stored")
+                        .isLessThan(timeline.indexOf("SENT are you there?"));
+                    assertThat(server.server().router().errorCount(io.courier.transport.proto.Error.Code.STALE_DEVICES))
+                        .isEqualTo(1);
+                }
+            }
+        }
+    }
+
+    @Test
     void shouldFailAMessageToADeviceWhoseBundleIsForgedAndEncryptNothingToIt() throws Exception {
         try (TestServer server = new TestServer(dir).start();
              RawKeyClient mallory = new RawKeyClient(server, "mallory")) {

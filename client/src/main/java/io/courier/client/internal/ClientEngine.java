@@ -1402,11 +1402,12 @@ public final class ClientEngine {
             return;
         }
         if (e.getCode() == Error.Code.STALE_DEVICES) {
-            // The recipient or this user has other devices than this one encrypted for: drop the
-            // extra ones' ciphertexts, fetch and encrypt for the missing ones, and send again with
-            // the same client id (before anything after it).
+            // The recipient or this user has other devices than this one encrypted for, or devices
+            // with new identity keys: drop the extra ones' ciphertexts, fetch and encrypt for the
+            // missing and changed ones, and send again with the same client id (before anything
+            // after it).
             java.util.Set<String> changed = e2e.stale(m, devices(e.getMissingDevicesList()),
-                devices(e.getExtraDevicesList()));
+                devices(e.getExtraDevicesList()), devices(e.getChangedDevicesList()));
             announceSafetyNumbers(changed);
             cursor = Math.min(cursor, m.localId() - 1);
             return;
@@ -1878,14 +1879,27 @@ public final class ClientEngine {
                         .setPayload(ByteString.copyFrom(m.payload()));
                     if (prepared instanceof EndToEnd.Ready ready) {
                         send.setContentType(Envelope.CONTENT_TYPE).setPayload(ByteString.EMPTY);
+                        Map<String, Map<String, byte[]>> identities = new java.util.HashMap<>(2);
                         for (Map.Entry<Store.DeviceKey, byte[]> p : ready.payloads().entrySet()) {
                             if (ready.encryption() == Encryption.SHARED_KEY) {
                                 send.setPayload(ByteString.copyFrom(p.getValue()));
                             } else {
-                                send.addDevicePayloads(io.courier.transport.proto.DevicePayload.newBuilder()
+                                var copy = io.courier.transport.proto.DevicePayload.newBuilder()
                                     .setDevice(io.courier.transport.proto.DeviceAddress.newBuilder()
                                         .setUser(p.getKey().user()).setDevice(p.getKey().device()))
-                                    .setPayload(ByteString.copyFrom(p.getValue())));
+                                    .setPayload(ByteString.copyFrom(p.getValue()));
+                                // The key it was encrypted for: the server refuses it if the device
+                                // has published another since (a reinstall), as changed_devices.
+                                Map<String, byte[]> known = identities.get(p.getKey().user());
+                                if (known == null) {
+                                    known = store.identityKeys(p.getKey().user());
+                                    identities.put(p.getKey().user(), known);
+                                }
+                                byte[] identity = known.get(p.getKey().device());
+                                if (identity != null) {
+                                    copy.setIdentityKey(ByteString.copyFrom(identity));
+                                }
+                                send.addDevicePayloads(copy);
                             }
                         }
                     }

@@ -310,12 +310,21 @@ final class EndToEnd {
 
     /**
      * The server refused a send with STALE_DEVICES: forgets the ciphertexts of the extra devices
-     * (and the devices themselves), and marks the missing ones to be fetched and encrypted for.
+     * (and the devices themselves), and marks the missing ones, and those whose identity key
+     * changed (their ciphertexts and sessions forgotten), to be fetched and encrypted for.
      * True when a user's devices changed (the caller announces the new safety number).
      */
-    Set<String> stale(Message m, List<Store.DeviceKey> missingDevices, List<Store.DeviceKey> extraDevices)
-        throws SQLException {
+    Set<String> stale(Message m, List<Store.DeviceKey> missingDevices, List<Store.DeviceKey> extraDevices,
+                      List<Store.DeviceKey> changedDevices) throws SQLException {
         Set<String> changed = new LinkedHashSet<>();
+        for (Store.DeviceKey reinstalled : changedDevices) {
+            // Its identity key is not the one encrypted for: forget the ciphertext and the session,
+            // keep the known key, and fetch it again; the fetch finds the new key and says the
+            // safety number changed before anything is encrypted for it.
+            store.deleteOutboxPayload(m.localId(), reinstalled.user(), reinstalled.device());
+            store.deleteSession(reinstalled.user(), reinstalled.device());
+            missing.computeIfAbsent(reinstalled.user(), u -> new TreeSet<>()).add(reinstalled.device());
+        }
         for (Store.DeviceKey extra : extraDevices) {
             store.deleteOutboxPayload(m.localId(), extra.user(), extra.device());
             if (store.identityKeys(extra.user()).containsKey(extra.device())) {
