@@ -198,7 +198,19 @@ try {
         throw new Error('carol\'s safety number did not change when she reinstalled');
     }
     step(`carol reinstalled: the page decrypted her message, says her safety number changed, and shows the new one: ${renewed}`);
-    console.log('interop: all passed: shared key both ways, Signal both ways, the same safety number, an encrypted image, a device added, safety number changed');
+
+    // Dave reinstalls and says nothing: the page writes first, with its session to his old keys.
+    // The server refuses the copy (STALE_DEVICES, changedDevices), the page fetches his new bundle,
+    // says the safety number changed, and encrypts to the new keys: the new dave reads it.
+    await control('dave-reinstalls-silently');
+    await page.click('#conversations li[data-peer="dave"]');
+    await type(page, 'Signal, to dave after his reinstall: sorrel-3141');
+    await sent(page, 'Signal, to dave after his reinstall: sorrel-3141');
+    await page.waitForFunction(() => [...document.querySelectorAll('#messages li.message.notice')]
+        .some((li) => li.textContent === 'Your safety number with dave changed'), null, { timeout: WAIT_MS });
+    await control('dave-receives-after-reinstall');
+    step('dave reinstalled without writing: the server named his device as changed, the page said his safety number changed and encrypted to his new keys, and he decrypted it');
+    console.log('interop: all passed: shared key both ways, Signal both ways, the same safety number, an encrypted image, a device added, safety number changed, a silent reinstall');
 } catch (e) {
     failed = true;
     console.log(`interop: FAILED: ${e.stack ?? e}`);

@@ -920,11 +920,18 @@ export class CourierClient extends EventTarget {
         });
     }
 
-    /** STALE_DEVICES: the server named the devices the payloads missed or should not have had. */
+    /**
+     * STALE_DEVICES: the server named the devices the payloads missed or should not have had, and
+     * those whose identity key changed (reinstalled): those are fetched again like missing ones,
+     * and their new keys announce the safety-number change before anything is encrypted to them.
+     */
     async staleDevices(entry, error) {
         const message = this.messages.get(`c:${entry.cid}`);
         const address = (a) => ({ user: a.user, device: a.device });
-        entry.stale = { missing: (error.missingDevices ?? []).map(address), extra: (error.extraDevices ?? []).map(address) };
+        entry.stale = {
+            missing: [...(error.missingDevices ?? []), ...(error.changedDevices ?? [])].map(address),
+            extra: (error.extraDevices ?? []).map(address),
+        };
         entry.tries = (entry.tries ?? 0) + 1;
         const updated = { ...message, devicePayloads: null };
         await this.store.transaction(['messages'], (s) => s.messages.put(updated));

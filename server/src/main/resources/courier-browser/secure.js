@@ -321,7 +321,14 @@ export class Secure {
             }
             const encrypted = await e2e.SessionRecord.encrypt(record, conversation, target, plaintext, this.entropy);
             changes.put({ k: `session:${address}`, record: encrypted.record });
-            out.push({ device: { user: target.user, device: target.device }, payload: toBase64(encrypted.envelope) });
+            const copy = { device: { user: target.user, device: target.device }, payload: toBase64(encrypted.envelope) };
+            // The identity key encrypted for: the server refuses the copy (STALE_DEVICES,
+            // changedDevices) if the device has published another since, i.e. was reinstalled.
+            const identityKey = e2e.SessionRecord.remoteIdentityKey(encrypted.record);
+            if (identityKey) {
+                copy.identityKey = toBase64(identityKey);
+            }
+            out.push(copy);
         }
         return out;
     }

@@ -51,6 +51,7 @@ class BrowserInteropTest {
     private Recorder carolSaw = new Recorder();
     private CourierClient dave;
     private final Recorder daveSaw = new Recorder();
+    private Recorder daveAgainSaw;
     private CourierClient erin1;
     private final Recorder erin1Saw = new Recorder();
     private CourierClient erin2;
@@ -110,7 +111,7 @@ class BrowserInteropTest {
                     String tail = String.join("\n", output.subList(Math.max(0, output.size() - 40), output.size()));
                     assertThat(process.exitValue()).as("exit status of the interop driver; its last output:%n%s", tail).isZero();
                     assertThat(output).contains(
-                        "interop: all passed: shared key both ways, Signal both ways, the same safety number, an encrypted image, a device added, safety number changed");
+                        "interop: all passed: shared key both ways, Signal both ways, the same safety number, an encrypted image, a device added, safety number changed, a silent reinstall");
                 } finally {
                     watchdog.shutdownNow();
                     process.descendants().forEach(ProcessHandle::destroyForcibly);
@@ -223,6 +224,16 @@ class BrowserInteropTest {
                 carol = SignalExchangeTest.signal(server, "carol", "1", dir.resolve("carol-again.db"), carolSaw);
                 carol.sendText("alice", "Signal, carol after reinstalling: anise-4669");
                 return carol.safetyNumber("alice").get(30, SECONDS);
+            }
+            case "dave-reinstalls-silently" -> {
+                dave.close();
+                daveAgainSaw = new Recorder();
+                dave = SignalExchangeTest.signal(server, "dave", "1", dir.resolve("dave-again.db"), daveAgainSaw);
+                return "reinstalled";
+            }
+            case "dave-receives-after-reinstall" -> {
+                awaitDecrypted(daveAgainSaw, "Signal, to dave after his reinstall: sorrel-3141", Encryption.SIGNAL);
+                return "received";
             }
             default -> throw new IllegalArgumentException("unknown command " + command);
         }
