@@ -20,15 +20,13 @@
 //   node browser-client.mjs --url http://127.0.0.1:7190/app/ --screenshots DIR
 // with the users' tokens in COURIER_TOKENS, a JSON object {"alice": "...", "bob": "...", "carol": "..."}.
 
-import { chromium } from 'playwright-core';
+import { WAIT_MS, encrypt, launchChromium, type } from './pages.mjs';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 
-const WAIT_MS = 30_000;
 const CONTROL_MS = 60_000;
-const CHROMIUM = '/usr/bin/chromium';
 
 const { values: args } = parseArgs({ options: { url: { type: 'string' }, screenshots: { type: 'string' } } });
 if (!args.url || !args.screenshots || !process.env.COURIER_TOKENS) {
@@ -130,11 +128,6 @@ async function openConversation(page, peer) {
 
 async function clickConversation(page, peer) {
     await page.click(`#conversations li[data-peer="${peer}"]`, { timeout: WAIT_MS });
-}
-
-async function type(page, text) {
-    await page.fill('#compose', text);
-    await page.press('#compose', 'Enter');
 }
 
 /** Waits until the shown conversation has a message with this text (and this state, if given). */
@@ -248,16 +241,6 @@ async function outage(alice, bob) {
     await screenshot(bob, 'outage-delivered-bob');
 }
 
-
-async function encrypt(page, mode, key) {
-    await page.selectOption('#e2e-mode', mode);
-    if (key) {
-        await page.fill('#e2e-key', key);
-    }
-    await page.click('#e2e-apply');
-    await page.waitForSelector(`#e2e-state[data-mode="${mode}"]`, { timeout: WAIT_MS });
-}
-
 async function encryptedMessage(page, dir, text, mode) {
     await page.waitForFunction(([dir, text, mode]) => [...document.querySelectorAll(`#messages li.message.${dir}`)]
         .some((li) => li.querySelector('.text').textContent === text && li.dataset.e2e === mode),
@@ -350,13 +333,7 @@ async function media(bob) {
 
 // ---------------------------------------------------------------- main
 
-const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync', '--no-first-run'],
-    timeout: WAIT_MS,
-});
+const browser = await launchChromium();
 let failed = false;
 try {
     step(`Chromium ${browser.version()}, page ${args.url}`);

@@ -3,7 +3,7 @@
 //   node e2e-kat.mjs --url http://127.0.0.1:7190/app/ --rfc rfc-vectors.json [--courier vectors.json]
 // It exits 0 only when every check passed; the last line is the summary BrowserClientTest expects.
 
-import { chromium } from 'playwright-core';
+import { launchChromium } from './pages.mjs';
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,10 +19,7 @@ const rfc = JSON.parse(readFileSync(args.rfc, 'utf8'));
 const courier = args.courier && existsSync(args.courier) ? JSON.parse(readFileSync(args.courier, 'utf8')) : null;
 const checks = readFileSync(path.join(here, 'e2e-checks.js'), 'utf8');
 
-const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium', headless: true, timeout: 30_000,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-});
+const browser = await launchChromium();
 let failed = 0;
 try {
     // The page's Content-Security-Policy allows only its own scripts; the checks are added inline.

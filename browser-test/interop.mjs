@@ -6,11 +6,10 @@
 //
 //   COURIER_TOKENS='{"alice":"…"}' node interop.mjs --url http://127.0.0.1:7190/app/
 
-import { chromium } from 'playwright-core';
+import { WAIT_MS, encrypt, launchChromium, type } from './pages.mjs';
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 
-const WAIT_MS = 30_000;
 const { values: args } = parseArgs({ options: { url: { type: 'string' } } });
 const tokens = JSON.parse(process.env.COURIER_TOKENS ?? '{}');
 if (!args.url || !tokens.alice) {
@@ -48,24 +47,10 @@ function step(text) {
     console.log(`interop: ${text}`);
 }
 
-async function encrypt(page, mode, key) {
-    await page.selectOption('#e2e-mode', mode);
-    if (key) {
-        await page.fill('#e2e-key', key);
-    }
-    await page.click('#e2e-apply');
-    await page.waitForSelector(`#e2e-state[data-mode="${mode}"]`, { timeout: WAIT_MS });
-}
-
 async function openConversation(page, peer) {
     await page.fill('#peer', peer);
     await page.click('#open-conversation');
     await page.waitForSelector(`#conversation-title:text-is("${peer}")`, { timeout: WAIT_MS });
-}
-
-async function type(page, text) {
-    await page.fill('#compose', text);
-    await page.press('#compose', 'Enter');
 }
 
 async function incoming(page, text, mode) {
@@ -86,10 +71,7 @@ async function sent(page, text) {
         });
 }
 
-const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium', headless: true, timeout: WAIT_MS,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-});
+const browser = await launchChromium();
 let failed = false;
 const log = [];
 try {
