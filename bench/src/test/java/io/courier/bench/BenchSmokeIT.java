@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.courier.bench.report.BenchResult;
 import io.courier.bench.report.Histograms;
+import io.courier.bench.report.Tables;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -62,6 +63,23 @@ class BenchSmokeIT {
         BenchResult result = run("peer", List.of("--rate", "300"));
         assertComplete(result, List.of("mosquitto"), 1);
         assertThat(result.runs().get(0).getJsonObject("toAccepted")).as("PUBACK timing").isNotNull();
+    }
+
+    @Test
+    void rttGoesBothWaysOnCourierAndMosquittoAndCountsCpu() throws Exception {
+        BenchResult result = run("rtt", List.of("--transports", "tcp", "--peer", "mosquitto", "--rate", "200"));
+        assertComplete(result, List.of("tcp", "mosquitto"), 1);
+        for (JsonObject run : result.runs()) {
+            assertThat(run.getString("purpose")).isEqualTo("rtt");
+            JsonObject usage = run.getJsonObject("usage");
+            // Two messages per round trip through the server.
+            assertThat(usage.getLong("messages")).isEqualTo(2 * run.getLong("sent"));
+            assertThat(usage.getJsonObject("server").getLong("pid")).isPositive();
+            assertThat(usage.getJsonObject("server").getDouble("cpuMs")).isNotNegative();
+            assertThat(usage.getJsonObject("loadGenerators").getDouble("cpuMs")).isNotNegative();
+            assertThat(usage.getJsonObject("instructions").getBoolean("supported")).isNotNull();
+        }
+        assertThat(Tables.render(result)).contains("Round trip", "p50 ÷ mosquitto", "server CPU ms/1k msgs");
     }
 
     @Test

@@ -6,6 +6,7 @@ import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -35,11 +36,22 @@ abstract class FixedRateCommand implements Callable<Integer> {
     /** How the systems were configured, for the result ({@code load}'s shape is added). */
     abstract JsonObject systemConfig();
 
+    /** What each step is recorded as: {@code latency} (one way) unless a command says otherwise. */
+    String purpose() {
+        return "latency";
+    }
+
+    /** Target options the command itself sets, over {@code --target-option}'s. */
+    Map<String, String> targetOptions() {
+        return Map.of();
+    }
+
     @Override
     public Integer call() throws Exception {
         load.validate();
         LoadOptions.require(rates.stream().allMatch(r -> r > 0), "--rate must be positive");
         List<SystemSpec> systems = systems();
+        load.targetOptions.putAll(targetOptions());
         Path out = load.out(spec.name());
         BenchResult result = BenchResult.begin(spec.name(), BenchMain.arguments(), load.config(rates)
             .mergeIn(systemConfig()).put("systems", systems.stream().map(SystemSpec::name).toList()));
@@ -48,7 +60,7 @@ abstract class FixedRateCommand implements Callable<Integer> {
             for (SystemSpec system : systems) {
                 runner.with(system, session -> {
                     for (double rate : rates) {
-                        session.step(rate, "latency");
+                        session.step(rate, purpose());
                     }
                 });
             }

@@ -22,6 +22,7 @@ final class LoadRunner {
     private final LoadOptions load;
     private final BenchResult result;
     private final Path out;
+    private boolean perfSaid;
 
     LoadRunner(ReportHub hub, LoadOptions load, BenchResult result, Path out) {
         this.hub = hub;
@@ -51,7 +52,7 @@ final class LoadRunner {
                 if (load.primeSeconds > 0) {
                     Progress bar = new Progress(spec.name() + " priming");
                     fleet.run(load.primeRate, 0, nanos(load.primeSeconds), load.payloadBytes,
-                        TimeUnit.MICROSECONDS.toNanos(load.spinMicros), bar);
+                        TimeUnit.MICROSECONDS.toNanos(load.spinMicros), system.pid(), bar);
                     bar.done("primed");
                 }
                 JsonObject described = new JsonObject(new HashMap<>(system.describe()))
@@ -59,14 +60,22 @@ final class LoadRunner {
                 plan.run((rate, purpose) -> {
                     Progress bar = new Progress(spec.name() + " @ " + Table.count(rate) + "/s");
                     Fleet.Step step = fleet.run(rate, nanos(load.warmupSeconds), nanos(load.durationSeconds),
-                        load.payloadBytes, TimeUnit.MICROSECONDS.toNanos(load.spinMicros), bar);
+                        load.payloadBytes, TimeUnit.MICROSECONDS.toNanos(load.spinMicros), system.pid(), bar);
                     bar.done(String.format("achieved %s/s, p50 %s ms, p99 %s ms, lost %d%s",
                         Table.count(step.achievedRate()), Table.ms(step.oneWay().getValueAtPercentile(50)),
                         Table.ms(step.oneWay().getValueAtPercentile(99)), step.lost(),
                         step.failed() > 0 ? ", failed " + step.failed() + " (" + step.lastFailure() + ")" : ""));
-                    result.addRun(spec.name(), system.kind().name().toLowerCase(), described, purpose, rate,
-                        step.sent(), step.received(), step.accepted(), step.failed(), step.lastFailure(),
+                    JsonObject run = result.addRun(spec.name(), system.kind().name().toLowerCase(), described, purpose,
+                        rate, step.sent(), step.received(), step.accepted(), step.failed(), step.lastFailure(),
                         step.achievedRate(), step.oneWay(), step.toAccepted(), step.sendLag());
+                    // A round trip is two messages through the server.
+                    long messages = step.sent() * (purpose.equals(RttCommand.PURPOSE) ? 2 : 1);
+                    BenchResult.addUsage(run, step.usage(), messages);
+                    if (!perfSaid && !step.usage().getJsonObject("instructions").getBoolean("supported")) {
+                        perfSaid = true;
+                        System.out.println("No instruction counts: "
+                            + step.usage().getJsonObject("instructions").getString("reason"));
+                    }
                     return step;
                 });
             }

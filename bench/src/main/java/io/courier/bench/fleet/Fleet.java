@@ -12,6 +12,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.HdrHistogram.Histogram;
@@ -30,6 +34,7 @@ public final class Fleet implements AutoCloseable {
     private final List<Process> processes = new ArrayList<>();
     private final List<Writer> commands = new ArrayList<>();
     private final List<Path> logs = new ArrayList<>();
+    private final List<Long> pids = new ArrayList<>();
 
     /**
      * Starts {@code count} load generators against {@code address}, each with {@code jvmArgs},
@@ -49,7 +54,7 @@ public final class Fleet implements AutoCloseable {
             logs.add(log);
             commands.add(new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8));
         }
-        awaitAll("hello", START_NANOS, m -> { });
+        awaitAll("hello", START_NANOS, m -> { }).forEach(m -> pids.add(m.getLong("pid")));
     }
 
     public int size() {
@@ -82,7 +87,8 @@ public final class Fleet implements AutoCloseable {
 
     /** One step's merged outcome. Histograms are in nanoseconds. */
     public record Step(double rate, long sent, long received, long accepted, long failed, String lastFailure,
-                       double achievedRate, Histogram oneWay, Histogram toAccepted, Histogram sendLag) {
+                       double achievedRate, Histogram oneWay, Histogram toAccepted, Histogram sendLag,
+                       JsonObject usage) {
 
         public long lost() {
             return sent - received - failed;
@@ -95,11 +101,22 @@ public final class Fleet implements AutoCloseable {
 
     /**
      * Runs one open-loop step: {@code rate} messages per second in all, the warm-up then the
-     * measured period, and waits for every process's result.
+     * measured period, and waits for every process's result. {@code serverPid}'s and the load
+     * generators' CPU time and context switches are read at the measured period's start and end
+     * ({@link Step#usage()}); -1 reads the load generators only.
      */
     public Step run(double rate, long warmupNanos, long durationNanos, int payloadBytes, long spinNanos,
-                    Consumer<Progress> progress) throws IOException, InterruptedException {
+                    long serverPid, Consumer<Progress> progress) throws IOException, InterruptedException {
         long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200);
+        StepUsage usage = new StepUsage(serverPid, pids, durationNanos / 1e9);
+        ScheduledExecutorService clock = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "bench-usage");
+            t.setDaemon(true);
+            return t;
+        });
+        ScheduledFuture<?> begun = clock.schedule(usage::begin, start + warmupNanos - System.nanoTime(), TimeUnit.NANOSECONDS);
+        ScheduledFuture<?> ended = clock.schedule(usage::end, start + warmupNanos + durationNanos - System.nanoTime(),
+            TimeUnit.NANOSECONDS);
         for (int i = 0; i < size(); i++) {
             // Stagger the processes' schedules so their sends interleave rather than coincide.
             long offset = (long) (TimeUnit.SECONDS.toNanos(1) / rate * i);
@@ -108,23 +125,34 @@ public final class Fleet implements AutoCloseable {
         }
         long expected = (long) (rate * (warmupNanos + durationNanos) / 1e9);
         long[][] live = new long[size()][3];
-        List<JsonObject> results = awaitAll("result", warmupNanos + durationNanos + TimeUnit.MINUTES.toNanos(2), m -> {
-            if (m.getString("type").equals("progress")) {
-                long[] row = live[m.getInteger("process")];
-                row[0] = m.getLong("sent");
-                row[1] = m.getLong("received");
-                row[2] = m.getLong("failed");
-                long sent = 0;
-                long received = 0;
-                long failed = 0;
-                for (long[] r : live) {
-                    sent += r[0];
-                    received += r[1];
-                    failed += r[2];
+        List<JsonObject> results;
+        JsonObject totals;
+        try {
+            results = awaitAll("result", warmupNanos + durationNanos + TimeUnit.MINUTES.toNanos(2), m -> {
+                if (m.getString("type").equals("progress")) {
+                    long[] row = live[m.getInteger("process")];
+                    row[0] = m.getLong("sent");
+                    row[1] = m.getLong("received");
+                    row[2] = m.getLong("failed");
+                    long sent = 0;
+                    long received = 0;
+                    long failed = 0;
+                    for (long[] r : live) {
+                        sent += r[0];
+                        received += r[1];
+                        failed += r[2];
+                    }
+                    progress.accept(new Progress(sent, received, failed, expected, System.nanoTime() - start));
                 }
-                progress.accept(new Progress(sent, received, failed, expected, System.nanoTime() - start));
-            }
-        });
+            });
+            begun.get();
+            ended.get();
+            totals = usage.totals();
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("Reading the processes' CPU time failed: " + e.getCause().getMessage(), e);
+        } finally {
+            clock.shutdownNow();
+        }
         Histogram oneWay = new Histogram(3);
         Histogram toAccepted = new Histogram(3);
         Histogram lag = new Histogram(3);
@@ -154,7 +182,7 @@ public final class Fleet implements AutoCloseable {
         // later, and the rate shows it.
         double seconds = Math.max(durationNanos, lastArrival - measureFrom) / 1e9;
         double achieved = received / seconds;
-        return new Step(rate, sent, received, accepted, failed, lastFailure, achieved, oneWay, toAccepted, lag);
+        return new Step(rate, sent, received, accepted, failed, lastFailure, achieved, oneWay, toAccepted, lag, totals);
     }
 
     private void command(int process, String line) throws IOException {

@@ -6,6 +6,7 @@ import io.courier.transport.ClientListener;
 import io.courier.transport.TransportClient;
 import io.courier.transport.TransportProviders;
 import io.courier.transport.TransportSettings;
+import io.courier.transport.proto.Deliver;
 import io.courier.transport.proto.DeliveryAck;
 import io.courier.transport.proto.Frame;
 import io.courier.transport.proto.Hello;
@@ -21,6 +22,11 @@ import java.util.concurrent.atomic.AtomicReference;
  * {@code Accepted}, the receiver gets {@code Deliver} and acknowledges it at once — the double
  * tick — and the sender acknowledges the receipt that brings it, so the server's inboxes stay
  * empty, as they would in a chat.
+ *
+ * <p>With the {@code rtt=true} option the receiver answers each message at once: it sends the
+ * same payload back to the sender, gets its own {@code Accepted} and receipt (and acknowledges
+ * the receipt), and the sender acknowledges the reply's {@code Deliver}. The sink hears of the
+ * reply's arrival, so latency is the round trip; accepted is the first leg's.
  */
 final class CourierTarget implements Target {
 
@@ -28,10 +34,13 @@ final class CourierTarget implements Target {
     private final TransportClient client;
     private final String prefix;
 
-    private CourierTarget(URI address, TransportClient client, String prefix) {
+    private final boolean roundTrip;
+
+    private CourierTarget(URI address, TransportClient client, String prefix, boolean roundTrip) {
         this.address = address;
         this.client = client;
         this.prefix = prefix;
+        this.roundTrip = roundTrip;
     }
 
     static CourierTarget open(String address, Map<String, String> options) {
@@ -40,7 +49,7 @@ final class CourierTarget implements Target {
         String transport = uri.getScheme().startsWith("http") ? "longpoll" : uri.getScheme().replace("wss", "ws");
         TransportClient client = TransportProviders.find(transport).createClient(
             new TransportSettings(TransportSettings.DEFAULT_HOST, 0, TransportSettings.DEFAULT_MAX_FRAME_BYTES, options));
-        return new CourierTarget(uri, client, options.getOrDefault("user-prefix", "bench"));
+        return new CourierTarget(uri, client, options.getOrDefault("user-prefix", "bench"), Targets.roundTrip(options));
     }
 
     @Override
@@ -50,9 +59,21 @@ final class CourierTarget implements Target {
         AtomicReference<ClientConnection> self = new AtomicReference<>();
         CompletableFuture<ClientConnection> to = connect(receiver, self, frame -> {
             if (frame.hasDeliver()) {
-                sink.received(Payloads.scheduled(frame.getDeliver().getPayload().asReadOnlyByteBuffer()));
-                self.get().send(Frame.newBuilder().setDeliveryAck(DeliveryAck.newBuilder()
-                    .addServerMessageIds(frame.getDeliver().getServerMessageId())).build());
+                Deliver deliver = frame.getDeliver();
+                if (roundTrip) {
+                    // The reply goes back through the server with every tick of its own; the
+                    // payload (and so the scheduled time) is the one that came.
+                    self.get().send(Frame.newBuilder().setSend(Send.newBuilder()
+                        .setClientMessageId("r" + Payloads.scheduled(deliver.getPayload().asReadOnlyByteBuffer()))
+                        .setRecipient(sender)
+                        .setPayload(deliver.getPayload())).build());
+                } else {
+                    sink.received(Payloads.scheduled(deliver.getPayload().asReadOnlyByteBuffer()));
+                }
+                acknowledge(self.get(), deliver.getServerMessageId());
+            } else if (frame.hasReceipt()) {
+                // Only a replying receiver sends, and so gets receipts.
+                acknowledge(self.get(), frame.getReceipt().getServerMessageId());
             } else if (frame.hasError()) {
                 sink.failed(frame.getError().getCode() + ": " + frame.getError().getText());
             }
@@ -64,8 +85,11 @@ final class CourierTarget implements Target {
             } else if (frame.hasReceipt()) {
                 // The double tick reached the sender: acknowledge it like any inbox entry, as a
                 // real client does, or it stays pending on the server.
-                senderSelf.get().send(Frame.newBuilder().setDeliveryAck(DeliveryAck.newBuilder()
-                    .addServerMessageIds(frame.getReceipt().getServerMessageId())).build());
+                acknowledge(senderSelf.get(), frame.getReceipt().getServerMessageId());
+            } else if (frame.hasDeliver() && roundTrip) {
+                // The reply: the round trip ends here.
+                sink.received(Payloads.scheduled(frame.getDeliver().getPayload().asReadOnlyByteBuffer()));
+                acknowledge(senderSelf.get(), frame.getDeliver().getServerMessageId());
             } else if (frame.hasError()) {
                 sink.failed(frame.getError().getCode() + ": " + frame.getError().getText());
             }
@@ -125,6 +149,11 @@ final class CourierTarget implements Target {
                 .setClientAgent("courier-bench/0.1")).build());
             return welcomed;
         });
+    }
+
+    private static void acknowledge(ClientConnection connection, long serverMessageId) {
+        connection.send(Frame.newBuilder().setDeliveryAck(DeliveryAck.newBuilder()
+            .addServerMessageIds(serverMessageId)).build());
     }
 
     @Override

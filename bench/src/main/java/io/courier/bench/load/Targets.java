@@ -4,11 +4,29 @@ import io.courier.bench.floor.AeronTarget;
 import io.courier.bench.floor.RawRelayTarget;
 import io.courier.bench.peer.MqttTarget;
 import java.util.Map;
+import java.util.Set;
 
 /** Opens the {@link Target} an address names, by its scheme. */
 public final class Targets {
 
     private Targets() {
+    }
+
+    /** The target option that makes every pair's receiver reply at once ({@code rtt=true}). */
+    public static final String ROUND_TRIP = "rtt";
+
+    /**
+     * Whether {@code options} ask for round trips: the receiver replies to each message at once,
+     * and the sink hears of the reply's arrival at the sender.
+     *
+     * @throws IllegalArgumentException when {@code rtt} is neither true nor false.
+     */
+    public static boolean roundTrip(Map<String, String> options) {
+        String value = options.getOrDefault(ROUND_TRIP, "false");
+        if (!value.equals("true") && !value.equals("false")) {
+            throw new IllegalArgumentException("Target option '" + ROUND_TRIP + "' must be true or false, was '" + value + "'");
+        }
+        return Boolean.parseBoolean(value);
     }
 
     /**
@@ -22,6 +40,10 @@ public final class Targets {
      */
     public static Target open(String address, Map<String, String> options) {
         String scheme = address.substring(0, Math.max(0, address.indexOf(':')));
+        if (roundTrip(options) && !Set.of("tcp", "udp", "ws", "wss", "http", "https", "mqtt").contains(scheme)) {
+            throw new IllegalArgumentException("Round trips (rtt) are measured on Courier and MQTT only, not on '"
+                + address + "': the floors relay one way");
+        }
         return switch (scheme) {
             case "tcp", "udp", "ws", "wss", "http", "https" -> CourierTarget.open(address, options);
             case "mqtt" -> MqttTarget.open(address, options);

@@ -24,13 +24,19 @@ final class MqttClientInitializer extends ChannelInitializer<Channel> {
 
     private final ChannelGroup channels;
     private final MqttSessionHandler session;
-    private final ChannelHandler role;
+    private final ChannelHandler acks;
+    private final ChannelHandler publishes;
 
-    /** @param role the pair's handler for this side, or {@code null} for an idle connection. */
-    MqttClientInitializer(ChannelGroup channels, MqttSessionHandler session, ChannelHandler role) {
+    /**
+     * @param acks      the side's PUBACK handler, or {@code null} (a receiver that never publishes, QoS 0, idle).
+     * @param publishes the side's PUBLISH handler, or {@code null} (a sender that gets no replies, idle).
+     */
+    MqttClientInitializer(ChannelGroup channels, MqttSessionHandler session, ChannelHandler acks,
+                          ChannelHandler publishes) {
         this.channels = channels;
         this.session = session;
-        this.role = role;
+        this.acks = acks;
+        this.publishes = publishes;
     }
 
     @Override
@@ -41,8 +47,11 @@ final class MqttClientInitializer extends ChannelInitializer<Channel> {
         pipeline.addLast("mqtt-decoder", new MqttDecoder(MAX_PACKET_BYTES));
         pipeline.addLast("mqtt-encoder", MqttEncoder.INSTANCE);
         pipeline.addLast("session", session);
-        if (role != null) {
-            pipeline.addLast("role", role);
+        if (acks != null) {
+            pipeline.addLast("acks", acks);
+        }
+        if (publishes != null) {
+            pipeline.addLast("publishes", publishes);
         }
     }
 }

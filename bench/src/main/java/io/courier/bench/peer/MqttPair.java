@@ -45,6 +45,11 @@ final class MqttPair implements Pair {
         this.targetClosing = targetClosing;
     }
 
+    /** Where this pair reports. */
+    LoadSink sink() {
+        return sink;
+    }
+
     /** Binds the two ready sessions; called once, before the pair is returned. */
     MqttPair bind(Channel sender, Channel receiver) {
         this.sender = sender;

@@ -29,7 +29,9 @@ import java.util.concurrent.TimeUnit;
  * {@code DeliveryAck}; so both systems carry the same acknowledgements both ways.
  *
  * <p>Client ids are {@code <user-prefix>-s<index>}, {@code -r<index>} and {@code -idle<index>},
- * every session clean. All connections share one event loop group (epoll when available) and set
+ * every session clean. With {@code rtt=true} the receiver republishes each payload at once on
+ * {@code <topic>/reply}, to which the sender subscribes, at the same QoS: both legs carry
+ * PUBLISH and PUBACK, and the sink hears of the reply's arrival. All connections share one event loop group (epoll when available) and set
  * TCP_NODELAY. Options: see {@link MqttTargetOptions}.
  */
 public final class MqttTarget implements Target {
@@ -95,11 +97,23 @@ public final class MqttTarget implements Target {
         InFlightPublishes inFlight = qos == MqttQoS.AT_LEAST_ONCE ? new InFlightPublishes() : null;
         MqttPair pair = new MqttPair("MQTT pair " + index + " on " + address, topic(index), qos, sink, inFlight,
             () -> closing);
+        // In a round trip B replies on A's topic, at the same QoS, with packet ids of its own; the
+        // reply's PUBACK is not a tick the sink counts (accepted is the first leg's).
+        InFlightPublishes replies = options.roundTrip() && qos == MqttQoS.AT_LEAST_ONCE ? new InFlightPublishes() : null;
+        MqttPair reply = options.roundTrip() ? new MqttPair("MQTT reply " + index + " on " + address, replyTopic(index),
+            qos, new RepliesSink(sink), replies, () -> closing) : null;
         CompletableFuture<Channel> receiver = connect(prefix + "-r" + index, topic(index),
-            new PublishReceiverHandler(pair, sink));
-        CompletableFuture<Channel> sender = connect(prefix + "-s" + index, null,
-            inFlight == null ? null : new PubAckHandler(pair, sink, inFlight));
-        CompletableFuture<Pair> opened = receiver.thenCombine(sender, (r, s) -> pair.bind(s, r));
+            replies == null ? null : new PubAckHandler(reply, reply.sink(), replies),
+            new PublishReceiverHandler(pair, sink, reply));
+        CompletableFuture<Channel> sender = connect(prefix + "-s" + index, reply == null ? null : replyTopic(index),
+            inFlight == null ? null : new PubAckHandler(pair, sink, inFlight),
+            reply == null ? null : new PublishReceiverHandler(reply, sink, null));
+        CompletableFuture<Pair> opened = receiver.thenCombine(sender, (r, s) -> {
+            if (reply != null) {
+                reply.bind(r, s);
+            }
+            return pair.bind(s, r);
+        });
         opened.whenComplete((ok, failure) -> {
             if (failure != null) {
                 receiver.thenAccept(Channel::close);
@@ -115,7 +129,7 @@ public final class MqttTarget implements Target {
         if (closing) {
             return CompletableFuture.failedFuture(new IllegalStateException("MQTT target " + address + " is closed"));
         }
-        return connect(options.userPrefix() + "-idle" + index, null, null).thenApply(IdleConnection::new);
+        return connect(options.userPrefix() + "-idle" + index, null, null, null).thenApply(IdleConnection::new);
     }
 
     /** {@code epoll} or {@code nio}: what the connections run on, for the run's report. */
@@ -128,11 +142,21 @@ public final class MqttTarget implements Target {
         return "courier-bench/" + options.userPrefix() + "/" + index;
     }
 
-    private CompletableFuture<Channel> connect(String clientId, String topic, ChannelHandler role) {
+    /** Where pair {@code index}'s receiver replies in a round trip, and its sender listens. */
+    String replyTopic(int index) {
+        return topic(index) + "/reply";
+    }
+
+    /**
+     * Connects one session; {@code acks} and {@code publishes} are its role's handlers, either
+     * {@code null}.
+     */
+    private CompletableFuture<Channel> connect(String clientId, String topic, ChannelHandler acks,
+                                               ChannelHandler publishes) {
         MqttSessionHandler session = new MqttSessionHandler(address, clientId, options.keepAliveSeconds(),
             options.connectTimeoutMs(), topic, options.qos());
         ChannelFuture connecting = bootstrap.clone()
-            .handler(new MqttClientInitializer(channels, session, role))
+            .handler(new MqttClientInitializer(channels, session, acks, publishes))
             .connect(host, port);
         connecting.addListener(done -> {
             if (!done.isSuccess()) {
@@ -154,6 +178,30 @@ public final class MqttTarget implements Target {
         channels.forEach(MqttPair::disconnect);
         channels.newCloseFuture().awaitUninterruptibly(5, TimeUnit.SECONDS);
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    /** The sink a reply leg reports to: failures count, the reply's PUBACK is no tick. */
+    static final class RepliesSink implements LoadSink {
+        private final LoadSink sink;
+
+        RepliesSink(LoadSink sink) {
+            this.sink = sink;
+        }
+
+        @Override
+        public void accepted(long scheduledNanos) {
+            // The round trip's accepted tick is the first leg's.
+        }
+
+        @Override
+        public void received(long scheduledNanos) {
+            sink.received(scheduledNanos);
+        }
+
+        @Override
+        public void failed(String reason) {
+            sink.failed(reason);
+        }
     }
 
     /** An idle session; closing it disconnects. */

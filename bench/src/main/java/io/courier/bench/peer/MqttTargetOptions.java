@@ -1,5 +1,6 @@
 package io.courier.bench.peer;
 
+import io.courier.bench.load.Targets;
 import io.netty.handler.codec.mqtt.MqttQoS;
 import java.util.Map;
 
@@ -23,9 +24,11 @@ import java.util.Map;
  *                         2, as Courier's TCP client.
  * @param epoll            {@code epoll}: use epoll when the native library loads (default
  *                         {@code true}); NIO otherwise.
+ * @param roundTrip        {@code rtt}: the receiver republishes each message at once on the
+ *                         sender's reply topic (default {@code false}).
  */
 record MqttTargetOptions(String userPrefix, MqttQoS qos, int keepAliveSeconds, int connectTimeoutMs,
-                         int threads, boolean epoll) {
+                         int threads, boolean epoll, boolean roundTrip) {
 
     static final String DEFAULT_USER_PREFIX = "bench";
     static final int DEFAULT_QOS = 1;
@@ -54,7 +57,7 @@ record MqttTargetOptions(String userPrefix, MqttQoS qos, int keepAliveSeconds, i
             throw new IllegalArgumentException("Target option 'epoll' must be true or false, was '" + epoll + "'");
         }
         return new MqttTargetOptions(prefix, MqttQoS.valueOf(qos), keepAlive, timeout, threads,
-            Boolean.parseBoolean(epoll));
+            Boolean.parseBoolean(epoll), Targets.roundTrip(options));
     }
 
     private static int intOption(Map<String, String> options, String key, int fallback, int min, int max) {

@@ -20,11 +20,17 @@ final class PublishReceiverHandler extends SimpleChannelInboundHandler<MqttPubli
 
     private final MqttPair pair;
     private final LoadSink sink;
+    private final MqttPair reply;
 
-    PublishReceiverHandler(MqttPair pair, LoadSink sink) {
+    /**
+     * @param reply where each payload is published back at once (a round trip's receiver), or
+     *              {@code null} to hand its scheduled time to the sink.
+     */
+    PublishReceiverHandler(MqttPair pair, LoadSink sink, MqttPair reply) {
         super(MqttPublishMessage.class, true);
         this.pair = pair;
         this.sink = sink;
+        this.reply = reply;
     }
 
     @Override
@@ -32,6 +38,10 @@ final class PublishReceiverHandler extends SimpleChannelInboundHandler<MqttPubli
         ByteBuf content = publish.content();
         if (content.readableBytes() < Payloads.MIN_SIZE) {
             sink.failed(pair.describe("receiver got a " + content.readableBytes() + "-byte payload without a timestamp"));
+        } else if (reply != null) {
+            byte[] payload = new byte[content.readableBytes()];
+            content.getBytes(content.readerIndex(), payload);
+            reply.send(payload);
         } else {
             sink.received(Payloads.scheduled(content.nioBuffer()));
         }

@@ -121,6 +121,37 @@ public final class BenchResult {
         return run;
     }
 
+    /**
+     * Adds a step's process usage ({@code usage}: see {@code Fleet.Step#usage}) to {@code run},
+     * with {@code messages} — the messages the server carried in the measured window, two per
+     * round trip — and what each figure comes to per 1,000 of them ({@code perThousandMessages}:
+     * {@code serverCpuMs}, {@code loadGeneratorCpuMs}, {@code serverContextSwitches},
+     * {@code serverInstructions}; each absent when not measured).
+     */
+    public static JsonObject addUsage(JsonObject run, JsonObject usage, long messages) {
+        JsonObject per = new JsonObject();
+        JsonObject server = usage.getJsonObject("server");
+        JsonObject load = usage.getJsonObject("loadGenerators");
+        JsonObject instructions = usage.getJsonObject("instructions", new JsonObject());
+        if (server != null) {
+            per.put("serverCpuMs", perThousand(server.getDouble("cpuMs"), messages));
+            per.put("serverContextSwitches", perThousand(server.getLong("contextSwitches"), messages));
+        }
+        if (load != null) {
+            per.put("loadGeneratorCpuMs", perThousand(load.getDouble("cpuMs"), messages));
+        }
+        if (instructions.getBoolean("supported", false)) {
+            per.put("serverInstructions", perThousand(instructions.getLong("server"), messages));
+        }
+        run.put("usage", usage.copy().put("messages", messages).put("perThousandMessages", per));
+        return run;
+    }
+
+    /** {@code total} per 1,000 of {@code messages}; {@code null} when none were counted. */
+    static Double perThousand(double total, long messages) {
+        return messages <= 0 ? null : total * 1000.0 / messages;
+    }
+
     public void addThroughput(JsonObject summary) {
         json.getJsonArray("throughput").add(summary);
     }

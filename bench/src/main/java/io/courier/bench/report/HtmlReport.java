@@ -92,6 +92,20 @@ public final class HtmlReport {
                 }
             }
         }
+        List<JsonObject> rtt = Tables.rttRuns(result);
+        if (!rtt.isEmpty()) {
+            page.append("<h2>Round trip</h2>\n").append(Tables.rtt(rtt).html());
+            for (Double rate : new TreeSet<>(rtt.stream().map(r -> r.getDouble("rate")).toList())) {
+                List<JsonObject> atRate = rtt.stream().filter(r -> r.getDouble("rate").equals(rate)).toList();
+                page.append(percentileChart("Round-trip time at " + Table.count(rate) + " round trips/s", atRate, "oneWay",
+                    colors));
+            }
+        }
+        List<JsonObject> measured = result.runs().stream().filter(r -> r.getJsonObject("usage") != null
+            && !"throughput".equals(r.getString("purpose"))).toList();
+        if (!measured.isEmpty()) {
+            page.append(cpuChart(measured));
+        }
         if (!result.throughput().isEmpty()) {
             page.append("<h2>Throughput at a latency bound</h2>\n").append(Tables.throughput(result).html())
                 .append(throughputChart(result, colors));
@@ -201,6 +215,44 @@ public final class HtmlReport {
         }
         return chart("One-way p99 against offered rate", "offered rate (messages/s)", "p99 (ms, log scale)", series,
             xTicks, 0, maxRate, true);
+    }
+
+    /**
+     * The server's CPU time per 1,000 messages, one bar per step (system, scenario, rate), with the
+     * load generators' beside it: steadier than time on a shared machine, and what says how many
+     * cores a load needs.
+     */
+    static String cpuChart(List<JsonObject> runs) {
+        StringBuilder svg = new StringBuilder();
+        int rowHeight = 22;
+        int height = TOP + runs.size() * rowHeight * 2 + 20;
+        double max = 1;
+        for (JsonObject run : runs) {
+            JsonObject per = run.getJsonObject("usage").getJsonObject("perThousandMessages", new JsonObject());
+            max = Math.max(max, Math.max(per.getDouble("serverCpuMs", 0.0), per.getDouble("loadGeneratorCpuMs", 0.0)));
+        }
+        svg.append("<h3>CPU time per 1,000 messages (user + system, ms)</h3>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"")
+            .append(WIDTH).append("\" height=\"").append(height).append("\" font-size=\"12\">\n");
+        int y = TOP;
+        int plot = WIDTH - 260 - 80;
+        for (JsonObject run : runs) {
+            JsonObject per = run.getJsonObject("usage").getJsonObject("perThousandMessages", new JsonObject());
+            String step = run.getString("name") + " " + run.getString("purpose") + " @ " + Table.count(run.getDouble("rate"));
+            for (String key : List.of("serverCpuMs", "loadGeneratorCpuMs")) {
+                Double value = per.getDouble(key);
+                String label = step + (key.equals("serverCpuMs") ? " server" : " load gen");
+                svg.append("<text x=\"0\" y=\"").append(y + 15).append("\">").append(esc(label)).append("</text>");
+                if (value != null) {
+                    double w = Math.max(1, value / max * plot);
+                    svg.append("<rect x=\"260\" y=\"").append(y + 3).append("\" width=\"").append(fmt(w))
+                        .append("\" height=\"14\" fill=\"").append(key.equals("serverCpuMs") ? "#d62728" : "#fdae6b")
+                        .append("\"/><text x=\"").append(fmt(265 + w)).append("\" y=\"").append(y + 15).append("\">")
+                        .append(String.format("%,.1f", value)).append(" ms</text>\n");
+                }
+                y += rowHeight;
+            }
+        }
+        return svg.append("</svg>\n").toString();
     }
 
     private static String densityChart(List<JsonObject> entries) {

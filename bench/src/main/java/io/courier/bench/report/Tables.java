@@ -10,6 +10,12 @@ public final class Tables {
     /** The floor every other system's latency is divided by, when it was measured in the same run. */
     public static final String FLOOR = "relay";
 
+    /** A peer's runs have this kind; other systems are divided by its figures from the same run. */
+    public static final String PEER = "peer";
+
+    /** The purpose of a round-trip step. */
+    public static final String RTT = "rtt";
+
     /**
      * A step's send lag is flagged when its p99 is at least this share of the step's one-way p99:
      * every message's one-way time includes its own send lag (latency counts from the schedule),
@@ -33,6 +39,10 @@ public final class Tables {
         if (!latency.isEmpty()) {
             out.append(latency(latency).text());
         }
+        List<JsonObject> rtt = rttRuns(result);
+        if (!rtt.isEmpty()) {
+            out.append(out.isEmpty() ? "" : "\n").append(rtt(rtt).text());
+        }
         if (!result.throughput().isEmpty()) {
             out.append('\n').append(throughput(result).text());
         }
@@ -46,11 +56,26 @@ public final class Tables {
         return result.runs().stream().filter(r -> "latency".equals(r.getString("purpose"))).toList();
     }
 
+    static List<JsonObject> rttRuns(BenchResult result) {
+        return result.runs().stream().filter(r -> RTT.equals(r.getString("purpose"))).toList();
+    }
+
     static Table latency(List<JsonObject> runs) {
-        Table table = new Table("One-way latency, sender → receiver, in ms, timed from each message's scheduled send time"
-            + " (open loop: stalls are not hidden)", new String[] {"system", "rate/s", "achieved/s", "samples", "p50",
+        return timed(runs, "One-way latency, sender → receiver, in ms, timed from each message's scheduled send time"
+            + " (open loop: stalls are not hidden)", "rate/s");
+    }
+
+    static Table rtt(List<JsonObject> runs) {
+        return timed(runs, "Round trip, A → B, B replies at once, B → A, in ms, timed from A's scheduled send time"
+            + " (open loop; both legs with every tick; CPU per 1,000 messages counts both legs)", "round trips/s");
+    }
+
+    private static Table timed(List<JsonObject> runs, String title, String rateHeader) {
+        String peer = peerName(runs);
+        Table table = new Table(title, new String[] {"system", rateHeader, "achieved/s", "samples", "p50",
             "p90", "p99", "p99.9", "p99.99", "max", "accepted p50", "accepted p99", "send lag p99", "lost",
-            "p50 ÷ " + FLOOR, "p99 ÷ " + FLOOR});
+            "p50 ÷ " + FLOOR, "p99 ÷ " + FLOOR, "p50 ÷ " + peer, "p99 ÷ " + peer, "server CPU ms/1k msgs",
+            "server ctx sw/1k msgs", "load gen CPU ms/1k msgs"});
         for (JsonObject run : runs) {
             JsonObject oneWay = run.getJsonObject("oneWay");
             JsonObject p = oneWay.getJsonObject("percentiles");
@@ -71,20 +96,83 @@ public final class Tables {
                 lagWarning(run).isPresent() ? Table.flag(lag) : lag,
                 run.getLong("lost") + (run.getLong("failed") > 0 ? " (+" + run.getLong("failed") + " failed)" : ""),
                 self ? "1.00×" : Table.ratio(p.getLong("p50"), floor50),
-                self ? "1.00×" : Table.ratio(p.getLong("p99"), floor99));
+                self ? "1.00×" : Table.ratio(p.getLong("p99"), floor99),
+                toPeer(runs, run, "p50"), toPeer(runs, run, "p99"),
+                perThousand(run, "serverCpuMs"), perThousand(run, "serverContextSwitches"),
+                perThousand(run, "loadGeneratorCpuMs"));
             lagWarning(run).ifPresent(table::note);
         }
+        usageNote(runs).ifPresent(table::note);
         return table;
+    }
+
+    /** The peer's name in {@code runs} (mosquitto, mqtt), or "mosquitto" when none ran. */
+    static String peerName(List<JsonObject> runs) {
+        return runs.stream().filter(r -> PEER.equals(r.getString("kind"))).map(r -> r.getString("name")).findFirst()
+            .orElse("mosquitto");
+    }
+
+    /**
+     * {@code run}'s percentile {@code label} divided by the peer's at the same rate in the same run,
+     * as "1.23×"; "–" when no peer ran at that rate.
+     */
+    static String toPeer(List<JsonObject> runs, JsonObject run, String label) {
+        Optional<JsonObject> peer = runs.stream().filter(r -> PEER.equals(r.getString("kind"))
+            && r.getDouble("rate").equals(run.getDouble("rate"))).findFirst();
+        if (peer.isEmpty() || run.getJsonObject("oneWay").getLong("count", 0L) == 0) {
+            return "–";
+        }
+        return Table.ratio(percentile(run, label), percentile(peer.get(), label));
+    }
+
+    private static long percentile(JsonObject run, String label) {
+        return run.getJsonObject("oneWay").getJsonObject("percentiles").getLong(label, 0L);
+    }
+
+    /** A run's {@code usage.perThousandMessages.KEY}, to one decimal; "–" when not measured. */
+    static String perThousand(JsonObject run, String key) {
+        JsonObject usage = run.getJsonObject("usage");
+        Double value = usage == null ? null : usage.getJsonObject("perThousandMessages", new JsonObject()).getDouble(key);
+        return value == null ? "–" : String.format("%,.1f", value);
+    }
+
+    /** How CPU is counted, under a table that shows it. */
+    private static Optional<String> usageNote(List<JsonObject> runs) {
+        return runs.stream().filter(r -> r.getJsonObject("usage") != null).findFirst().map(r -> {
+            JsonObject usage = r.getJsonObject("usage");
+            JsonObject instructions = usage.getJsonObject("instructions", new JsonObject());
+            return String.format("CPU is user + system time from /proc/PID/stat over each step's measured %s s, in"
+                    + " clock ticks of %s ms, so each figure is good to about one tick in the window;"
+                    + " context switches are voluntary + involuntary, summed over the server's threads.%s",
+                trim(usage.getDouble("windowSeconds", 0.0)), trim(1000.0 / usage.getLong("ticksPerSecond", 100L)),
+                instructions.getBoolean("supported", false) ? "" : " No instruction counts: "
+                    + instructions.getString("reason", "perf stat unsupported") + ".");
+        });
+    }
+
+    private static String trim(double v) {
+        return v == Math.rint(v) ? Long.toString((long) v) : Double.toString(v);
     }
 
     static Table throughput(BenchResult result) {
         List<JsonObject> summaries = result.throughput();
         Table table = new Table("Throughput: the highest offered rate whose one-way p99 stays within "
             + summaries.get(0).getDouble("boundMs") + " ms with every message delivered",
-            new String[] {"system", "highest rate/s with p99 ≤ bound", "p99 there", "first failing rate/s", "why it failed"});
+            new String[] {"system", "highest rate/s with p99 ≤ bound", "÷ " + peerName(result.runs().stream()
+                .filter(r -> "throughput".equals(r.getString("purpose"))).toList()), "p99 there",
+                "server CPU ms/1k msgs there", "server ctx sw/1k msgs there", "first failing rate/s", "why it failed"});
+        Optional<JsonObject> peer = summaries.stream().filter(s -> result.runs().stream()
+            .anyMatch(r -> PEER.equals(r.getString("kind")) && r.getString("name").equals(s.getString("name")))).findFirst();
+        double peerBest = peer.map(s -> s.getDouble("best")).orElse(0.0);
         for (JsonObject s : summaries) {
+            Optional<JsonObject> best = result.runs().stream().filter(r -> "throughput".equals(r.getString("purpose"))
+                && r.getString("name").equals(s.getString("name")) && r.getDouble("rate").equals(s.getDouble("best")))
+                .findFirst();
             table.row(s.getString("name"), s.getDouble("best") > 0 ? Table.count(s.getDouble("best")) : "none",
+                Table.ratio(s.getDouble("best"), peerBest),
                 s.getLong("bestP99") == null ? "–" : Table.ms(s.getLong("bestP99")),
+                best.map(r -> perThousand(r, "serverCpuMs")).orElse("–"),
+                best.map(r -> perThousand(r, "serverContextSwitches")).orElse("–"),
                 s.getDouble("failedAt") == null ? "not reached" : Table.count(s.getDouble("failedAt")),
                 s.getString("reason", ""));
         }
