@@ -67,8 +67,9 @@ class BenchSmokeIT {
 
     @Test
     void rttGoesBothWaysOnCourierAndMosquittoAndCountsCpu() throws Exception {
-        BenchResult result = run("rtt", List.of("--transports", "tcp", "--peer", "mosquitto", "--rate", "200"));
-        assertComplete(result, List.of("tcp", "mosquitto"), 1);
+        BenchResult result = run("rtt", List.of("--transports", "tcp", "--floors", "relay", "--peer", "mosquitto",
+            "--rate", "200"));
+        assertComplete(result, List.of("tcp", "relay", "mosquitto"), 1);
         for (JsonObject run : result.runs()) {
             assertThat(run.getString("purpose")).isEqualTo("rtt");
             JsonObject usage = run.getJsonObject("usage");
@@ -79,7 +80,7 @@ class BenchSmokeIT {
             assertThat(usage.getJsonObject("loadGenerators").getDouble("cpuMs")).isNotNegative();
             assertThat(usage.getJsonObject("instructions").getBoolean("supported")).isNotNull();
         }
-        assertThat(Tables.render(result)).contains("Round trip", "p50 ÷ mosquitto", "server CPU ms/1k msgs");
+        assertThat(Tables.render(result)).contains("Round trip", "p50 ÷ relay", "p50 ÷ mosquitto", "server CPU ms/1k msgs");
     }
 
     @Test
@@ -151,6 +152,7 @@ class BenchSmokeIT {
     @Test
     void badOptionsAreRefusedClearly() throws Exception {
         assertRefused(List.of("latency", "--pairs", "0"), "--pairs must be at least 1");
+        assertRefused(List.of("rtt", "--floors", "aeron-ipc"), "--floors for rtt can only be relay");
         assertRefused(List.of("floor", "--transports", "tcp"), "Unknown options: '--transports'");
         assertRefused(List.of("latency", "--peer", "amqp://127.0.0.1:5672"), "--peer must be 'mosquitto'");
         assertRefused(List.of("density", "--per-process", "19000"), "at most 20,000 files");

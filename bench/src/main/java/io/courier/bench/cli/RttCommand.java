@@ -33,14 +33,20 @@ public final class RttCommand extends FixedRateCommand {
     ServerJvmOptions jvm;
 
     @Mixin
+    FloorOptions floors;
+
+    @Mixin
     PeerOptions peer;
 
     @Override
     List<SystemSpec> systems() {
         List<SystemSpec> systems = new ArrayList<>(SystemSpec.courier(transports.named(), server.storage, server.settings,
             jvm.serverJvmArgs));
+        LoadOptions.require(floors.named().stream().allMatch(f -> f.equals("relay")),
+            "--floors for rtt can only be relay (the Aeron floors carry one way), was " + floors.floors);
+        systems.addAll(SystemSpec.floors(floors.named(), jvm.serverJvmArgs));
         systems.addAll(peer.systems());
-        return SystemSpec.nonEmpty(systems, "--transports or --peer");
+        return SystemSpec.nonEmpty(systems, "--transports, --floors relay or --peer");
     }
 
     @Override

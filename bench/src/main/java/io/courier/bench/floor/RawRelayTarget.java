@@ -3,6 +3,7 @@ package io.courier.bench.floor;
 import io.courier.bench.load.LoadSink;
 import io.courier.bench.load.Pair;
 import io.courier.bench.load.Target;
+import io.courier.bench.load.Targets;
 import io.courier.transport.TransportSettings;
 import io.courier.transport.netty.EventLoops;
 import io.netty.bootstrap.Bootstrap;
@@ -24,7 +25,9 @@ import java.util.concurrent.TimeUnit;
  * sockets to the relay, each announcing its role and pair index ({@link RelayProtocol}); the pair
  * is ready when the relay answers both. The sender writes each payload behind a 4-byte length;
  * the receiver cuts frames with {@link LengthFieldBasedFrameDecoder} and reads the timestamp.
- * There is no acknowledgement, so {@link LoadSink#accepted} is never called.
+ * There is no acknowledgement, so {@link LoadSink#accepted} is never called. With {@code rtt=true}
+ * the receiver writes each frame straight back and the sender reads it: the round trip through the
+ * relay, both ways.
  *
  * <p>Options: {@code epoll=false} (NIO instead of epoll), {@code max-frame-bytes} (largest payload a
  * receiver accepts, 1 MiB by default). All sockets share one client event loop thread.
@@ -38,11 +41,13 @@ public final class RawRelayTarget implements Target {
     private final String host;
     private final int port;
     private final int maxFrameBytes;
+    private final boolean roundTrip;
     private final EventLoopGroup group;
     private final Bootstrap bootstrap;
 
-    private RawRelayTarget(String address, URI uri, int maxFrameBytes, EventLoops loops) {
+    private RawRelayTarget(String address, URI uri, int maxFrameBytes, boolean roundTrip, EventLoops loops) {
         this.address = address;
+        this.roundTrip = roundTrip;
         this.host = uri.getHost();
         this.port = uri.getPort();
         this.maxFrameBytes = maxFrameBytes;
@@ -67,16 +72,16 @@ public final class RawRelayTarget implements Target {
         TransportSettings settings = new TransportSettings(TransportSettings.DEFAULT_HOST, 0,
             TransportSettings.DEFAULT_MAX_FRAME_BYTES, options);
         int maxFrameBytes = EventLoops.bytesOption(settings, "max-frame-bytes", DEFAULT_MAX_FRAME_BYTES);
-        return new RawRelayTarget(address, uri, maxFrameBytes, new EventLoops(settings));
+        return new RawRelayTarget(address, uri, maxFrameBytes, Targets.roundTrip(options), new EventLoops(settings));
     }
 
     @Override
     public CompletableFuture<Pair> openPair(int index, LoadSink sink) {
-        Joining receiver = connect(RelayProtocol.RECEIVER, index,
-            new LengthFieldBasedFrameDecoder(maxFrameBytes + RelayProtocol.LENGTH_BYTES, 0,
-                RelayProtocol.LENGTH_BYTES, 0, RelayProtocol.LENGTH_BYTES),
-            new RelayReceiveHandler(index, sink));
-        Joining sender = connect(RelayProtocol.SENDER, index, new RelaySenderHandler(index, sink));
+        Joining receiver = connect(RelayProtocol.RECEIVER, index, frames(), new RelayReceiveHandler(index, sink, roundTrip));
+        // In a round trip the sender reads the receiver's answers; otherwise nothing comes back.
+        Joining sender = roundTrip
+            ? connect(RelayProtocol.SENDER, index, frames(), new RelayReceiveHandler(index, sink, false))
+            : connect(RelayProtocol.SENDER, index, new RelaySenderHandler(index, sink));
         return receiver.joined.thenCombine(sender.joined, (r, s) -> (Pair) new RelayPair(index, s, r, sink))
             .whenComplete((pair, failure) -> {
                 // The relay holds a half pair until its partner arrives: one failed side must not
@@ -86,6 +91,11 @@ public final class RawRelayTarget implements Target {
                     sender.channel.close();
                 }
             });
+    }
+
+    private LengthFieldBasedFrameDecoder frames() {
+        return new LengthFieldBasedFrameDecoder(maxFrameBytes + RelayProtocol.LENGTH_BYTES, 0,
+            RelayProtocol.LENGTH_BYTES, 0, RelayProtocol.LENGTH_BYTES);
     }
 
     @Override

@@ -9,10 +9,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One side of a relayed pair. On the sender's side it writes every buffer it reads, as is, to the
- * receiver's socket and flushes once per read burst; nothing is copied or decoded. Back-pressure is
- * TCP's own: when the receiver's socket stops being writable the sender's socket stops being read,
- * so the relay's outbound buffer stays bounded. Either side closing closes the other.
+ * One side of a relayed pair. It writes every buffer it reads, as is, to the other side's socket
+ * and flushes once per read burst; nothing is copied or decoded. The sender's bytes go to the
+ * receiver, and a receiver that answers (a round trip) has its bytes go back to the sender.
+ * Back-pressure is TCP's own, both ways: when one socket stops being writable the other stops
+ * being read, so the relay's outbound buffers stay bounded. Either side closing closes the other.
  *
  * <p>Runs on the relay's one event loop thread, as does its partner, so the hand-over is a plain
  * method call.
@@ -62,19 +63,19 @@ final class RelayLinkHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (role == RelayProtocol.SENDER && peer != null) {
+        if (peer != null) {
             peer.write(msg, peer.voidPromise());
             return;
         }
         ReferenceCountUtil.release(msg);
         LOG.warn("Relay {} of pair {} from {} wrote {}; closing it", RelayProtocol.roleName(role), index,
-            ctx.channel().remoteAddress(), peer == null ? "before its pair was joined" : "although it only receives");
+            ctx.channel().remoteAddress(), role == RelayProtocol.IDLE ? "although it is idle" : "before its pair was joined");
         ctx.close();
     }
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        if (peer != null && role == RelayProtocol.SENDER) {
+        if (peer != null) {
             peer.flush();
             if (!peer.isWritable()) {
                 ctx.channel().config().setAutoRead(false);
@@ -85,7 +86,7 @@ final class RelayLinkHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if (role == RelayProtocol.RECEIVER && peer != null) {
+        if (peer != null) {
             peer.config().setAutoRead(ctx.channel().isWritable());
         }
         ctx.fireChannelWritabilityChanged();

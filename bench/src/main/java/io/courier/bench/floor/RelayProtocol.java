@@ -15,7 +15,8 @@ package io.courier.bench.floor;
  * </pre>
  * The relay answers one byte, {@link #JOINED}, to both sockets of a pair once both have arrived
  * (to an {@link #IDLE} socket at once), so a sender never writes into a void. From then on every
- * byte the sender writes reaches the receiver unchanged; the relay neither parses nor stores it.
+ * byte the sender writes reaches the receiver unchanged, and every byte the receiver writes (its
+ * answers, in a round trip) reaches the sender; the relay neither parses nor stores it.
  * The clients frame messages themselves, and the relay does not care how:
  * <pre>
  *  +-------------------------------+---------------------------------------------+
@@ -28,7 +29,7 @@ final class RelayProtocol {
 
     /** The connection sends; what it writes goes to its pair's receiver. */
     static final byte SENDER = 1;
-    /** The connection receives what its pair's sender writes, and writes nothing itself. */
+    /** The connection receives what its pair's sender writes; what it writes goes back to the sender. */
     static final byte RECEIVER = 2;
     /** The connection only holds a socket open (density runs); it is answered at once. */
     static final byte IDLE = 3;

@@ -10,16 +10,23 @@ import io.netty.util.ReferenceCountUtil;
 /**
  * A relay receiver's last handler: reads the scheduled send time from each frame (after
  * {@link io.netty.handler.codec.LengthFieldBasedFrameDecoder} has stripped the length) and tells
- * the sink. Reports a failure, and closes, on a frame too short to hold a timestamp or an error.
+ * the sink — or, as a round trip's receiver, writes the frame back, flushed once per read burst.
+ * Reports a failure, and closes, on a frame too short to hold a timestamp or an error.
  */
 final class RelayReceiveHandler extends ChannelInboundHandlerAdapter {
 
     private final int index;
     private final LoadSink sink;
+    private final boolean reply;
 
-    RelayReceiveHandler(int index, LoadSink sink) {
+    /**
+     * @param reply whether to write each frame straight back (a round trip's receiver, whose answer
+     *              the relay carries to the sender) instead of telling the sink.
+     */
+    RelayReceiveHandler(int index, LoadSink sink, boolean reply) {
         this.index = index;
         this.sink = sink;
+        this.reply = reply;
     }
 
     @Override
@@ -32,10 +39,24 @@ final class RelayReceiveHandler extends ChannelInboundHandlerAdapter {
                 ctx.close();
                 return;
             }
-            sink.received(frame.getLong(frame.readerIndex()));
+            if (reply) {
+                ByteBuf answer = ctx.alloc().buffer(RelayProtocol.LENGTH_BYTES + frame.readableBytes());
+                answer.writeInt(frame.readableBytes()).writeBytes(frame, frame.readerIndex(), frame.readableBytes());
+                ctx.write(answer, ctx.voidPromise());
+            } else {
+                sink.received(frame.getLong(frame.readerIndex()));
+            }
         } finally {
             ReferenceCountUtil.release(msg);
         }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (reply) {
+            ctx.flush();
+        }
+        ctx.fireChannelReadComplete();
     }
 
     @Override

@@ -40,9 +40,9 @@ public final class Targets {
      */
     public static Target open(String address, Map<String, String> options) {
         String scheme = address.substring(0, Math.max(0, address.indexOf(':')));
-        if (roundTrip(options) && !Set.of("tcp", "udp", "ws", "wss", "http", "https", "mqtt").contains(scheme)) {
-            throw new IllegalArgumentException("Round trips (rtt) are measured on Courier and MQTT only, not on '"
-                + address + "': the floors relay one way");
+        if (roundTrip(options) && !Set.of("tcp", "udp", "ws", "wss", "http", "https", "mqtt", "relay").contains(scheme)) {
+            throw new IllegalArgumentException("Round trips (rtt) are measured on Courier, MQTT and the raw relay "
+                + "floor only, not on '" + address + "': the Aeron floors carry one way");
         }
         return switch (scheme) {
             case "tcp", "udp", "ws", "wss", "http", "https" -> CourierTarget.open(address, options);

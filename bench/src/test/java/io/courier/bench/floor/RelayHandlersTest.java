@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
@@ -80,7 +81,7 @@ class RelayHandlersTest {
     }
 
     @Test
-    void shouldCloseAReceiverThatWrites() {
+    void shouldForwardAReceiversAnswerBackToItsSender() {
         EmbeddedChannel sender = relayConnection();
         EmbeddedChannel receiver = relayConnection();
         sender.writeInbound(header(RelayProtocol.SENDER, 6));
@@ -88,9 +89,32 @@ class RelayHandlersTest {
         assertJoined(sender);
         assertJoined(receiver);
 
-        receiver.writeInbound(Unpooled.wrappedBuffer(new byte[] {42}));
-        assertThat(receiver.isOpen()).isFalse();
-        assertThat(sender.isOpen()).as("the pair goes with it").isFalse();
+        ByteBuf answer = Unpooled.copiedBuffer("reply", StandardCharsets.US_ASCII);
+        receiver.writeInbound(answer);
+        ByteBuf back = sender.readOutbound();
+        assertThat(back).as("the same buffer, not a copy").isSameAs(answer);
+        back.release();
+        assertThat(receiver.isOpen()).isTrue();
+
+        receiver.close();
+        assertThat(sender.isOpen()).as("the sender closes with its receiver").isFalse();
+    }
+
+    @Test
+    void shouldWriteEachFrameBackAsARoundTripsReceiver() {
+        CountingSink sink = new CountingSink(1);
+        EmbeddedChannel receiver = new EmbeddedChannel(new LengthFieldBasedFrameDecoder(1024, 0, 4, 0, 4),
+            new RelayReceiveHandler(3, sink, true));
+        receiver.writeInbound(Unpooled.buffer().writeInt(10).writeLong(123_456_789L).writeShort(7));
+        ByteBuf answer = receiver.readOutbound();
+        assertThat(answer.readInt()).isEqualTo(10);
+        assertThat(answer.readLong()).as("the scheduled time goes back as it came").isEqualTo(123_456_789L);
+        assertThat(answer.readShort()).isEqualTo((short) 7);
+        assertThat(answer.readableBytes()).isZero();
+        answer.release();
+        assertThat(sink.receipts.get()).as("the sender, not the replying receiver, tells the sink").isZero();
+        assertThat(sink.failures).isEmpty();
+        assertThat(receiver.finishAndReleaseAll()).isFalse();
     }
 
     private EmbeddedChannel relayConnection() {
