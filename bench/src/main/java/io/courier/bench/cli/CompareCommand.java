@@ -37,11 +37,19 @@ public final class CompareCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** A run's server CPU ms per 1,000 messages, when it was measured. */
+    private static Optional<Double> cpu(JsonObject run) {
+        JsonObject usage = run.getJsonObject("usage");
+        return usage == null ? Optional.empty()
+            : Optional.ofNullable(usage.getJsonObject("perThousandMessages", new JsonObject()).getDouble("serverCpuMs"));
+    }
+
     /** The comparison as text: the tables of what both hold, then what only one does. */
     public static String compare(BenchResult left, BenchResult right) {
         StringBuilder out = new StringBuilder();
         Table latency = new Table("system", "purpose", "rate/s", "achieved A", "achieved B",
-            "p50 A", "p50 B", "B÷A", "p99 A", "p99 B", "B÷A", "p99.9 A", "p99.9 B", "B÷A");
+            "p50 A", "p50 B", "B÷A", "p99 A", "p99 B", "B÷A", "p99.9 A", "p99.9 B", "B÷A",
+            "server CPU ms/1k A", "B", "B÷A");
         boolean any = false;
         for (JsonObject run : left.runs()) {
             Optional<JsonObject> other = match(right.runs(), run);
@@ -56,10 +64,15 @@ public final class CompareCommand implements Callable<Integer> {
                 Table.ms(pa.getLong("p50")), Table.ms(pb.getLong("p50")), Table.ratio(pb.getLong("p50"), pa.getLong("p50")),
                 Table.ms(pa.getLong("p99")), Table.ms(pb.getLong("p99")), Table.ratio(pb.getLong("p99"), pa.getLong("p99")),
                 Table.ms(pa.getLong("p99.9")), Table.ms(pb.getLong("p99.9")),
-                Table.ratio(pb.getLong("p99.9"), pa.getLong("p99.9")));
+                Table.ratio(pb.getLong("p99.9"), pa.getLong("p99.9")),
+                cpu(run).map(v -> String.format("%,.1f", v)).orElse("–"),
+                cpu(other.get()).map(v -> String.format("%,.1f", v)).orElse("–"),
+                cpu(run).isPresent() && cpu(other.get()).isPresent()
+                    ? Table.ratio(cpu(other.get()).get(), cpu(run).get()) : "–");
         }
         if (any) {
-            out.append("\nOne-way latency (ms)\n").append(latency.render());
+            out.append("\nLatency (ms; one way, round trip where the purpose is rtt) and server CPU per 1,000"
+                + " messages\n").append(latency.render());
         }
         Table throughput = new Table("system", "best rate A", "best rate B", "B÷A");
         boolean anyThroughput = false;

@@ -95,6 +95,8 @@ final class LoadOptions {
         require(durationSeconds > 0, "--duration must be positive");
         require(payloadBytes >= io.courier.bench.load.Payloads.MIN_SIZE, "--payload must be at least 8 bytes (the timestamp)");
         require(loadProcesses >= 1 && loadProcesses <= pairs, "--load-processes must be between 1 and --pairs");
+        require(!targetOptions.containsKey(io.courier.bench.load.Targets.ROUND_TRIP),
+            "--target-option " + io.courier.bench.load.Targets.ROUND_TRIP + "=… is not an option: run the rtt command for round trips");
     }
 
     static void require(boolean condition, String message) {

@@ -75,7 +75,7 @@ class CommandLineTest {
 
     @Test
     void shouldAcceptEveryOptionItsHelpLists() {
-        assertThat(visibleCommands()).contains("latency", "throughput", "density", "floor", "peer", "compare", "report",
+        assertThat(visibleCommands()).contains("latency", "rtt", "throughput", "density", "floor", "peer", "compare", "report",
             "jmh");
         for (String command : visibleCommands()) {
             Outcome help = execute(command, "--help");
@@ -111,6 +111,18 @@ class CommandLineTest {
         });
         assertThat(listedOptions(execute("latency", "--help").out()))
             .contains("--transports", "--floors", "--peer", "--storage", "--set", "--server-jvm-args", "--rate");
+        assertThat(listedOptions(execute("rtt", "--help").out()))
+            .contains("--transports", "--floors", "--peer", "--storage", "--set", "--server-jvm-args", "--rate");
+    }
+
+    @Test
+    void shouldRefuseRoundTripsWhereTheyCannotBeMeasuredBeforeStartingAnything() {
+        Outcome aeron = execute("rtt", "--transports", "none", "--floors", "aeron-ipc", "--out", dir.toString());
+        assertThat(aeron.exit()).isEqualTo(2);
+        assertThat(aeron.err()).contains("--floors for rtt can only be relay");
+        Outcome viaOption = execute("latency", "--target-option", "rtt=true", "--out", dir.toString());
+        assertThat(viaOption.exit()).isEqualTo(2);
+        assertThat(viaOption.err()).contains("run the rtt command for round trips");
     }
 
     @Test

@@ -3,6 +3,7 @@ package io.courier.bench.report;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import io.courier.bench.cli.CompareCommand;
 import io.vertx.core.json.JsonObject;
 import java.util.List;
 import org.HdrHistogram.Histogram;
@@ -27,10 +28,14 @@ class UsageAndRatioTest {
     }
 
     private static BenchResult rtt() {
+        return rtt(3000);
+    }
+
+    private static BenchResult rtt(double tcpCpuMs) {
         BenchResult result = BenchResult.begin("rtt", List.of("rtt"), new JsonObject());
         JsonObject tcp = result.addRun("tcp", "courier", new JsonObject(), Tables.RTT, 2000, 1000, 1000, 1000, 0, "", 2000,
             latencies(300), latencies(100), latencies(10));
-        BenchResult.addUsage(tcp, usage(3000, 40_000, 500), 80_000);
+        BenchResult.addUsage(tcp, usage(tcpCpuMs, 40_000, 500), 80_000);
         JsonObject mosquitto = result.addRun("mosquitto", "peer", new JsonObject(), Tables.RTT, 2000, 1000, 1000, 1000, 0,
             "", 2000, latencies(100), latencies(50), latencies(10));
         BenchResult.addUsage(mosquitto, usage(600, 8_000, 500), 80_000);
@@ -86,6 +91,13 @@ class UsageAndRatioTest {
             .contains("3.00×", "37.5", "500.0", "6.3");
         assertThat(HtmlReport.render(result)).contains("Round-trip time at 2,000 round trips/s",
             "CPU time per 1,000 messages", "tcp rtt @ 2,000 server");
+    }
+
+    @Test
+    void shouldCompareServerCpuPerThousandBetweenRuns() {
+        String compared = CompareCommand.compare(rtt(3000), rtt(6000));
+        // Same latencies, twice the CPU: 37.5 against 75.0 ms per 1,000 messages.
+        assertThat(compared).containsPattern("tcp\\s+rtt\\s+2,000.*37\\.5\\s+75\\.0\\s+2\\.00×");
     }
 
     @Test
