@@ -24,6 +24,7 @@ public final class Table {
     private final String[] headers;
     private final List<Object[]> rows = new ArrayList<>();
     private final List<String> notes = new ArrayList<>();
+    private final List<String> explanations = new ArrayList<>();
 
     /** A table without a title, for callers that print their own headings. */
     public Table(String... headers) {
@@ -47,6 +48,12 @@ public final class Table {
         return this;
     }
 
+    /** Adds a plain explanation shown under the table (how a column was measured), not a warning. */
+    public Table explain(String text) {
+        explanations.add(text);
+        return this;
+    }
+
     public static Flagged flag(String text) {
         return new Flagged(text);
     }
@@ -64,6 +71,9 @@ public final class Table {
         out.append(render());
         for (String note : notes) {
             out.append("! ").append(note).append('\n');
+        }
+        for (String text : explanations) {
+            out.append("  ").append(text).append('\n');
         }
         return out.toString();
     }
@@ -128,6 +138,9 @@ public final class Table {
         out.append("</tbody></table>\n");
         for (String note : notes) {
             out.append("<p class=\"warning\"><strong>Warning:</strong> ").append(HtmlReport.esc(note)).append("</p>\n");
+        }
+        for (String text : explanations) {
+            out.append("<p class=\"samples\">").append(HtmlReport.esc(text)).append("</p>\n");
         }
         return out.toString();
     }

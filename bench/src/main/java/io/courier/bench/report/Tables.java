@@ -102,7 +102,7 @@ public final class Tables {
                 perThousand(run, "loadGeneratorCpuMs"));
             lagWarning(run).ifPresent(table::note);
         }
-        usageNote(runs).ifPresent(table::note);
+        usageNote(runs).ifPresent(table::explain);
         return table;
     }
 
@@ -179,6 +179,8 @@ public final class Tables {
         // A step the generator was late for may have failed, or passed, for the generator's sake.
         result.runs().stream().filter(r -> "throughput".equals(r.getString("purpose")))
             .forEach(run -> lagWarning(run).ifPresent(table::note));
+        usageNote(result.runs().stream().filter(r -> "throughput".equals(r.getString("purpose"))).toList())
+            .ifPresent(table::explain);
         return table;
     }
 

@@ -89,6 +89,8 @@ class UsageAndRatioTest {
             "no counters here");
         assertThat(text.lines().filter(l -> l.startsWith("tcp")).findFirst().orElseThrow())
             .contains("3.00×", "37.5", "500.0", "6.3");
+        // How CPU was counted is an explanation under the table, not a warning.
+        assertThat(text).contains("  CPU is user + system time from /proc/PID/stat").doesNotContain("! CPU");
         assertThat(HtmlReport.render(result)).contains("Round-trip time at 2,000 round trips/s",
             "CPU time per 1,000 messages", "tcp rtt @ 2,000 server");
     }
