@@ -67,6 +67,27 @@ class MqttTargetTest {
     }
 
     @Test
+    void shouldBringEveryMessageBackOnceInARoundTripCountingOnlyTheFirstLegsPubAck() throws Exception {
+        CountingSink sink = new CountingSink(MESSAGES);
+        try (Target target = Targets.open(broker.address(), Map.of("user-prefix", "round-trip", "rtt", "true"));
+             Pair pair = target.openPair(0, sink).get(10, TimeUnit.SECONDS)) {
+            long stamp = 0;
+            for (int i = 0; i < MESSAGES; i++) {
+                stamp = Math.max(System.nanoTime(), stamp + 1);
+                pair.send(Payloads.create(100, stamp));
+            }
+
+            assertThat(sink.allReceived.await(30, TimeUnit.SECONDS)).as("every reply back at the sender").isTrue();
+            assertThat(sink.allAccepted.await(30, TimeUnit.SECONDS)).as("every first leg acknowledged").isTrue();
+            assertThat(sink.received).hasSize(MESSAGES).allSatisfy((at, count) -> assertThat(count).hasValue(1));
+            assertThat(sink.accepted.keySet()).isEqualTo(sink.received.keySet());
+        }
+        // Each stamp accepted once: the reply's PUBACK to the receiver is no tick of the sender's.
+        assertThat(sink.accepted).allSatisfy((at, count) -> assertThat(count).hasValue(1));
+        assertThat(sink.failures).isEmpty();
+    }
+
+    @Test
     void shouldDeliverAtQosZeroWithoutAcceptedTicks() throws Exception {
         CountingSink sink = new CountingSink(10);
         try (Target target = MqttTarget.open(broker.address(), Map.of("user-prefix", "qos0", "qos", "0"));
