@@ -28,7 +28,7 @@ public final class TcpServerInitializer extends ChannelInitializer<Channel> {
     private final ConnectionHandler handler;
     private final AtomicInteger open;
     private final ChannelGroup channels;
-    private final int maxUnreadOutputBytes;
+    private final UnreadOutputLimit unreadOutputLimit;
     private final ConnectionGate gate;
 
     /** As the full constructor, with the default {@code max-unread-output-bytes} and no admission limits (embedded channels in tests). */
@@ -49,10 +49,10 @@ public final class TcpServerInitializer extends ChannelInitializer<Channel> {
                                 int maxUnreadOutputBytes, ConnectionGate gate) {
         this.maxFrameBytes = maxFrameBytes;
         this.encoder = new FrameEncoder(maxFrameBytes);
+        this.unreadOutputLimit = new UnreadOutputLimit(TcpTransportProvider.NAME, maxUnreadOutputBytes);
         this.handler = handler;
         this.open = open;
         this.channels = channels;
-        this.maxUnreadOutputBytes = maxUnreadOutputBytes;
         this.gate = gate;
     }
 
@@ -67,7 +67,7 @@ public final class TcpServerInitializer extends ChannelInitializer<Channel> {
         }
         ChannelPipeline pipeline = channel.pipeline();
         // outbound, next to the socket: a peer that lets more than the limit wait is a slow consumer
-        pipeline.addLast("unread-output-limit", new UnreadOutputLimit(TcpTransportProvider.NAME, maxUnreadOutputBytes));
+        pipeline.addLast("unread-output-limit", unreadOutputLimit);
         // outbound: flushes asked for while the event loop has more tasks queued (replies from the
         // storage writer, a mailbox drain) become one write system call when those tasks are done
         pipeline.addLast("flush-consolidation", new FlushConsolidationHandler(

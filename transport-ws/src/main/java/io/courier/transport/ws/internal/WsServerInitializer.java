@@ -62,7 +62,7 @@ public final class WsServerInitializer extends ChannelInitializer<Channel> {
     private final AtomicInteger open;
     private final ChannelGroup channels;
     private final int upgradeTimeoutMs;
-    private final int maxUnreadOutputBytes;
+    private final UnreadOutputLimit unreadOutputLimit;
     private final ConnectionGate gate;
 
     /** As the full constructor, with the default upgrade deadline and unread-output limit (embedded channels in tests). */
@@ -89,7 +89,7 @@ public final class WsServerInitializer extends ChannelInitializer<Channel> {
         this.open = open;
         this.channels = channels;
         this.upgradeTimeoutMs = upgradeTimeoutMs;
-        this.maxUnreadOutputBytes = maxUnreadOutputBytes;
+        this.unreadOutputLimit = new UnreadOutputLimit(WsTransportProvider.NAME, maxUnreadOutputBytes);
         this.gate = gate;
     }
 
@@ -103,7 +103,7 @@ public final class WsServerInitializer extends ChannelInitializer<Channel> {
         }
         ChannelPipeline pipeline = channel.pipeline();
         // Outbound, next to the socket: a peer that lets more than the limit wait is a slow consumer.
-        pipeline.addLast("unread-output-limit", new UnreadOutputLimit(WsTransportProvider.NAME, maxUnreadOutputBytes));
+        pipeline.addLast("unread-output-limit", unreadOutputLimit);
         // Flushes asked for while the event loop has more tasks queued (replies from the storage
         // writer, a mailbox drain) become one write system call when those tasks are done.
         pipeline.addLast("flush-consolidation", new FlushConsolidationHandler(
