@@ -55,7 +55,8 @@ public final class BundleDevices {
         return byUser.computeIfAbsent(user, u -> {
             TreeMap<String, byte[]> loaded = new TreeMap<>();
             keys.bundles(u).forEach((device, bundle) -> loaded.put(device, bundle.identityKey()));
-            return Collections.unmodifiableSortedMap(loaded);
+            // Most users of a busy node have published nothing: they share one empty map.
+            return loaded.isEmpty() ? Collections.emptySortedMap() : Collections.unmodifiableSortedMap(loaded);
         });
     }
 

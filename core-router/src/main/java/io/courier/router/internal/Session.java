@@ -7,8 +7,8 @@ import io.courier.transport.proto.Frame;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 
 /**
@@ -28,6 +28,13 @@ import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
  * has waiting there, taken by the I/O thread and given back by the writer). Nothing is drained
  * before its {@link #welcome} is written; a session whose hello the writer refused is
  * {@link #helloRefused()}: what it still sends is ignored.
+ *
+ * <p>An idle session holds no mailbox: the first {@link #offer} makes one (published by CAS, so
+ * concurrent offerers agree on it), and the I/O thread releases it when a {@link #sweepMailbox
+ * sweep} finds nothing was offered since the previous one and it is empty. An offer that raced
+ * with the release (its entry may sit in the released queue, which nobody polls any more) sees
+ * the mailbox changed after its offer and makes the session re-read its inbox, where the entry
+ * already is; the I/O thread does the same if the queue it released was not empty after all.
  */
 public final class Session implements Runnable {
 
@@ -37,18 +44,30 @@ public final class Session implements Runnable {
         AtomicIntegerFieldUpdater.newUpdater(Session.class, "writerUnits");
     private static final AtomicIntegerFieldUpdater<Session> IN_WRITER_ROUND =
         AtomicIntegerFieldUpdater.newUpdater(Session.class, "inWriterRound");
+    private static final AtomicIntegerFieldUpdater<Session> SCHEDULED =
+        AtomicIntegerFieldUpdater.newUpdater(Session.class, "scheduled");
+    @SuppressWarnings("rawtypes")
+    private static final AtomicReferenceFieldUpdater<Session, ManyToOneConcurrentArrayQueue> MAILBOX =
+        AtomicReferenceFieldUpdater.newUpdater(Session.class, ManyToOneConcurrentArrayQueue.class, "mailbox");
 
     private final DeviceId device;
     private final Connection connection;
-    private final ManyToOneConcurrentArrayQueue<StoredMessage> mailbox;
+    private final int mailboxCapacity;
     private final InboxReader reader;
     private final RouterMetrics metrics;
-    private final AtomicBoolean scheduled = new AtomicBoolean();
     private final long openedAtMs;
     private final long resumedAfter;
 
     private final RateLimiter limiter;
 
+    // Null while nothing waits: made by the first offer, released by the I/O thread (see the class comment).
+    private volatile ManyToOneConcurrentArrayQueue<StoredMessage> mailbox;
+    // Set by offers, cleared by sweeps: a mailbox offered nothing between two sweeps is released.
+    private volatile boolean offeredSinceSweep;
+    // The sweeper asked the I/O thread to release the mailbox if it is still empty.
+    private volatile boolean releaseRequested;
+    // 1 while a run() is queued on the I/O thread.
+    private volatile int scheduled;
     private volatile boolean resync = true;
     private volatile long lastActivityMs;
     private volatile boolean helloRefused;
@@ -81,7 +100,7 @@ public final class Session implements Runnable {
         this.limiter = limiter;
         this.device = device;
         this.connection = connection;
-        this.mailbox = new ManyToOneConcurrentArrayQueue<>(mailboxCapacity);
+        this.mailboxCapacity = mailboxCapacity;
         this.lastSentId = resumeAfter;
         this.resumedAfter = resumeAfter;
         this.lastActivityMs = nowMs;
@@ -218,7 +237,13 @@ public final class Session implements Runnable {
 
     /** Entries waiting in the mailbox (for the mailbox-depth gauge). */
     public int mailboxDepth() {
-        return mailbox.size();
+        ManyToOneConcurrentArrayQueue<StoredMessage> box = mailbox;
+        return box == null ? 0 : box.size();
+    }
+
+    /** True while this session holds a mailbox (made by an offer, not yet released). */
+    boolean hasMailbox() {
+        return mailbox != null;
     }
 
     /**
@@ -226,24 +251,89 @@ public final class Session implements Runnable {
      * session re-read its inbox, where the entry already is.
      */
     void offer(StoredMessage message) {
-        if (!mailbox.offer(message)) {
+        if (!offeredSinceSweep) {
+            offeredSinceSweep = true;
+        }
+        ManyToOneConcurrentArrayQueue<StoredMessage> box = mailbox;
+        if (box == null) {
+            box = new ManyToOneConcurrentArrayQueue<>(mailboxCapacity);
+            if (!MAILBOX.compareAndSet(this, null, box)) {
+                // Another offerer made one first (or it has been made and released since): use what is there now.
+                box = installedMailbox();
+            }
+        }
+        if (!box.offer(message)) {
             resync = true;
             metrics.mailboxFull();
+        } else if (mailbox != box) {
+            // Released while we offered: nobody polls that queue any more. The entry is in the inbox.
+            resync = true;
         }
         schedule();
     }
 
+    /** The mailbox now installed, making one if there is none. Any thread. */
+    @SuppressWarnings("unchecked")
+    private ManyToOneConcurrentArrayQueue<StoredMessage> installedMailbox() {
+        while (true) {
+            ManyToOneConcurrentArrayQueue<StoredMessage> box = mailbox;
+            if (box != null) {
+                return box;
+            }
+            box = new ManyToOneConcurrentArrayQueue<>(mailboxCapacity);
+            if (MAILBOX.compareAndSet(this, null, box)) {
+                return box;
+            }
+        }
+    }
+
+    /**
+     * Called by the sweeper on each sweep: if nothing was offered since the previous sweep, the
+     * I/O thread releases the mailbox (when it is empty), so a session that went quiet holds none.
+     */
+    void sweepMailbox() {
+        if (mailbox == null) {
+            return;
+        }
+        if (offeredSinceSweep) {
+            offeredSinceSweep = false;
+            return;
+        }
+        releaseRequested = true;
+        schedule();
+    }
+
+    /** I/O thread only: drops an empty mailbox; the next offer makes a new one. */
+    private void releaseMailboxIfEmpty() {
+        ManyToOneConcurrentArrayQueue<StoredMessage> box = mailbox;
+        if (box == null || !box.isEmpty() || offeredSinceSweep) {
+            return;
+        }
+        if (MAILBOX.compareAndSet(this, box, null) && !box.isEmpty()) {
+            // An offer landed between the check and the release; it sees the change too. Its entry
+            // is in the inbox: read it from there.
+            resync = true;
+            schedule();
+        }
+    }
+
     /** Makes sure a drain runs soon on the I/O thread; at most one is queued at a time. */
     public void schedule() {
-        if (scheduled.compareAndSet(false, true)) {
+        if (SCHEDULED.compareAndSet(this, 0, 1)) {
             connection.executor().execute(this);
         }
     }
 
     @Override
     public void run() {
-        scheduled.set(false);
+        scheduled = 0;
         drain();
+        if (releaseRequested) {
+            releaseRequested = false;
+            if (!closed) {
+                releaseMailboxIfEmpty();
+            }
+        }
     }
 
     /**
@@ -278,8 +368,13 @@ public final class Session implements Runnable {
             reader.readPage(this, lastSentId);
             return;
         }
+        ManyToOneConcurrentArrayQueue<StoredMessage> box = mailbox;
+        if (box == null) {
+            flush(written);
+            return;
+        }
         StoredMessage message;
-        while (written < DRAIN_LIMIT && connection.isWritable() && (message = mailbox.poll()) != null) {
+        while (written < DRAIN_LIMIT && connection.isWritable() && (message = box.poll()) != null) {
             if (resync) {
                 // An offer failed, so entries after it may be missing from the mailbox: what we
                 // polled may come after a gap. Drop it (it is in the inbox) and re-read the inbox.
@@ -288,7 +383,7 @@ public final class Session implements Runnable {
             written += writeIfNew(message);
         }
         flush(written);
-        if (connection.isWritable() && (resync || !mailbox.isEmpty())) {
+        if (connection.isWritable() && (resync || !box.isEmpty())) {
             schedule();
         }
     }
@@ -335,7 +430,7 @@ public final class Session implements Runnable {
     /** The connection closed; later offers are ignored by the I/O thread. */
     public void markClosed() {
         closed = true;
-        mailbox.clear();
+        mailbox = null;
         page = List.of();
     }
 

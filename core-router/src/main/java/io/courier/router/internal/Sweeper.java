@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
  * Housekeeping on a timer thread of its own, every half heartbeat interval (or half hello timeout,
  * if shorter): closes connections that said no hello within {@code router.hello-timeout-ms} and
  * sessions silent for {@code router.missed-heartbeats} intervals, writes last-seen times to the
- * presence store, and ends the coalescing windows of presence subscriptions.
+ * presence store, ends the coalescing windows of presence subscriptions, and has sessions that
+ * were offered nothing since the previous sweep release their (empty) mailboxes.
  *
  * <p>Presence-store writes are bounded whatever the beat rate: while a user is online, the last
  * activity of their sessions (in memory) is the truth and nothing is written for it, except a
@@ -126,6 +127,7 @@ public final class Sweeper implements AutoCloseable {
         long now = clock.millis();
         long idleLimit = idleLimitMs();
         sessions.forEach(session -> {
+            session.sweepMailbox();
             long silent = now - session.lastActivityMs();
             if (silent > idleLimit) {
                 fatal(session.connection(), Error.Code.IDLE_TIMEOUT,

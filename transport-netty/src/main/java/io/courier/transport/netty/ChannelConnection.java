@@ -10,16 +10,19 @@ import io.netty.channel.socket.SocketChannel;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A server-side connection over a Netty {@link Channel}: frames are written as {@link Frame}
  * objects, and the transport's pipeline encodes them (length-prefixed bytes, WebSocket messages).
+ * It is its own {@link #executor()}, so an idle connection holds no executor object besides.
  */
-public class ChannelConnection implements Connection {
+public class ChannelConnection implements Connection, Executor {
 
     private static final AtomicLong IDS = new AtomicLong();
+    private static final AtomicIntegerFieldUpdater<ChannelConnection> CLOSING =
+        AtomicIntegerFieldUpdater.newUpdater(ChannelConnection.class, "closing");
     private static final long LINGER_SECONDS = 2;
     /**
      * The latest a connection closes after {@link #closeWithError}: a peer that reads nothing never
@@ -31,8 +34,8 @@ public class ChannelConnection implements Connection {
     private final Channel channel;
     private final String transport;
     private final int maxFrameBytes;
-    private final AtomicBoolean closing = new AtomicBoolean();
-    private final Executor executor;
+    // 1 once close or closeWithError began. A field, not an AtomicBoolean: one object fewer per connection.
+    private volatile int closing;
     private Object attachment;
 
     /**
@@ -44,9 +47,16 @@ public class ChannelConnection implements Connection {
         this.channel = channel;
         this.transport = transport;
         this.maxFrameBytes = maxFrameBytes;
-        // A task that throws (an Error above all) is this connection's failure: the bridge closes
-        // it, rather than the event loop logging it and serving a connection whose work was lost.
-        this.executor = task -> channel.eventLoop().execute(() -> {
+    }
+
+    /**
+     * Runs {@code task} on the channel's event loop. A task that throws (an Error above all) is
+     * this connection's failure: the bridge closes it, rather than the event loop logging it and
+     * serving a connection whose work was lost.
+     */
+    @Override
+    public final void execute(Runnable task) {
+        channel.eventLoop().execute(() -> {
             try {
                 task.run();
             } catch (Throwable failure) {
@@ -82,14 +92,14 @@ public class ChannelConnection implements Connection {
 
     @Override
     public void send(Frame frame) {
-        if (!closing.get()) {
+        if (closing == 0) {
             channel.writeAndFlush(frame, channel.voidPromise());
         }
     }
 
     @Override
     public void write(Frame frame) {
-        if (!closing.get()) {
+        if (closing == 0) {
             channel.write(frame, channel.voidPromise());
         }
     }
@@ -106,12 +116,12 @@ public class ChannelConnection implements Connection {
 
     @Override
     public boolean isOpen() {
-        return channel.isActive() && !closing.get();
+        return channel.isActive() && closing == 0;
     }
 
     @Override
     public void close() {
-        if (closing.compareAndSet(false, true)) {
+        if (CLOSING.compareAndSet(this, 0, 1)) {
             // Through the event loop, so frames already written are flushed first.
             channel.eventLoop().execute(() -> channel.flush().close());
         }
@@ -123,7 +133,7 @@ public class ChannelConnection implements Connection {
      */
     @Override
     public void closeWithError(Error error) {
-        if (closing.compareAndSet(false, true)) {
+        if (CLOSING.compareAndSet(this, 0, 1)) {
             Frame frame = Frame.newBuilder().setError(error.toBuilder().setFatal(true)).build();
             ScheduledFuture<?> deadline = channel.eventLoop().schedule(() -> channel.close(), CLOSE_DEADLINE_SECONDS,
                 TimeUnit.SECONDS);
@@ -161,7 +171,7 @@ public class ChannelConnection implements Connection {
 
     /** True once {@link #close} or {@link #closeWithError} was called: input is dropped from then. */
     public boolean isClosing() {
-        return closing.get();
+        return closing != 0;
     }
 
     /** Bytes written to this connection and not yet taken by the kernel: what {@link UnreadOutputLimit} bounds. */
@@ -172,7 +182,7 @@ public class ChannelConnection implements Connection {
     /** The channel's event loop; a task that throws closes this connection (see {@link ConnectionBridge}). */
     @Override
     public Executor executor() {
-        return executor;
+        return this;
     }
 
     @Override

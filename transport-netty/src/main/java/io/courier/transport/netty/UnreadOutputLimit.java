@@ -2,10 +2,12 @@ package io.courier.transport.netty;
 
 import io.courier.transport.Frames;
 import io.courier.transport.proto.Error;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
+import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 
 /**
@@ -28,13 +30,17 @@ import io.netty.util.ReferenceCountUtil;
  * entries stay pending, and the dropped answers are to requests the peer never read the answers
  * to.
  *
- * <p>One instance per channel; it fires once.
+ * <p>One instance serves every channel of a transport; it fires once per channel. A channel that
+ * tripped it carries an attribute that says so, made only then: a channel that stays within the
+ * limit holds nothing for it but its place in the pipeline.
  */
+@ChannelHandler.Sharable
 public final class UnreadOutputLimit extends ChannelOutboundHandlerAdapter {
+
+    private static final AttributeKey<Boolean> TRIPPED = AttributeKey.valueOf("courier.unread-output-tripped");
 
     private final String transport;
     private final long limitBytes;
-    private boolean tripped;
 
     /**
      * @param transport  the transport's name, for the error text.
@@ -47,7 +53,7 @@ public final class UnreadOutputLimit extends ChannelOutboundHandlerAdapter {
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-        if (tripped) {
+        if (ctx.channel().hasAttr(TRIPPED)) {
             if (promise.isVoid()) {
                 ReferenceCountUtil.release(msg);
             } else {
@@ -58,7 +64,7 @@ public final class UnreadOutputLimit extends ChannelOutboundHandlerAdapter {
         ctx.write(msg, promise);
         long waiting = pendingBytes(ctx.channel());
         if (waiting > limitBytes) {
-            tripped = true;
+            ctx.channel().attr(TRIPPED).set(Boolean.TRUE);
             ctx.fireUserEventTriggered(new ProtocolViolation(Error.Code.SLOW_CONSUMER,
                 Frames.slowConsumer(transport, waiting, limitBytes).getText()));
         }

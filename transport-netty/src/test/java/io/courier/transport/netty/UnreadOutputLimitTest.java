@@ -74,4 +74,44 @@ class UnreadOutputLimitTest {
         sent.forEach(ByteBuf::release);
         channel.finishAndReleaseAll();
     }
+
+    @Test
+    void shouldTripOnlyTheChannelThatPassedTheLimitWhenOneInstanceServesMany() {
+        EmbeddedChannel probe = new EmbeddedChannel();
+        probe.write(Unpooled.wrappedBuffer(new byte[60]));
+        long entry = UnreadOutputLimit.pendingBytes(probe);
+        probe.finishAndReleaseAll();
+        UnreadOutputLimit shared = new UnreadOutputLimit("tcp", entry + entry / 2);
+        List<Object> events = new ArrayList<>();
+        ChannelDuplexHandler recorder = new ChannelDuplexHandler() {
+            @Override
+            public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+                events.add(ctx.channel());
+            }
+
+            @Override
+            public boolean isSharable() {
+                return true;
+            }
+        };
+        EmbeddedChannel slow = new EmbeddedChannel(shared, recorder);
+        EmbeddedChannel reading = new EmbeddedChannel(shared, recorder);
+
+        slow.write(Unpooled.wrappedBuffer(new byte[60]), slow.voidPromise());
+        slow.write(Unpooled.wrappedBuffer(new byte[60]), slow.voidPromise());
+        assertThat(events).containsExactly(slow);
+
+        ByteBuf dropped = Unpooled.wrappedBuffer(new byte[60]);
+        slow.write(dropped, slow.voidPromise());
+        assertThat(dropped.refCnt()).as("the tripped channel drops frames").isZero();
+        ByteBuf kept = Unpooled.wrappedBuffer(new byte[60]);
+        reading.write(kept, reading.voidPromise());
+        assertThat(kept.refCnt()).as("the other channel still writes").isOne();
+        assertThat(events).as("only the slow channel tripped").containsExactly(slow);
+
+        slow.flush();
+        reading.flush();
+        slow.finishAndReleaseAll();
+        reading.finishAndReleaseAll();
+    }
 }

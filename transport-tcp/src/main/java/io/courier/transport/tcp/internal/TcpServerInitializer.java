@@ -16,6 +16,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.channel.group.ChannelGroup;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 /**
  * The server pipeline of one accepted TCP connection. Shared by all of them: it holds no
@@ -28,7 +29,9 @@ public final class TcpServerInitializer extends ChannelInitializer<Channel> {
     private final ConnectionHandler handler;
     private final AtomicInteger open;
     private final ChannelGroup channels;
-    private final int maxUnreadOutputBytes;
+    private final UnreadOutputLimit unreadOutputLimit;
+    // Made once, not a capturing lambda per channel.
+    private final Function<Channel, ChannelConnection> connections;
     private final ConnectionGate gate;
 
     /** As the full constructor, with the default {@code max-unread-output-bytes} and no admission limits (embedded channels in tests). */
@@ -49,10 +52,11 @@ public final class TcpServerInitializer extends ChannelInitializer<Channel> {
                                 int maxUnreadOutputBytes, ConnectionGate gate) {
         this.maxFrameBytes = maxFrameBytes;
         this.encoder = new FrameEncoder(maxFrameBytes);
+        this.unreadOutputLimit = new UnreadOutputLimit(TcpTransportProvider.NAME, maxUnreadOutputBytes);
+        this.connections = ch -> new ChannelConnection(ch, TcpTransportProvider.NAME, maxFrameBytes);
         this.handler = handler;
         this.open = open;
         this.channels = channels;
-        this.maxUnreadOutputBytes = maxUnreadOutputBytes;
         this.gate = gate;
     }
 
@@ -67,7 +71,7 @@ public final class TcpServerInitializer extends ChannelInitializer<Channel> {
         }
         ChannelPipeline pipeline = channel.pipeline();
         // outbound, next to the socket: a peer that lets more than the limit wait is a slow consumer
-        pipeline.addLast("unread-output-limit", new UnreadOutputLimit(TcpTransportProvider.NAME, maxUnreadOutputBytes));
+        pipeline.addLast("unread-output-limit", unreadOutputLimit);
         // outbound: flushes asked for while the event loop has more tasks queued (replies from the
         // storage writer, a mailbox drain) become one write system call when those tasks are done
         pipeline.addLast("flush-consolidation", new FlushConsolidationHandler(
@@ -77,7 +81,6 @@ public final class TcpServerInitializer extends ChannelInitializer<Channel> {
         // outbound: Frame -> varint32 length + bytes, refusing frames above the maximum
         pipeline.addLast("frame-encoder", encoder);
         // frames, violations, writability and close -> the router
-        pipeline.addLast("connection", new ConnectionBridge(handler, open,
-            ch -> new ChannelConnection(ch, TcpTransportProvider.NAME, maxFrameBytes)));
+        pipeline.addLast("connection", new ConnectionBridge(handler, open, connections));
     }
 }

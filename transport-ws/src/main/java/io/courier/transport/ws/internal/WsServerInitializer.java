@@ -12,7 +12,9 @@ import io.courier.transport.netty.UnreadOutputLimit;
 import io.courier.transport.proto.Error;
 import io.courier.transport.ws.WsTransportProvider;
 import io.netty.buffer.Unpooled;
+import io.courier.transport.netty.ChannelConnection;
 import io.netty.channel.Channel;
+import java.util.function.Function;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -62,7 +64,9 @@ public final class WsServerInitializer extends ChannelInitializer<Channel> {
     private final AtomicInteger open;
     private final ChannelGroup channels;
     private final int upgradeTimeoutMs;
-    private final int maxUnreadOutputBytes;
+    private final UnreadOutputLimit unreadOutputLimit;
+    // Made once: a lambda made in the handshake would be one more object per connection, and keep the handshake.
+    private final Function<Channel, ChannelConnection> connections;
     private final ConnectionGate gate;
 
     /** As the full constructor, with the default upgrade deadline and unread-output limit (embedded channels in tests). */
@@ -89,7 +93,8 @@ public final class WsServerInitializer extends ChannelInitializer<Channel> {
         this.open = open;
         this.channels = channels;
         this.upgradeTimeoutMs = upgradeTimeoutMs;
-        this.maxUnreadOutputBytes = maxUnreadOutputBytes;
+        this.unreadOutputLimit = new UnreadOutputLimit(WsTransportProvider.NAME, maxUnreadOutputBytes);
+        this.connections = ch -> new WsConnection(ch, maxFrameBytes);
         this.gate = gate;
     }
 
@@ -103,7 +108,7 @@ public final class WsServerInitializer extends ChannelInitializer<Channel> {
         }
         ChannelPipeline pipeline = channel.pipeline();
         // Outbound, next to the socket: a peer that lets more than the limit wait is a slow consumer.
-        pipeline.addLast("unread-output-limit", new UnreadOutputLimit(WsTransportProvider.NAME, maxUnreadOutputBytes));
+        pipeline.addLast("unread-output-limit", unreadOutputLimit);
         // Flushes asked for while the event loop has more tasks queued (replies from the storage
         // writer, a mailbox drain) become one write system call when those tasks are done.
         pipeline.addLast("flush-consolidation", new FlushConsolidationHandler(
@@ -213,8 +218,7 @@ public final class WsServerInitializer extends ChannelInitializer<Channel> {
             pipeline.addAfter(ctx.name(), "message-aggregator", new BoundedAggregator(maxFrameBytes));
             pipeline.addAfter("message-aggregator", "courier-codec",
                 new WsFrameCodec(WsTransportProvider.JSON.equals(protocol), maxFrameBytes));
-            pipeline.addAfter("courier-codec", "connection", new ConnectionBridge(handler, open,
-                ch -> new WsConnection(ch, maxFrameBytes)));
+            pipeline.addAfter("courier-codec", "connection", new ConnectionBridge(handler, open, connections));
             pipeline.remove(this);
         }
 
