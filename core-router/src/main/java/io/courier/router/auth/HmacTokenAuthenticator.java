@@ -251,13 +251,43 @@ public final class HmacTokenAuthenticator implements Authenticator {
         return Duration.ofDays(days).equals(duration) ? "P" + days + "D" : duration.toString();
     }
 
+    /**
+     * HMAC-SHA256 of the UTF-8 of {@code body} under {@code key}. Each thread keeps one {@link Mac}
+     * and the key it was last initialised with: a hello is verified on an I/O thread, and looking
+     * the algorithm up ({@code Mac.getInstance}) and initialising it with the key on every one was
+     * most of a connect's authentication cost. {@code doFinal} leaves the Mac ready for the same
+     * key again; another key (an older one, or a keyring read anew) initialises it once.
+     */
     static byte[] sign(byte[] key, String body) {
+        Signer signer = SIGNERS.get();
         try {
-            Mac mac = Mac.getInstance(ALGORITHM);
-            mac.init(new SecretKeySpec(key, ALGORITHM));
-            return mac.doFinal(body.getBytes(StandardCharsets.UTF_8));
+            return signer.mac(key).doFinal(body.getBytes(StandardCharsets.UTF_8));
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("HmacSHA256 is unavailable in this JVM", e);
+        }
+    }
+
+    private static final ThreadLocal<Signer> SIGNERS = ThreadLocal.withInitial(Signer::new);
+
+    /** One thread's Mac, initialised with {@link #key}. */
+    private static final class Signer {
+        private Mac mac;
+        /**
+         * The key {@link #mac} holds, compared by identity: a keyring's key arrays are never
+         * changed, and holding it here keeps another array from ever being mistaken for it.
+         */
+        private byte[] key;
+
+        Mac mac(byte[] wanted) throws GeneralSecurityException {
+            if (mac == null) {
+                mac = Mac.getInstance(ALGORITHM);
+            }
+            if (key != wanted) {
+                key = null;
+                mac.init(new SecretKeySpec(wanted, ALGORITHM));
+                key = wanted;
+            }
+            return mac;
         }
     }
 }

@@ -234,4 +234,39 @@ class HmacTokenAuthenticatorTest {
         byte[] expected = HmacTokenAuthenticator.sign(keys.get().secret(1).orElseThrow(), body);
         assertThat(Base64.getUrlDecoder().decode(token.substring(token.lastIndexOf(':') + 1))).isEqualTo(expected);
     }
+
+    @Test
+    void shouldSignWithTheKeyAskedForWhenKeysAlternateOnOneThreadAndAcrossThreads() throws Exception {
+        byte[] one = new byte[HmacKeyring.MIN_KEY_BYTES];
+        byte[] two = new byte[HmacKeyring.MIN_KEY_BYTES];
+        java.util.Arrays.fill(two, (byte) 7);
+        // Equal bytes in another array: the per-thread Mac is not fooled either way.
+        byte[] oneAgain = one.clone();
+        for (byte[] key : new byte[][] {one, two, one, oneAgain, two, two, oneAgain}) {
+            assertThat(HmacTokenAuthenticator.sign(key, "body")).isEqualTo(reference(key, "body"));
+        }
+        String fresh = mint("alice", "*", NOW_MS, NOW_MS + MINUTE);
+        String forged = HmacTokenAuthenticator.mint(HmacKeyring.prepare(dir.resolve("elsewhere"), null).keys(),
+            "alice", "*", NOW_MS, NOW_MS + MINUTE);
+        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            java.util.List<java.util.concurrent.Future<Boolean>> answers = new java.util.ArrayList<>();
+            for (int i = 0; i < 400; i++) {
+                String token = i % 2 == 0 ? fresh : forged;
+                answers.add(threads.submit(() -> hello("alice", "1", token).verified()));
+            }
+            for (int i = 0; i < answers.size(); i++) {
+                assertThat(answers.get(i).get(10, java.util.concurrent.TimeUnit.SECONDS)).as("hello %d", i)
+                    .isEqualTo(i % 2 == 0);
+            }
+        } finally {
+            threads.shutdownNow();
+        }
+    }
+
+    private static byte[] reference(byte[] key, String body) throws Exception {
+        javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+        mac.init(new javax.crypto.spec.SecretKeySpec(key, "HmacSHA256"));
+        return mac.doFinal(body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
 }
