@@ -215,9 +215,10 @@ public final class Tables {
         }
         String share = p99 > 0 ? String.format("%.0f%% of", 100.0 * lag / p99) : "above";
         return Optional.of(String.format("%s at %s/s: the load generator sent late — send lag p99 %s ms is %s the"
-                + " one-way p99 (%s ms), so that much of the tail may be the generator's, not the system's. Give it"
+                + " %s p99 (%s ms), so that much of the tail may be the generator's, not the system's. Give it"
                 + " more --load-processes or a quieter machine.", run.getString("name"),
-            Table.count(run.getDouble("rate")), Table.ms(lag), share, Table.ms(p99)));
+            Table.count(run.getDouble("rate")), Table.ms(lag), share,
+            RTT.equals(run.getString("purpose")) ? "round-trip" : "one-way", Table.ms(p99)));
     }
 
     private static long sendLagP99(JsonObject run) {
