@@ -6,6 +6,7 @@ import io.courier.bench.report.BenchResult;
 import io.courier.bench.sut.ProcessProbe;
 import io.courier.bench.sut.SystemUnderTest;
 import io.vertx.core.json.JsonObject;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -96,9 +97,11 @@ public final class DensityCommand implements Callable<Integer> {
                     fleet.openIdle(Math.max(warm, processes), 0);
                 }
                 Map<String, Long> before = ProcessProbe.snapshot(system.pid(), jvm, jvm);
+                keepHeapAndSlabs(system, jvm, dir, "before");
                 Progress bar = new Progress(spec.name() + " × " + String.format("%,d", connections));
                 long nanos = fleet.openIdle(connections, Math.max(warm, processes));
                 Map<String, Long> after = ProcessProbe.snapshot(system.pid(), jvm, jvm);
+                keepHeapAndSlabs(system, jvm, dir, "after");
                 JsonObject per = new JsonObject();
                 for (String key : after.keySet()) {
                     if (before.containsKey(key) && !key.startsWith("kernel")) {
@@ -125,6 +128,26 @@ public final class DensityCommand implements Callable<Integer> {
                     .put("after", new JsonObject(new HashMap<>(after)))
                     .put("perConnection", per);
             }
+        }
+    }
+
+    /**
+     * Keeps the server's class histogram (live objects, after a full GC) and the kernel's slab
+     * counts beside the logs, for a breakdown by class: after minus before, divided by the
+     * connections. /proc/slabinfo is readable by root only; without it only the histogram is kept.
+     */
+    private static void keepHeapAndSlabs(SystemUnderTest system, boolean jvm, Path dir, String when) throws Exception {
+        if (jvm) {
+            Path histogram = dir.resolve("class-histogram-" + when + ".txt");
+            int status = new ProcessBuilder("jcmd", Long.toString(system.pid()), "GC.class_histogram")
+                .redirectErrorStream(true).redirectOutput(histogram.toFile()).start().waitFor();
+            if (status != 0) {
+                throw new IllegalStateException("jcmd GC.class_histogram failed with status " + status + ": see " + histogram);
+            }
+        }
+        Path slabs = Path.of("/proc/slabinfo");
+        if (Files.isReadable(slabs)) {
+            Files.write(dir.resolve("slabinfo-" + when + ".txt"), Files.readAllBytes(slabs));
         }
     }
 
