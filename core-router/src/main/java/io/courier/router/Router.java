@@ -129,7 +129,12 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
         BundleDevices bundleDevices = new BundleDevices(storage.keys());
         this.writer = new StorageWriter(new BatchStaging(storage.messages(), storage.devices(), bundleDevices, metrics,
             clock, config),
-            sessions::get, metrics, config.writerQueueCapacity(), config.maxBatch(), config.writerShare());
+            sessions::get, metrics, config.writerQueueCapacity(), config.maxBatch(), config.writerShare(),
+            switch (config.writer()) {
+                case THREAD -> false;
+                case INLINE -> true;
+                case AUTO -> storage.messages().commitNeverWaits();
+            });
         this.reader = new StorageReader(storage.messages(), config.drainPageSize(), metrics);
         this.sweeper = new Sweeper(config, sessions, storage.presence(), metrics, clock);
         this.presenceAndKeys = new PresenceAndKeys(reader, storage.keys(), bundleDevices, sessions, metrics, config);

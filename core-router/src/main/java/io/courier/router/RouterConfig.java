@@ -78,6 +78,13 @@ import java.util.Objects;
  * @param oneTimePreKeysLow      a device with fewer one-time pre-keys than this is told with
  *                               PreKeysLow (after its Welcome, and when a fetch takes one of them).
  *                               20: a day of new contacts for most people, while it replenishes.
+ * @param writer                 where group commits run: {@link WriterMode#THREAD} on the storage
+ *                               writer's own thread, {@link WriterMode#INLINE} on the thread that
+ *                               offered the command when no commit is running (the writer's thread
+ *                               takes over when that thread has done a few batches), or
+ *                               {@link WriterMode#AUTO}, the default: inline when the backend's
+ *                               commits never wait for a disk or a network
+ *                               ({@code MessageStore#commitNeverWaits()}), else the thread.
  */
 public record RouterConfig(
     int heartbeatIntervalMs,
@@ -107,7 +114,28 @@ public record RouterConfig(
     int presenceCoalesceMs,
     int maxOneTimePreKeysPerPublish,
     int maxOneTimePreKeys,
-    int oneTimePreKeysLow) {
+    int oneTimePreKeysLow,
+    WriterMode writer) {
+
+    /** Where group commits run ({@code router.writer}). */
+    public enum WriterMode {
+        /** Inline when the backend's commits never wait, else on the writer's thread. */
+        AUTO,
+        /** Always on the storage writer's own thread. */
+        THREAD,
+        /** On the thread that offered the command, whenever no commit is already running. */
+        INLINE;
+
+        /** @throws IllegalArgumentException naming {@code router.writer} and the choices. */
+        public static WriterMode parse(String value) {
+            for (WriterMode mode : values()) {
+                if (mode.name().equalsIgnoreCase(value)) {
+                    return mode;
+                }
+            }
+            throw new IllegalArgumentException("router.writer must be auto, thread or inline, was '" + value + "'");
+        }
+    }
 
     public static Builder builder() {
         return new Builder();
@@ -153,6 +181,7 @@ public record RouterConfig(
         private int maxOneTimePreKeysPerPublish = 100;
         private int maxOneTimePreKeys = 1_000;
         private int oneTimePreKeysLow = 20;
+        private WriterMode writer = WriterMode.AUTO;
 
         public Builder heartbeatIntervalMs(int v) {
             heartbeatIntervalMs = v;
@@ -308,6 +337,11 @@ public record RouterConfig(
             return this;
         }
 
+        public Builder writer(WriterMode v) {
+            writer = Objects.requireNonNull(v, "writer");
+            return this;
+        }
+
         /** @throws IllegalArgumentException naming the configuration key and the bad value. */
         public RouterConfig build() {
             positive("router.heartbeat-interval-ms", heartbeatIntervalMs);
@@ -352,7 +386,8 @@ public record RouterConfig(
                 maxPayloadBytes, writerQueueCapacity, maxBatch, drainPageSize, presenceFlushIntervalMs, dedupWindow,
                 deliveredRetention, expiryIntervalMs, expiryBatch, framesPerSecond, frameBurst, bytesPerSecond, byteBurst,
                 writerShare, inboxMaxMessages, inboxMaxBytes, maxDevicesPerUser, maxIdsPerAck, maxContacts,
-                maxPresenceWatch, presenceCoalesceMs, maxOneTimePreKeysPerPublish, maxOneTimePreKeys, oneTimePreKeysLow);
+                maxPresenceWatch, presenceCoalesceMs, maxOneTimePreKeysPerPublish, maxOneTimePreKeys, oneTimePreKeysLow,
+                writer);
         }
 
         private static void positive(String key, Duration value) {

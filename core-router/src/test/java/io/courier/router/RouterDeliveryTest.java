@@ -44,7 +44,8 @@ class RouterDeliveryTest {
     private static final DeviceId BOB = DeviceId.primary("bob");
 
     private final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
-    private final RouterConfig config = RouterConfig.builder().mailboxCapacity(16).drainPageSize(8).build();
+    private final RouterConfig config = RouterConfig.builder().mailboxCapacity(16).drainPageSize(8)
+        .writer(writerMode()).build();
     private final List<RecordingConnection> connections = new ArrayList<>();
     private StorageBackend storage;
     private Router router;
@@ -62,6 +63,14 @@ class RouterDeliveryTest {
         }
         router.close();
         storage.close();
+    }
+
+    /**
+     * Where commits run: {@code auto} is inline on the memory backend (the connections' threads run
+     * batches); {@link RouterDeliveryOnWriterThreadTest} runs every case on the writer's thread.
+     */
+    RouterConfig.WriterMode writerMode() {
+        return RouterConfig.WriterMode.AUTO;
     }
 
     private static StorageBackend memory() {

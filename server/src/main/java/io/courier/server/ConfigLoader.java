@@ -19,6 +19,7 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -199,9 +200,19 @@ public final class ConfigLoader {
         }
 
         Section r = top.section("router");
-        r.allow(ROUTER_KEYS.keySet().toArray(String[]::new));
+        List<String> routerKeys = new ArrayList<>(ROUTER_KEYS.keySet());
+        routerKeys.add("writer");
+        r.allow(routerKeys.toArray(String[]::new));
         RouterConfig.Builder builder = RouterConfig.builder();
         Map<String, Value> routerValues = new LinkedHashMap<>();
+        Value writerValue = r.value("writer");
+        if (writerValue.isSet()) {
+            try {
+                builder.writer(RouterConfig.WriterMode.parse(writerValue.required()));
+            } catch (IllegalArgumentException e) {
+                throw writerValue.invalid("must be auto, thread or inline");
+            }
+        }
         for (Map.Entry<String, BiConsumer<RouterConfig.Builder, Integer>> e : ROUTER_KEYS.entrySet()) {
             Value v = r.value(e.getKey());
             if (v.isSet()) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.courier.plugin.PluginOption;
+import io.courier.router.RouterConfig;
 import io.courier.storage.RetentionPolicy;
 import io.courier.transport.TransportProviders;
 import java.nio.file.Files;
@@ -71,6 +72,18 @@ class ConfigLoaderTest {
         assertThat(config.router().expiryIntervalMs()).isEqualTo(5000);
         assertThatThrownBy(() -> ConfigLoader.load(null, List.of("router.dedup-window-hours=0")))
             .isInstanceOf(ConfigException.class).hasMessageContaining("router.dedup-window-hours");
+    }
+
+    @Test
+    void shouldReadWhereCommitsRunAndRefuseAnUnknownChoice() {
+        assertThat(ConfigLoader.defaults().router().writer()).isEqualTo(RouterConfig.WriterMode.AUTO);
+        assertThat(ConfigLoader.load(null, List.of("router.writer=thread")).router().writer())
+            .isEqualTo(RouterConfig.WriterMode.THREAD);
+        assertThat(ConfigLoader.load(null, List.of("router.writer=inline")).router().writer())
+            .isEqualTo(RouterConfig.WriterMode.INLINE);
+        assertThatThrownBy(() -> ConfigLoader.load(null, List.of("router.writer=fast")))
+            .isInstanceOf(ConfigException.class).hasMessageContaining("router.writer")
+            .hasMessageContaining("fast").hasMessageContaining("auto, thread or inline");
     }
 
     @Test

@@ -33,6 +33,15 @@ public interface MessageStore {
     void commit(WriteBatch batch);
 
     /**
+     * Whether {@link #commit} never waits for a disk, a network or another process: then the router
+     * may run commits on the thread that received the command instead of handing each to its
+     * writer's thread ({@code router.writer: auto}). The default, false, is always safe.
+     */
+    default boolean commitNeverWaits() {
+        return false;
+    }
+
+    /**
      * Pending entries of {@code owner}'s inbox with a server id above {@code afterServerId}, in
      * ascending server id order, at most {@code limit} of them. Delivered and removed entries are
      * skipped and do not count towards {@code limit}: a page shorter than {@code limit} means there

@@ -126,6 +126,12 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
 
     // ---------------------------------------------------------------- MessageStore
 
+    /** Commits change maps on the heap under a lock held only by other commits and readers. */
+    @Override
+    public boolean commitNeverWaits() {
+        return true;
+    }
+
     @Override
     public void commit(WriteBatch batch) {
         Objects.requireNonNull(batch, "batch");
