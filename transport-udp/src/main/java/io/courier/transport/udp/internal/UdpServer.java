@@ -260,7 +260,7 @@ public final class UdpServer implements TransportServer {
         if (type == Wire.HELLO) {
             ByteBuf out = channel.alloc().buffer(25);
             out.writeByte(Wire.COOKIE).writeBytes(cookies.issue(from, seconds)).writeLong(seconds);
-            channel.writeAndFlush(new DatagramPacket(out, from));
+            channel.write(new DatagramPacket(out, from)); // the read burst's end flushes
             return;
         }
         byte[] cookie = new byte[16];
@@ -299,7 +299,7 @@ public final class UdpServer implements TransportServer {
             existing = id;
         }
         // A repeated HELLO2 (our ACCEPT was lost) gets the same id again.
-        channel.writeAndFlush(Datagrams.header(channel, Wire.ACCEPT, existing, 0, from));
+        channel.write(Datagrams.header(channel, Wire.ACCEPT, existing, 0, from)); // the read burst's end flushes
     }
 
     /** A token bucket per source address for handshakes; at most {@link #MAX_TRACKED_SOURCES} of them. */
@@ -327,7 +327,8 @@ public final class UdpServer implements TransportServer {
         int room = Math.max(0, answeredSize - Wire.HEADER_BYTES);
         ByteBuf out = channel.alloc().buffer(Wire.HEADER_BYTES + Math.min(room, text.length));
         out.writeByte(Wire.REJECT).writeLong(id).writeBytes(text, 0, Math.min(room, text.length));
-        channel.writeAndFlush(new DatagramPacket(out, to));
+        // Only ever answering a datagram of the read burst, whose end flushes.
+        channel.write(new DatagramPacket(out, to));
     }
 
     @Override
