@@ -46,6 +46,9 @@ import java.util.List;
  * {@code max-unread-output-bytes} (frames no poll has acknowledged; a client that stops collecting
  * them is closed with {@code SLOW_CONSUMER}).
  *
+ * <p>Server option {@code io}: Vert.x on io_uring, epoll or NIO as {@code EventLoops} of
+ * courier-transport-netty chooses (epoll where it loads, by default).
+ *
  * <p>Client options: {@code threads} (event loops the sessions share; 2) and
  * {@code max-connections} (pooled keep-alive HTTP connections per server; 32768). A session uses up
  * to two connections at once, its held poll and its POST, so keep the pool above twice the
@@ -93,7 +96,8 @@ public final class LongPollTransportProvider implements TransportProvider {
         "an HTTP connection with no request in progress and no answer pending is closed after this long "
             + "(its sessions live on)");
 
-    private static final List<PluginOption> OPTIONS = List.of(PATH, POLL_TIMEOUT_MS, SESSION_TIMEOUT_MS, CORS_ORIGINS,
+    private static final List<PluginOption> OPTIONS = List.of(io.courier.transport.netty.EventLoops.IO,
+        io.courier.transport.netty.EventLoops.EPOLL, PATH, POLL_TIMEOUT_MS, SESSION_TIMEOUT_MS, CORS_ORIGINS,
         THREADS, REQUEST_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, TransportOptions.MAX_UNREAD_OUTPUT_BYTES);
 
     @Override

@@ -21,7 +21,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A listening Netty server for a stream transport: one acceptor thread, a group of I/O threads
- * (epoll or NIO), TCP_NODELAY, write-buffer water marks and the unread-output limit from the
+ * (io_uring, epoll or NIO, as {@link EventLoops} chooses), TCP_NODELAY, write-buffer water marks and the unread-output limit from the
  * options, one bounded read per connection per turn of its event loop (so no connection's input
  * holds up the others'), and every accepted channel tracked so {@link #close()} reaches it. The
  * transport supplies the pipeline.

@@ -13,7 +13,7 @@ import io.courier.transport.tcp.internal.TcpServerInitializer;
 import java.util.List;
 
 /**
- * The {@code tcp} transport: Netty over TCP, epoll where available (NIO otherwise), each frame a
+ * The {@code tcp} transport: Netty over TCP, epoll where available (NIO otherwise; io_uring on request), each frame a
  * varint32 length followed by that many bytes of protobuf {@code Frame}:
  *
  * <pre>
@@ -31,8 +31,10 @@ import java.util.List;
  *
  * <p>Options, all optional:
  * <ul>
- *   <li>{@code epoll}: {@code true} (default) uses epoll when the native library loads; {@code false}
- *       forces NIO.</li>
+ *   <li>{@code io}: {@code auto} (default: epoll when the native library loads, NIO otherwise),
+ *       {@code io_uring}, {@code epoll} or {@code nio}; an unavailable native transport falls back
+ *       (io_uring, epoll, NIO) with a warning ({@link EventLoops}).</li>
+ *   <li>{@code epoll}: deprecated; {@code false} is {@code io: nio}.</li>
  *   <li>{@code threads}: I/O threads; the number of CPU cores on a server, 2 on a client.</li>
  *   <li>{@code write-buffer-high}, {@code write-buffer-low}: bytes, 64 KiB and 32 KiB by default.
  *       Above the high mark a connection reports itself unwritable and the router pauses its
@@ -62,7 +64,7 @@ public final class TcpTransportProvider implements TransportProvider {
         return NAME;
     }
 
-    /** {@code epoll}, {@code threads}, {@code write-buffer-high}, {@code write-buffer-low}, {@code max-unread-output-bytes}. */
+    /** {@code io}, {@code epoll}, {@code threads}, {@code write-buffer-high}, {@code write-buffer-low}, {@code max-unread-output-bytes}. */
     @Override
     public List<PluginOption> options() {
         return EventLoops.SERVER_OPTIONS;

@@ -7,6 +7,7 @@ import io.courier.transport.TransportProvider;
 import io.courier.transport.TransportOptions;
 import io.courier.transport.TransportServer;
 import io.courier.transport.TransportSettings;
+import io.courier.transport.netty.EventLoops;
 import io.courier.transport.udp.internal.UdpClient;
 import io.courier.transport.udp.internal.UdpServer;
 import java.util.List;
@@ -20,10 +21,12 @@ import java.util.List;
  * layout and these rules are specified in {@code docs/PROTOCOL.md}, section 5 (UDP).
  *
  * <p>Server options ({@link #options()}): {@link #WINDOW}, {@link #MIN_RTO_MS},
- * {@link #IDLE_TIMEOUT_MS}, {@link #HANDSHAKES_PER_SECOND}, {@link #HANDSHAKE_BURST} and
- * {@link TransportOptions#MAX_UNREAD_OUTPUT_BYTES} (DATA sent and not acknowledged plus DATA queued
+ * {@link #IDLE_TIMEOUT_MS}, {@link #HANDSHAKES_PER_SECOND}, {@link #HANDSHAKE_BURST},
+ * {@link EventLoops#IO} (epoll where it loads by default, NIO otherwise, io_uring on request: see
+ * {@link EventLoops}) and {@link TransportOptions#MAX_UNREAD_OUTPUT_BYTES} (DATA sent and not
+ * acknowledged plus DATA queued
  * behind the window; a client that stops acknowledging is closed with {@code SLOW_CONSUMER}). A client
- * reads {@code window}, {@code min-rto-ms} and {@code idle-timeout-ms} too, and
+ * reads {@code window}, {@code min-rto-ms}, {@code idle-timeout-ms} and {@code io} too, and
  * {@link #KEEPALIVE_MS}, {@link #CONNECT_TIMEOUT_MS} and {@link #CLIENT_THREADS}.
  */
 public final class UdpTransportProvider implements TransportProvider {
@@ -56,7 +59,7 @@ public final class UdpTransportProvider implements TransportProvider {
     public static final PluginOption CLIENT_THREADS = PluginOption.positiveInt("threads", 2, "client: I/O threads");
 
     private static final List<PluginOption> SERVER_OPTIONS = List.of(WINDOW, MIN_RTO_MS, IDLE_TIMEOUT_MS,
-        HANDSHAKES_PER_SECOND, HANDSHAKE_BURST, TransportOptions.MAX_UNREAD_OUTPUT_BYTES);
+        HANDSHAKES_PER_SECOND, HANDSHAKE_BURST, TransportOptions.MAX_UNREAD_OUTPUT_BYTES, EventLoops.IO, EventLoops.EPOLL);
 
     @Override
     public String name() {

@@ -3,7 +3,7 @@ package io.courier.transport.udp;
 import io.courier.transport.TransportProvider;
 import io.courier.transport.tck.TransportConformanceKit;
 
-/** Reliable UDP passes the transport conformance kit, unchanged. */
+/** Reliable UDP, on epoll where available (NIO otherwise), passes the transport conformance kit, unchanged. */
 class UdpTransportConformanceTest extends TransportConformanceKit {
 
     @Override

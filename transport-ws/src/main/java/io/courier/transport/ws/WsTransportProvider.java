@@ -33,7 +33,7 @@ import java.util.stream.Collectors;
  * (comma-separated; {@code *} allows any; requests without an Origin header, i.e. not from a
  * browser, are always allowed), {@code permessage-deflate}, {@code upgrade-timeout-ms} (a
  * connection must complete its upgrade this long after it opened, however slowly it sends; then
- * the router's hello timeout starts), and Netty's {@code threads}, {@code epoll},
+ * the router's hello timeout starts), and Netty's {@code threads}, {@code io} (io_uring, epoll or NIO), the deprecated {@code epoll},
  * {@code write-buffer-high}, {@code write-buffer-low} and {@code max-unread-output-bytes}.
  */
 public final class WsTransportProvider implements TransportProvider {

@@ -13,6 +13,7 @@ import io.courier.transport.longpoll.LongPollTransportProvider;
 import io.courier.transport.proto.Error;
 import io.courier.transport.proto.Frame;
 import io.vertx.core.Vertx;
+import io.courier.transport.netty.EventLoops;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
@@ -61,6 +62,8 @@ public final class LongPollServer implements TransportServer {
     private final Map<String, LongPollSession> sessions = new ConcurrentHashMap<>();
     private final AtomicInteger open = new AtomicInteger();
     private Vertx vertx;
+    /** Vert.x's transport for the {@code io} option's choice ({@link EventLoops}). */
+    private final io.vertx.core.transport.Transport transport;
     private HttpServer server;
     private volatile URI address;
     private boolean closed;
@@ -72,6 +75,11 @@ public final class LongPollServer implements TransportServer {
         this.pollTimeoutMs = LongPollTransportProvider.POLL_TIMEOUT_MS.intIn(settings.options());
         this.sessionTimeoutMs = LongPollTransportProvider.SESSION_TIMEOUT_MS.intIn(settings.options());
         this.threads = LongPollTransportProvider.THREADS.intIn(settings.options(), Runtime.getRuntime().availableProcessors());
+        this.transport = switch (new EventLoops(settings).io()) {
+            case IO_URING -> io.vertx.core.transport.Transport.IO_URING;
+            case EPOLL -> io.vertx.core.transport.Transport.EPOLL;
+            case NIO -> io.vertx.core.transport.Transport.NIO;
+        };
         this.requestTimeoutMs = LongPollTransportProvider.REQUEST_TIMEOUT_MS.intIn(settings.options());
         this.keepAliveTimeoutMs = LongPollTransportProvider.KEEP_ALIVE_TIMEOUT_MS.intIn(settings.options());
         this.maxUnreadOutputBytes = TransportOptions.maxUnreadOutputBytes(settings, LongPollSession.HIGH_WATER_BYTES);
@@ -89,7 +97,8 @@ public final class LongPollServer implements TransportServer {
 
     @Override
     public synchronized void start() {
-        vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(threads).setWorkerPoolSize(1));
+        vertx = Vertx.builder().with(new VertxOptions().setEventLoopPoolSize(threads).setWorkerPoolSize(1))
+            .withTransport(transport).build();
         Router router = Router.router(vertx);
         HttpDeadlines deadlines = new HttpDeadlines(vertx, handler, requestTimeoutMs, keepAliveTimeoutMs);
         // First, for every request: its deadlines, and what an Error thrown by any handler does.

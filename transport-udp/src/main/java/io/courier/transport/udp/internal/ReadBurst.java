@@ -1,6 +1,7 @@
 package io.courier.transport.udp.internal;
 
 import io.netty.channel.Channel;
+import io.netty.channel.SingleThreadEventLoop;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -18,6 +19,12 @@ final class ReadBurst {
 
     private final List<UdpServerConnection> owingAck = new ArrayList<>();
     private boolean reading;
+    private boolean flushPending;
+    private Channel pendingOn;
+    private final Runnable flushTask = () -> {
+        flushPending = false;
+        pendingOn.flush();
+    };
 
     /** A datagram of the burst is about to be handled. */
     void begin() {
@@ -32,6 +39,26 @@ final class ReadBurst {
     /** {@code connection} received DATA in this burst; list it once (it keeps the flag). */
     void oweAck(UdpServerConnection connection) {
         owingAck.add(connection);
+    }
+
+    /**
+     * What was written outside a read burst (frames the router hands over from other threads, each
+     * a task on the event loop) is flushed once at the end of this turn of the event loop, after
+     * all its tasks: with epoll the datagrams of every connection then leave in one
+     * {@code sendmmsg}, not one flush and one system call per connection. Within a burst its end
+     * flushes. Where the event loop has no end-of-turn hook (an embedded channel in tests), now.
+     */
+    void flushSoon(Channel channel) {
+        if (reading || flushPending) {
+            return;
+        }
+        if (channel.eventLoop() instanceof SingleThreadEventLoop loop) {
+            flushPending = true;
+            pendingOn = channel;
+            loop.executeAfterEventLoopIteration(flushTask);
+        } else {
+            channel.flush();
+        }
     }
 
     /** The burst is over: every owed ACK goes out, then everything written in the burst. */

@@ -6,6 +6,7 @@ import io.courier.transport.ClientListener;
 import io.courier.transport.TransportClient;
 import io.courier.transport.TransportException;
 import io.courier.transport.TransportSettings;
+import io.courier.transport.netty.EventLoops;
 import io.courier.transport.udp.UdpTransportProvider;
 import io.courier.transport.proto.Frame;
 import io.netty.bootstrap.Bootstrap;
@@ -14,12 +15,8 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.DatagramPacket;
-import io.netty.channel.socket.nio.NioDatagramChannel;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -32,7 +29,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * The UDP client: one datagram channel per connection, so datagrams need no demultiplexing; the
+ * The UDP client: one datagram channel per connection (epoll, io_uring or NIO, as {@link EventLoops}
+ * chooses), so datagrams need no demultiplexing; the
  * handshake is retried until the server answers or the connect timeout passes. DATA is
  * acknowledged once per read burst, at {@code channelReadComplete}, which also flushes.
  */
@@ -41,6 +39,7 @@ public final class UdpClient implements TransportClient {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(UdpClient.class);
     private static final long RETRY_MS = 200;
 
+    private final EventLoops loops;
     private final EventLoopGroup group;
     private final int window;
     private final long minRtoNanos;
@@ -63,8 +62,8 @@ public final class UdpClient implements TransportClient {
         this.keepaliveMs = UdpTransportProvider.KEEPALIVE_MS.intIn(options);
         this.idleTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(UdpTransportProvider.IDLE_TIMEOUT_MS.intIn(options));
         // Options first: a malformed one must not leave threads behind.
-        this.group = new MultiThreadIoEventLoopGroup(UdpTransportProvider.CLIENT_THREADS.intIn(options),
-            new DefaultThreadFactory("courier-udp-client", true), NioIoHandler.newFactory());
+        this.loops = new EventLoops(settings);
+        this.group = loops.group(UdpTransportProvider.CLIENT_THREADS.intIn(options), "courier-udp-client");
         this.pipelineHook = pipelineHook;
     }
 
@@ -77,10 +76,10 @@ public final class UdpClient implements TransportClient {
         }
         InetSocketAddress server = new InetSocketAddress(address.getHost(), address.getPort());
         Session session = new Session(server, listener, result, address);
-        new Bootstrap().group(group).channel(NioDatagramChannel.class)
-            .handler(new io.netty.channel.ChannelInitializer<NioDatagramChannel>() {
+        new Bootstrap().group(group).channel(loops.datagramChannel())
+            .handler(new io.netty.channel.ChannelInitializer<Channel>() {
                 @Override
-                protected void initChannel(NioDatagramChannel channel) {
+                protected void initChannel(Channel channel) {
                     pipelineHook.accept(channel.pipeline());
                     channel.pipeline().addLast("session", session);
                 }

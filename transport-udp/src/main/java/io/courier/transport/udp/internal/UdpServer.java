@@ -7,6 +7,7 @@ import io.courier.transport.ListenException;
 import io.courier.transport.TransportOptions;
 import io.courier.transport.TransportServer;
 import io.courier.transport.TransportSettings;
+import io.courier.transport.netty.EventLoops;
 import io.courier.transport.udp.UdpTransportProvider;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -14,12 +15,8 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.DatagramPacket;
-import io.netty.channel.socket.nio.NioDatagramChannel;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -37,7 +34,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The UDP server: one datagram channel and one event loop for every connection. Handshakes are
+ * The UDP server: one datagram channel (epoll, io_uring or NIO as the {@code io} option chooses:
+ * {@link EventLoops}) and one event loop for every connection. Handshakes are
  * answered statelessly (cookies) and rate-limited per source address; everything else is routed
  * by connection id to its {@link UdpServerConnection}. The datagrams and the handshake are
  * specified in {@code docs/PROTOCOL.md}, section 5 (UDP).
@@ -79,6 +77,7 @@ public final class UdpServer implements TransportServer {
     private int ticksSinceIdleCheck;
     /** Connections with work for a tick; event loop only. */
     private final java.util.Set<UdpServerConnection> busy = new java.util.LinkedHashSet<>();
+    private final EventLoops loops;
     private EventLoopGroup group;
     private Channel channel;
     private volatile URI address;
@@ -94,13 +93,14 @@ public final class UdpServer implements TransportServer {
         this.handshakesPerSecond = UdpTransportProvider.HANDSHAKES_PER_SECOND.numberIn(options);
         this.handshakeBurst = UdpTransportProvider.HANDSHAKE_BURST.numberIn(options);
         this.maxUnreadOutputBytes = TransportOptions.maxUnreadOutputBytes(settings, UdpServerConnection.HIGH_WATER_BYTES);
+        this.loops = new EventLoops(settings);
     }
 
     @Override
     public synchronized void start() {
-        group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("courier-udp", true), NioIoHandler.newFactory());
+        group = loops.group(1, "courier-udp");
         try {
-            channel = new Bootstrap().group(group).channel(NioDatagramChannel.class).handler(new Dispatcher())
+            channel = new Bootstrap().group(group).channel(loops.datagramChannel()).handler(new Dispatcher())
                 .bind(settings.host(), settings.port()).syncUninterruptibly().channel();
         } catch (Exception e) {
             // Netty rethrows the bind's IOException unchecked (sneakily), so catch Exception.
@@ -260,7 +260,7 @@ public final class UdpServer implements TransportServer {
         if (type == Wire.HELLO) {
             ByteBuf out = channel.alloc().buffer(25);
             out.writeByte(Wire.COOKIE).writeBytes(cookies.issue(from, seconds)).writeLong(seconds);
-            channel.writeAndFlush(new DatagramPacket(out, from));
+            channel.write(new DatagramPacket(out, from)); // the read burst's end flushes
             return;
         }
         byte[] cookie = new byte[16];
@@ -299,7 +299,7 @@ public final class UdpServer implements TransportServer {
             existing = id;
         }
         // A repeated HELLO2 (our ACCEPT was lost) gets the same id again.
-        channel.writeAndFlush(Datagrams.header(channel, Wire.ACCEPT, existing, 0, from));
+        channel.write(Datagrams.header(channel, Wire.ACCEPT, existing, 0, from)); // the read burst's end flushes
     }
 
     /** A token bucket per source address for handshakes; at most {@link #MAX_TRACKED_SOURCES} of them. */
@@ -327,7 +327,8 @@ public final class UdpServer implements TransportServer {
         int room = Math.max(0, answeredSize - Wire.HEADER_BYTES);
         ByteBuf out = channel.alloc().buffer(Wire.HEADER_BYTES + Math.min(room, text.length));
         out.writeByte(Wire.REJECT).writeLong(id).writeBytes(text, 0, Math.min(room, text.length));
-        channel.writeAndFlush(new DatagramPacket(out, to));
+        // Only ever answering a datagram of the read burst, whose end flushes.
+        channel.write(new DatagramPacket(out, to));
     }
 
     @Override

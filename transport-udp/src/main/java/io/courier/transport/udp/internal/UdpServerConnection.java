@@ -114,7 +114,8 @@ final class UdpServerConnection implements Connection, ReliableStream.Sink, Conn
                 stream.onAck(copy(content), now);
                 updateWritability();
             }
-            case Wire.PING -> channel.writeAndFlush(Datagrams.header(channel, Wire.PING, id, 0, remote));
+            // Within the read burst: its end flushes the answer with the burst's ACKs.
+            case Wire.PING -> channel.write(Datagrams.header(channel, Wire.PING, id, 0, remote));
             case Wire.CLOSE -> finish(false);
             default -> {
                 // Handshake types after the handshake are ignored: retransmissions of what we answered.
@@ -321,10 +322,9 @@ final class UdpServerConnection implements Connection, ReliableStream.Sink, Conn
 
     @Override
     public void flush() {
-        // Within a read burst (a handler answering a frame) the burst's end flushes, once for all.
-        if (!burst.reading()) {
-            channel.flush();
-        }
+        // Within a read burst (a handler answering a frame) the burst's end flushes, once for all;
+        // otherwise the end of this event-loop turn does, once for every connection written to.
+        burst.flushSoon(channel);
     }
 
     @Override
