@@ -132,7 +132,7 @@ class ConfigLoaderTest {
     void shouldLoadTheDocumentedExampleFile() {
         Path example = Path.of("..", "courier.example.yaml");
         ServerConfig config = ConfigLoader.load(example, List.of());
-        assertThat(config.transports().get("tcp").options()).containsEntry("epoll", "true");
+        assertThat(config.transports().get("tcp").options()).containsEntry("io", "auto");
         assertThat(config.admin().port()).isEqualTo(7190);
     }
 
@@ -168,7 +168,7 @@ class ConfigLoaderTest {
         assertThatThrownBy(() -> ConfigLoader.load(file, List.of()))
             .isInstanceOf(ConfigException.class)
             .hasMessage("Unknown option transports.udp.options.windw = '32' (" + file + " line 4): transport 'udp' has "
-                + "no option 'windw'; its options: handshake-burst, handshakes-per-second, idle-timeout-ms, "
+                + "no option 'windw'; its options: epoll, handshake-burst, handshakes-per-second, idle-timeout-ms, io, "
                 + "max-unread-output-bytes, min-rto-ms, window");
         assertThatThrownBy(() -> ConfigLoader.load(null, List.of("storage.backend=postgres", "storage.options.host=db")))
             .isInstanceOf(ConfigException.class)
