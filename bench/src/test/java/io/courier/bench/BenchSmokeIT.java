@@ -100,7 +100,7 @@ class BenchSmokeIT {
     void densitySpreadsConnectionsOverProcesses() throws Exception {
         Path out = dir.resolve("density");
         String output = exec(List.of("density", "--transports", "tcp,udp", "--peer", "mosquitto",
-            "--connections", "300", "--per-process", "150", "--warm", "20", "--server-jvm-args", "-Xmx256m",
+            "--connections", "300", "--per-process", "150", "--warm", "20", "--slope", "100,250", "--server-jvm-args", "-Xmx256m",
             "--load-jvm-args", "-Xmx256m", "--out", out.toString()));
         BenchResult result = BenchResult.read(out.resolve("result.json"));
         assertThat(result.json().getJsonObject("config").getInteger("loadProcesses")).isEqualTo(2);
@@ -110,11 +110,15 @@ class BenchSmokeIT {
             assertThat(d.getInteger("connections")).isEqualTo(300);
             assertThat(d.getDouble("connectRate")).isPositive().isFinite();
             assertThat(per.containsKey("rss")).as(d.getString("name") + " RSS").isTrue();
+            JsonObject slope = d.getJsonObject("slope");
+            assertThat(slope.getInteger("from")).isEqualTo(100);
+            assertThat(slope.getInteger("to")).isEqualTo(250);
+            assertThat(slope.getJsonObject("perConnection").getDouble("rss")).as(d.getString("name") + " RSS slope").isNotNull();
             if (!d.getString("name").equals("mosquitto")) {
                 assertThat(per.fieldNames()).contains("heapLive", "direct", "nativeOther", "jvmTotal", "kernel");
             }
         }
-        assertThat(output).contains("heap live/conn");
+        assertThat(output).contains("heap live/conn").contains("RSS slope").contains("100–250");
         assertEnvironment(result);
         assertReportParses(out.resolve("report.html"));
     }
@@ -156,6 +160,8 @@ class BenchSmokeIT {
         assertRefused(List.of("floor", "--transports", "tcp"), "Unknown options: '--transports'");
         assertRefused(List.of("latency", "--peer", "amqp://127.0.0.1:5672"), "--peer must be 'mosquitto'");
         assertRefused(List.of("density", "--per-process", "19000"), "at most 20,000 files");
+        assertRefused(List.of("density", "--slope", "5000"), "--slope must be two counts");
+        assertRefused(List.of("density", "--slope", "19000,5000"), "--slope's counts must rise");
     }
 
     private static void assertRefused(List<String> args, String message) throws Exception {

@@ -192,13 +192,23 @@ public final class Tables {
         String peerName = peer.map(d -> d.getString("name")).orElse("peer");
         Table table = new Table("Idle authenticated connections: what each one costs the server (bytes, growth divided"
             + " by the count)", new String[] {"system", "connections", "heap live/conn", "direct/conn", "native/conn",
-            "JVM total/conn", "RSS/conn", "RSS ÷ " + peerName, "kernel/conn", "connect rate/s"});
+            "JVM total/conn", "RSS/conn", "RSS ÷ " + peerName, "kernel/conn", "connect rate/s", "slope between",
+            "heap live slope", "RSS slope"});
         for (JsonObject d : entries) {
             JsonObject per = d.getJsonObject("perConnection");
+            JsonObject slope = d.getJsonObject("slope");
+            JsonObject perSlope = slope == null ? new JsonObject() : slope.getJsonObject("perConnection");
             table.row(d.getString("name"), Table.count(d.getInteger("connections")),
                 bytes(per, "heapLive"), bytes(per, "direct"), bytes(per, "nativeOther"), bytes(per, "jvmTotal"),
                 bytes(per, "rss"), Table.ratio(per.getDouble("rss", 0.0), peerRss), bytes(per, "kernel"),
-                Table.count(d.getDouble("connectRate")));
+                Table.count(d.getDouble("connectRate")),
+                slope == null ? "–" : Table.count(slope.getInteger("from")) + "–" + Table.count(slope.getInteger("to")),
+                bytes(perSlope, "heapLive"), bytes(perSlope, "rss"));
+        }
+        if (entries.stream().anyMatch(d -> d.getJsonObject("slope") != null)) {
+            table.explain("A slope is the growth between two counts of connections held, divided by their difference:"
+                + " unlike the average over the first connections it charges neither one-time costs nor heap pages"
+                + " first touched to them, so it is the figure to project a larger node from.");
         }
         return table;
     }
