@@ -5,11 +5,13 @@ import io.courier.storage.CombinedStorageBackend;
 import io.courier.storage.DeviceId;
 import io.courier.storage.InboxEntry;
 import io.courier.storage.KeyBundle;
+import io.courier.storage.MessageKind;
 import io.courier.storage.OneTimePreKey;
 import io.courier.storage.PresencePrivacy;
 import io.courier.storage.StorageException;
 import io.courier.storage.StoredMessage;
 import io.courier.storage.WriteBatch;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -21,7 +23,6 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.ConcurrentSkipListMap;
@@ -33,16 +34,18 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * this process's memory": {@link #close()} or a restart loses everything. For tests, benchmarks of
  * the rest of the server, and trying Courier out.
  *
- * <p>Message store: inboxes and de-duplication records are plain maps guarded by one
- * {@link ReentrantReadWriteLock}. {@link #commit} validates the whole batch, then applies it under
- * the write lock, so it is all or none and readers (who take the read lock) see a batch entirely
- * or not at all. Each inbox keeps its pending entries in a {@link TreeMap} by server id, so
- * {@link #pending} is a range scan that never walks over delivered entries, and
- * {@link #pendingCount} is O(1).
+ * <p>Message store: guarded by one {@link ReentrantReadWriteLock}. {@link #commit} validates the
+ * whole batch, then applies it under the write lock, so it is all or none and readers (who take
+ * the read lock) see a batch entirely or not at all. Each inbox keeps its pending entries in a
+ * {@link TreeMap} by server id, so {@link #pending} is a range scan that never walks over
+ * delivered entries, and {@link #pendingCount} is O(1).
  *
- * <p>Retention: two sorted sets order de-duplication records by acceptance time and delivered
- * entries by delivery time, kept in step with the maps by every operation, so expiry takes from
- * the head of a set (O(log n) a record) and never looks at anything not yet due.
+ * <p>What is kept long — a de-duplication record per send, a header per delivered entry, until
+ * retention expires them — is packed into {@link CompactRecords} (large byte arrays indexed by
+ * primitive hash tables) rather than held as objects, so the garbage collector neither copies nor
+ * scans it however much the store holds: a few records live as objects only while pending.
+ * Expiry takes the oldest first from each table's heap, O(log n) a record, never looking at
+ * anything not yet due.
  *
  * <p>Where the SPI is silent: appending a server id the inbox already holds replaces that entry
  * (as a put would on disk), and recording a send again replaces the earlier record. A batch with a
@@ -61,9 +64,10 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
 
     // Guarded by lock.
     private final Map<DeviceId, Inbox> inboxes = new HashMap<>();
-    private final Map<DeviceId, Map<String, AcceptedSend>> sends = new HashMap<>();
-    private final TreeSet<TimedSend> sendsByTime = new TreeSet<>();
-    private final TreeSet<TimedEntry> deliveredByTime = new TreeSet<>();
+    // Key: sender and client message id; time: accepted at; value: the server id.
+    private final CompactRecords sends = new CompactRecords();
+    // Key: owner and server id; time: delivered at; value: the entry without its payload and media.
+    private final CompactRecords delivered = new CompactRecords();
     private long highestServerId;
 
     // Each value set always holds DeviceId.PRIMARY, so devices(user) is a plain, sorted copy.
@@ -81,42 +85,9 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
     private final Validator validator = new Validator();
     private final Applier applier = new Applier();
 
-    /** One device's inbox. Guarded by the backend's lock. */
+    /** One device's pending entries. Guarded by the backend's lock; dropped when empty. */
     private static final class Inbox {
         final TreeMap<Long, StoredMessage> pending = new TreeMap<>();
-        final Map<Long, Delivered> delivered = new HashMap<>();
-
-        boolean isEmpty() {
-            return pending.isEmpty() && delivered.isEmpty();
-        }
-    }
-
-    /** A delivered entry and when it was delivered. */
-    private record Delivered(StoredMessage message, long atMs) {
-    }
-
-    /** A de-duplication record's place in acceptance-time order. */
-    private record TimedSend(long atMs, DeviceId sender, String clientMessageId) implements Comparable<TimedSend> {
-        @Override
-        public int compareTo(TimedSend other) {
-            int c = Long.compare(atMs, other.atMs);
-            if (c == 0) {
-                c = sender.compareTo(other.sender);
-            }
-            return c != 0 ? c : clientMessageId.compareTo(other.clientMessageId);
-        }
-    }
-
-    /** A delivered entry's place in delivery-time order. */
-    private record TimedEntry(long atMs, DeviceId owner, long serverId) implements Comparable<TimedEntry> {
-        @Override
-        public int compareTo(TimedEntry other) {
-            int c = Long.compare(atMs, other.atMs);
-            if (c == 0) {
-                c = owner.compareTo(other.owner);
-            }
-            return c != 0 ? c : Long.compare(serverId, other.serverId);
-        }
     }
 
     @Override
@@ -179,16 +150,13 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
         try {
             checkOpen();
             Inbox inbox = inboxes.get(owner);
-            if (inbox == null) {
-                return Optional.empty();
-            }
-            StoredMessage pending = inbox.pending.get(serverId);
+            StoredMessage pending = inbox == null ? null : inbox.pending.get(serverId);
             if (pending != null) {
                 return Optional.of(new InboxEntry(pending, InboxEntry.State.PENDING));
             }
-            Delivered delivered = inbox.delivered.get(serverId);
-            return delivered == null ? Optional.empty()
-                : Optional.of(new InboxEntry(delivered.message(), InboxEntry.State.DELIVERED));
+            long address = delivered.get(deliveredKey(owner, serverId));
+            return address < 0 ? Optional.empty()
+                : Optional.of(new InboxEntry(header(delivered.valueAt(address)), InboxEntry.State.DELIVERED));
         } finally {
             lock.readLock().unlock();
         }
@@ -199,8 +167,9 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
         lock.readLock().lock();
         try {
             checkOpen();
-            Map<String, AcceptedSend> bySender = sends.get(sender);
-            return bySender == null ? Optional.empty() : Optional.ofNullable(bySender.get(clientMessageId));
+            long address = sends.get(sendKey(sender, clientMessageId));
+            return address < 0 ? Optional.empty()
+                : Optional.of(new AcceptedSend(new Reader(sends.valueAt(address)).i64(), sends.timeAt(address)));
         } finally {
             lock.readLock().unlock();
         }
@@ -235,17 +204,7 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
         lock.writeLock().lock();
         try {
             checkOpen();
-            int removed = 0;
-            while (removed < limit && !sendsByTime.isEmpty() && sendsByTime.first().atMs() < acceptedBeforeMs) {
-                TimedSend due = sendsByTime.pollFirst();
-                Map<String, AcceptedSend> bySender = sends.get(due.sender());
-                bySender.remove(due.clientMessageId());
-                if (bySender.isEmpty()) {
-                    sends.remove(due.sender());
-                }
-                removed++;
-            }
-            return removed;
+            return sends.expire(acceptedBeforeMs, limit);
         } finally {
             lock.writeLock().unlock();
         }
@@ -257,17 +216,7 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
         lock.writeLock().lock();
         try {
             checkOpen();
-            int removed = 0;
-            while (removed < limit && !deliveredByTime.isEmpty() && deliveredByTime.first().atMs() < deliveredBeforeMs) {
-                TimedEntry due = deliveredByTime.pollFirst();
-                Inbox inbox = inboxes.get(due.owner());
-                inbox.delivered.remove(due.serverId());
-                if (inbox.isEmpty()) {
-                    inboxes.remove(due.owner());
-                }
-                removed++;
-            }
-            return removed;
+            return delivered.expire(deliveredBeforeMs, limit);
         } finally {
             lock.writeLock().unlock();
         }
@@ -330,7 +279,7 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
         public void append(DeviceId owner, StoredMessage message) {
             Inbox inbox = inboxes.computeIfAbsent(owner, k -> new Inbox());
             // Appending an id the inbox already holds replaces that entry, as a put would on disk.
-            forgetDelivered(owner, message.serverId(), inbox.delivered.remove(message.serverId()));
+            delivered.remove(deliveredKey(owner, message.serverId()));
             inbox.pending.put(message.serverId(), message);
             raise(message.serverId());
         }
@@ -341,8 +290,10 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
             if (inbox != null) {
                 StoredMessage message = inbox.pending.remove(serverId);
                 if (message != null) {
-                    inbox.delivered.put(serverId, new Delivered(withoutBody(message), deliveredAtMs));
-                    deliveredByTime.add(new TimedEntry(deliveredAtMs, owner, serverId));
+                    delivered.put(deliveredKey(owner, serverId), deliveredAtMs, headerBytes(message));
+                    if (inbox.pending.isEmpty()) {
+                        inboxes.remove(owner);
+                    }
                 }
             }
         }
@@ -352,27 +303,17 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
             Inbox inbox = inboxes.get(owner);
             if (inbox != null) {
                 inbox.pending.remove(serverId);
-                forgetDelivered(owner, serverId, inbox.delivered.remove(serverId));
-                if (inbox.isEmpty()) {
+                if (inbox.pending.isEmpty()) {
                     inboxes.remove(owner);
                 }
             }
+            delivered.remove(deliveredKey(owner, serverId));
         }
 
         @Override
         public void recordSend(DeviceId sender, String clientMessageId, AcceptedSend accepted) {
-            AcceptedSend replaced = sends.computeIfAbsent(sender, k -> new HashMap<>()).put(clientMessageId, accepted);
-            if (replaced != null) {
-                sendsByTime.remove(new TimedSend(replaced.acceptedAtMs(), sender, clientMessageId));
-            }
-            sendsByTime.add(new TimedSend(accepted.acceptedAtMs(), sender, clientMessageId));
+            sends.put(sendKey(sender, clientMessageId), accepted.acceptedAtMs(), new Writer().i64(accepted.serverId()).done());
             raise(accepted.serverId());
-        }
-
-        private void forgetDelivered(DeviceId owner, long serverId, Delivered removed) {
-            if (removed != null) {
-                deliveredByTime.remove(new TimedEntry(removed.atMs(), owner, serverId));
-            }
         }
 
         @Override
@@ -387,10 +328,101 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
         }
     }
 
+    private static byte[] sendKey(DeviceId sender, String clientMessageId) {
+        return new Writer().str(sender.user()).str(sender.device()).str(clientMessageId).done();
+    }
+
+    private static byte[] deliveredKey(DeviceId owner, long serverId) {
+        return new Writer().str(owner.user()).str(owner.device()).i64(serverId).done();
+    }
+
     /** A delivered entry keeps ids, sender and metadata; the payload and media are no longer needed. */
-    private static StoredMessage withoutBody(StoredMessage m) {
-        return new StoredMessage(m.serverId(), m.kind(), m.sender(), m.recipient(), m.clientMessageId(),
-            m.refServerId(), m.timestampMs(), m.contentType(), EMPTY, EMPTY);
+    private static byte[] headerBytes(StoredMessage m) {
+        return new Writer().i64(m.serverId()).i8(m.kind().ordinal()).str(m.sender().user()).str(m.sender().device())
+            .str(m.recipient()).str(m.clientMessageId()).i64(m.refServerId()).i64(m.timestampMs())
+            .str(m.contentType()).done();
+    }
+
+    private static StoredMessage header(byte[] bytes) {
+        Reader r = new Reader(bytes);
+        long serverId = r.i64();
+        MessageKind kind = KINDS[r.i8()];
+        DeviceId sender = new DeviceId(r.str(), r.str());
+        return new StoredMessage(serverId, kind, sender, r.str(), r.str(), r.i64(), r.i64(), r.str(), EMPTY, EMPTY);
+    }
+
+    private static final MessageKind[] KINDS = MessageKind.values();
+
+    /** Builds a record's bytes: fixed-width longs and bytes, strings as a length and UTF-8. */
+    private static final class Writer {
+        private byte[] bytes = new byte[64];
+        private int length;
+
+        Writer i64(long value) {
+            ensure(8);
+            for (int i = 0; i < 8; i++) {
+                bytes[length++] = (byte) (value >>> (56 - 8 * i));
+            }
+            return this;
+        }
+
+        Writer i8(int value) {
+            ensure(1);
+            bytes[length++] = (byte) value;
+            return this;
+        }
+
+        Writer str(String value) {
+            byte[] utf8 = value.getBytes(StandardCharsets.UTF_8);
+            ensure(4 + utf8.length);
+            for (int i = 0; i < 4; i++) {
+                bytes[length++] = (byte) (utf8.length >>> (24 - 8 * i));
+            }
+            System.arraycopy(utf8, 0, bytes, length, utf8.length);
+            length += utf8.length;
+            return this;
+        }
+
+        byte[] done() {
+            return Arrays.copyOf(bytes, length);
+        }
+
+        private void ensure(int more) {
+            if (length + more > bytes.length) {
+                bytes = Arrays.copyOf(bytes, Math.max(bytes.length * 2, length + more));
+            }
+        }
+    }
+
+    /** Reads what {@link Writer} wrote, in the same order. */
+    private static final class Reader {
+        private final byte[] bytes;
+        private int at;
+
+        Reader(byte[] bytes) {
+            this.bytes = bytes;
+        }
+
+        long i64() {
+            long value = 0;
+            for (int i = 0; i < 8; i++) {
+                value = (value << 8) | (bytes[at++] & 0xff);
+            }
+            return value;
+        }
+
+        int i8() {
+            return bytes[at++] & 0xff;
+        }
+
+        String str() {
+            int n = (int) (((bytes[at] & 0xffL) << 24) | ((bytes[at + 1] & 0xff) << 16) | ((bytes[at + 2] & 0xff) << 8)
+                | (bytes[at + 3] & 0xff));
+            at += 4;
+            String value = new String(bytes, at, n, StandardCharsets.UTF_8);
+            at += n;
+            return value;
+        }
     }
 
     // ---------------------------------------------------------------- DeviceDirectory
@@ -561,8 +593,7 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
             closed = true;
             inboxes.clear();
             sends.clear();
-            sendsByTime.clear();
-            deliveredByTime.clear();
+            delivered.clear();
             devices.clear();
             lastSeen.clear();
             privacy.clear();
