@@ -135,6 +135,12 @@ public record RouterConfig(
             }
             throw new IllegalArgumentException("router.writer must be auto, thread or inline, was '" + value + "'");
         }
+
+        /** As the configuration spells it: {@code auto}, {@code thread}, {@code inline}. */
+        @Override
+        public String toString() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
     }
 
     public static Builder builder() {

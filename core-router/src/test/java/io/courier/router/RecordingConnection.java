@@ -110,6 +110,18 @@ final class RecordingConnection implements Connection {
         return writable;
     }
 
+    private volatile boolean reading = true;
+
+    /** Whether the router wants this connection read (its back-pressure). */
+    boolean reading() {
+        return reading;
+    }
+
+    @Override
+    public void setReading(boolean reading) {
+        this.reading = reading;
+    }
+
     @Override
     public boolean isOpen() {
         return open.get();

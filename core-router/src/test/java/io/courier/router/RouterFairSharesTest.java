@@ -214,6 +214,38 @@ class RouterFairSharesTest {
             .containsExactlyElementsOf(IntStream.rangeClosed(0, 20).mapToObj(i -> "a-" + i).toList());
     }
 
+    @Test
+    void shouldStopReadingConnectionsThatOfferWhileHalfTheWritersQueueWaitsAndResumeThemOnceItDrains() throws Exception {
+        GatedStorage gated = new GatedStorage(memory());
+        Router router = router(RouterConfig.builder().writerQueueCapacity(16).build(), gated);
+        RecordingConnection alice = connect(router, "alice", "1");
+        RecordingConnection carol = connect(router, "carol", "1");
+        RecordingConnection dave = connect(router, "dave", "1");
+
+        // The writer is held inside its first commit; alice fills half the queue and one more.
+        alice.receive(send("bob", "a-0"));
+        await().atMost(10, SECONDS).until(gated::commitWaiting);
+        for (int i = 1; i <= 8; i++) {
+            alice.receive(send("bob", "a-" + i));
+        }
+        alice.sync();
+        assertThat(alice.reading()).as("alice offered with more than half the queue waiting").isFalse();
+        // carol's send, offered above half too, is taken (not refused) and pauses her reads;
+        // dave, who offers nothing, is read on.
+        carol.receive(send("bob", "c-0"));
+        carol.sync();
+        assertThat(carol.reading()).isFalse();
+        assertThat(dave.reading()).isTrue();
+        assertThat(errors(alice)).isEmpty();
+        assertThat(errors(carol)).isEmpty();
+        assertThat(registry.get("courier.storage.reads.paused").counter().count()).isEqualTo(2);
+
+        gated.open();
+        await().atMost(10, SECONDS).until(() -> accepted(alice).size() == 9 && accepted(carol).size() == 1);
+        await().atMost(10, SECONDS).until(() -> alice.reading() && carol.reading());
+        acceptedId(dave, "bob", "d-0");
+    }
+
     // ---------------------------------------------------------------- ids per ack
 
     @Test

@@ -79,6 +79,16 @@ public interface Connection {
     default void markAuthenticated() {
     }
 
+    /**
+     * Stops ({@code false}) or resumes ({@code true}) reading frames from the peer: the router's
+     * back-pressure while storage is behind, so that a burst waits in the peer's socket buffers
+     * (and then its own) instead of being refused. Frames already read are still handled. Any
+     * thread; idempotent. By default nothing: such a transport's frames are refused with
+     * {@code OVERLOADED} once the writer is full, and the peer sends them again.
+     */
+    default void setReading(boolean reading) {
+    }
+
     /** The connection's I/O thread. Tasks run in submission order, never concurrently. */
     Executor executor();
 

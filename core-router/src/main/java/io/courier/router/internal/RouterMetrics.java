@@ -24,6 +24,7 @@ public final class RouterMetrics {
     private final Counter mailboxFull;
     private final Counter writerBatches;
     private final Counter writerShareFull;
+    private final Counter readsPaused;
     private final Counter rateLimitedFrames;
     private final Counter rateLimitedBytes;
     private final Counter rateLimitClosed;
@@ -52,6 +53,9 @@ public final class RouterMetrics {
         writerBatches = Counter.builder("courier.storage.batches").description("Group commits by the storage writer").register(registry);
         writerShareFull = Counter.builder("courier.storage.share.full")
             .description("Commands refused because their session had its whole share of the writer's queue waiting")
+            .register(registry);
+        readsPaused = Counter.builder("courier.storage.reads.paused")
+            .description("Times a connection stopped reading because more than half the writer's queue was waiting")
             .register(registry);
         rateLimitedFrames = Counter.builder("courier.rate.limited").tag("limit", "frames")
             .description("Frames refused by a connection's rate limits, by the limit reached").register(registry);
@@ -151,6 +155,10 @@ public final class RouterMetrics {
 
     public void writerShareFull() {
         writerShareFull.increment();
+    }
+
+    public void readsPaused() {
+        readsPaused.increment();
     }
 
     /** A frame was refused by its connection's rate limits: the byte limit when {@code bytes}, else the frame limit. */

@@ -44,6 +44,8 @@ public final class Session implements Runnable {
         AtomicIntegerFieldUpdater.newUpdater(Session.class, "writerUnits");
     private static final AtomicIntegerFieldUpdater<Session> IN_WRITER_ROUND =
         AtomicIntegerFieldUpdater.newUpdater(Session.class, "inWriterRound");
+    private static final AtomicIntegerFieldUpdater<Session> READS_PAUSED =
+        AtomicIntegerFieldUpdater.newUpdater(Session.class, "readsPaused");
     private static final AtomicIntegerFieldUpdater<Session> SCHEDULED =
         AtomicIntegerFieldUpdater.newUpdater(Session.class, "scheduled");
     @SuppressWarnings("rawtypes")
@@ -73,6 +75,8 @@ public final class Session implements Runnable {
     private volatile boolean helloRefused;
     // Work waiting for the storage writer: taken on the I/O thread, given back by the writer.
     private volatile int writerUnits;
+    // 1 while the writer has stopped reading from this connection (back-pressure).
+    private volatile int readsPaused;
     // This session's commands waiting for the writer, made on its first; 1 while in the writer's round.
     private volatile Queue<WriterCommand> writerCommands;
     private volatile int inWriterRound;
@@ -190,6 +194,16 @@ public final class Session implements Runnable {
             writerCommands = commands;
         }
         return commands;
+    }
+
+    /** True when this call marked the connection's reads paused (they were not). */
+    boolean pauseReads() {
+        return READS_PAUSED.compareAndSet(this, 0, 1);
+    }
+
+    /** Clears the mark {@link #pauseReads} set. */
+    void readsResumed() {
+        readsPaused = 0;
     }
 
     /** True when this call put the session in the writer's round (it was in none). */

@@ -77,6 +77,8 @@ public final class StorageWriter implements Runnable, AutoCloseable {
     private final Queue<Session> round = new ConcurrentLinkedQueue<>();
     private final ManyToOneConcurrentArrayQueue<WriterCommand> unowned;
     private final AtomicInteger waiting = new AtomicInteger();
+    // Sessions whose connections stopped reading because more than half the capacity waited.
+    private final Queue<Session> paused = new ConcurrentLinkedQueue<>();
     private final BatchStaging staging;
     private final SessionLookup sessions;
     private final RouterMetrics metrics;
@@ -150,12 +152,43 @@ public final class StorageWriter implements Runnable, AutoCloseable {
                 round.offer(session);
             }
         }
+        if (session != null && waiting.get() > capacity / 2) {
+            pauseReads(session);
+        }
         if (inline) {
             runInline();
         } else if (parked) {
             LockSupport.unpark(thread);
         }
         return Offered.QUEUED;
+    }
+
+    /**
+     * Back-pressure: with more than half the capacity waiting, the connection that offered stops
+     * reading until a quarter or less waits, so a burst from many connections waits in their
+     * socket buffers instead of filling the writer and being refused. The mark comes first and
+     * the check after it, so a resume that ran in between is never missed: with more than a
+     * quarter waiting there is work, and every batch ends with {@link #resumeReads}.
+     */
+    private void pauseReads(Session session) {
+        if (session.pauseReads()) {
+            session.connection().setReading(false);
+            paused.offer(session);
+            metrics.readsPaused();
+            resumeReads();
+        }
+    }
+
+    /** Resumes every paused connection once a quarter of the capacity or less waits. Any thread. */
+    private void resumeReads() {
+        if (waiting.get() > capacity / 4) {
+            return;
+        }
+        Session session;
+        while ((session = paused.poll()) != null) {
+            session.readsResumed();
+            session.connection().setReading(true);
+        }
     }
 
     /** Whether offering threads run batches themselves. */
@@ -333,6 +366,9 @@ public final class StorageWriter implements Runnable, AutoCloseable {
         }
         waiting.addAndGet(-staging.stagedCount());
         staging.reset();
+        if (!paused.isEmpty()) {
+            resumeReads();
+        }
     }
 
     /** Commits what is queued, then stops the thread. */

@@ -43,6 +43,12 @@ public class ChannelConnection implements Connection, Executor {
      * @param transport     the transport's name.
      * @param maxFrameBytes the largest frame the pipeline accepts, announced in {@code Welcome}.
      */
+    /** Netty's auto-read: off, the event loop stops asking the socket for more. Thread-safe in Netty. */
+    @Override
+    public void setReading(boolean reading) {
+        channel.config().setAutoRead(reading);
+    }
+
     public ChannelConnection(Channel channel, String transport, int maxFrameBytes) {
         this.channel = channel;
         this.transport = transport;
