@@ -38,9 +38,16 @@ public final class FlameGraph {
         }
 
         int depth() {
+            return depth(0);
+        }
+
+        /** Rows needed to draw this frame and those of its callees with at least {@code minSamples}. */
+        int depth(double minSamples) {
             int deepest = 0;
             for (Node child : children.values()) {
-                deepest = Math.max(deepest, child.depth());
+                if (child.samples >= minSamples) {
+                    deepest = Math.max(deepest, child.depth(minSamples));
+                }
             }
             return deepest + 1;
         }
@@ -93,7 +100,8 @@ public final class FlameGraph {
         if (root.samples == 0) {
             throw new IllegalArgumentException("no samples: the collapsed stacks are empty");
         }
-        int depth = root.depth();
+        // Only as tall as the frames drawn: a rare deep stack too narrow to draw adds no rows.
+        int depth = root.depth(MIN_WIDTH_PX * root.samples / WIDTH);
         int height = TOP + depth * FRAME_HEIGHT + 10;
         StringBuilder svg = new StringBuilder(64 * 1024);
         svg.append("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"").append(WIDTH).append("\" height=\"")

@@ -58,6 +58,20 @@ class FlameGraphTest {
     }
 
     @Test
+    void shouldBeOnlyAsTallAsTheFramesItDraws() throws Exception {
+        String deep = String.join(";", java.util.Collections.nCopies(60, "deep")) + " 1";
+        String svg = FlameGraph.render(List.of("a;b 100000", deep), "x");
+        Document doc = DocumentBuilderFactory.newInstance().newDocumentBuilder()
+            .parse(new ByteArrayInputStream(svg.getBytes(StandardCharsets.UTF_8)));
+        double height = Double.parseDouble(doc.getDocumentElement().getAttribute("height"));
+        String tall = FlameGraph.render(List.of("a;b 2", deep), "x");
+        Document tallDoc = DocumentBuilderFactory.newInstance().newDocumentBuilder()
+            .parse(new ByteArrayInputStream(tall.getBytes(StandardCharsets.UTF_8)));
+        assertThat(height).as("one sample in 100,001 is too narrow to draw").isLessThan(
+            Double.parseDouble(tallDoc.getDocumentElement().getAttribute("height")) / 5);
+    }
+
+    @Test
     void shouldNameTheLineThatIsNotCollapsedStacks() {
         assertThatThrownBy(() -> FlameGraph.render(List.of("a;b 3", "a;b three"), "x"))
             .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("line 2");
