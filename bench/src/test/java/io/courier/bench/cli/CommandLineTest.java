@@ -88,6 +88,9 @@ class CommandLineTest {
                 assertThat(spec).as(command + " declares " + option).isNotNull();
                 List<String> args = new ArrayList<>(List.of(command, option));
                 args.addAll(sample(spec));
+                // A command's required files (flame FILE, compare A B) come after its options.
+                cli.getSubcommands().get(command).getCommandSpec().positionalParameters().stream()
+                    .filter(p -> p.arity().min() > 0).forEach(p -> args.add("x"));
                 CommandLine.ParseResult parsed = cli.parseArgs(args.toArray(String[]::new));
                 assertThat(parsed.subcommand().hasMatchedOption(option)).as(String.join(" ", args)).isTrue();
             }
