@@ -29,6 +29,8 @@ final class MqttPair implements Pair {
     private Channel receiver;
     // From bind to close: while live, a dropped connection is a failure the sink hears of.
     private volatile boolean live;
+    // A round trip's reply leg, on the same two channels: closing this pair ends it too.
+    private volatile MqttPair reply;
 
     /**
      * @param name          names the pair in failure reasons: the broker's address and the index.
@@ -48,6 +50,11 @@ final class MqttPair implements Pair {
     /** Where this pair reports. */
     LoadSink sink() {
         return sink;
+    }
+
+    /** The reply leg that shares this pair's channels (a round trip); set before the pair is returned. */
+    void reply(MqttPair reply) {
+        this.reply = reply;
     }
 
     /** Binds the two ready sessions; called once, before the pair is returned. */
@@ -99,6 +106,11 @@ final class MqttPair implements Pair {
     @Override
     public void close() {
         live = false;
+        MqttPair leg = reply;
+        if (leg != null) {
+            // Its handlers would otherwise report the channels closing under them as failures.
+            leg.live = false;
+        }
         disconnect(sender);
         disconnect(receiver);
     }

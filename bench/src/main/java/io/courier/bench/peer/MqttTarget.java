@@ -111,6 +111,7 @@ public final class MqttTarget implements Target {
         CompletableFuture<Pair> opened = receiver.thenCombine(sender, (r, s) -> {
             if (reply != null) {
                 reply.bind(r, s);
+                pair.reply(reply);
             }
             return pair.bind(s, r);
         });
