@@ -11,6 +11,7 @@ import io.courier.storage.PresencePrivacy;
 import io.courier.storage.StorageException;
 import io.courier.storage.StoredMessage;
 import io.courier.storage.WriteBatch;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -169,7 +170,7 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
             checkOpen();
             long address = sends.get(sendKey(sender, clientMessageId));
             return address < 0 ? Optional.empty()
-                : Optional.of(new AcceptedSend(new Reader(sends.valueAt(address)).i64(), sends.timeAt(address)));
+                : Optional.of(new AcceptedSend(ByteBuffer.wrap(sends.valueAt(address)).getLong(), sends.timeAt(address)));
         } finally {
             lock.readLock().unlock();
         }
@@ -344,11 +345,11 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
     }
 
     private static StoredMessage header(byte[] bytes) {
-        Reader r = new Reader(bytes);
-        long serverId = r.i64();
-        MessageKind kind = KINDS[r.i8()];
-        DeviceId sender = new DeviceId(r.str(), r.str());
-        return new StoredMessage(serverId, kind, sender, r.str(), r.str(), r.i64(), r.i64(), r.str(), EMPTY, EMPTY);
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        long serverId = in.getLong();
+        MessageKind kind = KINDS[in.get() & 0xff];
+        DeviceId sender = new DeviceId(str(in), str(in));
+        return new StoredMessage(serverId, kind, sender, str(in), str(in), in.getLong(), in.getLong(), str(in), EMPTY, EMPTY);
     }
 
     private static final MessageKind[] KINDS = MessageKind.values();
@@ -394,35 +395,11 @@ final class InMemoryStorageBackend implements CombinedStorageBackend {
         }
     }
 
-    /** Reads what {@link Writer} wrote, in the same order. */
-    private static final class Reader {
-        private final byte[] bytes;
-        private int at;
-
-        Reader(byte[] bytes) {
-            this.bytes = bytes;
-        }
-
-        long i64() {
-            long value = 0;
-            for (int i = 0; i < 8; i++) {
-                value = (value << 8) | (bytes[at++] & 0xff);
-            }
-            return value;
-        }
-
-        int i8() {
-            return bytes[at++] & 0xff;
-        }
-
-        String str() {
-            int n = (int) (((bytes[at] & 0xffL) << 24) | ((bytes[at + 1] & 0xff) << 16) | ((bytes[at + 2] & 0xff) << 8)
-                | (bytes[at + 3] & 0xff));
-            at += 4;
-            String value = new String(bytes, at, n, StandardCharsets.UTF_8);
-            at += n;
-            return value;
-        }
+    /** Reads a string {@link Writer#str} wrote (its bytes are big-endian, as a ByteBuffer reads them). */
+    private static String str(ByteBuffer in) {
+        byte[] utf8 = new byte[in.getInt()];
+        in.get(utf8);
+        return new String(utf8, StandardCharsets.UTF_8);
     }
 
     // ---------------------------------------------------------------- DeviceDirectory
