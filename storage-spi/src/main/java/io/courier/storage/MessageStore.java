@@ -1,6 +1,9 @@
 package io.courier.storage;
 
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -54,8 +57,38 @@ public interface MessageStore {
     /** The entry {@code serverId} of {@code owner}'s inbox, pending or delivered, if present. */
     Optional<InboxEntry> entry(DeviceId owner, long serverId);
 
+    /**
+     * The entries among {@code entries} that are present, pending or delivered: the answer of
+     * {@link #entry} for every element, as one map that leaves out the absent ones. The router
+     * asks once per batch for every id its acknowledgements and read receipts name, so a backend
+     * that answers in one read spares a round trip per id; the default asks {@link #entry} for
+     * each.
+     */
+    default Map<EntryId, InboxEntry> entries(Collection<EntryId> entries) {
+        Map<EntryId, InboxEntry> found = new HashMap<>();
+        for (EntryId id : entries) {
+            entry(id.owner(), id.serverId()).ifPresent(entry -> found.put(id, entry));
+        }
+        return found;
+    }
+
     /** How a send was accepted, if {@code sender} already sent {@code clientMessageId}. */
     Optional<AcceptedSend> acceptedSend(DeviceId sender, String clientMessageId);
+
+    /**
+     * How each of {@code sends} was accepted, for those already sent: the answer of
+     * {@link #acceptedSend} for every element, as one map that leaves out the sends never seen.
+     * The router asks once per batch it stages, so a backend that answers in one read (one query,
+     * one multi-get) spares a round trip per message; the default asks {@link #acceptedSend} for
+     * each.
+     */
+    default Map<SendId, AcceptedSend> acceptedSends(Collection<SendId> sends) {
+        Map<SendId, AcceptedSend> found = new HashMap<>();
+        for (SendId send : sends) {
+            acceptedSend(send.sender(), send.clientMessageId()).ifPresent(accepted -> found.put(send, accepted));
+        }
+        return found;
+    }
 
     /**
      * The highest server id any committed batch used (appended, recorded or advanced to), or 0 for

@@ -2,6 +2,8 @@ package io.courier.router.internal;
 
 import io.courier.storage.DeviceId;
 import io.courier.transport.proto.Frame;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
@@ -80,6 +82,8 @@ public final class StorageWriter implements Runnable, AutoCloseable {
     // Sessions whose connections stopped reading because more than half the capacity waited.
     private final Queue<Session> paused = new ConcurrentLinkedQueue<>();
     private final BatchStaging staging;
+    // The commands of the batch being taken, staged together once taken (one de-duplication read).
+    private final List<WriterCommand> taking = new ArrayList<>();
     private final SessionLookup sessions;
     private final RouterMetrics metrics;
     private final int capacity;
@@ -283,18 +287,18 @@ public final class StorageWriter implements Runnable, AutoCloseable {
     }
 
     /**
-     * Stages up to {@code maxBatch} commands: those without a session first, then the sessions'
-     * in turn, a quantum each, one turn each while others are waiting.
+     * Takes up to {@code maxBatch} commands: those without a session first, then the sessions'
+     * in turn, a quantum each, one turn each while others are waiting; then stages them together.
      *
      * @return how many were staged.
-     * @throws BatchStaging.StagingFailedException from staging; the session whose turn it was keeps its place.
+     * @throws BatchStaging.StagingFailedException from staging; every command taken is refused.
      */
     private int takeBatch() {
         int taken = 0;
         WriterCommand command;
         while (taken < maxBatch && (command = unowned.poll()) != null) {
             taken++;
-            staging.stage(command);
+            taking.add(command);
         }
         Session session;
         batches++;
@@ -313,10 +317,17 @@ public final class StorageWriter implements Runnable, AutoCloseable {
                 while (units < QUANTUM && taken < maxBatch && (command = commands.poll()) != null) {
                     taken++;
                     units += command.units();
-                    staging.stage(command);
+                    taking.add(command);
                 }
             } finally {
                 endTurn(session, commands);
+            }
+        }
+        if (taken > 0) {
+            try {
+                staging.stageAll(taking);
+            } finally {
+                taking.clear();
             }
         }
         return taken;

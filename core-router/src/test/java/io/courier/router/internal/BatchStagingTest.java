@@ -1,6 +1,7 @@
 package io.courier.router.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.ByteString;
 import io.courier.router.internal.BatchStaging.Offer;
@@ -13,6 +14,7 @@ import io.courier.storage.AcceptedSend;
 import io.courier.storage.DeviceId;
 import io.courier.storage.InboxEntry;
 import io.courier.storage.MessageKind;
+import io.courier.storage.MessageStore;
 import io.courier.storage.StorageBackend;
 import io.courier.storage.StorageConfig;
 import io.courier.storage.StoredMessage;
@@ -25,10 +27,13 @@ import io.courier.transport.proto.Frame;
 import io.courier.transport.proto.ReadReceipt;
 import io.courier.transport.proto.Send;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.LongStream;
@@ -112,6 +117,68 @@ class BatchStagingTest {
             .contains(new AcceptedSend(first.getServerMessageId(), NOW.toEpochMilli()));
         assertThat(registry.get("courier.messages.accepted").counter().count()).isEqualTo(1);
         assertThat(registry.get("courier.messages.duplicate").counter().count()).isEqualTo(2);
+    }
+
+    @Test
+    void shouldReadWhatABatchValidatesInOneStorageReadPerKind() {
+        long first = committedSend("old");
+        List<String> reads = new ArrayList<>();
+        MessageStore counted = (MessageStore) Proxy.newProxyInstance(MessageStore.class.getClassLoader(),
+            new Class<?>[] {MessageStore.class}, (proxy, method, args) -> {
+                if (method.getName().startsWith("acceptedSend") || method.getName().startsWith("entr")) {
+                    reads.add(method.getName());
+                }
+                try {
+                    return method.invoke(storage.messages(), args);
+                } catch (InvocationTargetException e) {
+                    throw e.getCause();
+                }
+            });
+        staging = new BatchStaging(counted, storage.devices(), new RouterMetrics(registry),
+            Clock.fixed(NOW, ZoneOffset.UTC), io.courier.router.RouterConfig.defaults().retention());
+
+        staging.stageAll(List.of(send(ALICE, alice, "bob", "old"), send(ALICE, alice, "bob", "new"),
+            send(ALICE, alice, "bob", "new"), send(BOB, bob, "alice", "old")));
+        staging.commit();
+
+        assertThat(reads).containsExactly("acceptedSends");
+        assertThat(accepted(alice)).extracting(Accepted::getServerMessageId)
+            .as("the stored send answered as before, the new one stored once").containsExactly(first, first + 1, first + 1);
+        assertThat(accepted(bob)).extracting(Accepted::getServerMessageId)
+            .as("another sender's same client id is its own message").containsExactly(first + 2);
+        assertThat(storage.messages().pendingCount(BOB)).isEqualTo(2);
+        staging.reset();
+        reads.clear();
+
+        // bob acknowledges both and reads the first in one batch, and names one he never had.
+        staging.stageAll(List.of(ackOfSent(BOB, bob, first, first + 1), readOfSent(BOB, bob, first),
+            ackOfSent(BOB, bob, first + 2)));
+        staging.commit();
+
+        assertThat(reads).containsExactly("entries");
+        assertThat(errors(bob)).extracting(Error::getCode).containsExactly(Error.Code.UNKNOWN_MESSAGE);
+        assertThat(staging.offers()).extracting(o -> o.message().kind()).containsExactly(MessageKind.RECEIPT_DELIVERED,
+            MessageKind.RECEIPT_DELIVERED, MessageKind.RECEIPT_READ);
+        assertThat(storage.messages().pendingCount(BOB)).isZero();
+        assertThat(storage.messages().entry(BOB, first)).as("read: removed").isEmpty();
+        assertThat(storage.messages().entry(BOB, first + 1)).get().extracting(InboxEntry::state)
+            .isEqualTo(InboxEntry.State.DELIVERED);
+    }
+
+    @Test
+    void shouldRefuseEveryCommandTakenWhenTheBatchsDeduplicationReadFails() {
+        staging.stage(send(ALICE, alice, "bob", "m-0"));
+        staging.reset();
+        storage.close(); // the read now fails
+
+        assertThatThrownBy(() -> staging.stageAll(List.of(send(ALICE, alice, "bob", "m-1"),
+            ackOfSent(BOB, bob, 1), send(ALICE, alice, "bob", "m-2"))))
+            .isInstanceOf(BatchStaging.StagingFailedException.class);
+        staging.refuse();
+
+        assertThat(staging.stagedCount()).isEqualTo(3);
+        assertThat(errors(alice)).extracting(Error::getClientMessageId).containsExactly("m-1", "m-2");
+        assertThat(errors(bob)).extracting(Error::getCode).containsExactly(Error.Code.INTERNAL);
     }
 
     @Test

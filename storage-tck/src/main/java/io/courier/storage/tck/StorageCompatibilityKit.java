@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.courier.storage.AcceptedSend;
 import io.courier.storage.DeviceId;
+import io.courier.storage.EntryId;
 import io.courier.storage.InboxEntry;
 import io.courier.storage.InboxUsage;
 import io.courier.storage.KeyBundle;
@@ -14,6 +15,7 @@ import io.courier.storage.MessageKind;
 import io.courier.storage.OneTimePreKey;
 import io.courier.storage.PresencePrivacy;
 import io.courier.storage.RetentionPolicy;
+import io.courier.storage.SendId;
 import io.courier.storage.StorageBackend;
 import io.courier.storage.StorageConfig;
 import io.courier.storage.StorageException;
@@ -544,6 +546,51 @@ public abstract class StorageCompatibilityKit {
         assertThat(backend.messages().acceptedSend(ALICE, "c-2")).isEmpty();
         assertThat(backend.messages().acceptedSend(ALICE_LAPTOP, "c-1")).isEmpty();
         assertThat(backend.messages().acceptedSend(BOB, "c-1")).isEmpty();
+    }
+
+    @Test
+    void shouldReadManyEntriesAtOnceAsOneByOne() {
+        commit(new WriteBatch().append(BOB, message(1)).append(BOB, message(2)).append(BOB, message(3))
+            .append(ALICE_LAPTOP, message(2)).markDelivered(BOB, 2, 5_000).remove(BOB, 3));
+        List<EntryId> asked = List.of(new EntryId(BOB, 1), new EntryId(BOB, 2), new EntryId(BOB, 3),
+            new EntryId(ALICE_LAPTOP, 2), new EntryId(ALICE, 2), new EntryId(BOB, 99), new EntryId(BOB, 1));
+
+        Map<EntryId, InboxEntry> found = backend.messages().entries(asked);
+
+        assertThat(found.keySet()).containsExactlyInAnyOrder(new EntryId(BOB, 1), new EntryId(BOB, 2),
+            new EntryId(ALICE_LAPTOP, 2));
+        for (EntryId id : asked) {
+            Optional<InboxEntry> one = backend.messages().entry(id.owner(), id.serverId());
+            assertThat(found.get(id) == null).as("%s absent", id).isEqualTo(one.isEmpty());
+            if (one.isPresent()) {
+                assertThat(found.get(id).state()).as("%s state", id).isEqualTo(one.get().state());
+                assertSameMessage(found.get(id).message(), one.get().message());
+            }
+        }
+        assertThat(found.get(new EntryId(BOB, 2)).state()).isEqualTo(InboxEntry.State.DELIVERED);
+        assertSameMessage(found.get(new EntryId(BOB, 1)).message(), message(1));
+        assertThat(backend.messages().entries(List.of())).isEmpty();
+    }
+
+    @Test
+    void shouldReadManySendsAtOnceAsOneByOne() {
+        commit(new WriteBatch().recordSend(ALICE, "c-1", new AcceptedSend(7, 1234))
+            .recordSend(ALICE_LAPTOP, "c-2", new AcceptedSend(8, 1235))
+            .recordSend(BOB, "c-1", new AcceptedSend(9, 1236)));
+        List<SendId> asked = List.of(new SendId(ALICE, "c-1"), new SendId(ALICE, "c-2"),
+            new SendId(ALICE_LAPTOP, "c-2"), new SendId(ALICE_LAPTOP, "c-1"), new SendId(BOB, "c-1"),
+            new SendId(BOB, "never"), new SendId(ALICE, "c-1"));
+
+        Map<SendId, AcceptedSend> found = backend.messages().acceptedSends(asked);
+
+        assertThat(found).containsOnly(entry(new SendId(ALICE, "c-1"), new AcceptedSend(7, 1234)),
+            entry(new SendId(ALICE_LAPTOP, "c-2"), new AcceptedSend(8, 1235)),
+            entry(new SendId(BOB, "c-1"), new AcceptedSend(9, 1236)));
+        for (SendId send : asked) {
+            assertThat(Optional.ofNullable(found.get(send)))
+                .isEqualTo(backend.messages().acceptedSend(send.sender(), send.clientMessageId()));
+        }
+        assertThat(backend.messages().acceptedSends(List.of())).isEmpty();
     }
 
     @Test

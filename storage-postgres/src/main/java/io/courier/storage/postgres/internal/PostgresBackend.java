@@ -5,10 +5,12 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.courier.storage.AcceptedSend;
 import io.courier.storage.CombinedStorageBackend;
 import io.courier.storage.DeviceId;
+import io.courier.storage.EntryId;
 import io.courier.storage.InboxEntry;
 import io.courier.storage.KeyBundle;
 import io.courier.storage.OneTimePreKey;
 import io.courier.storage.PresencePrivacy;
+import io.courier.storage.SendId;
 import io.courier.storage.MessageKind;
 import io.courier.storage.StorageException;
 import io.courier.storage.StoredMessage;
@@ -19,7 +21,10 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -45,6 +50,8 @@ public final class PostgresBackend implements CombinedStorageBackend {
     private static final MessageKind[] KINDS = MessageKind.values();
     private static final String COLUMNS = "server_id, state, kind, sender_user, sender_device, recipient, client_id, "
         + "ref_server_id, ts_ms, content_type, payload, media";
+    // The same columns of inbox joined as i.
+    private static final String JOINED_COLUMNS = "i." + COLUMNS.replace(", ", ", i.");
 
     private final String url;
     private final HikariDataSource pool;
@@ -309,6 +316,44 @@ public final class PostgresBackend implements CombinedStorageBackend {
         });
     }
 
+    /** One query for the whole batch, as {@link #acceptedSends}: three arrays zipped by {@code unnest}. */
+    @Override
+    public Map<EntryId, InboxEntry> entries(Collection<EntryId> entries) {
+        if (entries.isEmpty()) {
+            checkOpen();
+            return Map.of();
+        }
+        return query("read inbox entries", c -> {
+            List<EntryId> asked = List.copyOf(new LinkedHashSet<>(entries));
+            String[] users = new String[asked.size()];
+            String[] devices = new String[asked.size()];
+            Long[] serverIds = new Long[asked.size()];
+            for (int i = 0; i < users.length; i++) {
+                EntryId id = asked.get(i);
+                users[i] = id.owner().user();
+                devices[i] = id.owner().device();
+                serverIds[i] = id.serverId();
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT i.owner_user, i.owner_device, "
+                + JOINED_COLUMNS + " FROM unnest(?::text[], ?::text[], ?::bigint[]) AS k(u, d, id) "
+                + "JOIN inbox i ON i.owner_user = k.u AND i.owner_device = k.d AND i.server_id = k.id")) {
+                ps.setArray(1, c.createArrayOf("text", users));
+                ps.setArray(2, c.createArrayOf("text", devices));
+                ps.setArray(3, c.createArrayOf("bigint", serverIds));
+                Map<EntryId, InboxEntry> found = new HashMap<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        InboxEntry.State state = rs.getShort("state") == 0 ? InboxEntry.State.PENDING
+                            : InboxEntry.State.DELIVERED;
+                        found.put(new EntryId(new DeviceId(rs.getString("owner_user"), rs.getString("owner_device")),
+                            rs.getLong("server_id")), new InboxEntry(message(rs), state));
+                    }
+                }
+                return found;
+            }
+        });
+    }
+
     private static StoredMessage message(ResultSet rs) throws SQLException {
         return new StoredMessage(rs.getLong("server_id"), KINDS[rs.getShort("kind")],
             new DeviceId(rs.getString("sender_user"), rs.getString("sender_device")), rs.getString("recipient"),
@@ -328,6 +373,46 @@ public final class PostgresBackend implements CombinedStorageBackend {
                     return rs.next() ? Optional.of(new AcceptedSend(rs.getLong(1), rs.getLong(2)))
                         : Optional.<AcceptedSend>empty();
                 }
+            }
+        });
+    }
+
+    /**
+     * One query for the whole batch: the senders, devices and client ids go as three arrays that
+     * {@code unnest} zips into rows, joined to {@code sends} on its primary key. A send named
+     * twice is looked up once.
+     */
+    @Override
+    public Map<SendId, AcceptedSend> acceptedSends(Collection<SendId> sends) {
+        if (sends.isEmpty()) {
+            checkOpen();
+            return Map.of();
+        }
+        return query("read sends", c -> {
+            List<SendId> asked = List.copyOf(new LinkedHashSet<>(sends));
+            String[] users = new String[asked.size()];
+            String[] devices = new String[asked.size()];
+            String[] clientIds = new String[asked.size()];
+            for (int i = 0; i < users.length; i++) {
+                SendId send = asked.get(i);
+                users[i] = send.sender().user();
+                devices[i] = send.sender().device();
+                clientIds[i] = send.clientMessageId();
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT s.sender_user, s.sender_device, s.client_id, "
+                + "s.server_id, s.accepted_at_ms FROM unnest(?::text[], ?::text[], ?::text[]) AS k(u, d, id) "
+                + "JOIN sends s ON s.sender_user = k.u AND s.sender_device = k.d AND s.client_id = k.id")) {
+                ps.setArray(1, c.createArrayOf("text", users));
+                ps.setArray(2, c.createArrayOf("text", devices));
+                ps.setArray(3, c.createArrayOf("text", clientIds));
+                Map<SendId, AcceptedSend> found = new HashMap<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        found.put(new SendId(new DeviceId(rs.getString(1), rs.getString(2)), rs.getString(3)),
+                            new AcceptedSend(rs.getLong(4), rs.getLong(5)));
+                    }
+                }
+                return found;
             }
         });
     }
