@@ -31,7 +31,8 @@ public interface MessageStore {
     /**
      * Applies every operation of {@code batch}, all or none, in order. When this returns, the batch
      * is as durable as the backend is configured to make it: the router sends single ticks only
-     * after it returns.
+     * after it returns. After {@link #beginBatch} it ends the batch, committed or (when it throws)
+     * not, and releases the lock either way.
      */
     void commit(WriteBatch batch);
 
@@ -42,6 +43,38 @@ public interface MessageStore {
      */
     default boolean commitNeverWaits() {
         return false;
+    }
+
+    /**
+     * Whether several servers may commit into this store at once, as the nodes of a cluster do
+     * (PostgreSQL). The router then brackets each batch with {@link #beginBatch} and
+     * {@link #commit} (or {@link #abortBatch}). False, the default, for a store that one process
+     * owns (RocksDB, memory): a cluster refuses to start on it.
+     */
+    default boolean isShared() {
+        return false;
+    }
+
+    /**
+     * Starts the calling thread's next batch on a shared store and returns the highest server id
+     * any server has committed. From then until this thread's {@link #commit} or
+     * {@link #abortBatch} returns, no other server's batch commits (a store-wide lock, held over
+     * the batch's reads and its commit), and this thread's reads of inboxes, entries, sends and
+     * devices see every batch committed before. So ids above the returned value are the
+     * cluster's next, and entries become visible in id order: a device that has seen server id N
+     * never later finds an entry below N, whichever server committed it. The default, for a store
+     * that is not shared, returns {@link #highestServerId()} and takes no lock.
+     */
+    default long beginBatch() {
+        return highestServerId();
+    }
+
+    /**
+     * Ends a batch started by {@link #beginBatch} without committing anything (its staging failed,
+     * or it had nothing to write), releasing the lock. No effect when no batch is open on this
+     * thread.
+     */
+    default void abortBatch() {
     }
 
     /**

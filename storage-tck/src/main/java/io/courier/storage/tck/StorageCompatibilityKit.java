@@ -12,6 +12,7 @@ import io.courier.storage.InboxEntry;
 import io.courier.storage.InboxUsage;
 import io.courier.storage.KeyBundle;
 import io.courier.storage.MessageKind;
+import io.courier.storage.MessageStore;
 import io.courier.storage.OneTimePreKey;
 import io.courier.storage.PresencePrivacy;
 import io.courier.storage.RetentionPolicy;
@@ -30,6 +31,7 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -591,6 +593,90 @@ public abstract class StorageCompatibilityKit {
                 .isEqualTo(backend.messages().acceptedSend(send.sender(), send.clientMessageId()));
         }
         assertThat(backend.messages().acceptedSends(List.of())).isEmpty();
+    }
+
+    // ---------------------------------------------------------------- several servers on one store
+
+    /**
+     * Two servers (two backends opened on the same configuration, each its own connections) write
+     * batches into one inbox at once, numbering each from {@link MessageStore#beginBatch}, while a
+     * device drains it as a device does: always after the highest id it has seen. Every id
+     * committed is unique, and the drain finds every one: no entry ever appeared below an id the
+     * drain had already seen.
+     */
+    @Test
+    void shouldNumberTheBatchesOfServersSharingTheStoreUniquelyAndInIdOrder() throws Exception {
+        assumeTrue(backend.messages().isShared(), "the backend is not shared by several servers");
+        int batchesEach = 150;
+        try (StorageBackend other = open(config(dataDirectory))) {
+            List<StorageBackend> servers = List.of(backend, other);
+            List<List<Long>> committed = List.of(new ArrayList<>(), new ArrayList<>());
+            List<Long> drained = new ArrayList<>();
+            AtomicBoolean stop = new AtomicBoolean();
+            List<Callable<?>> writers = new ArrayList<>();
+            for (int w = 0; w < servers.size(); w++) {
+                MessageStore store = servers.get(w).messages();
+                List<Long> mine = committed.get(w);
+                DeviceId sender = w == 0 ? ALICE : ALICE_LAPTOP;
+                writers.add(() -> {
+                    for (int b = 0; b < batchesEach; b++) {
+                        long highest = store.beginBatch();
+                        int size = 1 + b % 3;
+                        WriteBatch batch = new WriteBatch();
+                        for (long id = highest + 1; id <= highest + size; id++) {
+                            batch.append(BOB, message(id, sender, "bob", "c-" + id, "text/plain", new byte[] {1}, null));
+                        }
+                        batch.recordSend(sender, "batch-" + b, new AcceptedSend(highest + size, 1_000));
+                        store.commit(batch);
+                        LongStream.rangeClosed(highest + 1, highest + size).forEach(mine::add);
+                    }
+                    return null;
+                });
+            }
+            Callable<?> device = () -> {
+                long after = 0;
+                while (!stop.get()) {
+                    for (StoredMessage m : backend.messages().pending(BOB, after, 100)) {
+                        drained.add(m.serverId());
+                        after = m.serverId();
+                    }
+                }
+                return null;
+            };
+            runConcurrently(writers, List.of(device), stop);
+            long after = drained.isEmpty() ? 0 : drained.get(drained.size() - 1);
+            backend.messages().pending(BOB, after, Integer.MAX_VALUE).forEach(m -> drained.add(m.serverId()));
+
+            List<Long> all = new ArrayList<>(committed.get(0));
+            all.addAll(committed.get(1));
+            assertThat(all).as("ids committed by both servers").doesNotHaveDuplicates();
+            assertThat(pendingIds(BOB)).as("the inbox holds every committed id").containsExactlyInAnyOrderElementsOf(all);
+            assertThat(drained).as("a device draining after the highest id it saw finds every entry, in id order")
+                .isSorted().containsExactlyInAnyOrderElementsOf(all);
+            assertThat(other.messages().beginBatch()).as("the counter both servers see").isEqualTo(Collections.max(all));
+            other.messages().abortBatch();
+        }
+    }
+
+    @Test
+    void shouldLetAnotherServerBeginOnceABatchIsAbortedAndKeepNothingOfIt() throws Exception {
+        assumeTrue(backend.messages().isShared(), "the backend is not shared by several servers");
+        try (StorageBackend other = open(config(dataDirectory))) {
+            long highest = backend.messages().beginBatch();
+            backend.messages().abortBatch();
+            ExecutorService thread = Executors.newSingleThreadExecutor();
+            try {
+                Future<Long> begun = thread.submit(() -> other.messages().beginBatch());
+                assertThat(begun.get(WAIT_SECONDS, TimeUnit.SECONDS)).isEqualTo(highest);
+                thread.submit(() -> other.messages().commit(new WriteBatch().append(BOB, message(highest + 1))))
+                    .get(WAIT_SECONDS, TimeUnit.SECONDS);
+            } finally {
+                thread.shutdownNow();
+            }
+            assertThat(backend.messages().beginBatch()).isEqualTo(highest + 1);
+            backend.messages().abortBatch();
+            assertThat(pendingIds(BOB)).containsExactly(highest + 1);
+        }
     }
 
     @Test

@@ -57,6 +57,8 @@ public final class PostgresBackend implements CombinedStorageBackend {
     private final HikariDataSource pool;
     private volatile long highestServerId;
     private volatile boolean closed;
+    // The transaction of the batch this thread began (beginBatch), holding the counter's row lock.
+    private final ThreadLocal<Connection> batchConnection = new ThreadLocal<>();
 
     private PostgresBackend(String url, HikariDataSource pool) {
         this.url = url;
@@ -126,7 +128,83 @@ public final class PostgresBackend implements CombinedStorageBackend {
     }
 
     @Override
+    public boolean isShared() {
+        return true;
+    }
+
+    /**
+     * Opens the batch's transaction and locks the id counter's row ({@code SELECT … FOR UPDATE}):
+     * every server's batches queue on that one lock, so they commit one at a time, each with ids
+     * above those of every batch committed before it. Under READ COMMITTED each statement of the
+     * batch then sees all of them.
+     */
+    @Override
+    public long beginBatch() {
+        checkOpen();
+        if (batchConnection.get() != null) {
+            throw new IllegalStateException("A batch is already open on this thread: commit or abort it first");
+        }
+        Connection c;
+        try {
+            c = pool.getConnection();
+        } catch (SQLException e) {
+            throw new StorageException("PostgreSQL at " + url + " failed to begin a batch: " + e.getMessage(), e);
+        }
+        try {
+            c.setAutoCommit(false);
+            long highest;
+            try (PreparedStatement ps = c.prepareStatement(
+                     "SELECT value FROM counters WHERE name = 'highest_server_id' FOR UPDATE");
+                 ResultSet rs = ps.executeQuery()) {
+                highest = rs.next() ? rs.getLong(1) : 0L;
+            }
+            if (highest > highestServerId) {
+                highestServerId = highest;
+            }
+            batchConnection.set(c);
+            return highest;
+        } catch (SQLException | RuntimeException e) {
+            release(c);
+            throw new StorageException("PostgreSQL at " + url + " failed to begin a batch: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void abortBatch() {
+        Connection c = batchConnection.get();
+        if (c != null) {
+            batchConnection.remove();
+            release(c);
+        }
+    }
+
+    /** Returns a batch's connection to the pool, rolling back what it did not commit. */
+    private static void release(Connection c) {
+        try (c) {
+            if (!c.getAutoCommit()) {
+                c.rollback();
+            }
+            c.setAutoCommit(true);
+        } catch (SQLException ignored) {
+            // The pool checks and replaces a connection that failed.
+        }
+    }
+
+    @Override
     public void commit(WriteBatch batch) {
+        Connection open = batchConnection.get();
+        try {
+            write(batch);
+        } finally {
+            if (open != null) {
+                batchConnection.remove();
+                // write() committed or rolled back, unless it failed before its transaction began.
+                release(open);
+            }
+        }
+    }
+
+    private void write(WriteBatch batch) {
         List<Op> ops = new ArrayList<>(batch.size());
         // One row per send: recording one again replaces it, and one INSERT ... ON CONFLICT DO
         // UPDATE may not touch a row twice, so only the last of a batch is written.
@@ -161,7 +239,7 @@ public final class PostgresBackend implements CombinedStorageBackend {
                 highest[0] = Math.max(highest[0], serverId);
             }
         });
-        query("commit a batch", c -> {
+        batchQuery("commit a batch", c -> {
             c.setAutoCommit(false);
             try (PreparedStatement append = c.prepareStatement("INSERT INTO inbox (owner_user, owner_device, " + COLUMNS
                      + ") VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
@@ -279,7 +357,7 @@ public final class PostgresBackend implements CombinedStorageBackend {
         if (limit <= 0) {
             throw new IllegalArgumentException("limit must be positive, was " + limit);
         }
-        return query("read an inbox", c -> {
+        return batchQuery("read an inbox", c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM inbox WHERE owner_user = ? "
                 + "AND owner_device = ? AND state = 0 AND server_id > ? ORDER BY server_id LIMIT ?")) {
                 ps.setString(1, owner.user());
@@ -299,7 +377,7 @@ public final class PostgresBackend implements CombinedStorageBackend {
 
     @Override
     public Optional<InboxEntry> entry(DeviceId owner, long serverId) {
-        return query("read an inbox entry", c -> {
+        return batchQuery("read an inbox entry", c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS
                 + " FROM inbox WHERE owner_user = ? AND owner_device = ? AND server_id = ?")) {
                 ps.setString(1, owner.user());
@@ -323,7 +401,7 @@ public final class PostgresBackend implements CombinedStorageBackend {
             checkOpen();
             return Map.of();
         }
-        return query("read inbox entries", c -> {
+        return batchQuery("read inbox entries", c -> {
             List<EntryId> asked = List.copyOf(new LinkedHashSet<>(entries));
             String[] users = new String[asked.size()];
             String[] devices = new String[asked.size()];
@@ -363,7 +441,7 @@ public final class PostgresBackend implements CombinedStorageBackend {
 
     @Override
     public Optional<AcceptedSend> acceptedSend(DeviceId sender, String clientMessageId) {
-        return query("read a send", c -> {
+        return batchQuery("read a send", c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT server_id, accepted_at_ms FROM sends "
                 + "WHERE sender_user = ? AND sender_device = ? AND client_id = ?")) {
                 ps.setString(1, sender.user());
@@ -388,7 +466,7 @@ public final class PostgresBackend implements CombinedStorageBackend {
             checkOpen();
             return Map.of();
         }
-        return query("read sends", c -> {
+        return batchQuery("read sends", c -> {
             List<SendId> asked = List.copyOf(new LinkedHashSet<>(sends));
             String[] users = new String[asked.size()];
             String[] devices = new String[asked.size()];
@@ -477,7 +555,7 @@ public final class PostgresBackend implements CombinedStorageBackend {
 
     @Override
     public List<DeviceId> devices(String user) {
-        return query("list devices", c -> {
+        return batchQuery("list devices", c -> {
             TreeSet<String> found = new TreeSet<>();
             found.add(DeviceId.PRIMARY);
             try (PreparedStatement ps = c.prepareStatement("SELECT device FROM devices WHERE user_id = ?")) {
@@ -760,6 +838,23 @@ public final class PostgresBackend implements CombinedStorageBackend {
         void run() throws SQLException;
     }
 
+    /**
+     * As {@link #query}, on the transaction of the batch this thread began when there is one:
+     * the statements a batch's staging and commit run.
+     */
+    private <T> T batchQuery(String what, Work<T> work) {
+        Connection open = batchConnection.get();
+        if (open == null) {
+            return query(what, work);
+        }
+        checkOpen();
+        try {
+            return work.run(open);
+        } catch (SQLException e) {
+            throw new StorageException("PostgreSQL at " + url + " failed to " + what + ": " + e.getMessage(), e);
+        }
+    }
+
     private <T> T query(String what, Work<T> work) {
         checkOpen();
         try (Connection connection = pool.getConnection()) {
@@ -770,7 +865,7 @@ public final class PostgresBackend implements CombinedStorageBackend {
     }
 
     private void update(String what, String sql, String a, String b) {
-        query(what, c -> {
+        batchQuery(what, c -> {
             try (PreparedStatement ps = c.prepareStatement(sql)) {
                 ps.setString(1, a);
                 ps.setString(2, b);
