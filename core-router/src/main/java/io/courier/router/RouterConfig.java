@@ -85,6 +85,13 @@ import java.util.Objects;
  *                               {@link WriterMode#AUTO}, the default: inline when the backend's
  *                               commits never wait for a disk or a network
  *                               ({@code MessageStore#commitNeverWaits()}), else the thread.
+ * @param sharedStore            whether other servers write into the same store: each batch is
+ *                               then numbered and committed under the store's batch lock
+ *                               ({@code MessageStore#beginBatch()}), so server ids stay unique
+ *                               across the servers and entries appear in id order. Needs a store
+ *                               that can be shared ({@code MessageStore#isShared()}: PostgreSQL);
+ *                               costs a round trip per batch and holds the lock over the batch's
+ *                               reads. False by default: one server owns its store.
  */
 public record RouterConfig(
     int heartbeatIntervalMs,
@@ -115,7 +122,8 @@ public record RouterConfig(
     int maxOneTimePreKeysPerPublish,
     int maxOneTimePreKeys,
     int oneTimePreKeysLow,
-    WriterMode writer) {
+    WriterMode writer,
+    boolean sharedStore) {
 
     /** Where group commits run ({@code router.writer}). */
     public enum WriterMode {
@@ -188,6 +196,12 @@ public record RouterConfig(
         private int maxOneTimePreKeys = 1_000;
         private int oneTimePreKeysLow = 20;
         private WriterMode writer = WriterMode.AUTO;
+        private boolean sharedStore;
+
+        public Builder sharedStore(boolean v) {
+            sharedStore = v;
+            return this;
+        }
 
         public Builder heartbeatIntervalMs(int v) {
             heartbeatIntervalMs = v;
@@ -393,7 +407,7 @@ public record RouterConfig(
                 deliveredRetention, expiryIntervalMs, expiryBatch, framesPerSecond, frameBurst, bytesPerSecond, byteBurst,
                 writerShare, inboxMaxMessages, inboxMaxBytes, maxDevicesPerUser, maxIdsPerAck, maxContacts,
                 maxPresenceWatch, presenceCoalesceMs, maxOneTimePreKeysPerPublish, maxOneTimePreKeys, oneTimePreKeysLow,
-                writer);
+                writer, sharedStore);
         }
 
         private static void positive(String key, Duration value) {

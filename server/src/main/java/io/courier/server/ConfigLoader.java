@@ -202,6 +202,7 @@ public final class ConfigLoader {
         Section r = top.section("router");
         List<String> routerKeys = new ArrayList<>(ROUTER_KEYS.keySet());
         routerKeys.add("writer");
+        routerKeys.add("shared-store");
         r.allow(routerKeys.toArray(String[]::new));
         RouterConfig.Builder builder = RouterConfig.builder();
         Map<String, Value> routerValues = new LinkedHashMap<>();
@@ -212,6 +213,10 @@ public final class ConfigLoader {
             } catch (IllegalArgumentException e) {
                 throw writerValue.invalid("must be auto, thread or inline");
             }
+        }
+        Value sharedValue = r.value("shared-store");
+        if (sharedValue.isSet()) {
+            builder.sharedStore(sharedValue.bool());
         }
         for (Map.Entry<String, BiConsumer<RouterConfig.Builder, Integer>> e : ROUTER_KEYS.entrySet()) {
             Value v = r.value(e.getKey());

@@ -87,6 +87,15 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void shouldReadWhetherTheStoreIsSharedAndRefuseAnythingButABoolean() {
+        assertThat(ConfigLoader.defaults().router().sharedStore()).isFalse();
+        assertThat(ConfigLoader.load(null, List.of("router.shared-store=true")).router().sharedStore()).isTrue();
+        assertThatThrownBy(() -> ConfigLoader.load(null, List.of("router.shared-store=yes")))
+            .isInstanceOf(ConfigException.class).hasMessageContaining("router.shared-store")
+            .hasMessageContaining("true or false");
+    }
+
+    @Test
     void shouldNameTheKeyAndValueOfABadValue() {
         assertThatThrownBy(() -> ConfigLoader.load(null, List.of("router.mailbox-capacity=100")))
             .isInstanceOf(ConfigException.class)

@@ -54,6 +54,10 @@ import org.slf4j.LoggerFactory;
  * so two commands of one batch on the same entry or the same client message id behave as if the
  * first had been committed. Server ids increase in staging order, continuing after the store's
  * highest id: per-recipient order is acceptance order. Ids of a refused batch are not reused.
+ * When several servers share the store ({@code router.shared-store}) each {@link #stageAll}
+ * begins the store's batch ({@link MessageStore#beginBatch}): ids continue after the highest any
+ * server committed, and the servers' batches commit one at a time, so ids are unique across them
+ * and entries appear in id order whichever server wrote them.
  *
  * <p>Acks and read receipts are truthful and cannot lose a message: they take a pending entry only
  * when the device's connection was sent it — above the connection's resume point and up to the
@@ -123,6 +127,10 @@ public final class BatchStaging {
     private Map<EntryId, InboxEntry> entriesFound = Map.of();
     private final Map<String, List<DeviceId>> deviceCache = new HashMap<>();
     private long nextServerId;
+    // Whether other servers commit into the store too (router.shared-store), and whether this
+    // thread holds its batch lock (MessageStore.beginBatch) for the batch being staged.
+    private final boolean sharedStore;
+    private boolean batchOpen;
     // Ticks of the batch being staged, counted once it is committed.
     private int acceptedCount;
     private int duplicateCount;
@@ -173,6 +181,11 @@ public final class BatchStaging {
         this.maxDevicesPerUser = limits.maxDevicesPerUser();
         this.quota = new InboxQuota(store, limits.inboxMaxMessages(), limits.inboxMaxBytes());
         this.nextServerId = store.highestServerId();
+        this.sharedStore = limits.sharedStore();
+        if (sharedStore && !store.isShared()) {
+            throw new IllegalArgumentException("router.shared-store needs a storage backend that several servers can "
+                + "share (PostgreSQL); this one belongs to one process");
+        }
     }
 
     /**
@@ -204,6 +217,17 @@ public final class BatchStaging {
      *     answers every one of {@code commands}.
      */
     public void stageAll(List<WriterCommand> commands) {
+        if (sharedStore) {
+            // Other servers commit into this store too: number after the highest id any of them
+            // committed, holding the store's batch lock until this batch commits or is refused.
+            try {
+                nextServerId = Math.max(nextServerId, store.beginBatch());
+                batchOpen = true;
+            } catch (RuntimeException e) {
+                staged.addAll(commands);
+                throw new StagingFailedException(e);
+            }
+        }
         List<SendId> sends = new ArrayList<>();
         List<EntryId> entries = new ArrayList<>();
         for (WriterCommand command : commands) {
@@ -263,9 +287,13 @@ public final class BatchStaging {
      */
     public boolean commit() {
         try {
+            boolean open = batchOpen;
+            batchOpen = false;
             if (!batch.isEmpty()) {
                 store.commit(batch);
                 metrics.writerBatch();
+            } else if (open) {
+                store.abortBatch();
             }
         } catch (RuntimeException e) {
             LOG.error("Storage commit of {} operations failed; refusing {} commands", batch.size(), staged.size(), e);
@@ -283,6 +311,10 @@ public final class BatchStaging {
 
     /** Drops what was staged and answers every staged command with its refusal. */
     public void refuse() {
+        if (batchOpen) {
+            batchOpen = false;
+            store.abortBatch();
+        }
         clearStaging();
         for (WriterCommand command : staged) {
             command.refuseInto(this);

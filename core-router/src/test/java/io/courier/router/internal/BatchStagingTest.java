@@ -166,6 +166,64 @@ class BatchStagingTest {
     }
 
     @Test
+    void shouldNumberAfterWhatOtherServersCommittedAndEndEveryBatchItBeganOnASharedStore() {
+        long first = committedSend("m-0");
+        List<String> calls = new ArrayList<>();
+        long[] othersHighest = {first + 100};
+        MessageStore shared = (MessageStore) Proxy.newProxyInstance(MessageStore.class.getClassLoader(),
+            new Class<?>[] {MessageStore.class}, (proxy, method, args) -> {
+                switch (method.getName()) {
+                    case "isShared":
+                        return true;
+                    case "beginBatch":
+                        calls.add("begin");
+                        return othersHighest[0];
+                    case "abortBatch":
+                        calls.add("abort");
+                        return null;
+                    case "commit":
+                        calls.add("commit");
+                        break;
+                    default:
+                        break;
+                }
+                try {
+                    return method.invoke(storage.messages(), args);
+                } catch (InvocationTargetException e) {
+                    throw e.getCause();
+                }
+            });
+        staging = new BatchStaging(shared, storage.devices(), new RouterMetrics(registry),
+            Clock.fixed(NOW, ZoneOffset.UTC), io.courier.router.RouterConfig.builder().sharedStore(true).build());
+
+        staging.stageAll(List.of(send(ALICE, alice, "bob", "m-1")));
+        staging.commit();
+        assertThat(accepted(alice)).extracting(Accepted::getServerMessageId)
+            .as("after the highest id any server committed").containsExactly(first + 101);
+        staging.reset();
+
+        staging.stageAll(List.of(ackOfSent(BOB, bob, first + 5000)));
+        staging.commit();
+        assertThat(errors(bob)).extracting(Error::getCode).containsExactly(Error.Code.UNKNOWN_MESSAGE);
+        staging.reset();
+
+        storage.close(); // reads now fail: the batch is refused, and what it began is ended
+        assertThatThrownBy(() -> staging.stageAll(List.of(send(ALICE, alice, "bob", "m-2"),
+            send(ALICE, alice, "bob", "m-3")))).isInstanceOf(BatchStaging.StagingFailedException.class);
+        staging.refuse();
+
+        assertThat(calls).containsExactly("begin", "commit", "begin", "abort", "begin", "abort");
+    }
+
+    @Test
+    void shouldRefuseASharedStoreSettingOnAStoreOneProcessOwns() {
+        assertThatThrownBy(() -> new BatchStaging(storage.messages(), storage.devices(), new RouterMetrics(registry),
+            Clock.fixed(NOW, ZoneOffset.UTC), io.courier.router.RouterConfig.builder().sharedStore(true).build()))
+            .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("router.shared-store")
+            .hasMessageContaining("PostgreSQL");
+    }
+
+    @Test
     void shouldRefuseEveryCommandTakenWhenTheBatchsDeduplicationReadFails() {
         staging.stage(send(ALICE, alice, "bob", "m-0"));
         staging.reset();
