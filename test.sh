@@ -3,7 +3,7 @@
 # with the buf CLI pinned in tools/buf, installed by npm ci), starts what the tests need
 # (PostgreSQL on loopback, installed from Debian's packages when absent; mosquitto installed for
 # the benchmark's smoke test; Chromium from Debian's packages and the browser test's pinned npm
-# packages, .ci/browser.sh; @20minutes/s3rver for the s3 media store, .ci/s3rver.sh; tmux for the terminal chat's test, .ci/tmux.sh), then runs every module's
+# packages, .ci/browser.sh; @20minutes/s3rver for the s3 media store, .ci/s3rver.sh; tmux for the terminal chat's test, .ci/tmux.sh; redis-server for the cluster's tests, .ci/redis.sh), then runs every module's
 # tests with the Maven Wrapper, and a bounded
 # fuzzing run of every fuzz test (-Pfuzz: 20 s each, see the README's "Fuzzing"):
 #   ./mvnw verify -Pfuzz
@@ -16,4 +16,5 @@ bash .ci/mosquitto.sh
 bash .ci/browser.sh
 bash .ci/s3rver.sh
 bash .ci/tmux.sh
+bash .ci/redis.sh
 exec ./mvnw -B --no-transfer-progress verify -Pfuzz "$@"

@@ -3,6 +3,7 @@ package io.courier.router;
 import io.courier.router.auth.AuthResult;
 import io.courier.router.auth.Authenticator;
 import io.courier.router.auth.SignedInSessions;
+import io.courier.router.cluster.ClusterLink;
 import io.courier.router.internal.BatchStaging;
 import io.courier.router.internal.BundleDevices;
 import io.courier.router.internal.PresenceAndKeys;
@@ -34,6 +35,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.net.SocketAddress;
 import java.time.Clock;
 import java.util.Locale;
+import java.util.function.BiConsumer;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -99,6 +101,8 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
     private final RateLimiter.Limits rateLimits;
     private final MediaSlots media;
     private volatile boolean closing;
+    // The other nodes of the cluster, when this router is one of several (null on a single node).
+    private volatile ClusterLink cluster;
 
     /**
      * @param config        limits and intervals.
@@ -151,10 +155,64 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
      * storage expiry.
      */
     public Router start() {
+        ClusterLink link = cluster;
+        if (link != null) {
+            link.start(new ClusterListener());
+            writer.elsewhere(link::inboxesChanged);
+        }
         writer.start();
         sweeper.start();
         retention.start();
         return this;
+    }
+
+    /**
+     * Makes this router one node of a cluster: sessions are announced to {@code link}, entries
+     * committed for devices with no session here are signalled through it, and what other nodes
+     * signal reaches the sessions here. Call before {@link #start()}. Needs
+     * {@code router.shared-store}: the nodes share one store.
+     *
+     * @throws IllegalStateException when {@code router.shared-store} is off.
+     */
+    public Router cluster(ClusterLink link) {
+        if (!config.sharedStore()) {
+            throw new IllegalStateException("A cluster node needs router.shared-store = true: the nodes share one store");
+        }
+        this.cluster = link;
+        return this;
+    }
+
+    /** What other nodes tell this one: a signal wakes a session, a newer session elsewhere closes it. */
+    private final class ClusterListener implements ClusterLink.Listener {
+        @Override
+        public void inboxChanged(DeviceId device) {
+            Session session = sessions.get(device);
+            if (session != null) {
+                metrics.clusterWake();
+                session.storeChanged();
+            }
+        }
+
+        @Override
+        public void replaced(DeviceId device, long number) {
+            Session session = sessions.get(device);
+            if (session != null && session.number() == number) {
+                LOG.info("Closing {}: the device connected on another node", session);
+                session.connection().closeWithError(Frames.errorBody(Error.Code.SESSION_REPLACED,
+                    "Device " + device + " connected again on another server", true));
+                metrics.error(Error.Code.SESSION_REPLACED);
+            }
+        }
+
+        @Override
+        public void reconnected() {
+            sessions.forEach(Session::storeChanged);
+        }
+
+        @Override
+        public void forEachSession(BiConsumer<DeviceId, Long> action) {
+            sessions.forEach(session -> action.accept(session.device(), session.number()));
+        }
     }
 
     /**
@@ -322,7 +380,10 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
         sweeper.closed(connection, session);
         if (session != null) {
             session.markClosed();
-            sessions.remove(session);
+            ClusterLink link = cluster;
+            if (sessions.remove(session) && link != null) {
+                link.disconnected(session.device(), session.number());
+            }
             presence.closed(session);
         }
     }
@@ -347,12 +408,16 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
         }
         DeviceId id = new DeviceId(hello.getUser(), device);
         sweeper.helloAccepted(connection);
-        Session session = new Session(id, connection, config.mailboxCapacity(), hello.getResumeAfterServerId(), now,
-            reader, metrics, new RateLimiter(rateLimits, now));
+        // On a shared store other servers commit too, and an entry they committed may sit below
+        // one this server offers: no mailbox then, every offer re-reads the inbox (the truth).
+        Session session = new Session(id, connection, config.sharedStore() ? 0 : config.mailboxCapacity(),
+            hello.getResumeAfterServerId(), now, reader, metrics, new RateLimiter(rateLimits, now));
         session.credentialsIssuedAtMs(auth.issuedAtMs());
+        long number = sessionIds.incrementAndGet();
+        session.number(number);
         connection.attach(session);
         Frame welcome = Frame.newBuilder().setRequestId(frame.getRequestId()).setWelcome(Welcome.newBuilder()
-            .setSessionId(id + "#" + sessionIds.incrementAndGet())
+            .setSessionId(id + "#" + number)
             .setServerTimeMs(now)
             .setHeartbeatIntervalMs(config.heartbeatIntervalMs())
             .setMaxFrameBytes(connection.maxFrameBytes())
@@ -371,6 +436,10 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
             replaced.connection().closeWithError(Frames.errorBody(Error.Code.SESSION_REPLACED,
                 "Device " + id + " connected again on another connection", true));
             metrics.error(Error.Code.SESSION_REPLACED);
+        }
+        ClusterLink link = cluster;
+        if (link != null) {
+            link.connected(id, number);
         }
         // From here the admission gate never evicts this connection to make room for a newcomer.
         connection.markAuthenticated();
@@ -599,5 +668,9 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
         reader.close();
         presence.close();
         sweeper.close();
+        ClusterLink link = cluster;
+        if (link != null) {
+            link.close();
+        }
     }
 }

@@ -22,6 +22,7 @@ public final class RouterMetrics {
     private final Counter delivered;
     private final Counter read;
     private final Counter mailboxFull;
+    private final Counter clusterWakes;
     private final Counter writerBatches;
     private final Counter writerShareFull;
     private final Counter readsPaused;
@@ -48,6 +49,9 @@ public final class RouterMetrics {
             .description("Repeated sends answered with the original single tick").register(registry);
         delivered = Counter.builder("courier.messages.delivered").description("Messages acknowledged by a recipient device").register(registry);
         read = Counter.builder("courier.messages.read").description("Messages reported read").register(registry);
+        clusterWakes = Counter.builder("courier.cluster.wakes")
+            .description("Signals from other cluster nodes that made a session here read its inbox")
+            .register(registry);
         mailboxFull = Counter.builder("courier.mailbox.full")
             .description("Live offers refused by a full session mailbox (the session re-reads its inbox)").register(registry);
         writerBatches = Counter.builder("courier.storage.batches").description("Group commits by the storage writer").register(registry);
@@ -143,6 +147,10 @@ public final class RouterMetrics {
     /** Counts blue ticks routed by one committed batch. */
     public void read(int count) {
         read.increment(count);
+    }
+
+    public void clusterWake() {
+        clusterWakes.increment();
     }
 
     public void mailboxFull() {

@@ -92,13 +92,18 @@ public final class Session implements Runnable {
     private int pageNext;
     private boolean pageFull;
     private long credentialsIssuedAtMs = io.courier.router.auth.AuthResult.UNKNOWN_ISSUE_TIME;
+    private long number;
 
     /** Reads a page of a device's pending inbox off the I/O thread and hands it back. */
     public interface InboxReader {
         void readPage(Session session, long afterServerId);
     }
 
-    /** @param limiter this connection's rate limits, fresh (full). */
+    /**
+     * @param mailboxCapacity entries the mailbox holds; 0 for none, when every offer makes the
+     *                        session re-read its inbox instead (a store other servers write too).
+     * @param limiter         this connection's rate limits, fresh (full).
+     */
     public Session(DeviceId device, Connection connection, int mailboxCapacity, long resumeAfter, long nowMs,
             InboxReader reader, RouterMetrics metrics, RateLimiter limiter) {
         this.limiter = limiter;
@@ -115,6 +120,16 @@ public final class Session implements Runnable {
 
     public DeviceId device() {
         return device;
+    }
+
+    /** This session's number on this server, unique on it: how other nodes name it. */
+    public long number() {
+        return number;
+    }
+
+    /** Set once, before the session is registered. */
+    public void number(long value) {
+        this.number = value;
     }
 
     /**
@@ -265,6 +280,11 @@ public final class Session implements Runnable {
      * session re-read its inbox, where the entry already is.
      */
     void offer(StoredMessage message) {
+        if (mailboxCapacity == 0) {
+            // No mailbox (a store other servers write too): the inbox is read instead.
+            storeChanged();
+            return;
+        }
         if (!offeredSinceSweep) {
             offeredSinceSweep = true;
         }
@@ -329,6 +349,16 @@ public final class Session implements Runnable {
             resync = true;
             schedule();
         }
+    }
+
+    /**
+     * Entries were committed into this device's inbox that the mailbox may not hold (another
+     * server committed them): the session re-reads its inbox after the last entry it sent. Any
+     * thread; signals that arrive while a read is under way make one more read after it.
+     */
+    public void storeChanged() {
+        resync = true;
+        schedule();
     }
 
     /** Makes sure a drain runs soon on the I/O thread; at most one is queued at a time. */

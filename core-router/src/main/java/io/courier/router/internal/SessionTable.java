@@ -30,13 +30,20 @@ public final class SessionTable {
         return previous;
     }
 
-    /** Removes {@code session} if it is still the registered one for its device. */
-    public void remove(Session session) {
-        if (byDevice.remove(session.device(), session)
-            && devicesOnline.computeIfPresent(session.device().user(), (user, count) -> count == 1 ? null : count - 1)
+    /**
+     * Removes {@code session} if it is still the registered one for its device.
+     *
+     * @return whether it was (false: a newer session of the device had replaced it).
+     */
+    public boolean remove(Session session) {
+        if (!byDevice.remove(session.device(), session)) {
+            return false;
+        }
+        if (devicesOnline.computeIfPresent(session.device().user(), (user, count) -> count == 1 ? null : count - 1)
             == null) {
             onlineChanged.accept(session.device().user());
         }
+        return true;
     }
 
     public Session get(DeviceId device) {

@@ -3,13 +3,17 @@ package io.courier.router.internal;
 import io.courier.storage.DeviceId;
 import io.courier.transport.proto.Frame;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Queue;
+import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -82,6 +86,9 @@ public final class StorageWriter implements Runnable, AutoCloseable {
     // Sessions whose connections stopped reading because more than half the capacity waited.
     private final Queue<Session> paused = new ConcurrentLinkedQueue<>();
     private final BatchStaging staging;
+    // Told of the devices a batch committed entries for that have no session here (a cluster's other nodes).
+    private volatile Consumer<Collection<DeviceId>> elsewhere;
+    private final Set<DeviceId> notHere = new LinkedHashSet<>();
     // The commands of the batch being taken, staged together once taken (one de-duplication read).
     private final List<WriterCommand> taking = new ArrayList<>();
     private final SessionLookup sessions;
@@ -364,11 +371,18 @@ public final class StorageWriter implements Runnable, AutoCloseable {
             }
         }
         metrics.framesOut(staging.replies().size());
+        Consumer<Collection<DeviceId>> others = elsewhere;
         for (BatchStaging.Offer offer : staging.offers()) {
             Session session = sessions.session(offer.owner());
             if (session != null) {
                 session.offer(offer.message());
+            } else if (others != null) {
+                notHere.add(offer.owner());
             }
+        }
+        if (!notHere.isEmpty()) {
+            others.accept(List.copyOf(notHere));
+            notHere.clear();
         }
         for (WriterCommand command : staging.staged()) {
             if (command.session() != null) {
@@ -380,6 +394,15 @@ public final class StorageWriter implements Runnable, AutoCloseable {
         if (!paused.isEmpty()) {
             resumeReads();
         }
+    }
+
+    /**
+     * After each commit, {@code devices} gets the devices the batch committed entries for that
+     * have no session here, once each: the nodes that serve them are signalled. Set before
+     * {@link #start()}.
+     */
+    public void elsewhere(Consumer<Collection<DeviceId>> devices) {
+        this.elsewhere = devices;
     }
 
     /** Commits what is queued, then stops the thread. */

@@ -1,0 +1,171 @@
+package io.courier.cluster.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.courier.router.cluster.ClusterLink;
+import io.courier.storage.DeviceId;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Two links, as two nodes, on a real redis-server: the directory, the two kinds of signal, the
+ * expiry of a dead node's entries, and what a Redis restart does.
+ */
+class RedisClusterLinkTest {
+
+    private static final DeviceId BOB = DeviceId.primary("bob");
+    private static final DeviceId CAROL = DeviceId.primary("carol");
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    private static RedisProcess redis;
+
+    private final Node a = new Node("node-a", 3_000);
+    private final Node b = new Node("node-b", 3_000);
+
+    @BeforeAll
+    static void startRedis() throws Exception {
+        redis = RedisProcess.start();
+    }
+
+    @AfterAll
+    static void stopRedis() throws Exception {
+        redis.close();
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        a.link.close();
+        b.link.close();
+        redis.command("FLUSHALL");
+    }
+
+    /** One node's link and what its listener heard. */
+    private static final class Node {
+        final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        final RedisClusterLink link;
+        final BlockingQueue<DeviceId> woken = new LinkedBlockingQueue<>();
+        final BlockingQueue<String> replaced = new LinkedBlockingQueue<>();
+        final AtomicInteger reconnects = new AtomicInteger();
+        final Map<DeviceId, Long> sessions = new ConcurrentHashMap<>();
+
+        Node(String id, long ttlMs) {
+            link = new RedisClusterLink(redis.uri(), id, ttlMs, registry);
+            link.start(new ClusterLink.Listener() {
+                @Override
+                public void inboxChanged(DeviceId device) {
+                    woken.add(device);
+                }
+
+                @Override
+                public void replaced(DeviceId device, long session) {
+                    replaced.add(device + " " + session);
+                }
+
+                @Override
+                public void reconnected() {
+                    reconnects.incrementAndGet();
+                }
+
+                @Override
+                public void forEachSession(BiConsumer<DeviceId, Long> action) {
+                    sessions.forEach(action);
+                }
+            });
+        }
+
+        void connect(DeviceId device, long session) {
+            sessions.put(device, session);
+            link.connected(device, session);
+        }
+
+        double counter(String name, String kind) {
+            return registry.get(name).tag("kind", kind).counter().count();
+        }
+    }
+
+    @Test
+    void shouldWakeTheNodeThatServesADeviceAndNoOtherForEntriesCommittedElsewhere() throws Exception {
+        b.connect(BOB, 7);
+        awaitEntry(BOB, "node-b 7");
+
+        a.link.inboxesChanged(List.of(BOB, CAROL)); // carol has no session anywhere
+
+        assertThat(b.woken.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo(BOB);
+        await().atMost(WAIT).until(() -> a.counter("courier.cluster.signals.sent", "wake") == 1);
+        assertThat(b.counter("courier.cluster.signals.received", "wake")).isEqualTo(1);
+        assertThat(a.woken).as("a node is not signalled for its own devices, nor for offline ones").isEmpty();
+    }
+
+    @Test
+    void shouldTellTheNodeThatHeldADeviceToCloseItsSessionWhenItConnectsElsewhere() throws Exception {
+        a.connect(BOB, 3);
+        awaitEntry(BOB, "node-a 3");
+
+        b.connect(BOB, 11);
+
+        assertThat(a.replaced.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo("bob/1 3");
+        awaitEntry(BOB, "node-b 11");
+        // a's session closes: its compare-and-delete leaves b's entry alone.
+        a.link.disconnected(BOB, 3);
+        a.link.inboxesChanged(List.of(BOB));
+        assertThat(b.woken.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo(BOB);
+        assertThat(redis.command("GET", RedisClusterLink.key(BOB))).isEqualTo("node-b 11");
+        assertThat(b.replaced).isEmpty();
+    }
+
+    @Test
+    void shouldForgetASessionThatClosedAndLetADeadNodesEntriesExpire() throws Exception {
+        b.connect(BOB, 1);
+        awaitEntry(BOB, "node-b 1");
+        b.sessions.remove(BOB);
+        b.link.disconnected(BOB, 1);
+        await().atMost(WAIT).until(() -> "$-1".equals(redis.command("GET", RedisClusterLink.key(BOB))));
+
+        Node dying = new Node("node-c", 300);
+        dying.connect(CAROL, 5);
+        awaitEntry(CAROL, "node-c 5");
+        dying.link.close(); // stops renewing, as a node killed with -9 would
+        await().atMost(WAIT).until(() -> "$-1".equals(redis.command("GET", RedisClusterLink.key(CAROL))));
+    }
+
+    @Test
+    void shouldRewriteItsEntriesAndWakeItsSessionsWhenRedisComesBack() throws Exception {
+        b.connect(BOB, 9);
+        awaitEntry(BOB, "node-b 9");
+
+        redis.restart(); // empty: the directory is gone, and so are the subscriptions
+
+        await().atMost(WAIT).until(() -> b.reconnects.get() >= 1 && a.reconnects.get() >= 1);
+        awaitEntry(BOB, "node-b 9");
+        assertThat(b.registry.get("courier.cluster.reconnects").counter().count()).isGreaterThanOrEqualTo(1);
+        // Signals flow again once each side has resubscribed.
+        await().atMost(WAIT).untilAsserted(() -> {
+            a.link.inboxesChanged(List.of(BOB));
+            assertThat(b.woken.poll(200, TimeUnit.MILLISECONDS)).isEqualTo(BOB);
+        });
+    }
+
+    @Test
+    void shouldRefuseANodeIdThatCannotBeAChannelName() {
+        assertThatThrownBy(() -> new RedisClusterLink(redis.uri(), "node a", 1_000, new SimpleMeterRegistry()))
+            .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("cluster.node-id");
+    }
+
+    private static void awaitEntry(DeviceId device, String value) {
+        await().atMost(WAIT).until(() -> value.equals(redis.command("GET", RedisClusterLink.key(device))));
+    }
+}

@@ -1,0 +1,70 @@
+package io.courier.router.cluster;
+
+import io.courier.storage.DeviceId;
+import java.util.Collection;
+import java.util.function.BiConsumer;
+
+/**
+ * What a router tells the other nodes of its cluster, and hears from them: the design's table of
+ * which process serves which device, and the signals one process sends another's queue. The
+ * store stays the truth (every node commits into one shared store, {@code router.shared-store});
+ * a link only carries hints, so a lost signal costs latency, never a message: a session that
+ * misses one gets the entry on its next signal, its next reconnect, or when the link tells the
+ * router it {@link Listener#reconnected() reconnected}.
+ *
+ * <p>Calls come from the router's threads (I/O threads, the writer) and must not block: an
+ * implementation sends asynchronously and drops, counts and logs what it cannot send. Its
+ * {@link Listener} calls may come from any thread.
+ */
+public interface ClusterLink extends AutoCloseable {
+
+    /** This node's id, unique in the cluster: what the directory says serves a device. */
+    String nodeId();
+
+    /** Starts carrying signals to {@code listener}; called once, before any other call. */
+    void start(Listener listener);
+
+    /**
+     * A session of {@code device} opened on this node: the directory now names this node, and the
+     * node that served it before is told to close its session ({@link Listener#replaced}).
+     *
+     * @param session the session's number on this node, unique on it.
+     */
+    void connected(DeviceId device, long session);
+
+    /** That session closed: the directory forgets it, unless another session has taken its place. */
+    void disconnected(DeviceId device, long session);
+
+    /**
+     * Entries were committed into the inboxes of {@code devices}, none of which has a session on
+     * this node: the nodes that serve them are told to read their inboxes
+     * ({@link Listener#inboxChanged}).
+     */
+    void inboxesChanged(Collection<DeviceId> devices);
+
+    /** Stops signalling and listening; the directory entries of this node expire. */
+    @Override
+    void close();
+
+    /** What the router does with what other nodes say. */
+    interface Listener {
+
+        /** Entries were committed into {@code device}'s inbox: its session here reads it. */
+        void inboxChanged(DeviceId device);
+
+        /**
+         * {@code device} connected on another node: its session here, if it is still the one
+         * numbered {@code session}, closes with SESSION_REPLACED.
+         */
+        void replaced(DeviceId device, long session);
+
+        /**
+         * The link lost its connection and has it back: signals may have been lost meanwhile, so
+         * every session here reads its inbox.
+         */
+        void reconnected();
+
+        /** Each session open on this node, with its number: what the link keeps in the directory. */
+        void forEachSession(BiConsumer<DeviceId, Long> action);
+    }
+}
