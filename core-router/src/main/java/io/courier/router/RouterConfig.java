@@ -160,6 +160,16 @@ public record RouterConfig(
         return builder().build();
     }
 
+    /** This configuration with {@link #sharedStore} on, as a cluster's nodes run. */
+    public RouterConfig withSharedStore() {
+        return new RouterConfig(heartbeatIntervalMs, missedHeartbeats, helloTimeoutMs, mailboxCapacity,
+            maxPayloadBytes, writerQueueCapacity, maxBatch, drainPageSize, presenceFlushIntervalMs, dedupWindow,
+            deliveredRetention, expiryIntervalMs, expiryBatch, framesPerSecond, frameBurst, bytesPerSecond, byteBurst,
+            writerShare, inboxMaxMessages, inboxMaxBytes, maxDevicesPerUser, maxIdsPerAck, maxContacts,
+            maxPresenceWatch, presenceCoalesceMs, maxOneTimePreKeysPerPublish, maxOneTimePreKeys, oneTimePreKeysLow,
+            writer, true);
+    }
+
     /** The retention the storage layer enforces: the windows and the expiry batch size. */
     public RetentionPolicy retention() {
         return new RetentionPolicy(dedupWindow, deliveredRetention, expiryBatch);

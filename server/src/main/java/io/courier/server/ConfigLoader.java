@@ -150,7 +150,8 @@ public final class ConfigLoader {
 
     private static ServerConfig bind(ConfigNode root) {
         Section top = new Section(root);
-        top.allow("data-dir", "auth", "storage", "max-frame-bytes", "transports", "router", "admin", "limits", "media");
+        top.allow("data-dir", "auth", "storage", "max-frame-bytes", "transports", "router", "admin", "limits", "media",
+            "cluster");
         Path dataDir = Path.of(top.value("data-dir").required()).toAbsolutePath().normalize();
 
         Section auth = top.section("auth");
@@ -257,9 +258,56 @@ public final class ConfigLoader {
             limits.value("max-connections-per-address").optionalPositive().orElseThrow(
                 () -> new ConfigException("limits.max-connections-per-address must be set")));
 
+        ServerConfig.Cluster cluster = cluster(top.section("cluster"), transports);
+        if (cluster.enabled()) {
+            if (sharedValue.isSet() && !router.sharedStore()) {
+                throw new ConfigException("router.shared-store cannot be false with cluster.enabled: the nodes of a "
+                    + "cluster share one store (" + sharedValue.origin + ")");
+            }
+            router = router.withSharedStore();
+        }
         return new ServerConfig(dataDir, new ServerConfig.Auth(authenticator.name(), authOptions),
             new ServerConfig.Storage(storageProvider.name(), storageOptions), transports, maxFrame, router, adminConfig,
-            limitsConfig, media(top.section("media"), dataDir));
+            limitsConfig, media(top.section("media"), dataDir), cluster);
+    }
+
+    private static ServerConfig.Cluster cluster(Section cluster, Map<String, ServerConfig.Transport> transports) {
+        cluster.allow("enabled", "node-id", "redis", "directory-ttl-ms");
+        Value nodeValue = cluster.value("node-id");
+        String nodeId;
+        if (nodeValue.isSet()) {
+            nodeId = nodeValue.required();
+            if (!io.courier.storage.DeviceId.isValidId(nodeId)) {
+                throw nodeValue.invalid("must be " + io.courier.storage.DeviceId.SYNTAX);
+            }
+        } else {
+            nodeId = defaultNodeId(transports);
+        }
+        Value redis = cluster.value("redis");
+        String uri = redis.required();
+        if (!uri.startsWith("redis://") && !uri.startsWith("rediss://")) {
+            throw redis.invalid("must be a redis:// or rediss:// URI, e.g. redis://127.0.0.1:6379");
+        }
+        long ttl = cluster.value("directory-ttl-ms").positiveLong(30_000);
+        if (ttl < 300) {
+            throw cluster.value("directory-ttl-ms").invalid("must be at least 300: each node renews its entries every"
+                + " third of it");
+        }
+        return new ServerConfig.Cluster(cluster.value("enabled").bool(), nodeId, uri, ttl);
+    }
+
+    /** The host name and the first enabled transport's port: unique for nodes on one machine too. */
+    private static String defaultNodeId(Map<String, ServerConfig.Transport> transports) {
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            host = "node";
+        }
+        String id = host.replaceAll("[^A-Za-z0-9._-]", "-").replaceFirst("^\\.+", "");
+        int port = transports.values().stream().findFirst().map(ServerConfig.Transport::port).orElse(0);
+        id = (id.isEmpty() ? "node" : id) + "-" + port;
+        return id.length() > 64 ? id.substring(id.length() - 64) : id;
     }
 
     private static ServerConfig.Media media(Section media, Path dataDir) {

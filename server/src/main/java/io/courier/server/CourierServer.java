@@ -1,5 +1,6 @@
 package io.courier.server;
 
+import io.courier.cluster.redis.RedisClusterLink;
 import io.courier.media.MediaService;
 import io.courier.router.Router;
 import io.courier.router.auth.Authenticator;
@@ -55,6 +56,8 @@ public final class CourierServer implements AutoCloseable {
     private StorageBackend storage;
     private Authenticator authenticator;
     private volatile Router router;
+    // This node's link to the others (cluster.enabled); the router closes it once it runs.
+    private RedisClusterLink link;
     private ConnectionLimiter gate;
     private AdminServer admin;
     private MediaService media;
@@ -140,8 +143,26 @@ public final class CourierServer implements AutoCloseable {
                 throw new ConfigException("media.store '" + config.media().config().store() + "': " + e.getMessage());
             }
         }
-        router = new Router(config.router(), storage, authenticator, registry, clock,
-            media == null ? null : new RouterMediaSlots(media)).start();
+        if (config.router().sharedStore() && !storage.messages().isShared()) {
+            String key = config.cluster().enabled() ? "cluster.enabled" : "router.shared-store";
+            throw new ConfigException(key + " needs a storage backend that several servers can share (postgres);"
+                + " storage.backend '" + storage.name() + "' belongs to this one process (its data is in this process's"
+                + " memory or data directory), so other nodes could neither read nor number what it holds");
+        }
+        Router built = new Router(config.router(), storage, authenticator, registry, clock,
+            media == null ? null : new RouterMediaSlots(media));
+        if (config.cluster().enabled()) {
+            ServerConfig.Cluster cluster = config.cluster();
+            try {
+                link = new RedisClusterLink(cluster.redis(), cluster.nodeId(), cluster.directoryTtlMs(), registry);
+            } catch (RuntimeException e) {
+                throw new ConfigException("Cannot reach the cluster's Redis at " + cluster.redis() + " (cluster.redis): "
+                    + e.getMessage());
+            }
+            built.cluster(link);
+            LOG.info("Cluster node '{}', directory and signals on Redis at {}", cluster.nodeId(), cluster.redis());
+        }
+        router = built.start();
         // One gate for every transport: the limits count connections over all of them.
         gate = new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerAddress(),
             limits.lingerAllowance(), config.router().helloTimeoutMs(), registry);
@@ -338,6 +359,8 @@ public final class CourierServer implements AutoCloseable {
         }
         if (router != null) {
             run(router::close, failures);
+        } else if (link != null) {
+            run(link::close, failures);
         }
         if (media != null) {
             run(media::close, failures);

@@ -19,6 +19,7 @@ import java.util.Map;
  * @param admin         the metrics endpoint and the browser client ({@code admin.*}).
  * @param limits        connection limits ({@code limits.*}).
  * @param media         the media service ({@code media.*}).
+ * @param cluster       whether this server is one node of several, and how they meet ({@code cluster.*}).
  */
 public record ServerConfig(
     Path dataDirectory,
@@ -29,7 +30,8 @@ public record ServerConfig(
     RouterConfig router,
     Admin admin,
     Limits limits,
-    Media media) {
+    Media media,
+    Cluster cluster) {
 
     public ServerConfig {
         // In the order configured (the defaults list tcp, udp, ws, longpoll): transports start, and are logged, so.
@@ -103,5 +105,18 @@ public record ServerConfig(
      *                      endpoint is enabled).
      */
     public record Admin(boolean enabled, String host, int port, boolean browserClient) {
+    }
+
+    /**
+     * @param enabled        whether this server is one node of a cluster ({@code cluster.enabled}).
+     * @param nodeId         this node's id, unique in the cluster ({@code cluster.node-id}); by
+     *                       default the host name and the first transport's port.
+     * @param redis          where the cluster's directory and signals live, a {@code redis://} URI
+     *                       ({@code cluster.redis}).
+     * @param directoryTtlMs how long a device's directory entry outlives its node's last renewal
+     *                       ({@code cluster.directory-ttl-ms}): how soon a dead node's devices
+     *                       are no longer signalled there.
+     */
+    public record Cluster(boolean enabled, String nodeId, String redis, long directoryTtlMs) {
     }
 }

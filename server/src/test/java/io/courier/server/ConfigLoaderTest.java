@@ -96,6 +96,30 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void shouldReadTheClusterSettingsAndMakeANodeShareItsStore() {
+        ServerConfig single = ConfigLoader.defaults();
+        assertThat(single.cluster().enabled()).isFalse();
+        assertThat(single.router().sharedStore()).as("a single node owns its store").isFalse();
+
+        ServerConfig node = ConfigLoader.load(null, List.of("cluster.enabled=true", "cluster.node-id=node-2",
+            "cluster.redis=redis://10.0.0.5:6380", "cluster.directory-ttl-ms=9000"));
+        assertThat(node.cluster()).isEqualTo(new ServerConfig.Cluster(true, "node-2", "redis://10.0.0.5:6380", 9000));
+        assertThat(node.router().sharedStore()).isTrue();
+        assertThat(ConfigLoader.load(null, List.of("cluster.enabled=true")).cluster().nodeId())
+            .as("by default the host name and the first transport's port").endsWith("-7100");
+
+        assertThatThrownBy(() -> ConfigLoader.load(null, List.of("cluster.node-id=node 2")))
+            .isInstanceOf(ConfigException.class).hasMessageContaining("cluster.node-id");
+        assertThatThrownBy(() -> ConfigLoader.load(null, List.of("cluster.redis=http://127.0.0.1:6379")))
+            .isInstanceOf(ConfigException.class).hasMessageContaining("cluster.redis").hasMessageContaining("redis://");
+        assertThatThrownBy(() -> ConfigLoader.load(null, List.of("cluster.directory-ttl-ms=100")))
+            .isInstanceOf(ConfigException.class).hasMessageContaining("cluster.directory-ttl-ms");
+        assertThatThrownBy(() -> ConfigLoader.load(null, List.of("cluster.enabled=true", "router.shared-store=false")))
+            .isInstanceOf(ConfigException.class).hasMessageContaining("router.shared-store")
+            .hasMessageContaining("cluster.enabled");
+    }
+
+    @Test
     void shouldNameTheKeyAndValueOfABadValue() {
         assertThatThrownBy(() -> ConfigLoader.load(null, List.of("router.mailbox-capacity=100")))
             .isInstanceOf(ConfigException.class)

@@ -106,6 +106,10 @@ class ConfigurationReferenceTest {
         expected.put("media.upload-bytes-per-hour", Long.toString(media.uploadBytesPerHour()));
         expected.put("media.unreferenced-ttl-ms", Long.toString(media.unreferencedTtlMs()));
         expected.put("media.cleanup-interval-ms", Long.toString(media.cleanupIntervalMs()));
+        expected.put("cluster.enabled", Boolean.toString(defaults.cluster().enabled()));
+        expected.put("cluster.node-id", "computed");
+        expected.put("cluster.redis", defaults.cluster().redis());
+        expected.put("cluster.directory-ttl-ms", Long.toString(defaults.cluster().directoryTtlMs()));
 
         Map<String, String> readme = new TreeMap<>();
         for (List<String> row : tables.get("key")) {

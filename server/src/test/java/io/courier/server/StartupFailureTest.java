@@ -41,6 +41,33 @@ class StartupFailureTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"rocksdb", "memory"})
+    void shouldRefuseToRunAsAClusterNodeOnAStoreThatBelongsToOneProcess(String backend) throws Exception {
+        ServerProcess.Result result = server("storage.backend=" + backend, "cluster.enabled=true");
+
+        assertThat(result.exitStatus()).isEqualTo(2);
+        assertThat(result.errorLines()).containsExactly("courier: cluster.enabled needs a storage backend that several"
+            + " servers can share (postgres); storage.backend '" + backend + "' belongs to this one process (its data"
+            + " is in this process's memory or data directory), so other nodes could neither read nor number what it"
+            + " holds");
+        assertNoStackTraceAndNeverStopped(result);
+    }
+
+    @Test
+    void shouldNameTheClusterRedisWhenNothingAnswersThere() throws Exception {
+        int port = freePort();
+        List<String> overrides = new ArrayList<>(PostgresForTests.overrides("startup_cluster"));
+        overrides.addAll(List.of("storage.backend=postgres", "cluster.enabled=true",
+            "cluster.redis=redis://127.0.0.1:" + port));
+        ServerProcess.Result result = server(overrides.toArray(String[]::new));
+
+        assertThat(result.exitStatus()).isEqualTo(2);
+        assertThat(result.errorLines()).singleElement().asString()
+            .startsWith("courier: Cannot reach the cluster's Redis at redis://127.0.0.1:" + port + " (cluster.redis): ");
+        assertNoStackTraceAndNeverStopped(result);
+    }
+
     @Test
     void shouldNameTheAdminPortWhenItIsInUse() throws Exception {
         try (Taken taken = occupy(false)) {

@@ -75,6 +75,7 @@ public final class RedisClusterLink implements ClusterLink {
     private final ScheduledExecutorService renewer;
     private final AtomicInteger local = new AtomicInteger();
     private final AtomicBoolean connected = new AtomicBoolean(true);
+    private final AtomicBoolean open = new AtomicBoolean(true);
     // The connections (commands, pub/sub) that are down now: back when none is.
     private final java.util.Set<RedisChannelHandler<?, ?>> down = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final Counter wakesSent;
@@ -334,6 +335,9 @@ public final class RedisClusterLink implements ClusterLink {
 
     @Override
     public void close() {
+        if (!open.compareAndSet(true, false)) {
+            return;
+        }
         renewer.shutdownNow();
         try {
             pubSub.close();

@@ -230,9 +230,14 @@ public final class BatchStaging {
         }
         List<SendId> sends = new ArrayList<>();
         List<EntryId> entries = new ArrayList<>();
+        Set<String> users = sharedStore ? new HashSet<>() : null;
         for (WriterCommand command : commands) {
             if (command instanceof SendCommand send) {
                 sends.add(new SendId(send.sender(), send.send().getClientMessageId()));
+                if (users != null) {
+                    users.add(send.send().getRecipient());
+                    users.add(send.sender().user());
+                }
             } else if (command instanceof AckCommand ack) {
                 for (int i = 0; i < ack.ack().getServerMessageIdsCount(); i++) {
                     entries.add(new EntryId(ack.owner(), ack.ack().getServerMessageIds(i)));
@@ -252,6 +257,13 @@ public final class BatchStaging {
             if (entries.size() > 1) {
                 entriesFound = store.entries(entries);
                 entriesRead.addAll(entries);
+            }
+            if (users != null) {
+                // Another server may have registered a device since: this batch reads the lists again.
+                deviceCache.clear();
+                if (!users.isEmpty()) {
+                    deviceCache.putAll(directory.devices(users));
+                }
             }
         } catch (RuntimeException e) {
             staged.addAll(commands);

@@ -551,6 +551,22 @@ public abstract class StorageCompatibilityKit {
     }
 
     @Test
+    void shouldListTheDevicesOfManyUsersAtOnceAsOneByOne() {
+        backend.devices().register(ALICE_LAPTOP);
+        backend.devices().register(BOB_LAPTOP);
+        backend.devices().register(BOB);
+
+        Map<String, List<DeviceId>> found = backend.devices().devices(List.of("alice", "bob", "carol", "alice"));
+
+        assertThat(found).containsOnlyKeys("alice", "bob", "carol");
+        for (String user : found.keySet()) {
+            assertThat(found.get(user)).as(user).isEqualTo(backend.devices().devices(user));
+        }
+        assertThat(found.get("carol")).containsExactly(CAROL);
+        assertThat(backend.devices().devices(List.of())).isEmpty();
+    }
+
+    @Test
     void shouldReadManyEntriesAtOnceAsOneByOne() {
         commit(new WriteBatch().append(BOB, message(1)).append(BOB, message(2)).append(BOB, message(3))
             .append(ALICE_LAPTOP, message(2)).markDelivered(BOB, 2, 5_000).remove(BOB, 3));
@@ -677,6 +693,17 @@ public abstract class StorageCompatibilityKit {
             backend.messages().abortBatch();
             assertThat(pendingIds(BOB)).containsExactly(highest + 1);
         }
+    }
+
+    @Test
+    void shouldKeepADeviceRegisteredDuringABatchThatWroteNothing() {
+        assumeTrue(backend.messages().isShared(), "the backend is not shared by several servers");
+        backend.messages().beginBatch();
+        backend.devices().register(BOB_LAPTOP); // durable when it returns, whatever becomes of the batch
+        assertThat(backend.devices().devices("bob")).as("seen within the batch").contains(BOB_LAPTOP);
+        backend.messages().abortBatch();
+
+        assertThat(backend.devices().devices("bob")).containsExactly(BOB, BOB_LAPTOP);
     }
 
     @Test

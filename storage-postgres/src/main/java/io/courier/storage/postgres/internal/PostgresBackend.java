@@ -557,6 +557,31 @@ public final class PostgresBackend implements CombinedStorageBackend {
     }
 
     @Override
+    public Map<String, List<DeviceId>> devices(Collection<String> users) {
+        if (users.isEmpty()) {
+            checkOpen();
+            return Map.of();
+        }
+        return batchQuery("list devices", c -> {
+            Map<String, TreeSet<String>> found = new TreeMap<>();
+            for (String user : users) {
+                found.computeIfAbsent(user, u -> new TreeSet<>(List.of(DeviceId.PRIMARY)));
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT user_id, device FROM devices WHERE user_id = ANY(?)")) {
+                ps.setArray(1, c.createArrayOf("text", found.keySet().toArray()));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        found.get(rs.getString(1)).add(rs.getString(2));
+                    }
+                }
+            }
+            Map<String, List<DeviceId>> devices = new HashMap<>();
+            found.forEach((user, ids) -> devices.put(user, ids.stream().map(d -> new DeviceId(user, d)).toList()));
+            return devices;
+        });
+    }
+
+    @Override
     public List<DeviceId> devices(String user) {
         return batchQuery("list devices", c -> {
             TreeSet<String> found = new TreeSet<>();
@@ -867,8 +892,10 @@ public final class PostgresBackend implements CombinedStorageBackend {
         }
     }
 
+    // Its own transaction, durable when it returns, also during a batch: a batch that ends up
+    // writing nothing is rolled back.
     private void update(String what, String sql, String a, String b) {
-        batchQuery(what, c -> {
+        query(what, c -> {
             try (PreparedStatement ps = c.prepareStatement(sql)) {
                 ps.setString(1, a);
                 ps.setString(2, b);
