@@ -37,7 +37,7 @@ final class TestClient implements ClientListener {
     static final long TIMEOUT_SECONDS = 30;
 
     private final TransportClient transport;
-    private final URI address;
+    private volatile URI address;
     final String user;
     final String device;
     private final String token;
@@ -64,6 +64,22 @@ final class TestClient implements ClientListener {
         this.user = user;
         this.device = device;
         this.token = token;
+    }
+
+    /** Makes the next connect go to {@code other} (another node of a cluster), keeping all it saw. */
+    TestClient at(URI other) {
+        this.address = other;
+        return this;
+    }
+
+    /** Where the next connect goes. */
+    URI address() {
+        return address;
+    }
+
+    /** The highest server id delivered so far: the resume point a device would give. */
+    synchronized long lastDeliveredId() {
+        return delivered.stream().mapToLong(Deliver::getServerMessageId).max().orElse(0);
     }
 
     /** Connects without saying hello. */

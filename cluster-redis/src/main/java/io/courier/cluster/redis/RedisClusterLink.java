@@ -172,7 +172,7 @@ public final class RedisClusterLink implements ClusterLink {
             }
         });
         long period = Math.max(1, ttlMs / 3);
-        renewer.scheduleAtFixedRate(this::renewAll, period, period, TimeUnit.MILLISECONDS);
+        renewer.scheduleAtFixedRate(() -> renewAll(), period, period, TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -187,7 +187,14 @@ public final class RedisClusterLink implements ClusterLink {
             failed.increment();
             LOG.warn("Subscribing to {} again failed ({}); the next reconnect tries again", channel, e.toString());
         }
-        renewAll();
+        // The entries first: a commit whose signal missed them is then seen by the reads below.
+        for (io.lettuce.core.RedisFuture<Long> renewal : renewAll()) {
+            try {
+                renewal.get(10, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                failed.increment();
+            }
+        }
         listener.reconnected();
     }
 
@@ -306,10 +313,10 @@ public final class RedisClusterLink implements ClusterLink {
     }
 
     /** Writes again every entry of this node's sessions, keeping each only where it is still ours. */
-    private void renewAll() {
+    private List<io.lettuce.core.RedisFuture<Long>> renewAll() {
         Listener target = listener;
         if (target == null || !connected.get()) {
-            return;
+            return List.of();
         }
         String ttl = Long.toString(ttlMs);
         List<io.lettuce.core.RedisFuture<Long>> sent = new ArrayList<>();
@@ -327,6 +334,7 @@ public final class RedisClusterLink implements ClusterLink {
                 }
             });
         }
+        return sent;
     }
 
     private RedisAsyncCommands<String, String> async() {
