@@ -84,6 +84,24 @@ class BenchSmokeIT {
     }
 
     @Test
+    void clusterPutsEachPairsUsersOnDifferentNodesBesideASingleNode() throws Exception {
+        String url = System.getenv("COURIER_PG_URL");
+        assertThat(url).as("COURIER_PG_URL: run with ./test.sh, which starts PostgreSQL").isNotBlank();
+        BenchResult result = run("cluster", List.of("--nodes", "2", "--rate", "100",
+            "--set", "storage.options.url=" + url,
+            "--set", "storage.options.user=" + System.getenv().getOrDefault("COURIER_PG_USER", "courier"),
+            "--set", "storage.options.password=" + System.getenv().getOrDefault("COURIER_PG_PASSWORD", "courier"),
+            "--set", "storage.options.schema=bench_smoke_" + Long.toHexString(System.nanoTime())));
+        assertComplete(result, List.of("tcp-single", "tcp-cluster"), 1);
+        JsonObject cluster = result.runs().stream().filter(r -> r.getString("name").equals("tcp-cluster")).findFirst()
+            .orElseThrow();
+        assertThat(cluster.getString("purpose")).isEqualTo("rtt");
+        assertThat(cluster.getJsonObject("system").getString("address")).as("one address per node").contains(",");
+        assertThat(cluster.getJsonObject("usage").getJsonObject("server").getJsonArray("pids"))
+            .as("two nodes and Redis count as the server").hasSize(3);
+    }
+
+    @Test
     void throughputStepsUpAndSummarises() throws Exception {
         BenchResult result = run("throughput", List.of("--transports", "tcp", "--start-rate", "200", "--factor", "2",
             "--max-rate", "400", "--refine", "0"));

@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
 /** The {@code courier-bench} executable. */
 @Command(name = "courier-bench", mixinStandardHelpOptions = true, versionProvider = BenchVersion.class,
     description = "Courier's benchmark suite: transports side by side, floors, an MQTT peer, reports.",
-    subcommands = {LatencyCommand.class, RttCommand.class, ThroughputCommand.class, DensityCommand.class, FloorCommand.class,
+    subcommands = {LatencyCommand.class, RttCommand.class, ClusterCommand.class, ThroughputCommand.class, DensityCommand.class, FloorCommand.class,
         PeerCommand.class, CompareCommand.class, ReportCommand.class, FlameCommand.class, JmhCommand.class, LoadGeneratorCommand.class,
         SdkCommand.class})
 public final class BenchMain {

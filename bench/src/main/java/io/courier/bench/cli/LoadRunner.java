@@ -52,7 +52,7 @@ final class LoadRunner {
                 if (load.primeSeconds > 0) {
                     Progress bar = new Progress(spec.name() + " priming");
                     fleet.run(load.primeRate, 0, nanos(load.primeSeconds), load.payloadBytes,
-                        TimeUnit.MICROSECONDS.toNanos(load.spinMicros), system.pid(), bar);
+                        TimeUnit.MICROSECONDS.toNanos(load.spinMicros), system.pids(), bar);
                     bar.done("primed");
                 }
                 JsonObject described = new JsonObject(new HashMap<>(system.describe()))
@@ -60,7 +60,7 @@ final class LoadRunner {
                 plan.run((rate, purpose) -> {
                     Progress bar = new Progress(spec.name() + " @ " + Table.count(rate) + "/s");
                     Fleet.Step step = fleet.run(rate, nanos(load.warmupSeconds), nanos(load.durationSeconds),
-                        load.payloadBytes, TimeUnit.MICROSECONDS.toNanos(load.spinMicros), system.pid(), bar);
+                        load.payloadBytes, TimeUnit.MICROSECONDS.toNanos(load.spinMicros), system.pids(), bar);
                     bar.done(String.format("achieved %s/s, p50 %s ms, p99 %s ms, lost %d%s",
                         Table.count(step.achievedRate()), Table.ms(step.oneWay().getValueAtPercentile(50)),
                         Table.ms(step.oneWay().getValueAtPercentile(99)), step.lost(),

@@ -101,14 +101,15 @@ public final class Fleet implements AutoCloseable {
 
     /**
      * Runs one open-loop step: {@code rate} messages per second in all, the warm-up then the
-     * measured period, and waits for every process's result. {@code serverPid}'s and the load
-     * generators' CPU time and context switches are read at the measured period's start and end
-     * ({@link Step#usage()}); -1 reads the load generators only.
+     * measured period, and waits for every process's result. The CPU time and context switches
+     * of {@code serverPids} (summed: a cluster's nodes and its Redis count as its server) and of
+     * the load generators are read at the measured period's start and end ({@link Step#usage()});
+     * none reads the load generators only.
      */
     public Step run(double rate, long warmupNanos, long durationNanos, int payloadBytes, long spinNanos,
-                    long serverPid, Consumer<Progress> progress) throws IOException, InterruptedException {
+                    List<Long> serverPids, Consumer<Progress> progress) throws IOException, InterruptedException {
         long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200);
-        StepUsage usage = new StepUsage(serverPid, pids, durationNanos / 1e9);
+        StepUsage usage = new StepUsage(serverPids, pids, durationNanos / 1e9);
         ScheduledExecutorService clock = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "bench-usage");
             t.setDaemon(true);

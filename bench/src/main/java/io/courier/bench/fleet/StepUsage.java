@@ -13,7 +13,7 @@ import java.util.OptionalLong;
  */
 final class StepUsage {
 
-    private final long serverPid;
+    private final List<Long> serverPids;
     private final List<Long> loadPids;
     private final double windowSeconds;
     private ProcessCpu.Reading serverStart;
@@ -23,19 +23,23 @@ final class StepUsage {
     private PerfStat perf;
     private String perfFailure;
 
-    /** @param serverPid the process under test, or -1 when it cannot be read (a broker elsewhere). */
-    StepUsage(long serverPid, List<Long> loadPids, double windowSeconds) {
-        this.serverPid = serverPid;
+    /**
+     * @param serverPids the processes under test (one, or a cluster's nodes and its Redis, summed);
+     *                   none when they cannot be read (a broker elsewhere).
+     */
+    StepUsage(List<Long> serverPids, List<Long> loadPids, double windowSeconds) {
+        this.serverPids = List.copyOf(serverPids);
         this.loadPids = List.copyOf(loadPids);
         this.windowSeconds = windowSeconds;
     }
 
     /** At the window's start. */
     synchronized void begin() {
-        if (serverPid > 0) {
-            serverStart = ProcessCpu.readOrFail("the server", serverPid);
+        if (!serverPids.isEmpty()) {
+            serverStart = sum("the server", serverPids);
             try {
-                perf = PerfStat.start(serverPid, windowSeconds);
+                // Instructions of the first only: perf stat follows one process.
+                perf = PerfStat.start(serverPids.get(0), windowSeconds);
             } catch (IOException e) {
                 perfFailure = "perf stat could not start: " + e.getMessage();
             }
@@ -46,7 +50,7 @@ final class StepUsage {
     /** At the window's end. */
     synchronized void end() {
         if (serverStart != null) {
-            serverSpent = ProcessCpu.readOrFail("the server", serverPid).since(serverStart);
+            serverSpent = sum("the server", serverPids).since(serverStart);
         }
         if (loadStart != null) {
             loadSpent = loadReading().since(loadStart);
@@ -54,10 +58,14 @@ final class StepUsage {
     }
 
     private ProcessCpu.Reading loadReading() {
+        return sum("a load generator", loadPids);
+    }
+
+    private static ProcessCpu.Reading sum(String what, List<Long> processes) {
         long ticks = 0;
         long switches = 0;
-        for (long pid : loadPids) {
-            ProcessCpu.Reading r = ProcessCpu.readOrFail("a load generator", pid);
+        for (long pid : processes) {
+            ProcessCpu.Reading r = ProcessCpu.readOrFail(what, pid);
             ticks += r.cpuTicks();
             switches += r.contextSwitches();
         }
@@ -73,7 +81,7 @@ final class StepUsage {
         JsonObject json = new JsonObject().put("windowSeconds", windowSeconds)
             .put("ticksPerSecond", ProcessCpu.TICKS_PER_SECOND);
         if (serverSpent != null) {
-            json.put("server", reading(serverSpent).put("pid", serverPid));
+            json.put("server", reading(serverSpent).put("pid", serverPids.get(0)).put("pids", serverPids));
         }
         if (loadSpent != null) {
             json.put("loadGenerators", reading(loadSpent).put("processes", loadPids.size()));
@@ -85,7 +93,7 @@ final class StepUsage {
         } else {
             instructions.put("supported", false).put("reason", perfFailure != null ? perfFailure
                 : PerfStat.UNSUPPORTED != null ? PerfStat.UNSUPPORTED
-                : serverPid <= 0 ? "the server's process is unknown" : "perf stat counted nothing");
+                : serverPids.isEmpty() ? "the server's process is unknown" : "perf stat counted nothing");
         }
         return json.put("instructions", instructions);
     }

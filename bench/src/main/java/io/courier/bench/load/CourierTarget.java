@@ -12,6 +12,8 @@ import io.courier.transport.proto.Frame;
 import io.courier.transport.proto.Hello;
 import io.courier.transport.proto.Send;
 import java.net.URI;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
@@ -30,26 +32,33 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 final class CourierTarget implements Target {
 
-    private final URI address;
+    // One server, or the nodes of a cluster: pair i's sender uses node i, its receiver node i + 1.
+    private final List<URI> addresses;
     private final TransportClient client;
     private final String prefix;
 
     private final boolean roundTrip;
 
-    private CourierTarget(URI address, TransportClient client, String prefix, boolean roundTrip) {
-        this.address = address;
+    private CourierTarget(List<URI> addresses, TransportClient client, String prefix, boolean roundTrip) {
+        this.addresses = addresses;
         this.client = client;
         this.prefix = prefix;
         this.roundTrip = roundTrip;
     }
 
+    /**
+     * @param address one server's address, or a cluster's nodes' addresses separated by commas
+     *                (all of one transport): then the two users of each pair sit on different nodes.
+     */
     static CourierTarget open(String address, Map<String, String> options) {
-        URI uri = URI.create(address);
+        List<URI> addresses = Arrays.stream(address.split(",")).map(String::trim).map(URI::create).toList();
+        URI uri = addresses.get(0);
         // Addresses name transports by scheme, except long polling, which is plain HTTP.
         String transport = uri.getScheme().startsWith("http") ? "longpoll" : uri.getScheme().replace("wss", "ws");
         TransportClient client = TransportProviders.find(transport).createClient(
             new TransportSettings(TransportSettings.DEFAULT_HOST, 0, TransportSettings.DEFAULT_MAX_FRAME_BYTES, options));
-        return new CourierTarget(uri, client, options.getOrDefault("user-prefix", "bench"), Targets.roundTrip(options));
+        return new CourierTarget(addresses, client, options.getOrDefault("user-prefix", "bench"),
+            Targets.roundTrip(options));
     }
 
     @Override
@@ -57,7 +66,9 @@ final class CourierTarget implements Target {
         String sender = prefix + "-s" + index;
         String receiver = prefix + "-r" + index;
         AtomicReference<ClientConnection> self = new AtomicReference<>();
-        CompletableFuture<ClientConnection> to = connect(receiver, self, frame -> {
+        URI senderNode = addresses.get(index % addresses.size());
+        URI receiverNode = addresses.get((index + 1) % addresses.size());
+        CompletableFuture<ClientConnection> to = connect(receiverNode, receiver, self, frame -> {
             if (frame.hasDeliver()) {
                 Deliver deliver = frame.getDeliver();
                 if (roundTrip) {
@@ -79,7 +90,7 @@ final class CourierTarget implements Target {
             }
         });
         AtomicReference<ClientConnection> senderSelf = new AtomicReference<>();
-        CompletableFuture<ClientConnection> from = connect(sender, senderSelf, frame -> {
+        CompletableFuture<ClientConnection> from = connect(senderNode, sender, senderSelf, frame -> {
             if (frame.hasAccepted()) {
                 sink.accepted(Long.parseLong(frame.getAccepted().getClientMessageId()));
             } else if (frame.hasReceipt()) {
@@ -114,15 +125,16 @@ final class CourierTarget implements Target {
 
     @Override
     public CompletableFuture<AutoCloseable> openIdle(int index) {
-        return connect(prefix + "-idle" + index, new AtomicReference<>(), frame -> { }).thenApply(c -> c::close);
+        return connect(addresses.get(index % addresses.size()), prefix + "-idle" + index, new AtomicReference<>(),
+            frame -> { }).thenApply(c -> c::close);
     }
 
     /**
      * Connects, says hello, and completes on welcome (or fails on an error frame). {@code self} is
      * set before the hello goes out, so the listener can answer on its own connection.
      */
-    private CompletableFuture<ClientConnection> connect(String user, AtomicReference<ClientConnection> self,
-                                                        ClientListener listener) {
+    private CompletableFuture<ClientConnection> connect(URI address, String user,
+                                                        AtomicReference<ClientConnection> self, ClientListener listener) {
         CompletableFuture<ClientConnection> welcomed = new CompletableFuture<>();
         ClientListener gate = new ClientListener() {
             @Override

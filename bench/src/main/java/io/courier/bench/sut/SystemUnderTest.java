@@ -22,6 +22,14 @@ public interface SystemUnderTest extends AutoCloseable {
     /** Its process id, or -1 when unknown (a broker on another machine). */
     long pid();
 
+    /**
+     * The processes whose CPU counts as this system's: its own by default; a cluster's nodes and
+     * its Redis. Empty when unknown.
+     */
+    default java.util.List<Long> pids() {
+        return pid() > 0 ? java.util.List.of(pid()) : java.util.List.of();
+    }
+
     /** True when the process is a JVM we started, which jcmd can inspect. */
     boolean isJvm();
 
