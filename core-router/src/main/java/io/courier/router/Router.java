@@ -17,6 +17,7 @@ import io.courier.router.internal.StorageReader;
 import io.courier.router.internal.StorageWriter;
 import io.courier.router.internal.Sweeper;
 import io.courier.router.internal.WriterCommand;
+import io.courier.storage.DeviceDirectory;
 import io.courier.storage.DeviceId;
 import io.courier.storage.RetentionPolicy;
 import io.courier.storage.StorageBackend;
@@ -100,6 +101,7 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
     private final AtomicInteger sessionIds = new AtomicInteger();
     private final RateLimiter.Limits rateLimits;
     private final MediaSlots media;
+    private final DeviceDirectory devices;
     private volatile boolean closing;
     // The other nodes of the cluster, when this router is one of several (null on a single node).
     private volatile ClusterLink cluster;
@@ -124,6 +126,7 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
     public Router(RouterConfig config, StorageBackend storage, Authenticator authenticator, MeterRegistry registry,
                   Clock clock, MediaSlots media) {
         this.media = media;
+        this.devices = storage.devices();
         this.config = config;
         this.authenticator = authenticator;
         this.clock = clock;
@@ -179,6 +182,7 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
             throw new IllegalStateException("A cluster node needs router.shared-store = true: the nodes share one store");
         }
         this.cluster = link;
+        presence.cluster(link, devices);
         return this;
     }
 
@@ -202,6 +206,11 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
                     "Device " + device + " connected again on another server", true));
                 metrics.error(Error.Code.SESSION_REPLACED);
             }
+        }
+
+        @Override
+        public void presenceChanged(String user, long lastSeenMs) {
+            presence.remoteChanged(user, lastSeenMs);
         }
 
         @Override
@@ -381,9 +390,11 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
         if (session != null) {
             session.markClosed();
             ClusterLink link = cluster;
-            if (sessions.remove(session) && link != null) {
+            if (link != null && sessions.get(session.device()) == session) {
+                // Before the table: other nodes, told the user went offline, no longer find it here.
                 link.disconnected(session.device(), session.number());
             }
+            sessions.remove(session);
             presence.closed(session);
         }
     }
@@ -430,16 +441,17 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
             fatal(connection, Error.Code.OVERLOADED, "Server is overloaded; try again shortly", frame.getRequestId());
             return;
         }
+        ClusterLink link = cluster;
+        if (link != null) {
+            // Before the table: the directory names this node before other nodes hear the user is online.
+            link.connected(id, number);
+        }
         // In the table before the first read: anything committed from here on is also offered live.
         Session replaced = sessions.put(session);
         if (replaced != null) {
             replaced.connection().closeWithError(Frames.errorBody(Error.Code.SESSION_REPLACED,
                 "Device " + id + " connected again on another connection", true));
             metrics.error(Error.Code.SESSION_REPLACED);
-        }
-        ClusterLink link = cluster;
-        if (link != null) {
-            link.connected(id, number);
         }
         // From here the admission gate never evicts this connection to make room for a newcomer.
         connection.markAuthenticated();

@@ -7,6 +7,10 @@ import static org.awaitility.Awaitility.await;
 import io.courier.cluster.redis.RedisProcess;
 import io.courier.transport.proto.Deliver;
 import io.courier.transport.proto.Error;
+import io.courier.transport.proto.Frame;
+import io.courier.transport.proto.Presence;
+import io.courier.transport.proto.PresenceQuery;
+import io.courier.transport.proto.PresenceSubscribe;
 import io.courier.transport.proto.Receipt.Status;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -136,6 +140,33 @@ class ClusterInProcessTest {
 
         await().atMost(TestClient.TIMEOUT_SECONDS, SECONDS).until(() -> laptop.deliveredCount() == 1);
         assertThat(laptop.deliveredSnapshot()).extracting(Deliver::getClientMessageId).containsExactly("m-2");
+    }
+
+    @Test
+    void shouldShowPresenceAcrossNodes() throws Exception {
+        TestClient alice = a.user("alice").connect();
+        alice.raw(Frame.newBuilder().setRequestId(7).setPresenceSubscribe(PresenceSubscribe.newBuilder()
+            .addUsers("bob")).build());
+        assertThat(nextPresence(alice).getOnline()).as("bob has not connected anywhere").isFalse();
+
+        TestClient bob = b.user("bob").connect();
+        assertThat(nextPresence(alice).getOnline()).as("bob came online on node b").isTrue();
+        alice.raw(Frame.newBuilder().setRequestId(8).setPresenceQuery(PresenceQuery.newBuilder().setUser("bob")).build());
+        assertThat(nextPresence(alice).getOnline()).as("a query on node a sees him too").isTrue();
+
+        bob.disconnect();
+        Presence gone = nextPresence(alice);
+        assertThat(gone.getOnline()).isFalse();
+        assertThat(gone.getLastSeenMs()).as("last seen, from the shared store").isPositive();
+    }
+
+    private static Presence nextPresence(TestClient client) throws InterruptedException {
+        Frame frame;
+        do {
+            frame = client.others.poll(TestClient.TIMEOUT_SECONDS, SECONDS);
+            assertThat(frame).as("a presence frame").isNotNull();
+        } while (!frame.hasPresence());
+        return frame.getPresence();
     }
 
     @Test

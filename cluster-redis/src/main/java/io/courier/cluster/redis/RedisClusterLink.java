@@ -45,7 +45,9 @@ import org.slf4j.LoggerFactory;
  *       writes it again if it is gone, as after a Redis restart), so a dead node's entries vanish
  *       within {@code ttl}. A session's close deletes its entry with the same compare-and-delete.</li>
  *   <li>Signals: {@code SPUBLISH courier:node:NODE} of {@code w USER/DEVICE …} (read your inbox)
- *       or {@code r USER/DEVICE SESSION} (close that session: the device connected here). After
+ *       or {@code r USER/DEVICE SESSION} (close that session: the device connected here); and,
+ *       to every node, {@code PUBLISH courier:presence} of {@code NODE USER LAST_SEEN_MS} when a
+ *       user's first device comes online on a node (0) or its last goes offline. After
  *       each commit the writer names the devices with entries and no session on this node; one
  *       {@code MGET} finds their nodes, and each node gets one message for the batch.</li>
  * </ul>
@@ -60,6 +62,8 @@ public final class RedisClusterLink implements ClusterLink {
     private static final Logger LOG = LoggerFactory.getLogger(RedisClusterLink.class);
     static final String DEVICE_PREFIX = "courier:dev:";
     static final String NODE_PREFIX = "courier:node:";
+    // Every node hears every other's presence changes: "NODE USER".
+    static final String PRESENCE = "courier:presence";
     // KEYS[1] the entry, ARGV[1] this session's value, ARGV[2] the expiry in ms.
     private static final String RENEW = "local v = redis.call('GET', KEYS[1]) "
         + "if v == false or v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end return 0";
@@ -82,6 +86,8 @@ public final class RedisClusterLink implements ClusterLink {
     private final Counter replacesSent;
     private final Counter wakesReceived;
     private final Counter replacesReceived;
+    private final Counter presenceSent;
+    private final Counter presenceReceived;
     private final Counter failed;
     private final Counter reconnects;
     private volatile Listener listener;
@@ -118,6 +124,9 @@ public final class RedisClusterLink implements ClusterLink {
             "Signals received from other nodes");
         this.replacesReceived = counter(registry, "courier.cluster.signals.received", "replace",
             "Signals received from other nodes");
+        this.presenceSent = counter(registry, "courier.cluster.signals.sent", "presence", "Signals sent to other nodes");
+        this.presenceReceived = counter(registry, "courier.cluster.signals.received", "presence",
+            "Signals received from other nodes");
         this.failed = Counter.builder("courier.cluster.signals.failed")
             .description("Directory writes and signals Redis did not take (its connection was down or it failed)")
             .register(registry);
@@ -151,8 +160,24 @@ public final class RedisClusterLink implements ClusterLink {
             public void smessage(String shardChannel, String message) {
                 received(message);
             }
+
+            @Override
+            public void message(String broadcast, String message) {
+                String[] parts = message.split(" ");
+                if (parts.length != 3 || parts[0].equals(nodeId)) {
+                    return; // this node's own change, or not a presence signal
+                }
+                try {
+                    long lastSeen = Long.parseLong(parts[2]);
+                    presenceReceived.increment();
+                    listener.presenceChanged(parts[1], lastSeen);
+                } catch (NumberFormatException e) {
+                    LOG.warn("Ignoring a malformed presence signal: '{}'", message);
+                }
+            }
         });
         pubSub.sync().ssubscribe(channel);
+        pubSub.sync().subscribe(PRESENCE);
         client.addListener(new RedisConnectionStateListener() {
             @Override
             public void onRedisDisconnected(RedisChannelHandler<?, ?> connection) {
@@ -183,6 +208,7 @@ public final class RedisClusterLink implements ClusterLink {
     private void recover() {
         try {
             pubSub.async().ssubscribe(channel).get(10, TimeUnit.SECONDS);
+            pubSub.async().subscribe(PRESENCE).get(10, TimeUnit.SECONDS);
         } catch (Exception e) {
             failed.increment();
             LOG.warn("Subscribing to {} again failed ({}); the next reconnect tries again", channel, e.toString());
@@ -196,6 +222,36 @@ public final class RedisClusterLink implements ClusterLink {
             }
         }
         listener.reconnected();
+    }
+
+    @Override
+    public boolean onlineElsewhere(List<DeviceId> devices) {
+        if (devices.isEmpty() || !connected.get()) {
+            return false;
+        }
+        try {
+            for (KeyValue<String, String> entry : async().mget(devices.stream().map(RedisClusterLink::key)
+                .toArray(String[]::new)).get(5, TimeUnit.SECONDS)) {
+                if (entry.hasValue() && !entry.getValue().startsWith(nodeId + ' ')) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (Exception e) {
+            failed.increment();
+            return false; // unknown counts as offline: presence is a hint, never a message
+        }
+    }
+
+    @Override
+    public void presenceChanged(String user, long lastSeenMs) {
+        async().publish(PRESENCE, nodeId + ' ' + user + ' ' + lastSeenMs).whenComplete((receivers, error) -> {
+            if (error != null) {
+                failed.increment();
+            } else {
+                presenceSent.increment();
+            }
+        });
     }
 
     private void received(String message) {

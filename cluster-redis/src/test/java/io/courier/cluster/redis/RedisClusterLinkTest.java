@@ -59,6 +59,7 @@ class RedisClusterLinkTest {
         final RedisClusterLink link;
         final BlockingQueue<DeviceId> woken = new LinkedBlockingQueue<>();
         final BlockingQueue<String> replaced = new LinkedBlockingQueue<>();
+        final BlockingQueue<String> presence = new LinkedBlockingQueue<>();
         final AtomicInteger reconnects = new AtomicInteger();
         final Map<DeviceId, Long> sessions = new ConcurrentHashMap<>();
 
@@ -73,6 +74,11 @@ class RedisClusterLinkTest {
                 @Override
                 public void replaced(DeviceId device, long session) {
                     replaced.add(device + " " + session);
+                }
+
+                @Override
+                public void presenceChanged(String user, long lastSeenMs) {
+                    presence.add(user + " " + lastSeenMs);
                 }
 
                 @Override
@@ -157,6 +163,24 @@ class RedisClusterLinkTest {
             a.link.inboxesChanged(List.of(BOB));
             assertThat(b.woken.poll(200, TimeUnit.MILLISECONDS)).isEqualTo(BOB);
         });
+    }
+
+    @Test
+    void shouldTellEveryOtherNodeOfAPresenceChangeAndSeeDevicesOnlineElsewhere() throws Exception {
+        DeviceId bobLaptop = new DeviceId("bob", "laptop");
+        assertThat(a.link.onlineElsewhere(List.of(BOB, bobLaptop))).isFalse();
+        b.connect(bobLaptop, 4);
+        awaitEntry(bobLaptop, "node-b 4");
+
+        b.link.presenceChanged("bob", 0);
+
+        assertThat(a.presence.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo("bob 0");
+        assertThat(a.link.onlineElsewhere(List.of(BOB, bobLaptop))).as("bob's laptop is on node b").isTrue();
+        assertThat(b.link.onlineElsewhere(List.of(BOB, bobLaptop))).as("for node b that is here, not elsewhere")
+            .isFalse();
+        b.link.presenceChanged("bob", 1234);
+        assertThat(a.presence.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo("bob 1234");
+        assertThat(b.presence).as("a node does not hear its own changes").isEmpty();
     }
 
     @Test

@@ -2,6 +2,7 @@ package io.courier.router.cluster;
 
 import io.courier.storage.DeviceId;
 import java.util.Collection;
+import java.util.List;
 import java.util.function.BiConsumer;
 
 /**
@@ -42,6 +43,20 @@ public interface ClusterLink extends AutoCloseable {
      */
     void inboxesChanged(Collection<DeviceId> devices);
 
+    /**
+     * Whether any of {@code devices} (one user's) has a session on another node now, as the
+     * directory says. May block (one round trip); called from the router's presence thread.
+     */
+    boolean onlineElsewhere(List<DeviceId> devices);
+
+    /**
+     * {@code user}'s first device came online on this node, or its last went offline: every other
+     * node is told, so that those watching the user there look again.
+     *
+     * @param lastSeenMs when the user went offline here (its last activity), or 0 when it came online.
+     */
+    void presenceChanged(String user, long lastSeenMs);
+
     /** Stops signalling and listening; the directory entries of this node expire. */
     @Override
     void close();
@@ -63,6 +78,12 @@ public interface ClusterLink extends AutoCloseable {
          * every session here reads its inbox.
          */
         void reconnected();
+
+        /**
+         * {@code user} came online or went offline on another node ({@code lastSeenMs} then says
+         * when; 0 when it came online). The other node writes that time to the store later.
+         */
+        void presenceChanged(String user, long lastSeenMs);
 
         /** Each session open on this node, with its number: what the link keeps in the directory. */
         void forEachSession(BiConsumer<DeviceId, Long> action);

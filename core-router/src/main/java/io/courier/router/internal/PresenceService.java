@@ -1,6 +1,8 @@
 package io.courier.router.internal;
 
 import io.courier.router.RouterConfig;
+import io.courier.router.cluster.ClusterLink;
+import io.courier.storage.DeviceDirectory;
 import io.courier.storage.DeviceId;
 import io.courier.storage.PresencePrivacy;
 import io.courier.storage.PresenceStore;
@@ -93,6 +95,12 @@ public final class PresenceService implements AutoCloseable {
         sessions.onOnlineChanged(this::onlineChanged);
     }
 
+    private volatile ClusterLink cluster;
+    private volatile DeviceDirectory devices;
+    // Last-seen times other nodes sent with their users' going offline, not yet in the store.
+    private static final int REMOTE_LAST_SEEN_LIMIT = 100_000;
+    private final Map<String, Long> remoteLastSeen = new java.util.concurrent.ConcurrentHashMap<>();
+
     // ---------------------------------------------------------------- frames (I/O threads)
 
     /** A PresenceQuery: online now, the last-seen time, or unknown. */
@@ -159,7 +167,49 @@ public final class PresenceService implements AutoCloseable {
         event(() -> unsubscribe(session));
     }
 
+    /**
+     * Makes presence cluster-wide: a user is online when a device of theirs has a session here or
+     * on another node, and this node's changes are told to the others. Call before any session.
+     */
+    public void cluster(ClusterLink link, DeviceDirectory devices) {
+        this.cluster = link;
+        this.devices = devices;
+    }
+
+    /** Online here, or (in a cluster) on another node; presence thread only. */
+    private boolean isOnline(String user) {
+        if (sessions.isOnline(user)) {
+            return true;
+        }
+        ClusterLink link = cluster;
+        return link != null && link.onlineElsewhere(devices.devices(user));
+    }
+
+    /**
+     * {@code user} came online or went offline on another node: its watchers here look again, and
+     * until that node has written it, the last-seen time it sent stands in for the store's.
+     */
+    public void remoteChanged(String user, long lastSeenMs) {
+        if (lastSeenMs > 0) {
+            if (remoteLastSeen.size() >= REMOTE_LAST_SEEN_LIMIT) {
+                remoteLastSeen.clear(); // only a stand-in: the store has them all soon after
+            }
+            remoteLastSeen.merge(user, lastSeenMs, Math::max);
+        }
+        reconsiderWatchers(user);
+    }
+
     private void onlineChanged(String user) {
+        ClusterLink link = cluster;
+        if (link != null) {
+            // Called once the table's count has changed, and the sweeper noted the time before the
+            // session left it: offline, the last-seen time is there to send.
+            link.presenceChanged(user, sessions.isOnline(user) ? 0 : sweeper.unwrittenLastSeen(user));
+        }
+        reconsiderWatchers(user);
+    }
+
+    private void reconsiderWatchers(String user) {
         event(() -> {
             Set<Watch> watching = watchers.get(user);
             if (watching != null) {
@@ -349,7 +399,7 @@ public final class PresenceService implements AutoCloseable {
     /** Announces the watch's change now, holds it to its window's end, or drops it if nothing changed. */
     private void reconsider(Watch watch, long now) {
         boolean visible = visible(watch);
-        boolean online = visible && sessions.isOnline(watch.user);
+        boolean online = visible && isOnline(watch.user);
         if (visible == watch.visible && online == watch.online) {
             held.remove(watch);
             return;
@@ -404,10 +454,11 @@ public final class PresenceService implements AutoCloseable {
     private Frame presenceFrame(long requestId, String user, boolean visible, long now) {
         Presence.Builder presence = Presence.newBuilder().setUser(user);
         if (visible) {
-            if (sessions.isOnline(user)) {
+            if (isOnline(user)) {
                 presence.setOnline(true).setLastSeenMs(now);
             } else {
-                presence.setLastSeenMs(Math.max(sweeper.unwrittenLastSeen(user), store.lastSeen(user).orElse(0)));
+                presence.setLastSeenMs(Math.max(Math.max(sweeper.unwrittenLastSeen(user),
+                    remoteLastSeen.getOrDefault(user, 0L)), store.lastSeen(user).orElse(0)));
             }
         }
         return Frame.newBuilder().setRequestId(requestId).setPresence(presence).build();
