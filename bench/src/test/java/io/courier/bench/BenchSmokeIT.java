@@ -99,6 +99,8 @@ class BenchSmokeIT {
         assertThat(cluster.getJsonObject("system").getString("address")).as("one address per node").contains(",");
         assertThat(cluster.getJsonObject("usage").getJsonObject("server").getJsonArray("pids"))
             .as("two nodes and Redis count as the server").hasSize(3);
+        assertThat(cluster.getJsonObject("usage").getJsonObject("server").getJsonArray("processes"))
+            .as("and each one's CPU is there too").hasSize(3);
     }
 
     @Test

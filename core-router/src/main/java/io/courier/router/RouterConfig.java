@@ -85,13 +85,12 @@ import java.util.Objects;
  *                               {@link WriterMode#AUTO}, the default: inline when the backend's
  *                               commits never wait for a disk or a network
  *                               ({@code MessageStore#commitNeverWaits()}), else the thread.
- * @param sharedStore            whether other servers write into the same store: each batch is
- *                               then numbered and committed under the store's batch lock
- *                               ({@code MessageStore#beginBatch()}), so server ids stay unique
- *                               across the servers and entries appear in id order. Needs a store
- *                               that can be shared ({@code MessageStore#isShared()}: PostgreSQL);
- *                               costs a round trip per batch and holds the lock over the batch's
- *                               reads. False by default: one server owns its store.
+ * @param sharedStore            whether other servers write into the same store: each batch then
+ *                               locks the inboxes it may append to and reserves its ids from the
+ *                               store ({@code MessageStore#beginBatch}), so server ids stay unique
+ *                               across the servers and each inbox's entries appear in id order.
+ *                               Needs a store that can be shared ({@code MessageStore#isShared()}:
+ *                               PostgreSQL). False by default: one server owns its store.
  */
 public record RouterConfig(
     int heartbeatIntervalMs,

@@ -196,7 +196,8 @@ public final class CourierServer implements AutoCloseable {
         }
         if (config.admin().enabled()) {
             try {
-                admin = AdminServer.start(config.admin().host(), config.admin().port(), registry, browserClient());
+                admin = AdminServer.start(config.admin().host(), config.admin().port(), registry, browserClient(),
+                    this::health);
             } catch (ListenException failed) {
                 throw new ConfigException(cannotListen("the admin endpoint", "admin", failed));
             }
@@ -333,6 +334,16 @@ public final class CourierServer implements AutoCloseable {
 
     public ServerConfig config() {
         return config;
+    }
+
+    /** What {@code /health} says after {@code ok}: a cluster node's id and whether its Redis is up. */
+    private String health() {
+        RedisClusterLink cluster = link;
+        if (cluster == null) {
+            return "";
+        }
+        return "cluster node " + cluster.nodeId() + ": redis " + (cluster.isConnected() ? "connected"
+            : "unreachable (signals to and from other nodes wait until it is back)") + "\n";
     }
 
     /** The admission gate every transport shares: connections it holds, for tests and tools. */

@@ -93,6 +93,15 @@ class ClusterInProcessTest {
     }
 
     @Test
+    void shouldSayInHealthWhichNodeItIsAndWhetherItsRedisIsUp() throws Exception {
+        java.net.http.HttpResponse<String> health = java.net.http.HttpClient.newHttpClient().send(
+            java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + a.server.adminPort()
+                + "/health")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(health.statusCode()).isEqualTo(200);
+        assertThat(health.body()).isEqualTo("ok\ncluster node node-a: redis connected\n");
+    }
+
+    @Test
     void shouldDeliverInOrderWhatTwoNodesAcceptedForOneRecipient() throws Exception {
         TestClient alice = a.user("alice").connect();
         TestClient carol = b.user("carol").connect();

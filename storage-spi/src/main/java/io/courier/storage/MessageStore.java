@@ -56,17 +56,21 @@ public interface MessageStore {
     }
 
     /**
-     * Starts the calling thread's next batch on a shared store and returns the highest server id
-     * any server has committed. From then until this thread's {@link #commit} or
-     * {@link #abortBatch} returns, no other server's batch commits (a store-wide lock, held over
-     * the batch's reads and its commit), and this thread's reads of inboxes, entries, sends and
-     * devices see every batch committed before. So ids above the returned value are the
-     * cluster's next, and entries become visible in id order: a device that has seen server id N
-     * never later finds an entry below N, whichever server committed it. The default, for a store
-     * that is not shared, returns {@link #highestServerId()} and takes no lock.
+     * Starts the calling thread's next batch on a shared store: locks {@code inboxes} (every inbox
+     * the batch may append to) against the other servers' batches, then reserves {@code ids}
+     * server ids, above every id reserved or committed before, and returns the first; the batch
+     * numbers its entries from it. The locks are held until this thread's {@link #commit} or
+     * {@link #abortBatch} returns, and this thread's reads meanwhile see every batch committed
+     * before. Because a batch reserves its ids only once it holds its inboxes' locks, an inbox's
+     * entries become visible in id order whichever server committed them: a device that has seen
+     * server id N never later finds an entry below N. Batches on other inboxes go on at the same
+     * time. Reserved ids a batch does not use are never used (ids may have gaps).
+     *
+     * <p>The default, for a store that is not shared, locks nothing and returns the id after
+     * {@link #highestServerId()}.
      */
-    default long beginBatch() {
-        return highestServerId();
+    default long beginBatch(Collection<DeviceId> inboxes, int ids) {
+        return highestServerId() + 1;
     }
 
     /**

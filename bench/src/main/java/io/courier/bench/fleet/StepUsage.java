@@ -17,6 +17,9 @@ final class StepUsage {
     private final List<Long> loadPids;
     private final double windowSeconds;
     private ProcessCpu.Reading serverStart;
+    // Each server process's own, when there are several (a cluster's nodes and its Redis).
+    private final java.util.Map<Long, ProcessCpu.Reading> eachStart = new java.util.LinkedHashMap<>();
+    private final java.util.Map<Long, ProcessCpu.Reading> eachSpent = new java.util.LinkedHashMap<>();
     private ProcessCpu.Reading loadStart;
     private ProcessCpu.Reading serverSpent;
     private ProcessCpu.Reading loadSpent;
@@ -37,6 +40,11 @@ final class StepUsage {
     synchronized void begin() {
         if (!serverPids.isEmpty()) {
             serverStart = sum("the server", serverPids);
+            if (serverPids.size() > 1) {
+                for (long pid : serverPids) {
+                    eachStart.put(pid, ProcessCpu.readOrFail("a server process", pid));
+                }
+            }
             try {
                 // Instructions of the first only: perf stat follows one process.
                 perf = PerfStat.start(serverPids.get(0), windowSeconds);
@@ -51,6 +59,8 @@ final class StepUsage {
     synchronized void end() {
         if (serverStart != null) {
             serverSpent = sum("the server", serverPids).since(serverStart);
+            eachStart.forEach((pid, start) -> eachSpent.put(pid, ProcessCpu.readOrFail("a server process", pid)
+                .since(start)));
         }
         if (loadStart != null) {
             loadSpent = loadReading().since(loadStart);
@@ -81,7 +91,13 @@ final class StepUsage {
         JsonObject json = new JsonObject().put("windowSeconds", windowSeconds)
             .put("ticksPerSecond", ProcessCpu.TICKS_PER_SECOND);
         if (serverSpent != null) {
-            json.put("server", reading(serverSpent).put("pid", serverPids.get(0)).put("pids", serverPids));
+            JsonObject server = reading(serverSpent).put("pid", serverPids.get(0)).put("pids", serverPids);
+            if (!eachSpent.isEmpty()) {
+                io.vertx.core.json.JsonArray each = new io.vertx.core.json.JsonArray();
+                eachSpent.forEach((pid, spent) -> each.add(reading(spent).put("pid", pid)));
+                server.put("processes", each);
+            }
+            json.put("server", server);
         }
         if (loadSpent != null) {
             json.put("loadGenerators", reading(loadSpent).put("processes", loadPids.size()));

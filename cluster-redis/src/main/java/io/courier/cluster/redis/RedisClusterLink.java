@@ -152,6 +152,11 @@ public final class RedisClusterLink implements ClusterLink {
         return nodeId;
     }
 
+    /** Whether the connections to Redis are up now. */
+    public boolean isConnected() {
+        return connected.get();
+    }
+
     @Override
     public void start(Listener listener) {
         this.listener = listener;

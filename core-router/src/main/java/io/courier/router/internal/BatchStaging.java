@@ -55,9 +55,11 @@ import org.slf4j.LoggerFactory;
  * first had been committed. Server ids increase in staging order, continuing after the store's
  * highest id: per-recipient order is acceptance order. Ids of a refused batch are not reused.
  * When several servers share the store ({@code router.shared-store}) each {@link #stageAll}
- * begins the store's batch ({@link MessageStore#beginBatch}): ids continue after the highest any
- * server committed, and the servers' batches commit one at a time, so ids are unique across them
- * and entries appear in id order whichever server wrote them.
+ * begins the store's batch on every inbox it may append to ({@link MessageStore#beginBatch}):
+ * those inboxes are locked against the other servers' batches until this one commits, and the
+ * ids it takes are reserved after the locks are held, so ids are unique across the servers and
+ * each inbox's entries appear in id order whichever server wrote them, while batches on other
+ * inboxes go on at the same time.
  *
  * <p>Acks and read receipts are truthful and cannot lose a message: they take a pending entry only
  * when the device's connection was sent it — above the connection's resume point and up to the
@@ -131,6 +133,8 @@ public final class BatchStaging {
     // thread holds its batch lock (MessageStore.beginBatch) for the batch being staged.
     private final boolean sharedStore;
     private boolean batchOpen;
+    // The highest id this batch may take: on a shared store, the last it reserved.
+    private long idLimit = Long.MAX_VALUE;
     // Ticks of the batch being staged, counted once it is committed.
     private int acceptedCount;
     private int duplicateCount;
@@ -217,27 +221,11 @@ public final class BatchStaging {
      *     answers every one of {@code commands}.
      */
     public void stageAll(List<WriterCommand> commands) {
-        if (sharedStore) {
-            // Other servers commit into this store too: number after the highest id any of them
-            // committed, holding the store's batch lock until this batch commits or is refused.
-            try {
-                nextServerId = Math.max(nextServerId, store.beginBatch());
-                batchOpen = true;
-            } catch (RuntimeException e) {
-                staged.addAll(commands);
-                throw new StagingFailedException(e);
-            }
-        }
         List<SendId> sends = new ArrayList<>();
         List<EntryId> entries = new ArrayList<>();
-        Set<String> users = sharedStore ? new HashSet<>() : null;
         for (WriterCommand command : commands) {
             if (command instanceof SendCommand send) {
                 sends.add(new SendId(send.sender(), send.send().getClientMessageId()));
-                if (users != null) {
-                    users.add(send.send().getRecipient());
-                    users.add(send.sender().user());
-                }
             } else if (command instanceof AckCommand ack) {
                 for (int i = 0; i < ack.ack().getServerMessageIdsCount(); i++) {
                     entries.add(new EntryId(ack.owner(), ack.ack().getServerMessageIds(i)));
@@ -249,20 +237,17 @@ public final class BatchStaging {
             }
         }
         try {
-            // One id alone costs the same read either way.
-            if (sends.size() > 1) {
-                sendsFound = store.acceptedSends(sends);
-                sendsRead.addAll(sends);
-            }
-            if (entries.size() > 1) {
-                entriesFound = store.entries(entries);
-                entriesRead.addAll(entries);
-            }
-            if (users != null) {
-                // Another server may have registered a device since: this batch reads the lists again.
-                deviceCache.clear();
-                if (!users.isEmpty()) {
-                    deviceCache.putAll(directory.devices(users));
+            if (sharedStore) {
+                beginShared(commands, sends, entries);
+            } else {
+                // One id alone costs the same read either way.
+                if (sends.size() > 1) {
+                    sendsFound = store.acceptedSends(sends);
+                    sendsRead.addAll(sends);
+                }
+                if (entries.size() > 1) {
+                    entriesFound = store.entries(entries);
+                    entriesRead.addAll(entries);
                 }
             }
         } catch (RuntimeException e) {
@@ -278,6 +263,78 @@ public final class BatchStaging {
                 throw e;
             }
         }
+    }
+
+    /**
+     * On a store other servers write too: reads what the batch validates, works out every inbox it
+     * may append to and how many ids it may take, then begins the store's batch on them
+     * ({@link MessageStore#beginBatch}), which locks those inboxes against the other servers'
+     * batches and reserves the ids; the de-duplication records are read under those locks, so a
+     * send repeated on two servers at once is stored once.
+     */
+    private void beginShared(List<WriterCommand> commands, List<SendId> sends, List<EntryId> entries) {
+        if (!entries.isEmpty()) {
+            entriesFound = store.entries(entries);
+            entriesRead.addAll(entries);
+        }
+        // Another server may have registered a device since: this batch reads the lists again.
+        Set<String> users = new HashSet<>();
+        for (WriterCommand command : commands) {
+            if (command instanceof SendCommand send) {
+                users.add(send.send().getRecipient());
+                users.add(send.sender().user());
+            } else if (command instanceof RegisterCommand register) {
+                users.add(register.device().user());
+            }
+        }
+        for (InboxEntry entry : entriesFound.values()) {
+            users.add(entry.message().sender().user()); // receipts go to the sender's devices
+        }
+        deviceCache.clear();
+        if (!users.isEmpty()) {
+            deviceCache.putAll(directory.devices(users));
+        }
+        Set<DeviceId> inboxes = new HashSet<>();
+        int ids = 0;
+        for (WriterCommand command : commands) {
+            if (command instanceof SendCommand send) {
+                ids++;
+                inboxes.addAll(devices(send.send().getRecipient()));
+                inboxes.addAll(devices(send.sender().user()));
+                for (DevicePayload copy : send.send().getDevicePayloadsList()) {
+                    DeviceAddress address = copy.getDevice();
+                    if (DeviceId.isValidId(address.getUser()) && DeviceId.isValidId(address.getDevice())) {
+                        inboxes.add(new DeviceId(address.getUser(), address.getDevice()));
+                    }
+                }
+            } else if (command instanceof RegisterCommand register) {
+                inboxes.add(register.device());
+            }
+        }
+        for (EntryId id : entries) {
+            InboxEntry entry = entriesFound.get(id);
+            if (entry != null) {
+                ids += 2; // a read of an entry not yet delivered routes both receipts
+                inboxes.addAll(devices(entry.message().sender().user()));
+            }
+        }
+        long first = store.beginBatch(inboxes, ids);
+        batchOpen = true;
+        nextServerId = first - 1;
+        idLimit = first + ids - 1;
+        if (!sends.isEmpty()) {
+            sendsFound = store.acceptedSends(sends);
+            sendsRead.addAll(sends);
+        }
+    }
+
+    /** The next server id; on a shared store, one of those the batch reserved. */
+    private long nextId() {
+        if (nextServerId >= idLimit) {
+            throw new IllegalStateException("The batch needs more server ids than it reserved (the last is "
+                + idLimit + ")");
+        }
+        return ++nextServerId;
     }
 
     /** Commands staged since the last {@link #reset()}. */
@@ -359,6 +416,9 @@ public final class BatchStaging {
         sendOverlay.clear();
         sendsRead.clear();
         sendsFound = Map.of();
+        if (sharedStore) {
+            idLimit = Long.MAX_VALUE;
+        }
         entriesRead.clear();
         entriesFound = Map.of();
         acceptedCount = 0;
@@ -411,7 +471,7 @@ public final class BatchStaging {
                 return;
             }
         }
-        long serverId = ++nextServerId;
+        long serverId = nextId();
         for (DeviceId owner : recipients) {
             append(owner, message);
         }
@@ -507,7 +567,7 @@ public final class BatchStaging {
             owners.add(target.getKey());
             copies.add(copy);
         }
-        long serverId = ++nextServerId;
+        long serverId = nextId();
         for (int i = 0; i < owners.size(); i++) {
             append(owners.get(i), copies.get(i));
         }
@@ -632,7 +692,7 @@ public final class BatchStaging {
     }
 
     private void routeReceipt(MessageKind kind, StoredMessage message, DeviceId by) {
-        StoredMessage receipt = StoredMessage.receipt(++nextServerId, kind, message, by, clock.millis());
+        StoredMessage receipt = StoredMessage.receipt(nextId(), kind, message, by, clock.millis());
         for (DeviceId owner : devices(message.sender().user())) {
             append(owner, receipt);
         }

@@ -170,19 +170,25 @@ class BatchStagingTest {
         long first = committedSend("m-0");
         List<String> calls = new ArrayList<>();
         long[] othersHighest = {first + 100};
+        boolean[] sendsFail = {false};
         MessageStore shared = (MessageStore) Proxy.newProxyInstance(MessageStore.class.getClassLoader(),
             new Class<?>[] {MessageStore.class}, (proxy, method, args) -> {
                 switch (method.getName()) {
                     case "isShared":
                         return true;
                     case "beginBatch":
-                        calls.add("begin");
-                        return othersHighest[0];
+                        calls.add("begin " + new java.util.TreeSet<>((java.util.Collection<?>) args[0]) + " " + args[1]);
+                        return othersHighest[0] + 1;
                     case "abortBatch":
                         calls.add("abort");
                         return null;
                     case "commit":
                         calls.add("commit");
+                        break;
+                    case "acceptedSends":
+                        if (sendsFail[0]) {
+                            throw new io.courier.storage.StorageException("the store went away");
+                        }
                         break;
                     default:
                         break;
@@ -198,21 +204,31 @@ class BatchStagingTest {
 
         staging.stageAll(List.of(send(ALICE, alice, "bob", "m-1")));
         staging.commit();
+        long id = first + 101;
         assertThat(accepted(alice)).extracting(Accepted::getServerMessageId)
-            .as("after the highest id any server committed").containsExactly(first + 101);
+            .as("numbered from the ids the store reserved").containsExactly(id);
+        staging.reset();
+
+        othersHighest[0] = id + 10;
+        staging.stageAll(List.of(ackOfSent(BOB, bob, id, first + 5000)));
+        staging.commit();
+        assertThat(errors(bob)).extracting(Error::getCode).containsExactly(Error.Code.UNKNOWN_MESSAGE);
+        assertThat(staging.offers()).singleElement().satisfies(o -> assertThat(o.message().serverId())
+            .as("the receipt's id is one reserved").isEqualTo(id + 11));
         staging.reset();
 
         staging.stageAll(List.of(ackOfSent(BOB, bob, first + 5000)));
         staging.commit();
-        assertThat(errors(bob)).extracting(Error::getCode).containsExactly(Error.Code.UNKNOWN_MESSAGE);
         staging.reset();
 
-        storage.close(); // reads now fail: the batch is refused, and what it began is ended
+        sendsFail[0] = true; // the de-duplication read fails after the batch began: refused, and ended
         assertThatThrownBy(() -> staging.stageAll(List.of(send(ALICE, alice, "bob", "m-2"),
             send(ALICE, alice, "bob", "m-3")))).isInstanceOf(BatchStaging.StagingFailedException.class);
         staging.refuse();
 
-        assertThat(calls).containsExactly("begin", "commit", "begin", "abort", "begin", "abort");
+        assertThat(calls).as("each batch locks the inboxes it may write and reserves an id per send, two per entry")
+            .containsExactly("begin [alice/1, bob/1] 1", "commit", "begin [alice/1] 2", "commit", "begin [] 0", "abort",
+                "begin [alice/1, bob/1] 2", "abort");
     }
 
     @Test

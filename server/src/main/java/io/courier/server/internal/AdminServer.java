@@ -28,6 +28,17 @@ public final class AdminServer implements AutoCloseable {
      * @throws ListenException when the address cannot be bound, saying why.
      */
     public static AdminServer start(String host, int port, PrometheusMeterRegistry registry, BrowserClient browserClient) {
+        return start(host, port, registry, browserClient, () -> "");
+    }
+
+    /**
+     * @param browserClient the browser client to serve, or null for none.
+     * @param health        more lines for {@code /health} after its {@code ok} (a cluster node's
+     *                      Redis connection), or "" for none.
+     * @throws ListenException when the address cannot be bound, saying why.
+     */
+    public static AdminServer start(String host, int port, PrometheusMeterRegistry registry, BrowserClient browserClient,
+                                    java.util.function.Supplier<String> health) {
         HttpServer server;
         try {
             server = HttpServer.create(new InetSocketAddress(host, port), 16);
@@ -36,7 +47,8 @@ public final class AdminServer implements AutoCloseable {
         }
         server.createContext("/metrics", exchange -> respond(exchange, 200,
             "text/plain; version=0.0.4; charset=utf-8", registry.scrape()));
-        server.createContext("/health", exchange -> respond(exchange, 200, "text/plain", "ok\n"));
+        // 200 whenever the process serves: a node whose Redis is away still serves its own devices.
+        server.createContext("/health", exchange -> respond(exchange, 200, "text/plain", "ok\n" + health.get()));
         if (browserClient != null) {
             // "/" is the context of every path no other context takes: the handler redirects "/" and 404s the rest.
             server.createContext("/", browserClient);

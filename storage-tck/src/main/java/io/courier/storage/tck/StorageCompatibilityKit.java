@@ -615,10 +615,10 @@ public abstract class StorageCompatibilityKit {
 
     /**
      * Two servers (two backends opened on the same configuration, each its own connections) write
-     * batches into one inbox at once, numbering each from {@link MessageStore#beginBatch}, while a
-     * device drains it as a device does: always after the highest id it has seen. Every id
-     * committed is unique, and the drain finds every one: no entry ever appeared below an id the
-     * drain had already seen.
+     * batches into one inbox at once, and each into one of its own, numbering each from
+     * {@link MessageStore#beginBatch}, while a device drains the shared inbox as a device does:
+     * always after the highest id it has seen. Every id committed is unique, and the drain finds
+     * every one: no entry ever appeared below an id the drain had already seen.
      */
     @Test
     void shouldNumberTheBatchesOfServersSharingTheStoreUniquelyAndInIdOrder() throws Exception {
@@ -634,17 +634,20 @@ public abstract class StorageCompatibilityKit {
                 MessageStore store = servers.get(w).messages();
                 List<Long> mine = committed.get(w);
                 DeviceId sender = w == 0 ? ALICE : ALICE_LAPTOP;
+                DeviceId own = w == 0 ? CAROL : BOB_LAPTOP;
                 writers.add(() -> {
                     for (int b = 0; b < batchesEach; b++) {
-                        long highest = store.beginBatch();
                         int size = 1 + b % 3;
+                        long first = store.beginBatch(List.of(BOB, own), size + 1);
                         WriteBatch batch = new WriteBatch();
-                        for (long id = highest + 1; id <= highest + size; id++) {
+                        for (long id = first; id < first + size; id++) {
                             batch.append(BOB, message(id, sender, "bob", "c-" + id, "text/plain", new byte[] {1}, null));
                         }
-                        batch.recordSend(sender, "batch-" + b, new AcceptedSend(highest + size, 1_000));
+                        batch.append(own, message(first + size, sender, own.user(), "o-" + b, "text/plain",
+                            new byte[] {2}, null));
+                        batch.recordSend(sender, "batch-" + b, new AcceptedSend(first + size, 1_000));
                         store.commit(batch);
-                        LongStream.rangeClosed(highest + 1, highest + size).forEach(mine::add);
+                        LongStream.range(first, first + size).forEach(mine::add);
                     }
                     return null;
                 });
@@ -669,36 +672,42 @@ public abstract class StorageCompatibilityKit {
             assertThat(pendingIds(BOB)).as("the inbox holds every committed id").containsExactlyInAnyOrderElementsOf(all);
             assertThat(drained).as("a device draining after the highest id it saw finds every entry, in id order")
                 .isSorted().containsExactlyInAnyOrderElementsOf(all);
-            assertThat(other.messages().beginBatch()).as("the counter both servers see").isEqualTo(Collections.max(all));
+            assertThat(pendingIds(CAROL)).hasSize(batchesEach).isSorted();
+            assertThat(pendingIds(BOB_LAPTOP)).hasSize(batchesEach).isSorted()
+                .doesNotContainAnyElementsOf(pendingIds(CAROL));
+            assertThat(other.messages().beginBatch(List.of(), 1)).as("ids go on above every one reserved")
+                .isGreaterThan(Collections.max(all));
             other.messages().abortBatch();
         }
     }
 
     @Test
-    void shouldLetAnotherServerBeginOnceABatchIsAbortedAndKeepNothingOfIt() throws Exception {
+    void shouldLetAnotherServerBeginOnAnInboxOnceABatchOnItIsAborted() throws Exception {
         assumeTrue(backend.messages().isShared(), "the backend is not shared by several servers");
         try (StorageBackend other = open(config(dataDirectory))) {
-            long highest = backend.messages().beginBatch();
+            long first = backend.messages().beginBatch(List.of(BOB), 1);
             backend.messages().abortBatch();
             ExecutorService thread = Executors.newSingleThreadExecutor();
+            long second;
             try {
-                Future<Long> begun = thread.submit(() -> other.messages().beginBatch());
-                assertThat(begun.get(WAIT_SECONDS, TimeUnit.SECONDS)).isEqualTo(highest);
-                thread.submit(() -> other.messages().commit(new WriteBatch().append(BOB, message(highest + 1))))
+                Future<Long> begun = thread.submit(() -> other.messages().beginBatch(List.of(BOB), 1));
+                second = begun.get(WAIT_SECONDS, TimeUnit.SECONDS);
+                assertThat(second).as("an aborted batch's ids are not used again").isGreaterThan(first);
+                thread.submit(() -> other.messages().commit(new WriteBatch().append(BOB, message(second))))
                     .get(WAIT_SECONDS, TimeUnit.SECONDS);
             } finally {
                 thread.shutdownNow();
             }
-            assertThat(backend.messages().beginBatch()).isEqualTo(highest + 1);
+            assertThat(backend.messages().beginBatch(List.of(BOB), 1)).isGreaterThan(second);
             backend.messages().abortBatch();
-            assertThat(pendingIds(BOB)).containsExactly(highest + 1);
+            assertThat(pendingIds(BOB)).containsExactly(second);
         }
     }
 
     @Test
     void shouldKeepADeviceRegisteredDuringABatchThatWroteNothing() {
         assumeTrue(backend.messages().isShared(), "the backend is not shared by several servers");
-        backend.messages().beginBatch();
+        backend.messages().beginBatch(List.of(BOB), 0);
         backend.devices().register(BOB_LAPTOP); // durable when it returns, whatever becomes of the batch
         assertThat(backend.devices().devices("bob")).as("seen within the batch").contains(BOB_LAPTOP);
         backend.messages().abortBatch();

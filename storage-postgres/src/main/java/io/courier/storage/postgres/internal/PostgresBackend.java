@@ -55,7 +55,7 @@ public final class PostgresBackend implements CombinedStorageBackend {
     private final HikariDataSource pool;
     private volatile long highestServerId;
     private volatile boolean closed;
-    // The transaction of the batch this thread began (beginBatch), holding the counter's row lock.
+    // The transaction of the batch this thread began (beginBatch), holding its inboxes' locks.
     private final ThreadLocal<Connection> batchConnection = new ThreadLocal<>();
 
     private PostgresBackend(String url, HikariDataSource pool) {
@@ -131,13 +131,14 @@ public final class PostgresBackend implements CombinedStorageBackend {
     }
 
     /**
-     * Opens the batch's transaction and locks the id counter's row ({@code SELECT … FOR UPDATE}):
-     * every server's batches queue on that one lock, so they commit one at a time, each with ids
-     * above those of every batch committed before it. Under READ COMMITTED each statement of the
-     * batch then sees all of them.
+     * Opens the batch's transaction and takes a transaction-scoped advisory lock per inbox, in
+     * ascending key order (so two batches never wait for each other in a circle); then reserves
+     * the ids with one {@code UPDATE … RETURNING} of the id counter in a transaction of its own, so
+     * the counter's row is locked for that one statement, not for the batch. An inbox's key is a
+     * 64-bit hash of its owner: two inboxes that share one only serialise more.
      */
     @Override
-    public long beginBatch() {
+    public long beginBatch(Collection<DeviceId> inboxes, int ids) {
         checkOpen();
         if (batchConnection.get() != null) {
             throw new IllegalStateException("A batch is already open on this thread: commit or abort it first");
@@ -150,21 +151,54 @@ public final class PostgresBackend implements CombinedStorageBackend {
         }
         try {
             c.setAutoCommit(false);
-            long highest;
-            try (PreparedStatement ps = c.prepareStatement(
-                     "SELECT value FROM counters WHERE name = 'highest_server_id' FOR UPDATE");
-                 ResultSet rs = ps.executeQuery()) {
-                highest = rs.next() ? rs.getLong(1) : 0L;
-            }
-            if (highest > highestServerId) {
-                highestServerId = highest;
+            Long[] keys = inboxes.stream().map(PostgresBackend::lockKey).distinct().sorted().toArray(Long[]::new);
+            if (keys.length > 0) {
+                // unnest yields the sorted keys in order, and the locks are taken as the rows come.
+                try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(?::bigint[]) AS k")) {
+                    ps.setArray(1, c.createArrayOf("bigint", keys));
+                    ps.executeQuery().close();
+                }
             }
             batchConnection.set(c);
-            return highest;
         } catch (SQLException | RuntimeException e) {
             release(c);
             throw new StorageException("PostgreSQL at " + url + " failed to begin a batch: " + e.getMessage(), e);
         }
+        if (ids <= 0) {
+            return highestServerId + 1;
+        }
+        try {
+            long last = query("reserve server ids", r -> {
+                try (PreparedStatement ps = r.prepareStatement(
+                    "UPDATE counters SET value = value + ? WHERE name = 'highest_server_id' RETURNING value")) {
+                    ps.setLong(1, ids);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        return rs.getLong(1);
+                    }
+                }
+            });
+            synchronized (this) {
+                if (last > highestServerId) {
+                    highestServerId = last;
+                }
+            }
+            return last - ids + 1;
+        } catch (RuntimeException e) {
+            abortBatch();
+            throw e;
+        }
+    }
+
+    /** The advisory-lock key of {@code owner}'s inbox: a 64-bit FNV-1a hash of "user/device". */
+    private static long lockKey(DeviceId owner) {
+        long hash = 0xcbf29ce484222325L;
+        for (byte b : (owner.user() + '/' + owner.device()).getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+            hash ^= b & 0xff;
+            hash *= 0x100000001b3L;
+        }
+        return hash;
     }
 
     @Override
@@ -280,7 +314,9 @@ public final class PostgresBackend implements CombinedStorageBackend {
                         statement.executeBatch();
                     }
                 }
-                if (highest[0] > highestServerId) {
+                // In a batch begun with beginBatch the ids were reserved already; writing the
+                // counter here would lock its row until the commit, one batch at a time again.
+                if (highest[0] > highestServerId && batchConnection.get() == null) {
                     counter.setLong(1, highest[0]);
                     counter.executeUpdate();
                 }
