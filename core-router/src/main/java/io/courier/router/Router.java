@@ -436,8 +436,16 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
             .setDevice(id.device())).build();
         // Another device is registered by the writer, which refuses it (and closes this connection,
         // taking nothing it sent) if its user has too many devices already.
-        if (!DeviceId.PRIMARY.equals(device)
-            && writer.offer(new WriterCommand.RegisterCommand(id, session)) != StorageWriter.Offered.QUEUED) {
+        // On a shared store the welcome waits for the registration: a message another server
+        // accepts for the user once this device has been welcomed must find it in the directory.
+        boolean registers = !DeviceId.PRIMARY.equals(device);
+        Runnable welcomed = () -> {
+            session.welcome(welcome);
+            presenceAndKeys.welcomed(session);
+        };
+        boolean welcomeLater = registers && config.sharedStore();
+        if (registers && writer.offer(new WriterCommand.RegisterCommand(id, session, welcomeLater ? welcomed : null))
+            != StorageWriter.Offered.QUEUED) {
             fatal(connection, Error.Code.OVERLOADED, "Server is overloaded; try again shortly", frame.getRequestId());
             return;
         }
@@ -455,8 +463,9 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
         }
         // From here the admission gate never evicts this connection to make room for a newcomer.
         connection.markAuthenticated();
-        session.welcome(welcome);
-        presenceAndKeys.welcomed(session);
+        if (!welcomeLater) {
+            welcomed.run();
+        }
     }
 
     private void send(Session session, Send send) {

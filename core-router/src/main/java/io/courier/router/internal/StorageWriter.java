@@ -388,6 +388,11 @@ public final class StorageWriter implements Runnable, AutoCloseable {
             if (command.session() != null) {
                 command.session().releaseWriterUnits(command.units());
             }
+            if (command instanceof WriterCommand.RegisterCommand register && register.registered() != null
+                && (register.session() == null || !register.session().helloRefused())) {
+                // The device is in the directory now, where other servers look for it.
+                register.registered().run();
+            }
         }
         waiting.addAndGet(-staging.stagedCount());
         staging.reset();

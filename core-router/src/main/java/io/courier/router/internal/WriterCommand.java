@@ -154,10 +154,14 @@ public sealed interface WriterCommand {
      *
      * @param session the session the hello opened; null for a registration that answers nobody.
      */
-    record RegisterCommand(DeviceId device, Session session) implements WriterCommand {
+    record RegisterCommand(DeviceId device, Session session, Runnable registered) implements WriterCommand {
 
         public RegisterCommand(DeviceId device) {
-            this(device, null);
+            this(device, null, null);
+        }
+
+        public RegisterCommand(DeviceId device, Session session) {
+            this(device, session, null);
         }
 
         @Override
