@@ -38,8 +38,16 @@ final class TcpProxy implements AutoCloseable {
                 try {
                     Socket client = socket.accept();
                     Socket server = new Socket(targetHost, targetPort);
-                    open.add(client);
-                    open.add(server);
+                    synchronized (this) {
+                        if (socket.isClosed()) {
+                            // cut() ran while this one was being accepted: it never gets through.
+                            closeQuietly(client);
+                            closeQuietly(server);
+                            continue;
+                        }
+                        open.add(client);
+                        open.add(server);
+                    }
                     pump(client, server);
                     pump(server, client);
                 } catch (IOException e) {
@@ -71,7 +79,7 @@ final class TcpProxy implements AutoCloseable {
     }
 
     /** Drops every connection and refuses new ones until {@link #restore()}. */
-    void cut() {
+    synchronized void cut() {
         closeQuietly(listener);
         for (Socket socket : open) {
             closeQuietly(socket);

@@ -202,7 +202,8 @@ public final class RedisClusterLink implements ClusterLink {
             }
         });
         long period = Math.max(1, ttlMs / 3);
-        renewer.scheduleAtFixedRate(() -> renewAll(), period, period, TimeUnit.MILLISECONDS);
+        renewer.scheduleAtFixedRate(() -> safely("renew the directory", this::renewAll), period, period,
+            TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -250,6 +251,10 @@ public final class RedisClusterLink implements ClusterLink {
 
     @Override
     public void presenceChanged(String user, long lastSeenMs) {
+        safely("signal a presence change", () -> announce(user, lastSeenMs));
+    }
+
+    private void announce(String user, long lastSeenMs) {
         async().publish(PRESENCE, nodeId + ' ' + user + ' ' + lastSeenMs).whenComplete((receivers, error) -> {
             if (error != null) {
                 failed.increment();
@@ -298,6 +303,10 @@ public final class RedisClusterLink implements ClusterLink {
     @Override
     public void connected(DeviceId device, long session) {
         local.incrementAndGet();
+        safely("write a directory entry", () -> connect(device, session));
+    }
+
+    private void connect(DeviceId device, long session) {
         async().setGet(key(device), value(session), SetArgs.Builder.px(ttlMs)).whenComplete((previous, error) -> {
             if (error != null) {
                 failed.increment();
@@ -319,6 +328,10 @@ public final class RedisClusterLink implements ClusterLink {
     @Override
     public void disconnected(DeviceId device, long session) {
         local.decrementAndGet();
+        safely("forget a directory entry", () -> forget(device, session));
+    }
+
+    private void forget(DeviceId device, long session) {
         async().eval(FORGET, ScriptOutputType.INTEGER, new String[] {key(device)}, value(session))
             .whenComplete((removed, error) -> {
                 if (error != null) {
@@ -329,9 +342,12 @@ public final class RedisClusterLink implements ClusterLink {
 
     @Override
     public void inboxesChanged(Collection<DeviceId> devices) {
-        if (devices.isEmpty()) {
-            return;
+        if (!devices.isEmpty()) {
+            safely("signal other nodes", () -> wake(devices));
         }
+    }
+
+    private void wake(Collection<DeviceId> devices) {
         List<DeviceId> asked = List.copyOf(devices);
         String[] keys = asked.stream().map(RedisClusterLink::key).toArray(String[]::new);
         async().mget(keys).whenComplete((values, error) -> {
@@ -396,6 +412,19 @@ public final class RedisClusterLink implements ClusterLink {
             });
         }
         return sent;
+    }
+
+    /**
+     * Runs {@code step}, counting and logging what it throws instead of passing it on: the
+     * callers are the router's I/O threads and the renewal timer, which a Redis failure must not stop.
+     */
+    private void safely(String what, Runnable step) {
+        try {
+            step.run();
+        } catch (RuntimeException e) {
+            failed.increment();
+            LOG.warn("Could not {} on Redis: {}", what, e.toString());
+        }
     }
 
     private RedisAsyncCommands<String, String> async() {

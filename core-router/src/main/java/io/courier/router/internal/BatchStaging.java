@@ -130,7 +130,7 @@ public final class BatchStaging {
     private final Map<String, List<DeviceId>> deviceCache = new HashMap<>();
     private long nextServerId;
     // Whether other servers commit into the store too (router.shared-store), and whether this
-    // thread holds its batch lock (MessageStore.beginBatch) for the batch being staged.
+    // thread holds its inboxes' locks (MessageStore.beginBatch) for the batch being staged.
     private final boolean sharedStore;
     private boolean batchOpen;
     // The highest id this batch may take: on a shared store, the last it reserved.

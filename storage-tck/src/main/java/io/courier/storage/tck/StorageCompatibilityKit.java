@@ -705,6 +705,32 @@ public abstract class StorageCompatibilityKit {
     }
 
     @Test
+    void shouldBeginABatchOnAThousandInboxesAsOnOne() throws Exception {
+        assumeTrue(backend.messages().isShared(), "the backend is not shared by several servers");
+        List<DeviceId> inboxes = IntStream.range(0, 1_000).mapToObj(i -> DeviceId.primary("user" + i)).toList();
+        long first;
+        try (StorageBackend other = open(config(dataDirectory))) {
+            first = backend.messages().beginBatch(inboxes, inboxes.size());
+            WriteBatch batch = new WriteBatch();
+            for (int i = 0; i < inboxes.size(); i++) {
+                batch.append(inboxes.get(i), message(first + i));
+            }
+            ExecutorService thread = Executors.newSingleThreadExecutor();
+            try {
+                // Another server's batch on one of those inboxes begins once this one has committed.
+                Future<Long> next = thread.submit(() -> other.messages().beginBatch(List.of(inboxes.get(7)), 1));
+                backend.messages().commit(batch);
+                assertThat(next.get(WAIT_SECONDS, TimeUnit.SECONDS)).isGreaterThanOrEqualTo(first + inboxes.size());
+                thread.submit(() -> other.messages().abortBatch()).get(WAIT_SECONDS, TimeUnit.SECONDS);
+            } finally {
+                thread.shutdownNow();
+            }
+        }
+        assertThat(pendingIds(inboxes.get(999))).containsExactly(first + 999);
+        assertThat(pendingIds(inboxes.get(0))).containsExactly(first);
+    }
+
+    @Test
     void shouldKeepADeviceRegisteredDuringABatchThatWroteNothing() {
         assumeTrue(backend.messages().isShared(), "the backend is not shared by several servers");
         backend.messages().beginBatch(List.of(BOB), 0);

@@ -132,7 +132,9 @@ public final class PostgresBackend implements CombinedStorageBackend {
 
     /**
      * Opens the batch's transaction and takes a transaction-scoped advisory lock per inbox, in
-     * ascending key order (so two batches never wait for each other in a circle); then reserves
+     * ascending key order (so two batches never wait for each other in a circle), after a shared
+     * lock on all inboxes that a batch of more than {@value #MAX_INBOX_LOCKS} takes exclusively
+     * instead (the lock table is bounded); then reserves
      * the ids with one {@code UPDATE … RETURNING} of the id counter in a transaction of its own, so
      * the counter's row is locked for that one statement, not for the batch. An inbox's key is a
      * 64-bit hash of its owner: two inboxes that share one only serialise more.
@@ -152,11 +154,20 @@ public final class PostgresBackend implements CombinedStorageBackend {
         try {
             c.setAutoCommit(false);
             Long[] keys = inboxes.stream().map(PostgresBackend::lockKey).distinct().sorted().toArray(Long[]::new);
-            if (keys.length > 0) {
-                // unnest yields the sorted keys in order, and the locks are taken as the rows come.
-                try (PreparedStatement ps = c.prepareStatement(
-                    "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(?::bigint[]) AS k")) {
-                    ps.setArray(1, c.createArrayOf("bigint", keys));
+            if (keys.length > MAX_INBOX_LOCKS) {
+                // PostgreSQL's lock table is shared and bounded (max_locks_per_transaction per
+                // connection): a batch that writes very many inboxes locks them all at once, alone.
+                try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
+                    ps.setLong(1, ALL_INBOXES);
+                    ps.executeQuery().close();
+                }
+            } else if (keys.length > 0) {
+                // Every other batch shares the lock on all inboxes, then takes its own in key
+                // order: unnest yields the sorted keys in order, and the locks are taken as the rows come.
+                try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock_shared(?), "
+                    + "(SELECT count(pg_advisory_xact_lock(k)) FROM unnest(?::bigint[]) AS k)")) {
+                    ps.setLong(1, ALL_INBOXES);
+                    ps.setArray(2, c.createArrayOf("bigint", keys));
                     ps.executeQuery().close();
                 }
             }
@@ -190,6 +201,10 @@ public final class PostgresBackend implements CombinedStorageBackend {
             throw e;
         }
     }
+
+    // A batch locks at most this many inboxes one by one; a larger one takes ALL_INBOXES alone.
+    private static final int MAX_INBOX_LOCKS = 256;
+    private static final long ALL_INBOXES = 0x436f75726965724cL; // "CourierL"
 
     /** The advisory-lock key of {@code owner}'s inbox: a 64-bit FNV-1a hash of "user/device". */
     private static long lockKey(DeviceId owner) {
