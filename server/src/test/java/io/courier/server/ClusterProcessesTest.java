@@ -38,7 +38,8 @@ class ClusterProcessesTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
     private static final int NODES = 3;
 
-    @TempDir
+    // Kept when a test fails: the nodes' logs are in it.
+    @TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS)
     Path dir;
 
     private RedisProcess redis;

@@ -23,6 +23,7 @@ public final class RouterMetrics {
     private final Counter read;
     private final Counter mailboxFull;
     private final Counter clusterWakes;
+    private final Counter inboxReadsFailed;
     private final Counter writerBatches;
     private final Counter writerShareFull;
     private final Counter readsPaused;
@@ -49,6 +50,9 @@ public final class RouterMetrics {
             .description("Repeated sends answered with the original single tick").register(registry);
         delivered = Counter.builder("courier.messages.delivered").description("Messages acknowledged by a recipient device").register(registry);
         read = Counter.builder("courier.messages.read").description("Messages reported read").register(registry);
+        inboxReadsFailed = Counter.builder("courier.storage.inbox.reads.failed")
+            .description("Inbox reads that failed (storage away); each is tried again a second later")
+            .register(registry);
         clusterWakes = Counter.builder("courier.cluster.wakes")
             .description("Signals from other cluster nodes that made a session here read its inbox")
             .register(registry);
@@ -147,6 +151,10 @@ public final class RouterMetrics {
     /** Counts blue ticks routed by one committed batch. */
     public void read(int count) {
         read.increment(count);
+    }
+
+    public void inboxReadFailed() {
+        inboxReadsFailed.increment();
     }
 
     public void clusterWake() {

@@ -10,6 +10,7 @@ import java.util.Locale;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -30,6 +31,9 @@ public final class StorageReader implements Session.InboxReader, AutoCloseable {
     private final int pageSize;
     private final RouterMetrics metrics;
     private final ExecutorService executor;
+    // Reads again, later, the inboxes whose read failed.
+    private final ScheduledExecutorService retries;
+    static final long RETRY_MS = 1_000;
 
     /**
      * @param pageSize inbox entries per read ({@code router.drain-page-size}).
@@ -44,13 +48,19 @@ public final class StorageReader implements Session.InboxReader, AutoCloseable {
             thread.setDaemon(true);
             return thread;
         });
+        this.retries = Executors.newSingleThreadScheduledExecutor(runnable -> {
+            Thread thread = new Thread(runnable, "courier-storage-retry");
+            thread.setDaemon(true);
+            return thread;
+        });
     }
 
     /**
      * Reads the next page of {@code session}'s pending inbox after {@code afterServerId} and hands
-     * it to {@link Session#onPageArrived} on the connection's I/O thread. A failed read closes the
-     * connection with a fatal INTERNAL (the device reconnects and the read starts over); after
-     * {@link #close()} the session just stops reading.
+     * it to {@link Session#onPageArrived} on the connection's I/O thread. A failed read (storage
+     * away) keeps the connection: the session reads again {@value #RETRY_MS} ms later, and on until
+     * storage answers, so nothing waits for the device to reconnect; after {@link #close()} the
+     * session just stops reading.
      */
     @Override
     public void readPage(Session session, long afterServerId) {
@@ -60,11 +70,15 @@ public final class StorageReader implements Session.InboxReader, AutoCloseable {
                     List<StoredMessage> page = messages.pending(session.device(), afterServerId, pageSize);
                     session.connection().executor().execute(() -> session.onPageArrived(page, page.size() == pageSize));
                 } catch (RuntimeException e) {
-                    LOG.error("Reading the inbox of {} failed; closing its connection", session.device(), e);
+                    LOG.warn("Reading the inbox of {} failed; reading it again in {} ms: {}", session.device(), RETRY_MS,
+                        e.toString());
+                    metrics.inboxReadFailed();
                     session.connection().executor().execute(session::onPageFailed);
-                    session.connection().closeWithError(Frames.errorBody(Error.Code.INTERNAL,
-                        "Storage failed while reading your inbox; reconnect", true));
-                    metrics.error(Error.Code.INTERNAL);
+                    try {
+                        retries.schedule(session::storeChanged, RETRY_MS, TimeUnit.MILLISECONDS);
+                    } catch (RejectedExecutionException closing) {
+                        // Shutting down: the session ends with its connection.
+                    }
                 }
             });
         } catch (RejectedExecutionException e) {
@@ -123,6 +137,7 @@ public final class StorageReader implements Session.InboxReader, AutoCloseable {
     /** Finishes the calls already queued (up to 10 s), then stops. */
     @Override
     public void close() {
+        retries.shutdownNow();
         executor.shutdown();
         try {
             if (!executor.awaitTermination(10, TimeUnit.SECONDS)) {
