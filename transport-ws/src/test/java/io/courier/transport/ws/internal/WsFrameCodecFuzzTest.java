@@ -122,6 +122,14 @@ class WsFrameCodecFuzzTest {
         EmbeddedChannel server = codec(alloc, json, violations);
         assertThat(server.writeOutbound(frame)).isTrue();
         WebSocketFrame encoded = server.readOutbound();
+        if (encoded.content().readableBytes() > MAX) {
+            // The server's encoding of what it read may be longer than what it read (protobuf's
+            // JSON printer spaces and spells out what the input left compact): a peer with the
+            // same limit refuses it, as it must; there is nothing to round-trip.
+            encoded.release();
+            assertThat(server.finishAndReleaseAll()).isFalse();
+            return frame;
+        }
         EmbeddedChannel client = codec(alloc, json, violations);
         client.writeInbound(encoded);
         Frame back = client.readInbound();
