@@ -300,7 +300,14 @@ public final class BatchStaging {
             if (command instanceof SendCommand send) {
                 ids++;
                 inboxes.addAll(devices(send.send().getRecipient()));
-                inboxes.addAll(devices(send.sender().user()));
+                for (DeviceId own : devices(send.sender().user())) {
+                    // The sending device gets no copy of its own send, unless it sends a plain
+                    // message to its own user: leaving its inbox unlocked lets the batches of
+                    // two users talking on two servers run side by side.
+                    if (!own.equals(send.sender())) {
+                        inboxes.add(own);
+                    }
+                }
                 for (DevicePayload copy : send.send().getDevicePayloadsList()) {
                     DeviceAddress address = copy.getDevice();
                     if (DeviceId.isValidId(address.getUser()) && DeviceId.isValidId(address.getDevice())) {

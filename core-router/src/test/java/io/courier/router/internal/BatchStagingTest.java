@@ -169,6 +169,7 @@ class BatchStagingTest {
     void shouldNumberAfterWhatOtherServersCommittedAndEndEveryBatchItBeganOnASharedStore() {
         long first = committedSend("m-0");
         List<String> calls = new ArrayList<>();
+        java.util.Set<Object> locked = new java.util.HashSet<>();
         long[] othersHighest = {first + 100};
         boolean[] sendsFail = {false};
         MessageStore shared = (MessageStore) Proxy.newProxyInstance(MessageStore.class.getClassLoader(),
@@ -178,12 +179,19 @@ class BatchStagingTest {
                         return true;
                     case "beginBatch":
                         calls.add("begin " + new java.util.TreeSet<>((java.util.Collection<?>) args[0]) + " " + args[1]);
+                        locked.clear();
+                        locked.addAll((java.util.Collection<?>) args[0]);
                         return othersHighest[0] + 1;
                     case "abortBatch":
                         calls.add("abort");
                         return null;
                     case "commit":
                         calls.add("commit");
+                        ((WriteBatch) args[0]).forEach(new AppendsOnly(owner -> {
+                            if (!locked.contains(owner)) {
+                                calls.add("appended to " + owner + ", which the batch did not lock");
+                            }
+                        }));
                         break;
                     case "acceptedSends":
                         if (sendsFail[0]) {
@@ -202,6 +210,7 @@ class BatchStagingTest {
         staging = new BatchStaging(shared, storage.devices(), new RouterMetrics(registry),
             Clock.fixed(NOW, ZoneOffset.UTC), io.courier.router.RouterConfig.builder().sharedStore(true).build());
 
+        storage.devices().register(new DeviceId("alice", "2"));
         staging.stageAll(List.of(send(ALICE, alice, "bob", "m-1")));
         staging.commit();
         long id = first + 101;
@@ -213,11 +222,16 @@ class BatchStagingTest {
         staging.stageAll(List.of(ackOfSent(BOB, bob, id, first + 5000)));
         staging.commit();
         assertThat(errors(bob)).extracting(Error::getCode).containsExactly(Error.Code.UNKNOWN_MESSAGE);
-        assertThat(staging.offers()).singleElement().satisfies(o -> assertThat(o.message().serverId())
-            .as("the receipt's id is one reserved").isEqualTo(id + 11));
+        assertThat(staging.offers()).hasSize(2).allSatisfy(o -> assertThat(o.message().serverId())
+            .as("the receipt's id is one reserved, for both of alice's devices").isEqualTo(id + 11));
         staging.reset();
 
         staging.stageAll(List.of(ackOfSent(BOB, bob, first + 5000)));
+        staging.commit();
+        staging.reset();
+
+        othersHighest[0] = id + 20; // to oneself: the sending device has a copy too
+        staging.stageAll(List.of(send(ALICE, alice, "alice", "note")));
         staging.commit();
         staging.reset();
 
@@ -227,8 +241,8 @@ class BatchStagingTest {
         staging.refuse();
 
         assertThat(calls).as("each batch locks the inboxes it may write and reserves an id per send, two per entry")
-            .containsExactly("begin [alice/1, bob/1] 1", "commit", "begin [alice/1] 2", "commit", "begin [] 0", "abort",
-                "begin [alice/1, bob/1] 2", "abort");
+            .containsExactly("begin [alice/2, bob/1] 1", "commit", "begin [alice/1, alice/2] 2", "commit",
+                "begin [] 0", "abort", "begin [alice/1, alice/2] 1", "commit", "begin [alice/2, bob/1] 2", "abort");
     }
 
     @Test
@@ -470,6 +484,30 @@ class BatchStagingTest {
     // ---------------------------------------------------------------- helpers
 
     /** Commits a send from alice to bob in a cycle of its own; returns its server id. */
+    /** Hands the owner of each append of a batch to {@code owners}, and ignores the rest. */
+    private record AppendsOnly(java.util.function.Consumer<DeviceId> owners) implements WriteBatch.Visitor {
+        @Override
+        public void append(DeviceId owner, StoredMessage message) {
+            owners.accept(owner);
+        }
+
+        @Override
+        public void markDelivered(DeviceId owner, long serverId, long deliveredAtMs) {
+        }
+
+        @Override
+        public void remove(DeviceId owner, long serverId) {
+        }
+
+        @Override
+        public void recordSend(DeviceId sender, String clientMessageId, AcceptedSend accepted) {
+        }
+
+        @Override
+        public void advanceServerId(long serverId) {
+        }
+    }
+
     private long committedSend(String clientId) {
         staging.stage(send(ALICE, alice, "bob", clientId));
         staging.commit();
