@@ -74,6 +74,19 @@ public interface MessageStore {
     }
 
     /**
+     * In the batch this thread began with {@link #beginBatch}: the highest server id of any entry
+     * (pending or delivered) in each inbox it locked, as it was when the locks were taken, before
+     * the batch's own appends; 0 for an empty inbox. Because no other server appends to those
+     * inboxes until this batch commits, an entry the batch appends to one of them follows
+     * directly on that id: a server that hands the entry to a session that was sent that id
+     * already may do so without reading the inbox. An inbox absent from the map is unknown, and
+     * the session reads its inbox as before; the default, an empty map, is always safe.
+     */
+    default Map<DeviceId, Long> lockedHighestIds() {
+        return Map.of();
+    }
+
+    /**
      * Ends a batch started by {@link #beginBatch} without committing anything (its staging failed,
      * or it had nothing to write), releasing the lock. No effect when no batch is open on this
      * thread.

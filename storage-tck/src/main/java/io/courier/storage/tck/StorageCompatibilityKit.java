@@ -627,18 +627,25 @@ public abstract class StorageCompatibilityKit {
         try (StorageBackend other = open(config(dataDirectory))) {
             List<StorageBackend> servers = List.of(backend, other);
             List<List<Long>> committed = List.of(new ArrayList<>(), new ArrayList<>());
+            // Each batch's first id with the highest id it found in the shared inbox, when it said.
+            List<List<long[]>> highest = List.of(new ArrayList<>(), new ArrayList<>());
             List<Long> drained = new ArrayList<>();
             AtomicBoolean stop = new AtomicBoolean();
             List<Callable<?>> writers = new ArrayList<>();
             for (int w = 0; w < servers.size(); w++) {
                 MessageStore store = servers.get(w).messages();
                 List<Long> mine = committed.get(w);
+                List<long[]> found = highest.get(w);
                 DeviceId sender = w == 0 ? ALICE : ALICE_LAPTOP;
                 DeviceId own = w == 0 ? CAROL : BOB_LAPTOP;
                 writers.add(() -> {
                     for (int b = 0; b < batchesEach; b++) {
                         int size = 1 + b % 3;
                         long first = store.beginBatch(List.of(BOB, own), size + 1);
+                        Long before = store.lockedHighestIds().get(BOB);
+                        if (before != null) {
+                            found.add(new long[] {first, before});
+                        }
                         WriteBatch batch = new WriteBatch();
                         for (long id = first; id < first + size; id++) {
                             batch.append(BOB, message(id, sender, "bob", "c-" + id, "text/plain", new byte[] {1}, null));
@@ -672,6 +679,13 @@ public abstract class StorageCompatibilityKit {
             assertThat(pendingIds(BOB)).as("the inbox holds every committed id").containsExactlyInAnyOrderElementsOf(all);
             assertThat(drained).as("a device draining after the highest id it saw finds every entry, in id order")
                 .isSorted().containsExactlyInAnyOrderElementsOf(all);
+            for (List<long[]> pairs : highest) {
+                for (long[] pair : pairs) {
+                    long below = all.stream().filter(id -> id < pair[0]).max(Long::compare).orElse(0L);
+                    assertThat(pair[1]).as("the highest id in the shared inbox that the batch numbered from %d found"
+                        + " under its locks: every entry below its ids was committed before", pair[0]).isEqualTo(below);
+                }
+            }
             assertThat(pendingIds(CAROL)).hasSize(batchesEach).isSorted();
             assertThat(pendingIds(BOB_LAPTOP)).hasSize(batchesEach).isSorted()
                 .doesNotContainAnyElementsOf(pendingIds(CAROL));
@@ -679,6 +693,34 @@ public abstract class StorageCompatibilityKit {
                 .isGreaterThan(Collections.max(all));
             other.messages().abortBatch();
         }
+    }
+
+    /**
+     * {@link MessageStore#lockedHighestIds}: 0 for an empty inbox, then the highest id of any
+     * entry still in it, delivered ones too, whatever server committed it; and nothing outside a batch.
+     */
+    @Test
+    void shouldTellABatchTheHighestIdInEachInboxItLocked() throws Exception {
+        assumeTrue(backend.messages().isShared(), "the backend is not shared by several servers");
+        MessageStore store = backend.messages();
+        long first = store.beginBatch(List.of(BOB, CAROL), 2);
+        assertThat(store.lockedHighestIds()).as("empty inboxes").containsOnly(Map.entry(BOB, 0L), Map.entry(CAROL, 0L));
+        store.commit(new WriteBatch().append(BOB, message(first)).append(BOB, message(first + 1)));
+        assertThat(store.lockedHighestIds()).as("outside a batch").isEmpty();
+
+        long next;
+        try (StorageBackend other = open(config(dataDirectory))) {
+            next = other.messages().beginBatch(List.of(BOB), 1);
+            assertThat(other.messages().lockedHighestIds()).as("what another server committed")
+                .containsExactly(Map.entry(BOB, first + 1));
+            other.messages().commit(new WriteBatch().append(BOB, message(next)).markDelivered(BOB, first + 1, 5)
+                .markDelivered(BOB, next, 5));
+        }
+        store.beginBatch(List.of(BOB, ALICE), 0);
+        assertThat(store.lockedHighestIds()).as("a delivered entry still counts")
+            .containsOnly(Map.entry(BOB, next), Map.entry(ALICE, 0L));
+        store.abortBatch();
+        assertThat(store.lockedHighestIds()).as("after an abort").isEmpty();
     }
 
     @Test

@@ -57,6 +57,8 @@ public final class PostgresBackend implements CombinedStorageBackend {
     private volatile boolean closed;
     // The transaction of the batch this thread began (beginBatch), holding its inboxes' locks.
     private final ThreadLocal<Connection> batchConnection = new ThreadLocal<>();
+    // The highest id in each inbox that batch locked, read under its locks.
+    private final ThreadLocal<Map<DeviceId, Long>> batchHighest = ThreadLocal.withInitial(Map::of);
 
     private PostgresBackend(String url, HikariDataSource pool) {
         this.url = url;
@@ -153,25 +155,46 @@ public final class PostgresBackend implements CombinedStorageBackend {
         }
         try {
             c.setAutoCommit(false);
-            Long[] keys = inboxes.stream().map(PostgresBackend::lockKey).distinct().sorted().toArray(Long[]::new);
+            List<DeviceId> owners = List.copyOf(new LinkedHashSet<>(inboxes));
+            Long[] keys = owners.stream().map(PostgresBackend::lockKey).distinct().sorted().toArray(Long[]::new);
+            // The inboxes' highest ids are read by a second statement of the same round trip,
+            // which the server runs once the first has taken the locks.
+            String highest = "; SELECT t.u, t.d, COALESCE((SELECT max(server_id) FROM inbox WHERE owner_user = t.u "
+                + "AND owner_device = t.d), 0) FROM unnest(?::text[], ?::text[]) AS t(u, d)";
+            String locks;
             if (keys.length > MAX_INBOX_LOCKS) {
                 // PostgreSQL's lock table is shared and bounded (max_locks_per_transaction per
                 // connection): a batch that writes very many inboxes locks them all at once, alone.
-                try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
-                    ps.setLong(1, ALL_INBOXES);
-                    ps.executeQuery().close();
-                }
-            } else if (keys.length > 0) {
+                locks = "SELECT pg_advisory_xact_lock(?)";
+            } else {
                 // Every other batch shares the lock on all inboxes, then takes its own in key
                 // order: unnest yields the sorted keys in order, and the locks are taken as the rows come.
-                try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock_shared(?), "
-                    + "(SELECT count(pg_advisory_xact_lock(k)) FROM unnest(?::bigint[]) AS k)")) {
-                    ps.setLong(1, ALL_INBOXES);
-                    ps.setArray(2, c.createArrayOf("bigint", keys));
-                    ps.executeQuery().close();
+                locks = "SELECT pg_advisory_xact_lock_shared(?), "
+                    + "(SELECT count(pg_advisory_xact_lock(k)) FROM unnest(?::bigint[]) AS k)";
+            }
+            Map<DeviceId, Long> found = new HashMap<>();
+            if (!owners.isEmpty()) {
+                try (PreparedStatement ps = c.prepareStatement(locks + highest)) {
+                    int p = 1;
+                    ps.setLong(p++, ALL_INBOXES);
+                    if (keys.length <= MAX_INBOX_LOCKS) {
+                        ps.setArray(p++, c.createArrayOf("bigint", keys));
+                    }
+                    ps.setArray(p++, c.createArrayOf("text", owners.stream().map(DeviceId::user).toArray()));
+                    ps.setArray(p, c.createArrayOf("text", owners.stream().map(DeviceId::device).toArray()));
+                    ps.execute();
+                    if (!ps.getMoreResults()) {
+                        throw new SQLException("reading the locked inboxes' highest ids returned no rows");
+                    }
+                    try (ResultSet rs = ps.getResultSet()) {
+                        while (rs.next()) {
+                            found.put(new DeviceId(rs.getString(1), rs.getString(2)), rs.getLong(3));
+                        }
+                    }
                 }
             }
             batchConnection.set(c);
+            batchHighest.set(found);
         } catch (SQLException | RuntimeException e) {
             release(c);
             throw new StorageException("PostgreSQL at " + url + " failed to begin a batch: " + e.getMessage(), e);
@@ -217,10 +240,16 @@ public final class PostgresBackend implements CombinedStorageBackend {
     }
 
     @Override
+    public Map<DeviceId, Long> lockedHighestIds() {
+        return batchConnection.get() == null ? Map.of() : batchHighest.get();
+    }
+
+    @Override
     public void abortBatch() {
         Connection c = batchConnection.get();
         if (c != null) {
             batchConnection.remove();
+            batchHighest.remove();
             release(c);
         }
     }
@@ -245,6 +274,7 @@ public final class PostgresBackend implements CombinedStorageBackend {
         } finally {
             if (open != null) {
                 batchConnection.remove();
+                batchHighest.remove();
                 // write() committed or rolled back, unless it failed before its transaction began.
                 release(open);
             }
