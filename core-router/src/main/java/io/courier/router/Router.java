@@ -21,6 +21,7 @@ import io.courier.storage.DeviceDirectory;
 import io.courier.storage.DeviceId;
 import io.courier.storage.RetentionPolicy;
 import io.courier.storage.StorageBackend;
+import io.courier.storage.StoredMessage;
 import io.courier.transport.Connection;
 import io.courier.transport.ConnectionHandler;
 import io.courier.transport.Frames;
@@ -161,7 +162,7 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
         ClusterLink link = cluster;
         if (link != null) {
             link.start(new ClusterListener());
-            writer.elsewhere(link::inboxesChanged);
+            writer.elsewhere(link::committed);
         }
         writer.start();
         sweeper.start();
@@ -194,6 +195,15 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
             if (session != null) {
                 metrics.clusterWake();
                 session.storeChanged();
+            }
+        }
+
+        @Override
+        public void committed(DeviceId device, StoredMessage message, long after) {
+            Session session = sessions.get(device);
+            if (session != null) {
+                metrics.clusterWake();
+                session.offer(new BatchStaging.Offer(device, message, after));
             }
         }
 
@@ -419,9 +429,9 @@ public final class Router implements ConnectionHandler, SignedInSessions, AutoCl
         }
         DeviceId id = new DeviceId(hello.getUser(), device);
         sweeper.helloAccepted(connection);
-        // On a shared store other servers commit too, and an entry they committed may sit below
-        // one this server offers: no mailbox then, every offer re-reads the inbox (the truth).
-        Session session = new Session(id, connection, config.sharedStore() ? 0 : config.mailboxCapacity(),
+        // On a shared store other servers commit too: an offer that does not follow what the
+        // session was sent makes it read its inbox (Session), where what they committed is.
+        Session session = new Session(id, connection, config.mailboxCapacity(),
             hello.getResumeAfterServerId(), now, reader, metrics, new RateLimiter(rateLimits, now));
         session.credentialsIssuedAtMs(auth.issuedAtMs());
         long number = sessionIds.incrementAndGet();

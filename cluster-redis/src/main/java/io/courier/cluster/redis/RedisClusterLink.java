@@ -1,6 +1,7 @@
 package io.courier.cluster.redis;
 
 import io.courier.router.cluster.ClusterLink;
+import io.courier.router.cluster.ClusterLink.Committed;
 import io.courier.storage.DeviceId;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.KeyValue;
@@ -20,10 +21,12 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -44,12 +47,15 @@ import org.slf4j.LoggerFactory;
  *       its own entries (a script that renews an entry only if it is still this session's, and
  *       writes it again if it is gone, as after a Redis restart), so a dead node's entries vanish
  *       within {@code ttl}. A session's close deletes its entry with the same compare-and-delete.</li>
- *   <li>Signals: {@code SPUBLISH courier:node:NODE} of {@code w USER/DEVICE …} (read your inbox)
+ *   <li>Signals: {@code SPUBLISH courier:node:NODE} of {@code e BASE64} (entries committed for
+ *       your devices, each with the id its inbox held before it: {@link EntrySignal}),
+ *       {@code w USER/DEVICE …} (read your inbox: entries too large to carry)
  *       or {@code r USER/DEVICE SESSION} (close that session: the device connected here); and,
  *       to every node, {@code PUBLISH courier:presence} of {@code NODE USER LAST_SEEN_MS} when a
  *       user's first device comes online on a node (0) or its last goes offline. After
- *       each commit the writer names the devices with entries and no session on this node; one
- *       {@code MGET} finds their nodes, and each node gets one message for the batch.</li>
+ *       each commit the writer hands over the entries it committed for devices with no session on
+ *       this node; one {@code MGET} finds their nodes, and each node gets one entry signal (and a
+ *       wake, if some were too large) for the batch.</li>
  * </ul>
  *
  * <p>Nothing here waits for Redis on the caller's thread: commands are asynchronous, and while
@@ -82,6 +88,11 @@ public final class RedisClusterLink implements ClusterLink {
     private final AtomicBoolean open = new AtomicBoolean(true);
     // The connections (commands, pub/sub) that are down now: back when none is.
     private final java.util.Set<RedisChannelHandler<?, ?>> down = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    // Entries up to this many bytes (about) for one node travel in a signal; the rest are read from the store.
+    static final int CARRY_LIMIT = 64 * 1024;
+
+    private final Counter entriesSent;
+    private final Counter entriesReceived;
     private final Counter wakesSent;
     private final Counter replacesSent;
     private final Counter wakesReceived;
@@ -118,6 +129,9 @@ public final class RedisClusterLink implements ClusterLink {
             .build());
         this.commands = client.connect();
         this.pubSub = client.connectPubSub();
+        this.entriesSent = counter(registry, "courier.cluster.signals.sent", "entry", "Signals sent to other nodes");
+        this.entriesReceived = counter(registry, "courier.cluster.signals.received", "entry",
+            "Signals received from other nodes");
         this.wakesSent = counter(registry, "courier.cluster.signals.sent", "wake", "Signals sent to other nodes");
         this.replacesSent = counter(registry, "courier.cluster.signals.sent", "replace", "Signals sent to other nodes");
         this.wakesReceived = counter(registry, "courier.cluster.signals.received", "wake",
@@ -266,9 +280,14 @@ public final class RedisClusterLink implements ClusterLink {
 
     private void received(String message) {
         Listener target = listener;
-        String[] parts = message.split(" ");
         try {
-            if (parts[0].equals("w")) {
+            String[] parts = message.startsWith(EntrySignal.PREFIX) ? null : message.split(" ");
+            if (message.startsWith(EntrySignal.PREFIX)) {
+                for (Committed entry : EntrySignal.parse(message.substring(EntrySignal.PREFIX.length()))) {
+                    entriesReceived.increment();
+                    target.committed(entry.device(), entry.message(), entry.after());
+                }
+            } else if (parts[0].equals("w")) {
                 for (int i = 1; i < parts.length; i++) {
                     wakesReceived.increment();
                     target.inboxChanged(device(parts[i]));
@@ -280,7 +299,8 @@ public final class RedisClusterLink implements ClusterLink {
                 LOG.warn("Ignoring a signal this node does not understand on {}: '{}'", channel, message);
             }
         } catch (RuntimeException e) {
-            LOG.warn("Ignoring a malformed signal on {}: '{}'", channel, message, e);
+            LOG.warn("Ignoring a malformed signal on {}: '{}'", channel,
+                message.length() > 200 ? message.substring(0, 200) + "…" : message, e);
         }
     }
 
@@ -341,21 +361,26 @@ public final class RedisClusterLink implements ClusterLink {
     }
 
     @Override
-    public void inboxesChanged(Collection<DeviceId> devices) {
-        if (!devices.isEmpty()) {
-            safely("signal other nodes", () -> wake(devices));
+    public void committed(List<Committed> entries) {
+        if (!entries.isEmpty()) {
+            safely("signal other nodes", () -> signal(entries));
         }
     }
 
-    private void wake(Collection<DeviceId> devices) {
-        List<DeviceId> asked = List.copyOf(devices);
+    /**
+     * One {@code MGET} finds the nodes of the entries' devices; each node gets one entry signal
+     * with the entries up to {@link #CARRY_LIMIT} bytes and one wake naming the devices of the
+     * rest, which it reads from the store.
+     */
+    private void signal(List<Committed> entries) {
+        List<DeviceId> asked = entries.stream().map(Committed::device).distinct().toList();
         String[] keys = asked.stream().map(RedisClusterLink::key).toArray(String[]::new);
         async().mget(keys).whenComplete((values, error) -> {
             if (error != null) {
                 failed.increment();
                 return;
             }
-            Map<String, StringBuilder> byNode = new LinkedHashMap<>();
+            Map<DeviceId, String> nodes = new HashMap<>();
             for (int i = 0; i < values.size(); i++) {
                 KeyValue<String, String> entry = values.get(i);
                 if (!entry.hasValue()) {
@@ -364,17 +389,35 @@ public final class RedisClusterLink implements ClusterLink {
                 String value = entry.getValue();
                 int space = value.indexOf(' ');
                 String node = space < 0 ? value : value.substring(0, space);
-                if (node.equals(nodeId)) {
-                    continue; // ours, but the session has just closed
+                if (!node.equals(nodeId)) { // ours: the session has just closed
+                    nodes.put(asked.get(i), node);
                 }
-                DeviceId device = asked.get(i);
-                byNode.computeIfAbsent(node, n -> new StringBuilder("w")).append(' ').append(device.user())
-                    .append('/').append(device.device());
             }
-            byNode.forEach((node, message) -> {
-                int count = (int) message.chars().filter(c -> c == ' ').count();
+            Map<String, EntrySignal> carried = new LinkedHashMap<>();
+            Map<String, Set<DeviceId>> woken = new LinkedHashMap<>();
+            Map<String, Integer> sizes = new HashMap<>();
+            for (Committed entry : entries) {
+                String node = nodes.get(entry.device());
+                if (node == null) {
+                    continue;
+                }
+                int size = sizes.merge(node, EntrySignal.size(entry), Integer::sum);
+                Set<DeviceId> wake = woken.get(node);
+                if (size <= CARRY_LIMIT && (wake == null || !wake.contains(entry.device()))) {
+                    carried.computeIfAbsent(node, n -> new EntrySignal()).add(entry);
+                } else {
+                    woken.computeIfAbsent(node, n -> new LinkedHashSet<>()).add(entry.device());
+                }
+            }
+            carried.forEach((node, signal) -> {
+                publish(node, signal.text(), null);
+                entriesSent.increment(signal.count());
+            });
+            woken.forEach((node, devices) -> {
+                StringBuilder message = new StringBuilder("w");
+                devices.forEach(d -> message.append(' ').append(d.user()).append('/').append(d.device()));
                 publish(node, message.toString(), null);
-                wakesSent.increment(count);
+                wakesSent.increment(devices.size());
             });
         });
     }

@@ -6,6 +6,8 @@ import static org.awaitility.Awaitility.await;
 
 import io.courier.router.cluster.ClusterLink;
 import io.courier.storage.DeviceId;
+import io.courier.storage.MessageKind;
+import io.courier.storage.StoredMessage;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.List;
@@ -58,6 +60,7 @@ class RedisClusterLinkTest {
         final SimpleMeterRegistry registry = new SimpleMeterRegistry();
         final RedisClusterLink link;
         final BlockingQueue<DeviceId> woken = new LinkedBlockingQueue<>();
+        final BlockingQueue<ClusterLink.Committed> carried = new LinkedBlockingQueue<>();
         final BlockingQueue<String> replaced = new LinkedBlockingQueue<>();
         final BlockingQueue<String> presence = new LinkedBlockingQueue<>();
         final AtomicInteger reconnects = new AtomicInteger();
@@ -69,6 +72,11 @@ class RedisClusterLinkTest {
                 @Override
                 public void inboxChanged(DeviceId device) {
                     woken.add(device);
+                }
+
+                @Override
+                public void committed(DeviceId device, StoredMessage message, long after) {
+                    carried.add(new ClusterLink.Committed(device, message, after));
                 }
 
                 @Override
@@ -104,16 +112,49 @@ class RedisClusterLinkTest {
     }
 
     @Test
-    void shouldWakeTheNodeThatServesADeviceAndNoOtherForEntriesCommittedElsewhere() throws Exception {
+    void shouldCarryEntriesToTheNodeThatServesTheirDeviceAndWakeItForTooLargeOnes() throws Exception {
         b.connect(BOB, 7);
         awaitEntry(BOB, "node-b 7");
+        ClusterLink.Committed message = entry(BOB, 41, 40, 100);
+        ClusterLink.Committed receipt = new ClusterLink.Committed(BOB, StoredMessage.receipt(42,
+            MessageKind.RECEIPT_READ, message.message(), CAROL, 1_700_000_000_123L), 41);
+        ClusterLink.Committed large = entry(BOB, 43, 42, RedisClusterLink.CARRY_LIMIT);
 
-        a.link.inboxesChanged(List.of(BOB, CAROL)); // carol has no session anywhere
+        // carol has no session anywhere
+        a.link.committed(List.of(message, entry(CAROL, 44, 0, 10), receipt, large));
 
-        assertThat(b.woken.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo(BOB);
-        await().atMost(WAIT).until(() -> a.counter("courier.cluster.signals.sent", "wake") == 1);
+        assertThat(b.carried.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).as("every field, and the id before it")
+            .usingRecursiveComparison().isEqualTo(message);
+        assertThat(b.carried.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).usingRecursiveComparison().isEqualTo(receipt);
+        assertThat(b.woken.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).as("the large entry is read from the store")
+            .isEqualTo(BOB);
+        await().atMost(WAIT).until(() -> a.counter("courier.cluster.signals.sent", "wake") == 1
+            && a.counter("courier.cluster.signals.sent", "entry") == 2);
+        assertThat(b.counter("courier.cluster.signals.received", "entry")).isEqualTo(2);
         assertThat(b.counter("courier.cluster.signals.received", "wake")).isEqualTo(1);
+        assertThat(b.carried).isEmpty();
         assertThat(a.woken).as("a node is not signalled for its own devices, nor for offline ones").isEmpty();
+        assertThat(a.carried).isEmpty();
+    }
+
+    @Test
+    void shouldIgnoreAMalformedEntrySignal() throws Exception {
+        b.connect(BOB, 7);
+        awaitEntry(BOB, "node-b 7");
+        redis.command("SPUBLISH", RedisClusterLink.NODE_PREFIX + "node-b", "e AQAAAAN");
+        redis.command("SPUBLISH", RedisClusterLink.NODE_PREFIX + "node-b", "e !!");
+        a.link.committed(List.of(entry(BOB, 5, 0, 1)));
+        assertThat(b.carried.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).as("what follows still arrives")
+            .extracting(c -> c.message().serverId()).isEqualTo(5L);
+        assertThat(b.carried).isEmpty();
+    }
+
+    /** A message of {@code payloadBytes} for {@code to}, numbered {@code id}, after {@code after}. */
+    private static ClusterLink.Committed entry(DeviceId to, long id, long after, int payloadBytes) {
+        byte[] payload = new byte[payloadBytes];
+        java.util.Arrays.fill(payload, (byte) 7);
+        return new ClusterLink.Committed(to, new StoredMessage(id, MessageKind.MESSAGE, new DeviceId("alice", "phone"),
+            to.user(), "c-" + id, 0, 1_700_000_000_000L + id, "text/plain", payload, new byte[] {1, 2, 3}), after);
     }
 
     @Test
@@ -127,8 +168,8 @@ class RedisClusterLinkTest {
         awaitEntry(BOB, "node-b 11");
         // a's session closes: its compare-and-delete leaves b's entry alone.
         a.link.disconnected(BOB, 3);
-        a.link.inboxesChanged(List.of(BOB));
-        assertThat(b.woken.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo(BOB);
+        a.link.committed(List.of(entry(BOB, 1, 0, 1)));
+        assertThat(b.carried.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).isNotNull();
         assertThat(redis.command("GET", RedisClusterLink.key(BOB))).isEqualTo("node-b 11");
         assertThat(b.replaced).isEmpty();
     }
@@ -160,8 +201,8 @@ class RedisClusterLinkTest {
         assertThat(b.registry.get("courier.cluster.reconnects").counter().count()).isGreaterThanOrEqualTo(1);
         // Signals flow again once each side has resubscribed.
         await().atMost(WAIT).untilAsserted(() -> {
-            a.link.inboxesChanged(List.of(BOB));
-            assertThat(b.woken.poll(200, TimeUnit.MILLISECONDS)).isEqualTo(BOB);
+            a.link.committed(List.of(entry(BOB, 1, 0, 1)));
+            assertThat(b.carried.poll(200, TimeUnit.MILLISECONDS)).isNotNull();
         });
     }
 

@@ -1,7 +1,7 @@
 package io.courier.router.cluster;
 
 import io.courier.storage.DeviceId;
-import java.util.Collection;
+import io.courier.storage.StoredMessage;
 import java.util.List;
 import java.util.function.BiConsumer;
 
@@ -37,11 +37,21 @@ public interface ClusterLink extends AutoCloseable {
     void disconnected(DeviceId device, long session);
 
     /**
-     * Entries were committed into the inboxes of {@code devices}, none of which has a session on
-     * this node: the nodes that serve them are told to read their inboxes
-     * ({@link Listener#inboxChanged}).
+     * {@code entries} were committed into the inboxes of devices none of which has a session on
+     * this node: the nodes that serve them are given the entries ({@link Listener#committed}), or
+     * told to read those inboxes ({@link Listener#inboxChanged}), as the link sees fit (a large
+     * entry is cheaper read from the store than carried).
      */
-    void inboxesChanged(Collection<DeviceId> devices);
+    void committed(List<Committed> entries);
+
+    /**
+     * An entry committed into {@code device}'s inbox; {@code after} is the highest id the inbox
+     * held before it, when its batch took the inbox's lock ({@code Long.MAX_VALUE} when unknown).
+     * A session that was sent {@code after} already may deliver the entry as it is; any other
+     * reads its inbox.
+     */
+    record Committed(DeviceId device, StoredMessage message, long after) {
+    }
 
     /**
      * Whether any of {@code devices} (one user's) has a session on another node now, as the
@@ -66,6 +76,13 @@ public interface ClusterLink extends AutoCloseable {
 
         /** Entries were committed into {@code device}'s inbox: its session here reads it. */
         void inboxChanged(DeviceId device);
+
+        /**
+         * {@code message} was committed into {@code device}'s inbox after an entry numbered
+         * {@code after}: its session here delivers it if it was sent {@code after} already, and
+         * reads its inbox otherwise.
+         */
+        void committed(DeviceId device, StoredMessage message, long after);
 
         /**
          * {@code device} connected on another node: its session here, if it is still the one

@@ -87,8 +87,15 @@ public final class BatchStaging {
     public record Reply(Connection connection, Frame frame) {
     }
 
-    /** A committed entry for the live session of {@code owner}, if it has one. */
-    public record Offer(DeviceId owner, StoredMessage message) {
+    /**
+     * A committed entry for the live session of {@code owner}, if it has one. {@code after} is the
+     * highest id the inbox held before the entry: {@link #UNORDERED} on a store one server owns,
+     * where the writer's order is the inbox's, and {@code Long.MAX_VALUE} on a shared store when
+     * the store did not say; the session delivers the entry as it is only once it was sent {@code after}.
+     */
+    public record Offer(DeviceId owner, StoredMessage message, long after) {
+        /** {@code after} of an entry that follows whatever was offered before it. */
+        public static final long UNORDERED = Long.MIN_VALUE;
     }
 
 
@@ -135,6 +142,8 @@ public final class BatchStaging {
     private boolean batchOpen;
     // The highest id this batch may take: on a shared store, the last it reserved.
     private long idLimit = Long.MAX_VALUE;
+    // On a shared store, the highest id in each inbox the batch locked, then its own last append there.
+    private final Map<DeviceId, Long> inboxHighest = new HashMap<>();
     // Ticks of the batch being staged, counted once it is committed.
     private int acceptedCount;
     private int duplicateCount;
@@ -327,6 +336,7 @@ public final class BatchStaging {
         }
         long first = store.beginBatch(inboxes, ids);
         batchOpen = true;
+        inboxHighest.putAll(store.lockedHighestIds());
         nextServerId = first - 1;
         idLimit = first + ids - 1;
         if (!sends.isEmpty()) {
@@ -425,6 +435,7 @@ public final class BatchStaging {
         sendsFound = Map.of();
         if (sharedStore) {
             idLimit = Long.MAX_VALUE;
+            inboxHighest.clear();
         }
         entriesRead.clear();
         entriesFound = Map.of();
@@ -695,7 +706,14 @@ public final class BatchStaging {
     private void append(DeviceId owner, StoredMessage message) {
         batch.append(owner, message);
         quota.added(owner, message);
-        offers.add(new Offer(owner, message));
+        long after = Offer.UNORDERED;
+        if (sharedStore) {
+            // The entry follows the inbox's highest id under the batch's lock, or this batch's
+            // previous entry in it; unknown when the store did not say.
+            Long previous = inboxHighest.put(owner, message.serverId());
+            after = previous == null || previous >= message.serverId() ? Long.MAX_VALUE : previous;
+        }
+        offers.add(new Offer(owner, message, after));
     }
 
     private void routeReceipt(MessageKind kind, StoredMessage message, DeviceId by) {

@@ -21,7 +21,10 @@ import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
  * {@code lastSentId} before it uses the mailbox again, and an entry polled after an overflow was
  * flagged is dropped rather than written, since an entry before it may be the one that did not fit. Because ids increase in commit order and
  * every offered entry was committed before it was offered, this sends every pending entry once
- * per connection, in order.
+ * per connection, in order. On a store other servers commit into too, an offer also names the
+ * highest id its inbox held before it ({@link BatchStaging.Offer#after()}): an entry is written
+ * from the mailbox only when the connection was sent that id already, and otherwise the session
+ * reads its inbox, where an entry another server committed in between is.
  *
  * <p>A session also carries what bounds its connection's claim on shared resources: its
  * {@link RateLimiter} (I/O thread only) and its share of the storage writer's queue (the work it
@@ -63,7 +66,7 @@ public final class Session implements Runnable {
     private final RateLimiter limiter;
 
     // Null while nothing waits: made by the first offer, released by the I/O thread (see the class comment).
-    private volatile ManyToOneConcurrentArrayQueue<StoredMessage> mailbox;
+    private volatile ManyToOneConcurrentArrayQueue<BatchStaging.Offer> mailbox;
     // Set by offers, cleared by sweeps: a mailbox offered nothing between two sweeps is released.
     private volatile boolean offeredSinceSweep;
     // The sweeper asked the I/O thread to release the mailbox if it is still empty.
@@ -101,7 +104,7 @@ public final class Session implements Runnable {
 
     /**
      * @param mailboxCapacity entries the mailbox holds; 0 for none, when every offer makes the
-     *                        session re-read its inbox instead (a store other servers write too).
+     *                        session re-read its inbox instead.
      * @param limiter         this connection's rate limits, fresh (full).
      */
     public Session(DeviceId device, Connection connection, int mailboxCapacity, long resumeAfter, long nowMs,
@@ -266,7 +269,7 @@ public final class Session implements Runnable {
 
     /** Entries waiting in the mailbox (for the mailbox-depth gauge). */
     public int mailboxDepth() {
-        ManyToOneConcurrentArrayQueue<StoredMessage> box = mailbox;
+        ManyToOneConcurrentArrayQueue<BatchStaging.Offer> box = mailbox;
         return box == null ? 0 : box.size();
     }
 
@@ -280,6 +283,16 @@ public final class Session implements Runnable {
      * session re-read its inbox, where the entry already is.
      */
     void offer(StoredMessage message) {
+        offer(new BatchStaging.Offer(device, message, BatchStaging.Offer.UNORDERED));
+    }
+
+    /**
+     * Hands a committed entry to this session, to be delivered as it is once the session was sent
+     * the entry's {@code after} (at once, when it is {@link BatchStaging.Offer#UNORDERED}); when it
+     * was not, an entry another server committed before it has not reached this session, and the
+     * session reads its inbox instead, where both are. Never blocks, never loses.
+     */
+    public void offer(BatchStaging.Offer message) {
         if (mailboxCapacity == 0) {
             // No mailbox (a store other servers write too): the inbox is read instead.
             storeChanged();
@@ -288,7 +301,7 @@ public final class Session implements Runnable {
         if (!offeredSinceSweep) {
             offeredSinceSweep = true;
         }
-        ManyToOneConcurrentArrayQueue<StoredMessage> box = mailbox;
+        ManyToOneConcurrentArrayQueue<BatchStaging.Offer> box = mailbox;
         if (box == null) {
             box = new ManyToOneConcurrentArrayQueue<>(mailboxCapacity);
             if (!MAILBOX.compareAndSet(this, null, box)) {
@@ -308,9 +321,9 @@ public final class Session implements Runnable {
 
     /** The mailbox now installed, making one if there is none. Any thread. */
     @SuppressWarnings("unchecked")
-    private ManyToOneConcurrentArrayQueue<StoredMessage> installedMailbox() {
+    private ManyToOneConcurrentArrayQueue<BatchStaging.Offer> installedMailbox() {
         while (true) {
-            ManyToOneConcurrentArrayQueue<StoredMessage> box = mailbox;
+            ManyToOneConcurrentArrayQueue<BatchStaging.Offer> box = mailbox;
             if (box != null) {
                 return box;
             }
@@ -339,7 +352,7 @@ public final class Session implements Runnable {
 
     /** I/O thread only: drops an empty mailbox; the next offer makes a new one. */
     private void releaseMailboxIfEmpty() {
-        ManyToOneConcurrentArrayQueue<StoredMessage> box = mailbox;
+        ManyToOneConcurrentArrayQueue<BatchStaging.Offer> box = mailbox;
         if (box == null || !box.isEmpty() || offeredSinceSweep) {
             return;
         }
@@ -412,19 +425,25 @@ public final class Session implements Runnable {
             reader.readPage(this, lastSentId);
             return;
         }
-        ManyToOneConcurrentArrayQueue<StoredMessage> box = mailbox;
+        ManyToOneConcurrentArrayQueue<BatchStaging.Offer> box = mailbox;
         if (box == null) {
             flush(written);
             return;
         }
-        StoredMessage message;
-        while (written < DRAIN_LIMIT && connection.isWritable() && (message = box.poll()) != null) {
+        BatchStaging.Offer offered;
+        while (written < DRAIN_LIMIT && connection.isWritable() && (offered = box.poll()) != null) {
             if (resync) {
                 // An offer failed, so entries after it may be missing from the mailbox: what we
                 // polled may come after a gap. Drop it (it is in the inbox) and re-read the inbox.
                 break;
             }
-            written += writeIfNew(message);
+            if (offered.after() > lastSentId && offered.message().serverId() > lastSentId) {
+                // The inbox held an entry before this one that this connection was not sent (another
+                // server committed it, its offer is still on its way or was lost): read the inbox.
+                resync = true;
+                break;
+            }
+            written += writeIfNew(offered.message());
         }
         flush(written);
         if (connection.isWritable() && (resync || !box.isEmpty())) {

@@ -1,13 +1,11 @@
 package io.courier.router.internal;
 
+import io.courier.router.cluster.ClusterLink;
 import io.courier.storage.DeviceId;
 import io.courier.transport.proto.Frame;
 import java.util.ArrayList;
-import java.util.Collection;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Queue;
-import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -87,8 +85,8 @@ public final class StorageWriter implements Runnable, AutoCloseable {
     private final Queue<Session> paused = new ConcurrentLinkedQueue<>();
     private final BatchStaging staging;
     // Told of the devices a batch committed entries for that have no session here (a cluster's other nodes).
-    private volatile Consumer<Collection<DeviceId>> elsewhere;
-    private final Set<DeviceId> notHere = new LinkedHashSet<>();
+    private volatile Consumer<List<ClusterLink.Committed>> elsewhere;
+    private final List<ClusterLink.Committed> notHere = new ArrayList<>();
     // The commands of the batch being taken, staged together once taken (one de-duplication read).
     private final List<WriterCommand> taking = new ArrayList<>();
     private final SessionLookup sessions;
@@ -371,13 +369,13 @@ public final class StorageWriter implements Runnable, AutoCloseable {
             }
         }
         metrics.framesOut(staging.replies().size());
-        Consumer<Collection<DeviceId>> others = elsewhere;
+        Consumer<List<ClusterLink.Committed>> others = elsewhere;
         for (BatchStaging.Offer offer : staging.offers()) {
             Session session = sessions.session(offer.owner());
             if (session != null) {
-                session.offer(offer.message());
+                session.offer(offer);
             } else if (others != null) {
-                notHere.add(offer.owner());
+                notHere.add(new ClusterLink.Committed(offer.owner(), offer.message(), offer.after()));
             }
         }
         if (!notHere.isEmpty()) {
@@ -402,12 +400,12 @@ public final class StorageWriter implements Runnable, AutoCloseable {
     }
 
     /**
-     * After each commit, {@code devices} gets the devices the batch committed entries for that
-     * have no session here, once each: the nodes that serve them are signalled. Set before
+     * After each commit, {@code entries} gets what the batch committed for devices that have no
+     * session here, in commit order: the nodes that serve them are signalled. Set before
      * {@link #start()}.
      */
-    public void elsewhere(Consumer<Collection<DeviceId>> devices) {
-        this.elsewhere = devices;
+    public void elsewhere(Consumer<List<ClusterLink.Committed>> entries) {
+        this.elsewhere = entries;
     }
 
     /** Commits what is queued, then stops the thread. */

@@ -24,6 +24,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -40,6 +41,7 @@ class SessionMailboxTest {
     private static final int PAGE = 16;
 
     private final NavigableMap<Long, StoredMessage> inbox = new ConcurrentSkipListMap<>();
+    private final AtomicInteger reads = new AtomicInteger();
     private final IoConnection connection = new IoConnection();
     private final Session session = new Session(ALICE, connection, 64, 0, 0, this::readPage,
         new RouterMetrics(new SimpleMeterRegistry()), new RateLimiter(1000, 1000, 1_000_000, 1_000_000, 100, 0));
@@ -156,20 +158,61 @@ class SessionMailboxTest {
         }
     }
 
+    /**
+     * On a store other servers write too: an offer that follows what the connection was sent is
+     * written from the mailbox, with no read; one whose inbox held an entry the connection was not
+     * sent (another server committed 3, and its offer is late or lost) makes the session read its
+     * inbox, which sends 3 and 4 in order; the late offer of 3 then changes nothing.
+     */
+    @Test
+    void shouldWriteAnOfferThatFollowsWhatWasSentAndReadTheInboxForOneThatDoesNot() throws Exception {
+        welcome();
+        int readsAtWelcome = reads.get();
+        commitAndOffer(1, 0);
+        connection.awaitWritten(1);
+        commitAndOffer(2, 1);
+        connection.awaitWritten(2);
+        assertThat(reads.get()).as("offers that follow on each other need no read").isEqualTo(readsAtWelcome);
+
+        inbox.put(3L, message(3)); // committed by another server; its offer has not arrived
+        commitAndOffer(4, 3);
+        connection.awaitWritten(4);
+        assertThat(connection.ids()).containsExactly(1L, 2L, 3L, 4L);
+        assertThat(reads.get()).as("the gap was read from the inbox").isEqualTo(readsAtWelcome + 1);
+
+        session.offer(new BatchStaging.Offer(ALICE, message(3), 2));
+        commitAndOffer(5, 4);
+        connection.awaitWritten(5);
+        assertThat(connection.ids()).containsExactly(1L, 2L, 3L, 4L, 5L);
+        assertThat(reads.get()).isEqualTo(readsAtWelcome + 1);
+    }
+
     private void welcome() throws Exception {
         session.welcome(Frame.newBuilder().setWelcome(Welcome.getDefaultInstance()).build());
         connection.sync();
     }
 
     private void commitAndOffer(long serverId) {
-        StoredMessage message = new StoredMessage(serverId, MessageKind.MESSAGE, new DeviceId("bob", "laptop"),
-            ALICE.user(), "m" + serverId, 0, serverId, "text/plain", new byte[] {1}, null);
+        StoredMessage message = message(serverId);
         inbox.put(serverId, message);
         session.offer(message);
     }
 
+    /** Commits and offers as on a shared store: {@code after} is the inbox's highest id before it. */
+    private void commitAndOffer(long serverId, long after) {
+        StoredMessage message = message(serverId);
+        inbox.put(serverId, message);
+        session.offer(new BatchStaging.Offer(ALICE, message, after));
+    }
+
+    private static StoredMessage message(long serverId) {
+        return new StoredMessage(serverId, MessageKind.MESSAGE, new DeviceId("bob", "laptop"),
+            ALICE.user(), "m" + serverId, 0, serverId, "text/plain", new byte[] {1}, null);
+    }
+
     /** Reads a page off the I/O thread, as storage does, and hands it back on it. */
     private void readPage(Session reading, long afterServerId) {
+        reads.incrementAndGet();
         List<StoredMessage> page = new ArrayList<>(inbox.tailMap(afterServerId, false).values());
         boolean full = page.size() > PAGE;
         List<StoredMessage> handed = List.copyOf(full ? page.subList(0, PAGE) : page);
