@@ -58,19 +58,22 @@ public interface MessageStore {
     /**
      * Starts the calling thread's next batch on a shared store: locks {@code inboxes} (every inbox
      * the batch may append to) against the other servers' batches, then reserves {@code ids}
-     * server ids, above every id reserved or committed before, and returns the first; the batch
-     * numbers its entries from it. The locks are held until this thread's {@link #commit} or
-     * {@link #abortBatch} returns, and this thread's reads meanwhile see every batch committed
-     * before. Because a batch reserves its ids only once it holds its inboxes' locks, an inbox's
-     * entries become visible in id order whichever server committed them: a device that has seen
-     * server id N never later finds an entry below N. Batches on other inboxes go on at the same
-     * time. Reserved ids a batch does not use are never used (ids may have gaps).
+     * server ids, each above every id reserved or committed before, and returns them in ascending
+     * order (not necessarily consecutive: other servers reserve at the same time); the batch
+     * numbers its entries with them, in order. The locks are held until this thread's
+     * {@link #commit} or {@link #abortBatch} returns, and this thread's reads meanwhile see every
+     * batch committed before. Because a batch reserves its ids only once it holds its inboxes'
+     * locks, an inbox's entries become visible in id order whichever server committed them: a
+     * device that has seen server id N never later finds an entry below N. Batches on other
+     * inboxes go on at the same time. Reserved ids a batch does not use are never used (ids may
+     * have gaps).
      *
-     * <p>The default, for a store that is not shared, locks nothing and returns the id after
+     * <p>The default, for a store that is not shared, locks nothing and returns the ids after
      * {@link #highestServerId()}.
      */
-    default long beginBatch(Collection<DeviceId> inboxes, int ids) {
-        return highestServerId() + 1;
+    default long[] beginBatch(Collection<DeviceId> inboxes, int ids) {
+        long first = highestServerId() + 1;
+        return java.util.stream.LongStream.range(first, first + Math.max(0, ids)).toArray();
     }
 
     /**

@@ -136,12 +136,15 @@ public final class BatchStaging {
     private Map<EntryId, InboxEntry> entriesFound = Map.of();
     private final Map<String, List<DeviceId>> deviceCache = new HashMap<>();
     private long nextServerId;
+    private static final long[] NONE_RESERVED = {};
     // Whether other servers commit into the store too (router.shared-store), and whether this
     // thread holds its inboxes' locks (MessageStore.beginBatch) for the batch being staged.
     private final boolean sharedStore;
     private boolean batchOpen;
     // The highest id this batch may take: on a shared store, the last it reserved.
-    private long idLimit = Long.MAX_VALUE;
+    // On a shared store, the ids the batch reserved (ascending) and how many it took.
+    private long[] reserved;
+    private int reservedTaken;
     // On a shared store, the highest id in each inbox the batch locked, then its own last append there.
     private final Map<DeviceId, Long> inboxHighest = new HashMap<>();
     // Ticks of the batch being staged, counted once it is committed.
@@ -195,6 +198,7 @@ public final class BatchStaging {
         this.quota = new InboxQuota(store, limits.inboxMaxMessages(), limits.inboxMaxBytes());
         this.nextServerId = store.highestServerId();
         this.sharedStore = limits.sharedStore();
+        this.reserved = sharedStore ? NONE_RESERVED : null;
         if (sharedStore && !store.isShared()) {
             throw new IllegalArgumentException("router.shared-store needs a storage backend that several servers can "
                 + "share (PostgreSQL); this one belongs to one process");
@@ -334,24 +338,36 @@ public final class BatchStaging {
                 inboxes.addAll(devices(entry.message().sender().user()));
             }
         }
-        long first = store.beginBatch(inboxes, ids);
+        reserved = store.beginBatch(inboxes, ids);
+        reservedTaken = 0;
         batchOpen = true;
         inboxHighest.putAll(store.lockedHighestIds());
-        nextServerId = first - 1;
-        idLimit = first + ids - 1;
         if (!sends.isEmpty()) {
             sendsFound = store.acceptedSends(sends);
             sendsRead.addAll(sends);
         }
     }
 
+    /** The id {@link #nextId()} gives next; on a shared store, the next of those the batch reserved. */
+    private long peekId() {
+        if (reserved == null) {
+            return nextServerId + 1;
+        }
+        if (reservedTaken >= reserved.length) {
+            throw new IllegalStateException("The batch needs more server ids than the " + reserved.length
+                + " it reserved");
+        }
+        return reserved[reservedTaken];
+    }
+
     /** The next server id; on a shared store, one of those the batch reserved. */
     private long nextId() {
-        if (nextServerId >= idLimit) {
-            throw new IllegalStateException("The batch needs more server ids than it reserved (the last is "
-                + idLimit + ")");
+        long id = peekId();
+        if (reserved != null) {
+            reservedTaken++;
         }
-        return ++nextServerId;
+        nextServerId = id;
+        return id;
     }
 
     /** Commands staged since the last {@link #reset()}. */
@@ -434,7 +450,7 @@ public final class BatchStaging {
         sendsRead.clear();
         sendsFound = Map.of();
         if (sharedStore) {
-            idLimit = Long.MAX_VALUE;
+            reserved = sharedStore ? NONE_RESERVED : null;
             inboxHighest.clear();
         }
         entriesRead.clear();
@@ -476,7 +492,7 @@ public final class BatchStaging {
             return;
         }
         long now = clock.millis();
-        StoredMessage message = new StoredMessage(nextServerId + 1, MessageKind.MESSAGE, sender, send.getRecipient(),
+        StoredMessage message = new StoredMessage(peekId(), MessageKind.MESSAGE, sender, send.getRecipient(),
             clientId, 0, now, send.getContentType(), send.getPayload().toByteArray(),
             send.hasMedia() ? send.getMedia().toByteArray() : null);
         List<DeviceId> recipients = devices(send.getRecipient());
@@ -572,7 +588,7 @@ public final class BatchStaging {
         List<DeviceId> owners = new ArrayList<>(expected.size());
         List<StoredMessage> copies = new ArrayList<>(expected.size());
         for (Map.Entry<DeviceId, Boolean> target : expected.entrySet()) {
-            StoredMessage copy = new StoredMessage(nextServerId + 1, MessageKind.MESSAGE, sender, send.getRecipient(),
+            StoredMessage copy = new StoredMessage(peekId(), MessageKind.MESSAGE, sender, send.getRecipient(),
                 clientId, 0, now, send.getContentType(), payloads.get(target.getKey()),
                 send.hasMedia() ? send.getMedia().toByteArray() : null);
             // As for plain sends, only the recipient's inboxes may refuse the message.

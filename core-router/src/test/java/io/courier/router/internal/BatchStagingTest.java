@@ -181,7 +181,8 @@ class BatchStagingTest {
                         calls.add("begin " + new java.util.TreeSet<>((java.util.Collection<?>) args[0]) + " " + args[1]);
                         locked.clear();
                         locked.addAll((java.util.Collection<?>) args[0]);
-                        return othersHighest[0] + 1;
+                        // Every other id, as when another server reserves at the same time.
+                        return LongStream.range(0, (Integer) args[1]).map(i -> othersHighest[0] + 1 + 2 * i).toArray();
                     case "abortBatch":
                         calls.add("abort");
                         return null;
@@ -231,8 +232,11 @@ class BatchStagingTest {
         staging.reset();
 
         othersHighest[0] = id + 20; // to oneself: the sending device has a copy too
-        staging.stageAll(List.of(send(ALICE, alice, "alice", "note")));
+        staging.stageAll(List.of(send(ALICE, alice, "alice", "note"), send(ALICE, alice, "alice", "note-2")));
         staging.commit();
+        List<Accepted> notes = accepted(alice);
+        assertThat(notes.subList(notes.size() - 2, notes.size())).extracting(Accepted::getServerMessageId)
+            .as("the reserved ids, in order, though not consecutive").containsExactly(id + 21, id + 23);
         staging.reset();
 
         sendsFail[0] = true; // the de-duplication read fails after the batch began: refused, and ended
@@ -242,7 +246,7 @@ class BatchStagingTest {
 
         assertThat(calls).as("each batch locks the inboxes it may write and reserves an id per send, two per entry")
             .containsExactly("begin [alice/2, bob/1] 1", "commit", "begin [alice/1, alice/2] 2", "commit",
-                "begin [] 0", "abort", "begin [alice/1, alice/2] 1", "commit", "begin [alice/2, bob/1] 2", "abort");
+                "begin [] 0", "abort", "begin [alice/1, alice/2] 2", "commit", "begin [alice/2, bob/1] 2", "abort");
     }
 
     @Test

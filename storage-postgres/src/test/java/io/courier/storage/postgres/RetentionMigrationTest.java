@@ -56,7 +56,7 @@ class RetentionMigrationTest {
         RetentionPolicy policy = RetentionPolicy.defaults();
         DeviceId bob = DeviceId.primary("bob");
         try (StorageBackend backend = new PostgresStorageProvider().open(new StorageConfig(directory, options))) {
-            assertThat(version(options)).as("migrated to the latest version").isEqualTo(5);
+            assertThat(version(options)).as("migrated to the latest version").isEqualTo(6);
             assertThat(backend.messages().entry(bob, 1)).get().extracting(InboxEntry::state)
                 .isEqualTo(InboxEntry.State.DELIVERED);
             assertThat(backend.messages().acceptedSend(DeviceId.primary("alice"), "c-1")).contains(new AcceptedSend(1, T0));
@@ -74,6 +74,9 @@ class RetentionMigrationTest {
             assertThat(backend.messages().entry(bob, 1)).isEmpty();
             assertThat(backend.messages().pendingCount(bob)).isEqualTo(1);
             assertThat(backend.messages().highestServerId()).isEqualTo(2);
+            assertThat(backend.messages().beginBatch(java.util.List.of(bob), 1)).as("the id sequence starts above the"
+                + " counter").containsExactly(3L);
+            backend.messages().abortBatch();
         }
     }
 

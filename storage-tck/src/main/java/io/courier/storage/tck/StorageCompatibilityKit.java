@@ -641,20 +641,23 @@ public abstract class StorageCompatibilityKit {
                 writers.add(() -> {
                     for (int b = 0; b < batchesEach; b++) {
                         int size = 1 + b % 3;
-                        long first = store.beginBatch(List.of(BOB, own), size + 1);
+                        long[] ids = store.beginBatch(List.of(BOB, own), size + 1);
+                        assertThat(ids).as("as many as asked, ascending").hasSize(size + 1).isSorted()
+                            .doesNotHaveDuplicates();
                         Long before = store.lockedHighestIds().get(BOB);
                         if (before != null) {
-                            found.add(new long[] {first, before});
+                            found.add(new long[] {ids[0], before});
                         }
                         WriteBatch batch = new WriteBatch();
-                        for (long id = first; id < first + size; id++) {
-                            batch.append(BOB, message(id, sender, "bob", "c-" + id, "text/plain", new byte[] {1}, null));
+                        for (int i = 0; i < size; i++) {
+                            batch.append(BOB, message(ids[i], sender, "bob", "c-" + ids[i], "text/plain", new byte[] {1},
+                                null));
                         }
-                        batch.append(own, message(first + size, sender, own.user(), "o-" + b, "text/plain",
+                        batch.append(own, message(ids[size], sender, own.user(), "o-" + b, "text/plain",
                             new byte[] {2}, null));
-                        batch.recordSend(sender, "batch-" + b, new AcceptedSend(first + size, 1_000));
+                        batch.recordSend(sender, "batch-" + b, new AcceptedSend(ids[size], 1_000));
                         store.commit(batch);
-                        LongStream.range(first, first + size).forEach(mine::add);
+                        Arrays.stream(ids, 0, size).forEach(mine::add);
                     }
                     return null;
                 });
@@ -689,7 +692,7 @@ public abstract class StorageCompatibilityKit {
             assertThat(pendingIds(CAROL)).hasSize(batchesEach).isSorted();
             assertThat(pendingIds(BOB_LAPTOP)).hasSize(batchesEach).isSorted()
                 .doesNotContainAnyElementsOf(pendingIds(CAROL));
-            assertThat(other.messages().beginBatch(List.of(), 1)).as("ids go on above every one reserved")
+            assertThat(other.messages().beginBatch(List.of(), 1)[0]).as("ids go on above every one reserved")
                 .isGreaterThan(Collections.max(all));
             other.messages().abortBatch();
         }
@@ -703,17 +706,17 @@ public abstract class StorageCompatibilityKit {
     void shouldTellABatchTheHighestIdInEachInboxItLocked() throws Exception {
         assumeTrue(backend.messages().isShared(), "the backend is not shared by several servers");
         MessageStore store = backend.messages();
-        long first = store.beginBatch(List.of(BOB, CAROL), 2);
+        long[] reserved = store.beginBatch(List.of(BOB, CAROL), 2);
         assertThat(store.lockedHighestIds()).as("empty inboxes").containsOnly(Map.entry(BOB, 0L), Map.entry(CAROL, 0L));
-        store.commit(new WriteBatch().append(BOB, message(first)).append(BOB, message(first + 1)));
+        store.commit(new WriteBatch().append(BOB, message(reserved[0])).append(BOB, message(reserved[1])));
         assertThat(store.lockedHighestIds()).as("outside a batch").isEmpty();
 
         long next;
         try (StorageBackend other = open(config(dataDirectory))) {
-            next = other.messages().beginBatch(List.of(BOB), 1);
+            next = other.messages().beginBatch(List.of(BOB), 1)[0];
             assertThat(other.messages().lockedHighestIds()).as("what another server committed")
-                .containsExactly(Map.entry(BOB, first + 1));
-            other.messages().commit(new WriteBatch().append(BOB, message(next)).markDelivered(BOB, first + 1, 5)
+                .containsExactly(Map.entry(BOB, reserved[1]));
+            other.messages().commit(new WriteBatch().append(BOB, message(next)).markDelivered(BOB, reserved[1], 5)
                 .markDelivered(BOB, next, 5));
         }
         store.beginBatch(List.of(BOB, ALICE), 0);
@@ -727,12 +730,12 @@ public abstract class StorageCompatibilityKit {
     void shouldLetAnotherServerBeginOnAnInboxOnceABatchOnItIsAborted() throws Exception {
         assumeTrue(backend.messages().isShared(), "the backend is not shared by several servers");
         try (StorageBackend other = open(config(dataDirectory))) {
-            long first = backend.messages().beginBatch(List.of(BOB), 1);
+            long first = backend.messages().beginBatch(List.of(BOB), 1)[0];
             backend.messages().abortBatch();
             ExecutorService thread = Executors.newSingleThreadExecutor();
             long second;
             try {
-                Future<Long> begun = thread.submit(() -> other.messages().beginBatch(List.of(BOB), 1));
+                Future<Long> begun = thread.submit(() -> other.messages().beginBatch(List.of(BOB), 1)[0]);
                 second = begun.get(WAIT_SECONDS, TimeUnit.SECONDS);
                 assertThat(second).as("an aborted batch's ids are not used again").isGreaterThan(first);
                 thread.submit(() -> other.messages().commit(new WriteBatch().append(BOB, message(second))))
@@ -740,7 +743,7 @@ public abstract class StorageCompatibilityKit {
             } finally {
                 thread.shutdownNow();
             }
-            assertThat(backend.messages().beginBatch(List.of(BOB), 1)).isGreaterThan(second);
+            assertThat(backend.messages().beginBatch(List.of(BOB), 1)[0]).isGreaterThan(second);
             backend.messages().abortBatch();
             assertThat(pendingIds(BOB)).containsExactly(second);
         }
@@ -751,25 +754,54 @@ public abstract class StorageCompatibilityKit {
         assumeTrue(backend.messages().isShared(), "the backend is not shared by several servers");
         List<DeviceId> inboxes = IntStream.range(0, 1_000).mapToObj(i -> DeviceId.primary("user" + i)).toList();
         long first;
+        long last;
         try (StorageBackend other = open(config(dataDirectory))) {
-            first = backend.messages().beginBatch(inboxes, inboxes.size());
+            long[] ids = backend.messages().beginBatch(inboxes, inboxes.size());
+            first = ids[0];
+            last = ids[ids.length - 1];
             WriteBatch batch = new WriteBatch();
             for (int i = 0; i < inboxes.size(); i++) {
-                batch.append(inboxes.get(i), message(first + i));
+                batch.append(inboxes.get(i), message(ids[i]));
             }
             ExecutorService thread = Executors.newSingleThreadExecutor();
             try {
                 // Another server's batch on one of those inboxes begins once this one has committed.
-                Future<Long> next = thread.submit(() -> other.messages().beginBatch(List.of(inboxes.get(7)), 1));
+                Future<Long> next = thread.submit(() -> other.messages().beginBatch(List.of(inboxes.get(7)), 1)[0]);
                 backend.messages().commit(batch);
-                assertThat(next.get(WAIT_SECONDS, TimeUnit.SECONDS)).isGreaterThanOrEqualTo(first + inboxes.size());
+                assertThat(next.get(WAIT_SECONDS, TimeUnit.SECONDS)).isGreaterThan(last);
                 thread.submit(() -> other.messages().abortBatch()).get(WAIT_SECONDS, TimeUnit.SECONDS);
             } finally {
                 thread.shutdownNow();
             }
         }
-        assertThat(pendingIds(inboxes.get(999))).containsExactly(first + 999);
+        assertThat(pendingIds(inboxes.get(999))).containsExactly(last);
         assertThat(pendingIds(inboxes.get(0))).containsExactly(first);
+    }
+
+    /**
+     * One server numbers in memory and records its highest id; a cluster's batches reserve theirs:
+     * whichever used the store last, the other numbers above it.
+     */
+    @Test
+    void shouldNumberAbovePlainCommitsAndReservationsAlike() throws Exception {
+        assumeTrue(backend.messages().isShared(), "the backend is not shared by several servers");
+        commit(new WriteBatch().append(BOB, message(500)));
+        long reserved;
+        try (StorageBackend cluster = open(config(dataDirectory))) {
+            reserved = cluster.messages().beginBatch(List.of(BOB), 3)[2];
+            assertThat(reserved).as("a reservation after one server's commit").isGreaterThan(500);
+            cluster.messages().abortBatch();
+        }
+        try (StorageBackend single = open(config(dataDirectory))) {
+            assertThat(single.messages().highestServerId()).as("a server that starts after a reservation")
+                .isGreaterThanOrEqualTo(reserved);
+            single.messages().commit(new WriteBatch().append(BOB, message(reserved + 1_000)));
+        }
+        try (StorageBackend cluster = open(config(dataDirectory))) {
+            assertThat(cluster.messages().beginBatch(List.of(), 1)[0]).as("a reservation after that server's commit")
+                .isGreaterThan(reserved + 1_000);
+            cluster.messages().abortBatch();
+        }
     }
 
     @Test

@@ -22,7 +22,7 @@ final class Migrations {
     private static final Logger LOG = LoggerFactory.getLogger(Migrations.class);
     /** Add a new script here and on the class path; never edit one that shipped. */
     static final List<String> SCRIPTS = List.of("V1__schema.sql", "V2__retention.sql", "V3__token_revocations.sql",
-        "V4__presence_privacy.sql", "V5__one_time_pre_keys.sql");
+        "V4__presence_privacy.sql", "V5__one_time_pre_keys.sql", "V6__server_id_sequence.sql");
     private static final long LOCK_KEY = 0x436f7572696572L; // "Courier"
 
     private Migrations() {

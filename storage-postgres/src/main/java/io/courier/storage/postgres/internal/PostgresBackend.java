@@ -63,11 +63,27 @@ public final class PostgresBackend implements CombinedStorageBackend {
     private PostgresBackend(String url, HikariDataSource pool) {
         this.url = url;
         this.pool = pool;
+        // One server numbers from the counter, a cluster's from the sequence (beginBatch): the
+        // store's highest id is the larger, and the sequence is taken up to a counter above it.
         this.highestServerId = query("read the id counter", c -> {
-            try (PreparedStatement ps = c.prepareStatement("SELECT value FROM counters WHERE name = 'highest_server_id'");
+            long counter;
+            long sequence;
+            try (PreparedStatement ps = c.prepareStatement("SELECT c.value, CASE WHEN s.is_called THEN s.last_value "
+                    + "ELSE s.last_value - 1 END FROM counters c, server_ids s WHERE c.name = 'highest_server_id'");
                  ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getLong(1) : 0L;
+                if (!rs.next()) {
+                    return 0L;
+                }
+                counter = rs.getLong(1);
+                sequence = rs.getLong(2);
             }
+            if (counter > sequence) {
+                try (PreparedStatement ps = c.prepareStatement("SELECT setval('server_ids', ?)")) {
+                    ps.setLong(1, counter);
+                    ps.executeQuery().close();
+                }
+            }
+            return Math.max(counter, sequence);
         });
     }
 
@@ -133,16 +149,18 @@ public final class PostgresBackend implements CombinedStorageBackend {
     }
 
     /**
-     * Opens the batch's transaction and takes a transaction-scoped advisory lock per inbox, in
-     * ascending key order (so two batches never wait for each other in a circle), after a shared
-     * lock on all inboxes that a batch of more than {@value #MAX_INBOX_LOCKS} takes exclusively
-     * instead (the lock table is bounded); then reserves
-     * the ids with one {@code UPDATE … RETURNING} of the id counter in a transaction of its own, so
-     * the counter's row is locked for that one statement, not for the batch. An inbox's key is a
-     * 64-bit hash of its owner: two inboxes that share one only serialise more.
+     * Opens the batch's transaction and, in one round trip, takes a transaction-scoped advisory
+     * lock per inbox, in ascending key order (so two batches never wait for each other in a
+     * circle), after a shared lock on all inboxes that a batch of more than
+     * {@value #MAX_INBOX_LOCKS} takes exclusively instead (the lock table is bounded); reads the
+     * highest id in each of those inboxes; and reserves the ids with {@code nextval} of the
+     * {@code server_ids} sequence, which never waits for another transaction and is never rolled
+     * back. The server runs the statements of the round trip in order, so the ids are reserved
+     * once the locks are held. An inbox's key is a 64-bit hash of its owner: two inboxes that
+     * share one only serialise more.
      */
     @Override
-    public long beginBatch(Collection<DeviceId> inboxes, int ids) {
+    public long[] beginBatch(Collection<DeviceId> inboxes, int ids) {
         checkOpen();
         if (batchConnection.get() != null) {
             throw new IllegalStateException("A batch is already open on this thread: commit or abort it first");
@@ -153,42 +171,63 @@ public final class PostgresBackend implements CombinedStorageBackend {
         } catch (SQLException e) {
             throw new StorageException("PostgreSQL at " + url + " failed to begin a batch: " + e.getMessage(), e);
         }
+        long[] reserved = new long[Math.max(0, ids)];
         try {
             c.setAutoCommit(false);
             List<DeviceId> owners = List.copyOf(new LinkedHashSet<>(inboxes));
             Long[] keys = owners.stream().map(PostgresBackend::lockKey).distinct().sorted().toArray(Long[]::new);
-            // The inboxes' highest ids are read by a second statement of the same round trip,
-            // which the server runs once the first has taken the locks.
-            String highest = "; SELECT t.u, t.d, COALESCE((SELECT max(server_id) FROM inbox WHERE owner_user = t.u "
-                + "AND owner_device = t.d), 0) FROM unnest(?::text[], ?::text[]) AS t(u, d)";
-            String locks;
+            StringBuilder sql = new StringBuilder();
             if (keys.length > MAX_INBOX_LOCKS) {
                 // PostgreSQL's lock table is shared and bounded (max_locks_per_transaction per
                 // connection): a batch that writes very many inboxes locks them all at once, alone.
-                locks = "SELECT pg_advisory_xact_lock(?)";
-            } else {
+                sql.append("SELECT pg_advisory_xact_lock(?); ");
+            } else if (keys.length > 0) {
                 // Every other batch shares the lock on all inboxes, then takes its own in key
                 // order: unnest yields the sorted keys in order, and the locks are taken as the rows come.
-                locks = "SELECT pg_advisory_xact_lock_shared(?), "
-                    + "(SELECT count(pg_advisory_xact_lock(k)) FROM unnest(?::bigint[]) AS k)";
+                sql.append("SELECT pg_advisory_xact_lock_shared(?), "
+                    + "(SELECT count(pg_advisory_xact_lock(k)) FROM unnest(?::bigint[]) AS k); ");
+            }
+            if (keys.length > 0) {
+                sql.append("SELECT t.u, t.d, COALESCE((SELECT max(server_id) FROM inbox WHERE owner_user = t.u "
+                    + "AND owner_device = t.d), 0) FROM unnest(?::text[], ?::text[]) AS t(u, d); ");
+            }
+            if (reserved.length > 0) {
+                sql.append("SELECT nextval('server_ids') FROM generate_series(1, ?)");
             }
             Map<DeviceId, Long> found = new HashMap<>();
-            if (!owners.isEmpty()) {
-                try (PreparedStatement ps = c.prepareStatement(locks + highest)) {
+            if (sql.length() > 0) {
+                try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
                     int p = 1;
-                    ps.setLong(p++, ALL_INBOXES);
-                    if (keys.length <= MAX_INBOX_LOCKS) {
-                        ps.setArray(p++, c.createArrayOf("bigint", keys));
+                    if (keys.length > 0) {
+                        ps.setLong(p++, ALL_INBOXES);
+                        if (keys.length <= MAX_INBOX_LOCKS) {
+                            ps.setArray(p++, c.createArrayOf("bigint", keys));
+                        }
+                        ps.setArray(p++, c.createArrayOf("text", owners.stream().map(DeviceId::user).toArray()));
+                        ps.setArray(p++, c.createArrayOf("text", owners.stream().map(DeviceId::device).toArray()));
                     }
-                    ps.setArray(p++, c.createArrayOf("text", owners.stream().map(DeviceId::user).toArray()));
-                    ps.setArray(p, c.createArrayOf("text", owners.stream().map(DeviceId::device).toArray()));
-                    ps.execute();
-                    if (!ps.getMoreResults()) {
-                        throw new SQLException("reading the locked inboxes' highest ids returned no rows");
+                    if (reserved.length > 0) {
+                        ps.setInt(p, reserved.length);
                     }
-                    try (ResultSet rs = ps.getResultSet()) {
-                        while (rs.next()) {
-                            found.put(new DeviceId(rs.getString(1), rs.getString(2)), rs.getLong(3));
+                    boolean results = ps.execute();
+                    if (keys.length > 0) {
+                        results = ps.getMoreResults(); // past the locks' row
+                        try (ResultSet rs = results ? ps.getResultSet() : null) {
+                            while (rs != null && rs.next()) {
+                                found.put(new DeviceId(rs.getString(1), rs.getString(2)), rs.getLong(3));
+                            }
+                        }
+                        results = reserved.length > 0 && ps.getMoreResults();
+                    }
+                    if (reserved.length > 0) {
+                        int n = 0;
+                        try (ResultSet rs = results ? ps.getResultSet() : null) {
+                            while (rs != null && rs.next() && n < reserved.length) {
+                                reserved[n++] = rs.getLong(1);
+                            }
+                        }
+                        if (n != reserved.length) {
+                            throw new SQLException("reserved " + n + " server ids of " + reserved.length);
                         }
                     }
                 }
@@ -199,30 +238,15 @@ public final class PostgresBackend implements CombinedStorageBackend {
             release(c);
             throw new StorageException("PostgreSQL at " + url + " failed to begin a batch: " + e.getMessage(), e);
         }
-        if (ids <= 0) {
-            return highestServerId + 1;
-        }
-        try {
-            long last = query("reserve server ids", r -> {
-                try (PreparedStatement ps = r.prepareStatement(
-                    "UPDATE counters SET value = value + ? WHERE name = 'highest_server_id' RETURNING value")) {
-                    ps.setLong(1, ids);
-                    try (ResultSet rs = ps.executeQuery()) {
-                        rs.next();
-                        return rs.getLong(1);
-                    }
-                }
-            });
+        Arrays.sort(reserved);
+        if (reserved.length > 0) {
             synchronized (this) {
-                if (last > highestServerId) {
-                    highestServerId = last;
+                if (reserved[reserved.length - 1] > highestServerId) {
+                    highestServerId = reserved[reserved.length - 1];
                 }
             }
-            return last - ids + 1;
-        } catch (RuntimeException e) {
-            abortBatch();
-            throw e;
         }
+        return reserved;
     }
 
     // A batch locks at most this many inboxes one by one; a larger one takes ALL_INBOXES alone.
