@@ -138,9 +138,25 @@ final class ServerProcess implements AutoCloseable {
         }
     }
 
+    /**
+     * A free port below Linux's ephemeral range (32768 and up): the server binds several of its
+     * listeners to port 0, and the kernel may hand one of them a port chosen here from that range
+     * and released, so that the server's own bind of it fails (seen in CI: the media service took
+     * the admin port).
+     */
     private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
+        java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+        IOException last = null;
+        for (int attempt = 0; attempt < 200; attempt++) {
+            int port = random.nextInt(20_000, 32_000);
+            try (ServerSocket socket = new ServerSocket()) {
+                socket.setReuseAddress(true);
+                socket.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port));
+                return port;
+            } catch (IOException e) {
+                last = e; // taken: try another
+            }
         }
+        throw new IOException("No free port between 20000 and 32000 on loopback", last);
     }
 }
